@@ -1,0 +1,131 @@
+//! Mapping what came back from the guest (a value, a trap, an exit) onto an outcome.
+
+use std::time::Duration;
+
+use serde::de::IgnoredAny;
+use wasmtime::Trap;
+use wasmtime_wasi::I32Exit;
+
+use super::bindings::GuestFailure;
+use super::host_state::RunState;
+use super::outcome::{Failure, FailureKind};
+use super::prepare::BlockShape;
+
+/// What the guest call returned before interpretation.
+pub(crate) enum Returned {
+    Block(Result<String, GuestFailure>),
+    Command(Result<(), ()>),
+}
+
+/// Checks that a typed block's output is JSON and under the cap.
+pub(crate) fn typed_output(text: String, cap: usize) -> Result<String, Failure> {
+    if text.len() > cap {
+        return Err(over_cap(text.len() as u64, cap));
+    }
+    match serde_json::from_str::<IgnoredAny>(&text) {
+        Ok(_) => Ok(text),
+        Err(e) => Err(Failure::new(FailureKind::InvalidOutput, format!("the block's output is not JSON: {e}"))),
+    }
+}
+
+/// A command's stdout is its output: JSON as is, anything else as a JSON string.
+pub(crate) fn command_output(stdout: Result<Vec<u8>, u64>, cap: usize) -> Result<String, Failure> {
+    let bytes = stdout.map_err(|total| over_cap(total, cap))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Ok("null".to_owned());
+    }
+    if serde_json::from_str::<IgnoredAny>(trimmed).is_ok() {
+        return Ok(trimmed.to_owned());
+    }
+    serde_json::to_string(trimmed)
+        .map_err(|e| Failure::new(FailureKind::InvalidOutput, format!("cannot encode stdout: {e}")))
+}
+
+fn over_cap(len: u64, cap: usize) -> Failure {
+    Failure::new(
+        FailureKind::InvalidOutput,
+        format!("the block's output is {len} bytes, over the {cap}-byte output cap"),
+    )
+}
+
+/// Classifies an error raised while instantiating or running the guest.
+///
+/// Order matters: our own deadline flag first (an epoch interrupt is a trap too), then fuel,
+/// then the memory cap (a denied `memory.grow` usually ends in an allocator abort), then
+/// panics (an abort after a panic message), then everything else.
+pub(crate) fn classify_error(err: &wasmtime::Error, state: &RunState, timeout: Duration, shape: BlockShape) -> Failure {
+    if state.timed_out {
+        return timeout_failure(timeout, "while running");
+    }
+    if let Some(exit) = err.downcast_ref::<I32Exit>() {
+        return match (exit.0, shape) {
+            (0, _) => Failure::new(FailureKind::Exit, "the block exited with status 0 instead of returning from `run`"),
+            (code, _) => Failure::new(FailureKind::Exit, format!("the block exited with status {code}")),
+        };
+    }
+    let trap = err.downcast_ref::<Trap>().copied();
+    if trap == Some(Trap::OutOfFuel) {
+        return Failure::new(FailureKind::OutOfFuel, "the run used up its fuel budget");
+    }
+    if state.limiter.denied {
+        return Failure::new(
+            FailureKind::MemoryLimit,
+            format!("the run needed more memory than its cap (peak {} bytes): {}", state.limiter.peak, first_line(err)),
+        );
+    }
+    if trap == Some(Trap::UnreachableCodeReached)
+        && let Some(message) = state.logs.find("panicked at")
+    {
+        return Failure::new(FailureKind::Panic, message);
+    }
+    if trap == Some(Trap::StackOverflow) {
+        return Failure::new(FailureKind::Trap, "stack overflow: the guest recursed deeper than the wasm stack allows");
+    }
+    Failure::new(FailureKind::Trap, first_line(err))
+}
+
+/// A timeout hit while the guest was blocked in a host call (the outer deadline).
+pub(crate) fn blocked_timeout(timeout: Duration) -> Failure {
+    timeout_failure(timeout, "while blocked in a host call")
+}
+
+fn timeout_failure(timeout: Duration, context: &str) -> Failure {
+    Failure::new(
+        FailureKind::Timeout,
+        format!("the run exceeded its timeoutMs of {} ms {context}", timeout.as_millis()),
+    )
+}
+
+/// The error's own message and its trap code, without the multi-line wasm backtrace.
+fn first_line(err: &wasmtime::Error) -> String {
+    let full = format!("{err:#}");
+    let text = full.lines().next().unwrap_or_default().to_owned();
+    match err.downcast_ref::<Trap>() {
+        Some(trap) if !text.contains(&trap.to_string()) => format!("{text}: {trap}"),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_output_must_be_json_under_the_cap() {
+        assert_eq!(typed_output("{\"a\":1}".into(), 100).expect("json"), "{\"a\":1}");
+        let not_json = typed_output("hello".into(), 100).expect_err("not json");
+        assert_eq!(not_json.kind, FailureKind::InvalidOutput);
+        let too_big = typed_output("\"0123456789\"".into(), 5).expect_err("too big");
+        assert!(too_big.message.contains("12 bytes"), "{}", too_big.message);
+    }
+
+    #[test]
+    fn command_stdout_becomes_json() {
+        assert_eq!(command_output(Ok(b"{\"x\": 1}\n".to_vec()), 100).expect("json"), "{\"x\": 1}");
+        assert_eq!(command_output(Ok(b"plain text\n".to_vec()), 100).expect("text"), "\"plain text\"");
+        assert_eq!(command_output(Ok(Vec::new()), 100).expect("empty"), "null");
+        assert_eq!(command_output(Err(500), 100).expect_err("cap").kind, FailureKind::InvalidOutput);
+    }
+}

@@ -1,0 +1,108 @@
+//! Sandbox-wide settings (fixed when the `Sandbox` is built) and per-run limits.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Wall-clock limit of a run when neither the block nor the dataset sets `timeoutMs`
+/// (Definite's documented default).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(6000);
+
+/// Memory cap of a run when the block does not set one.
+pub const DEFAULT_MEMORY_BYTES: u64 = 128 << 20;
+
+/// Fuel granted per millisecond of `timeoutMs` when the block sets no fuel budget.
+///
+/// A tight wasm loop burns about 7×10⁹ fuel/s on this machine class (7×10⁶ per ms). Granting
+/// 2×10⁷ per ms — about 3× the fastest burn measured — means the default fuel budget can never
+/// cut ordinary CPU work before its deadline: the epoch deadline is the real limit, and fuel
+/// is there for blocks whose owner sets an explicit (deterministic) CPU budget.
+pub const DEFAULT_FUEL_PER_MS: u64 = 20_000_000;
+
+/// How the engine and its pools are sized. Built once; see [`crate::sandbox::Sandbox::new`].
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Where compiled artifacts (`.cwasm`) are kept so a restart does not recompile.
+    pub cache_dir: PathBuf,
+    /// Where per-run `/webhook` directories are created. `None` picks `/dev/shm` when it is
+    /// writable (tmpfs: create+write+unlink ≈ 8 µs) and the OS temp dir otherwise.
+    pub scratch_dir: Option<PathBuf>,
+    /// Runs that may execute at once; also sizes the pooling allocator. Further runs wait.
+    pub max_concurrent_runs: u32,
+    /// The largest memory cap any run may ask for (the size of a pooled memory slot).
+    pub max_memory_bytes: u64,
+    /// Period of the engine's single epoch ticker thread; deadlines are precise to one tick.
+    pub epoch_tick: Duration,
+    /// Prepared blocks (`InstancePre`) kept in memory, least recently used evicted first.
+    pub prepared_cache_capacity: usize,
+    /// Largest output (typed `run` result, or a command's stdout) accepted from a block.
+    pub max_output_bytes: usize,
+    /// Log bytes (log lines + stdout/stderr) kept per run; the rest is dropped and counted.
+    pub max_log_bytes: usize,
+    /// Instrument compiled code with fuel metering (≈ 25 % slower; off only for benchmarks).
+    pub fuel_metering: bool,
+}
+
+impl SandboxConfig {
+    /// Defaults suited to a server, with artifacts cached under `cache_dir`.
+    pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            cache_dir: cache_dir.into(),
+            scratch_dir: None,
+            max_concurrent_runs: 256,
+            max_memory_bytes: 1 << 30,
+            epoch_tick: Duration::from_millis(5),
+            prepared_cache_capacity: 1024,
+            max_output_bytes: 1 << 20,
+            max_log_bytes: 256 << 10,
+            fuel_metering: true,
+        }
+    }
+}
+
+/// Hard limits of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunLimits {
+    /// Wall-clock deadline, enforced by the epoch deadline (wasm code) and an outer tokio
+    /// deadline (time spent blocked in host calls).
+    pub timeout: Duration,
+    /// Fuel budget; `None` derives it from the timeout (see [`DEFAULT_FUEL_PER_MS`]).
+    pub fuel: Option<u64>,
+    /// Cap on the run's linear memory, in bytes.
+    pub memory_bytes: u64,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        Self { timeout: DEFAULT_TIMEOUT, fuel: None, memory_bytes: DEFAULT_MEMORY_BYTES }
+    }
+}
+
+impl RunLimits {
+    /// The fuel this run starts with.
+    pub fn fuel_budget(&self) -> u64 {
+        self.fuel.unwrap_or_else(|| {
+            let ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+            ms.saturating_mul(DEFAULT_FUEL_PER_MS)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_fuel_outlasts_a_tight_loop_for_the_whole_timeout() {
+        let limits = RunLimits { timeout: Duration::from_millis(6000), ..RunLimits::default() };
+        // 7×10⁹ fuel/s is the measured burn rate of a tight loop.
+        assert!(limits.fuel_budget() > 6 * 7_000_000_000);
+    }
+
+    #[test]
+    fn explicit_fuel_wins() {
+        let limits = RunLimits { fuel: Some(42), ..RunLimits::default() };
+        assert_eq!(limits.fuel_budget(), 42);
+    }
+}

@@ -1,0 +1,71 @@
+//! The one `Engine` of a sandbox and its one epoch ticker thread.
+
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+
+use super::{SandboxConfig, SandboxError};
+
+/// Core instances, memories and tables a typical Rust `wasm32-wasip2` component instantiates
+/// (main module plus small shim modules), with headroom.
+const CORE_INSTANCES_PER_RUN: u32 = 8;
+const MEMORIES_PER_RUN: u32 = 2;
+const TABLES_PER_RUN: u32 = 8;
+
+/// Builds the engine: pooling allocator (slots reused, copy-on-write memory images), epoch
+/// interruption for deadlines, and fuel metering when configured.
+pub(crate) fn build_engine(config: &SandboxConfig) -> Result<Engine, SandboxError> {
+    let runs = config.max_concurrent_runs.max(1);
+    let max_memory = usize::try_from(config.max_memory_bytes)
+        .map_err(|_| SandboxError::Engine("max_memory_bytes does not fit in usize".into()))?;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(runs)
+        .total_core_instances(runs.saturating_mul(CORE_INSTANCES_PER_RUN))
+        .total_memories(runs.saturating_mul(MEMORIES_PER_RUN))
+        .total_tables(runs.saturating_mul(TABLES_PER_RUN))
+        .total_stacks(runs)
+        .max_memory_size(max_memory);
+
+    let mut cfg = Config::new();
+    cfg.wasm_component_model(true)
+        .epoch_interruption(true)
+        .consume_fuel(config.fuel_metering)
+        .memory_init_cow(true)
+        .cranelift_opt_level(OptLevel::Speed)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&cfg).map_err(|e| SandboxError::Engine(format!("{e:#}")))
+}
+
+/// Increments the engine's epoch every tick on a dedicated thread: one per engine, never one
+/// per run. Stopped and joined on drop.
+#[derive(Debug)]
+pub(crate) struct EpochTicker {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    pub(crate) fn start(engine: Engine, tick: Duration) -> Result<Self, SandboxError> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("wasmhook-epoch".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                    engine.increment_epoch();
+                }
+            })
+            .map_err(|e| SandboxError::Internal(format!("cannot start the epoch thread: {e}")))?;
+        Ok(Self { stop: Some(stop), thread: Some(thread) })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! A run's logs: leveled lines from the `logging` import plus stdout/stderr, capped in bytes.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+/// Severity of a log line (mirrors the WIT `logging.level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Very fine-grained tracing.
+    Trace,
+    /// Developer detail.
+    Debug,
+    /// Normal progress (and every stdout line).
+    Info,
+    /// Recovered problems.
+    Warn,
+    /// Failures (and every stderr line).
+    Error,
+}
+
+/// Where a log line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogStream {
+    /// The `wasmhook:block/logging.emit` import.
+    Log,
+    /// The guest's stdout (typed blocks only; a command's stdout is its output).
+    Stdout,
+    /// The guest's stderr.
+    Stderr,
+}
+
+/// One line of a run's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// Origin of the line.
+    pub stream: LogStream,
+    /// Severity.
+    pub level: LogLevel,
+    /// The text, without its trailing newline.
+    pub message: String,
+}
+
+/// Everything a run logged that fit under the cap, and how much did not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Logs {
+    /// Kept lines in the order they were written.
+    pub lines: Vec<LogLine>,
+    /// Bytes dropped once the cap was reached (0 when nothing was lost).
+    pub dropped_bytes: u64,
+}
+
+impl Logs {
+    /// True when some of what the guest wrote was dropped.
+    pub fn truncated(&self) -> bool {
+        self.dropped_bytes > 0
+    }
+}
+
+/// The shared, capped log buffer of one run: the host state and both output pipes write here.
+#[derive(Clone)]
+pub(crate) struct LogSink(Arc<Mutex<Buffer>>);
+
+struct Buffer {
+    lines: Vec<LogLine>,
+    /// Unterminated tails of stdout (0) and stderr (1).
+    partial: [Vec<u8>; 2],
+    kept_bytes: usize,
+    cap: usize,
+    dropped_bytes: u64,
+}
+
+impl Buffer {
+    /// Accounts `len` bytes against the cap; false when they must be dropped.
+    fn admit(&mut self, len: usize) -> bool {
+        if self.kept_bytes.saturating_add(len) > self.cap {
+            self.dropped_bytes += len as u64;
+            false
+        } else {
+            self.kept_bytes += len;
+            true
+        }
+    }
+}
+
+impl LogSink {
+    pub(crate) fn new(cap_bytes: usize) -> Self {
+        Self(Arc::new(Mutex::new(Buffer {
+            lines: Vec::new(),
+            partial: [Vec::new(), Vec::new()],
+            kept_bytes: 0,
+            cap: cap_bytes,
+            dropped_bytes: 0,
+        })))
+    }
+
+    /// A whole line from the `logging` import.
+    pub(crate) fn log(&self, level: LogLevel, message: String) {
+        let mut buf = self.0.lock();
+        if buf.admit(message.len()) {
+            buf.lines.push(LogLine { stream: LogStream::Log, level, message });
+        }
+    }
+
+    /// Raw bytes from stdout or stderr, split into lines as newlines arrive.
+    pub(crate) fn write_stream(&self, stream: LogStream, bytes: &[u8]) {
+        let slot = usize::from(stream == LogStream::Stderr);
+        let mut buf = self.0.lock();
+        if !buf.admit(bytes.len()) {
+            return;
+        }
+        let mut rest = bytes;
+        while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
+            let mut line = std::mem::take(&mut buf.partial[slot]);
+            line.extend_from_slice(&rest[..pos]);
+            buf.lines.push(stream_line(stream, &line));
+            rest = &rest[pos + 1..];
+        }
+        buf.partial[slot].extend_from_slice(rest);
+    }
+
+    /// Flushes unterminated output and returns what was kept.
+    pub(crate) fn finish(&self) -> Logs {
+        let mut buf = self.0.lock();
+        for (slot, stream) in [(0, LogStream::Stdout), (1, LogStream::Stderr)] {
+            let tail = std::mem::take(&mut buf.partial[slot]);
+            if !tail.is_empty() {
+                buf.lines.push(stream_line(stream, &tail));
+            }
+        }
+        Logs { lines: std::mem::take(&mut buf.lines), dropped_bytes: buf.dropped_bytes }
+    }
+
+    /// The first kept line containing `needle`, for outcome classification (panic messages).
+    pub(crate) fn find(&self, needle: &str) -> Option<String> {
+        let buf = self.0.lock();
+        let in_lines = buf.lines.iter().position(|l| l.message.contains(needle));
+        in_lines.map(|at| {
+            // A Rust panic prints "panicked at file:line:col:" and the message on the next line.
+            let mut text = buf.lines[at].message.clone();
+            if let Some(next) = buf.lines.get(at + 1).filter(|_| text.trim_end().ends_with(':')) {
+                text.push(' ');
+                text.push_str(&next.message);
+            }
+            text
+        })
+    }
+}
+
+fn stream_line(stream: LogStream, bytes: &[u8]) -> LogLine {
+    let level = if stream == LogStream::Stderr { LogLevel::Error } else { LogLevel::Info };
+    LogLine { stream, level, message: String::from_utf8_lossy(bytes).into_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_stream_bytes_into_lines_across_writes() {
+        let sink = LogSink::new(1024);
+        sink.write_stream(LogStream::Stdout, b"hel");
+        sink.write_stream(LogStream::Stdout, b"lo\nwor");
+        sink.write_stream(LogStream::Stderr, b"oops\n");
+        let logs = sink.finish();
+        let text: Vec<_> = logs.lines.iter().map(|l| (l.stream, l.message.as_str())).collect();
+        assert_eq!(text, [(LogStream::Stdout, "hello"), (LogStream::Stderr, "oops"), (LogStream::Stdout, "wor")]);
+        assert!(!logs.truncated());
+    }
+
+    #[test]
+    fn drops_and_counts_bytes_over_the_cap() {
+        let sink = LogSink::new(10);
+        sink.log(LogLevel::Info, "12345678".into());
+        sink.log(LogLevel::Info, "too long".into());
+        sink.write_stream(LogStream::Stdout, b"also dropped\n");
+        let logs = sink.finish();
+        assert_eq!(logs.lines.len(), 1);
+        assert_eq!(logs.dropped_bytes, 8 + 13);
+    }
+
+    #[test]
+    fn finds_a_panic_message_spread_over_two_lines() {
+        let sink = LogSink::new(1024);
+        sink.write_stream(LogStream::Stderr, b"thread '<unnamed>' panicked at src/lib.rs:3:5:\nboom\n");
+        assert_eq!(sink.find("panicked at").as_deref(), Some("thread '<unnamed>' panicked at src/lib.rs:3:5: boom"));
+    }
+}

@@ -1,0 +1,172 @@
+//! The wasmtime sandbox: everything needed to run an untrusted block safely and fast.
+//!
+//! A [`Sandbox`] is built once per process. It owns the `Engine` (pooling allocator,
+//! copy-on-write memory, epoch interruption, fuel), its single epoch ticker thread, one
+//! `Linker` (WASI p2 without sockets, plus `wasmhook:block/logging`), the on-disk cache of
+//! compiled artifacts and an LRU cache of prepared blocks (`InstancePre`). A run only creates
+//! a `Store`, a `/webhook` directory and a WASI context.
+//!
+//! The sandbox knows nothing of HTTP, auth or persistence.
+
+mod artifacts;
+mod bindings;
+mod capture;
+mod classify;
+mod config;
+mod digest;
+mod engine;
+mod error;
+mod host_state;
+mod linker;
+mod logs;
+mod outcome;
+mod prepare;
+mod run;
+mod scratch;
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use lru::LruCache;
+use parking_lot::Mutex;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+pub use config::{DEFAULT_FUEL_PER_MS, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, RunLimits, SandboxConfig};
+pub use digest::BlockDigest;
+pub use error::SandboxError;
+pub use logs::{LogLevel, LogLine, LogStream, Logs};
+pub use outcome::{Failure, FailureKind, Outcome, RunStatus};
+pub use prepare::{BlockShape, PreparedBlock};
+pub use run::{DATA_FILE_NAME, DATA_FILE_VAR, GUEST_DIR, RunInput};
+
+use artifacts::ArtifactCache;
+use engine::EpochTicker;
+use host_state::RunState;
+use scratch::ScratchRoot;
+
+/// Where prepared blocks came from since the sandbox started: proof that a restart does not
+/// recompile, and a view of cache efficiency.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SandboxStats {
+    /// Blocks compiled by Cranelift.
+    pub compiled: u64,
+    /// Blocks loaded from a compiled artifact on disk.
+    pub loaded_from_disk: u64,
+    /// Lookups answered from the in-memory prepared cache.
+    pub memory_hits: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    compiled: AtomicU64,
+    loaded_from_disk: AtomicU64,
+    memory_hits: AtomicU64,
+}
+
+/// The sandbox. Cheap to share behind an `Arc`; every method takes `&self`.
+pub struct Sandbox {
+    engine: Engine,
+    linker: Linker<RunState>,
+    artifacts: ArtifactCache,
+    prepared: Mutex<LruCache<BlockDigest, Arc<PreparedBlock>>>,
+    scratch: ScratchRoot,
+    permits: Semaphore,
+    counters: Counters,
+    config: SandboxConfig,
+    _ticker: EpochTicker,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox").field("config", &self.config).field("stats", &self.stats()).finish()
+    }
+}
+
+impl Sandbox {
+    /// Builds the engine, linker, caches and the epoch ticker. Do this once per process.
+    pub fn new(config: SandboxConfig) -> Result<Self, SandboxError> {
+        if config.epoch_tick.is_zero() {
+            return Err(SandboxError::Engine("epoch_tick must be greater than zero".into()));
+        }
+        let engine = engine::build_engine(&config)?;
+        let linker = linker::build_linker(&engine)?;
+        let artifacts = ArtifactCache::open(&config.cache_dir, &engine)?;
+        let scratch = ScratchRoot::create(config.scratch_dir.as_deref())?;
+        let capacity = NonZeroUsize::new(config.prepared_cache_capacity).unwrap_or(NonZeroUsize::MIN);
+        let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)?;
+        Ok(Self {
+            permits: Semaphore::new(config.max_concurrent_runs.max(1) as usize),
+            prepared: Mutex::new(LruCache::new(capacity)),
+            counters: Counters::default(),
+            engine,
+            linker,
+            artifacts,
+            scratch,
+            config,
+            _ticker: ticker,
+        })
+    }
+
+    /// Validates, compiles (or loads the compiled artifact of) and pre-links a block.
+    ///
+    /// Rejects garbage bytes, core modules and components of another world with a
+    /// [`SandboxError`] whose [`is_invalid_block`](SandboxError::is_invalid_block) is true.
+    pub async fn prepare(&self, wasm: &[u8]) -> Result<Arc<PreparedBlock>, SandboxError> {
+        let digest = BlockDigest::of(wasm);
+        if let Some(prepared) = self.cached(&digest)? {
+            return Ok(prepared);
+        }
+        prepare::check_header(wasm)?;
+        let engine = self.engine.clone();
+        let bytes = wasm.to_vec();
+        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
+            .await
+            .map_err(|e| SandboxError::Internal(format!("the compile task failed: {e}")))?
+            .map_err(|e| SandboxError::InvalidComponent(format!("{e:#}")))?;
+        let prepared = Arc::new(PreparedBlock::link(&self.engine, &self.linker, &component, digest)?);
+        self.artifacts.store(&digest, &component)?;
+        self.counters.compiled.fetch_add(1, Ordering::Relaxed);
+        self.prepared.lock().put(digest, Arc::clone(&prepared));
+        Ok(prepared)
+    }
+
+    /// The prepared block for `digest` from memory or from its compiled artifact on disk;
+    /// `None` when it was never compiled by this engine (call [`Sandbox::prepare`] with the
+    /// bytes). Never compiles.
+    pub fn cached(&self, digest: &BlockDigest) -> Result<Option<Arc<PreparedBlock>>, SandboxError> {
+        if let Some(prepared) = self.prepared.lock().get(digest) {
+            self.counters.memory_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Some(Arc::clone(prepared)));
+        }
+        let Some(component) = self.artifacts.load(&self.engine, digest) else {
+            return Ok(None);
+        };
+        let prepared = Arc::new(PreparedBlock::link(&self.engine, &self.linker, &component, *digest)?);
+        self.counters.loaded_from_disk.fetch_add(1, Ordering::Relaxed);
+        self.prepared.lock().put(*digest, Arc::clone(&prepared));
+        Ok(Some(prepared))
+    }
+
+    /// Compile and cache counters since this sandbox was built.
+    pub fn stats(&self) -> SandboxStats {
+        SandboxStats {
+            compiled: self.counters.compiled.load(Ordering::Relaxed),
+            loaded_from_disk: self.counters.loaded_from_disk.load(Ordering::Relaxed),
+            memory_hits: self.counters.memory_hits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The directory under which run directories are created (removed when the sandbox is).
+    pub fn scratch_dir(&self) -> &std::path::Path {
+        self.scratch.path()
+    }
+
+    /// The settings this sandbox was built with.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.config
+    }
+}

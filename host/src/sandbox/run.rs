@@ -1,0 +1,160 @@
+//! One run: fresh `Store`, `/webhook` dir, WASI context and limits; instantiate from the
+//! prepared `InstancePre`; call; classify; clean up.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use bytes::Bytes;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, UpdateDeadline};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+use super::capture::{Capture, OutputBuffer};
+use super::classify::{self, Returned};
+use super::config::RunLimits;
+use super::host_state::{MemoryLimiter, RunState};
+use super::logs::{LogSink, LogStream};
+use super::outcome::{Failure, FailureKind, Outcome};
+use super::prepare::{BlockShape, PreparedBlock, PreparedPre};
+use super::{Sandbox, SandboxError};
+
+/// Env var holding the data file's path inside the guest.
+pub const DATA_FILE_VAR: &str = "WEBHOOK_DATA_FILE";
+/// Where the run directory is mounted in the guest.
+pub const GUEST_DIR: &str = "/webhook";
+/// The data file's name inside [`GUEST_DIR`].
+pub const DATA_FILE_NAME: &str = "data.json";
+
+/// One delivery to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunInput {
+    /// The data JSON, written as `/webhook/data.json`.
+    pub data: Bytes,
+    /// Further files for `/webhook` (e.g. a raw body), by plain file name.
+    pub files: Vec<(String, Bytes)>,
+    /// Exactly the environment the guest sees; `WEBHOOK_DATA_FILE` is set by the sandbox.
+    pub env: BTreeMap<String, String>,
+    /// Deadline, fuel and memory cap.
+    pub limits: RunLimits,
+}
+
+impl Sandbox {
+    /// Runs a prepared block once. Guest misbehaviour is reported in the [`Outcome`]; an
+    /// `Err` means the host could not run it at all (bad input, scratch dir unusable).
+    pub async fn run(&self, block: &PreparedBlock, input: RunInput) -> Result<Outcome, SandboxError> {
+        let limits = input.limits;
+        if limits.memory_bytes > self.config.max_memory_bytes {
+            return Err(SandboxError::MemoryCapTooLarge {
+                requested: limits.memory_bytes,
+                max: self.config.max_memory_bytes,
+            });
+        }
+        let files = data_files(&input)?;
+        let _permit =
+            self.permits.acquire().await.map_err(|_| SandboxError::Internal("the sandbox is shutting down".into()))?;
+        let started = Instant::now();
+        let dir = self.scratch.run_dir(&files)?;
+
+        let logs = LogSink::new(self.config.max_log_bytes);
+        let output = OutputBuffer::new(self.config.max_output_bytes);
+        let stdout = match block.shape() {
+            BlockShape::Block => Capture::Log(logs.clone(), LogStream::Stdout),
+            BlockShape::Command => Capture::Output(output.clone()),
+        };
+        let mut wasi = WasiCtxBuilder::new();
+        // Filesystem calls run on this thread instead of hopping through `spawn_blocking`:
+        // the files are tiny and on tmpfs, and the hop costs ≈ 500 µs per run.
+        wasi.allow_blocking_current_thread(true).stdout(stdout).stderr(Capture::Log(logs.clone(), LogStream::Stderr));
+        for (name, value) in input.env.iter().filter(|(name, _)| *name != DATA_FILE_VAR) {
+            wasi.env(name, value);
+        }
+        wasi.env(DATA_FILE_VAR, format!("{GUEST_DIR}/{DATA_FILE_NAME}"));
+        wasi.preopened_dir(dir.path(), GUEST_DIR, FsPerms::ReadOnly)
+            .map_err(|e| SandboxError::Internal(format!("cannot pre-open the run directory: {e:#}")))?;
+
+        let mut store = Store::new(
+            &self.engine,
+            RunState {
+                wasi: wasi.build(),
+                table: ResourceTable::new(),
+                limiter: MemoryLimiter::new(limits.memory_bytes),
+                logs: logs.clone(),
+                deadline: started + limits.timeout,
+                timed_out: false,
+            },
+        );
+        store.limiter(|state| &mut state.limiter);
+        let fuel = limits.fuel_budget();
+        if self.config.fuel_metering {
+            store.set_fuel(fuel).map_err(|e| SandboxError::Internal(format!("cannot set fuel: {e:#}")))?;
+        }
+        // Every tick the guest yields to tokio (so one busy guest cannot starve a worker
+        // thread) until its deadline passes; then it is interrupted.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            if Instant::now() >= state.deadline {
+                state.timed_out = true;
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+
+        // The outer deadline catches time spent blocked in host calls, where no wasm runs and
+        // so no epoch check happens. It trails the epoch deadline slightly so that a busy
+        // guest is reported by the more precise epoch path.
+        let outer = limits.timeout + self.config.epoch_tick * 2;
+        let called = tokio::time::timeout(outer, invoke(&mut store, &block.pre)).await;
+        let cap = self.config.max_output_bytes;
+        let result = match called {
+            Err(_elapsed) => Err(classify::blocked_timeout(limits.timeout)),
+            Ok(Ok(Returned::Block(Ok(text)))) => classify::typed_output(text, cap),
+            Ok(Ok(Returned::Block(Err(failure)))) => {
+                Err(Failure { kind: FailureKind::GuestError, message: failure.message, code: failure.code })
+            }
+            Ok(Ok(Returned::Command(Ok(())))) => classify::command_output(output.take(), cap),
+            Ok(Ok(Returned::Command(Err(())))) => {
+                Err(Failure::new(FailureKind::Exit, "the command exited with a failure status"))
+            }
+            Ok(Err(err))
+                if block.shape() == BlockShape::Command && err.downcast_ref::<I32Exit>().is_some_and(|e| e.0 == 0) =>
+            {
+                classify::command_output(output.take(), cap)
+            }
+            Ok(Err(err)) => Err(classify::classify_error(&err, store.data(), limits.timeout, block.shape())),
+        };
+        let fuel_consumed =
+            if self.config.fuel_metering { fuel.saturating_sub(store.get_fuel().unwrap_or(fuel)) } else { 0 };
+        let peak_memory_bytes = store.data().limiter.peak as u64;
+        drop(store);
+        drop(dir);
+        Ok(Outcome { result, logs: logs.finish(), fuel_consumed, duration: started.elapsed(), peak_memory_bytes })
+    }
+}
+
+async fn invoke(store: &mut Store<RunState>, pre: &PreparedPre) -> wasmtime::Result<Returned> {
+    match pre {
+        PreparedPre::Block(pre) => {
+            let block = pre.instantiate_async(&mut *store).await?;
+            Ok(Returned::Block(block.call_run(&mut *store).await?))
+        }
+        PreparedPre::Command(pre) => {
+            let command = pre.instantiate_async(&mut *store).await?;
+            Ok(Returned::Command(command.wasi_cli_run().call_run(&mut *store).await?))
+        }
+    }
+}
+
+/// `data.json` plus the extra files, with their names checked to be plain file names.
+fn data_files(input: &RunInput) -> Result<Vec<(&str, &[u8])>, SandboxError> {
+    let mut files = vec![(DATA_FILE_NAME, input.data.as_ref())];
+    for (name, bytes) in &input.files {
+        let plain = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0']);
+        if !plain || name == DATA_FILE_NAME {
+            return Err(SandboxError::InvalidInput(format!("{name:?} is not a usable file name for {GUEST_DIR}")));
+        }
+        files.push((name.as_str(), bytes.as_ref()));
+    }
+    Ok(files)
+}

@@ -1,0 +1,166 @@
+//! Hostile blocks are contained with the right failure kind, and the host keeps serving.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::sandbox::*;
+use wasmhook::sandbox::{FailureKind, RunLimits, RunStatus};
+
+#[tokio::test]
+async fn a_forever_loop_stops_at_its_timeout_ms() {
+    let block = prepare("loop-forever").await;
+    let started = Instant::now();
+    let outcome = sandbox().run(&block, with_timeout(input(json!({})), 200)).await.expect("run");
+    let elapsed = started.elapsed();
+    assert_eq!(outcome.status(), RunStatus::TimedOut);
+    let failure = outcome.failure().expect("fails");
+    assert_eq!(failure.kind, FailureKind::Timeout);
+    assert!(failure.message.contains("200 ms"), "{}", failure.message);
+    assert!(elapsed >= Duration::from_millis(200), "stopped early: {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(400), "stopped late: {elapsed:?}");
+    assert_still_serving().await;
+}
+
+#[tokio::test]
+async fn the_default_timeout_is_six_seconds() {
+    let block = prepare("loop-forever").await;
+    let started = Instant::now();
+    let outcome = sandbox().run(&block, input(json!({}))).await.expect("run");
+    let elapsed = started.elapsed();
+    assert_eq!(outcome.failure().map(|f| f.kind), Some(FailureKind::Timeout));
+    assert!(elapsed >= Duration::from_millis(6000), "stopped before 6 s: {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(6500), "stopped long after 6 s: {elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_guest_blocked_in_a_host_call_is_stopped_by_the_outer_deadline() {
+    let started = Instant::now();
+    let outcome = run("sleep-forever", with_timeout(input(json!({})), 300)).await;
+    let elapsed = started.elapsed();
+    let failure = outcome.failure().expect("fails");
+    assert_eq!(failure.kind, FailureKind::Timeout);
+    assert!(failure.message.contains("blocked in a host call"), "{}", failure.message);
+    assert!(elapsed < Duration::from_millis(600), "took {elapsed:?}");
+    assert_still_serving().await;
+}
+
+#[tokio::test]
+async fn a_memory_bomb_hits_its_cap() {
+    let mut bomb = input(json!({}));
+    bomb.limits = RunLimits { memory_bytes: 64 << 20, ..RunLimits::default() };
+    let outcome = run("memory-bomb", bomb).await;
+    let failure = outcome.failure().expect("fails");
+    assert_eq!(failure.kind, FailureKind::MemoryLimit, "{failure:?}");
+    assert!(outcome.peak_memory_bytes <= 64 << 20, "peak {}", outcome.peak_memory_bytes);
+    assert!(outcome.peak_memory_bytes >= 32 << 20, "the bomb got going: peak {}", outcome.peak_memory_bytes);
+    assert_still_serving().await;
+}
+
+#[tokio::test]
+async fn a_memory_cap_over_the_sandbox_maximum_is_refused() {
+    let block = prepare("echo").await;
+    let mut huge = input(json!({}));
+    huge.limits.memory_bytes = sandbox().config().max_memory_bytes + 1;
+    let err = sandbox().run(&block, huge).await.expect_err("refused");
+    assert!(err.to_string().contains("over the sandbox maximum"), "{err}");
+}
+
+#[tokio::test]
+async fn a_stack_overflow_is_a_trap() {
+    let outcome = run("stack-overflow", input(json!({}))).await;
+    let failure = outcome.failure().expect("fails");
+    assert_eq!(failure.kind, FailureKind::Trap);
+    assert!(failure.message.contains("stack overflow"), "{}", failure.message);
+    assert_still_serving().await;
+}
+
+#[tokio::test]
+async fn a_log_flood_is_capped_and_the_run_still_succeeds() {
+    let outcome = run("log-flood", input(json!({"lines": 100_000}))).await;
+    assert_eq!(output_json(&outcome), json!(100_000));
+    let kept: usize = outcome.logs.lines.iter().map(|l| l.message.len()).sum();
+    let cap = sandbox().config().max_log_bytes;
+    assert!(kept <= cap, "kept {kept} bytes over the {cap}-byte cap");
+    assert!(outcome.logs.truncated(), "the flood was cut");
+    assert!(outcome.logs.dropped_bytes > 10_000_000, "dropped {}", outcome.logs.dropped_bytes);
+    assert_still_serving().await;
+}
+
+#[tokio::test]
+async fn a_small_fuel_budget_stops_a_fuel_burner() {
+    let mut burner = input(json!({"iterations": 100_000_000u64}));
+    burner.limits.fuel = Some(1_000_000);
+    let outcome = run("fuel-burner", burner).await;
+    assert_eq!(outcome.failure().map(|f| f.kind), Some(FailureKind::OutOfFuel));
+    assert!(outcome.fuel_consumed >= 1_000_000, "consumed {}", outcome.fuel_consumed);
+    assert_still_serving().await;
+}
+
+#[tokio::test]
+async fn the_default_fuel_budget_does_not_cut_cpu_work_before_its_timeout() {
+    // ~1.5 s of pure CPU with a 3 s deadline and no explicit fuel: must finish.
+    let burner = with_timeout(input(json!({"iterations": 600_000_000u64})), 3000);
+    let outcome = run("fuel-burner", burner).await;
+    assert_eq!(outcome.status(), RunStatus::Succeeded, "{:?}", outcome.failure());
+    assert!(outcome.fuel_consumed > 1_000_000_000, "burned {}", outcome.fuel_consumed);
+}
+
+#[tokio::test]
+async fn a_panic_is_reported_with_its_message() {
+    let outcome =
+        run("panic-block", with_env(input(json!({})), &[("PANIC_REASON", "invoice total is negative")])).await;
+    let failure = outcome.failure().expect("fails");
+    assert_eq!(failure.kind, FailureKind::Panic, "{failure:?}");
+    assert!(failure.message.contains("invoice total is negative"), "{}", failure.message);
+    assert_still_serving().await;
+}
+
+#[tokio::test]
+async fn fs_escape_reads_and_writes_nothing_outside_its_data() {
+    let secret_dir = tempfile::tempdir().expect("tempdir");
+    let secret = secret_dir.path().join("host-secret.txt");
+    std::fs::write(&secret, "host secret").expect("write");
+
+    let outcome =
+        run("fs-escape", with_env(input(json!({"x": 1})), &[("HOST_SECRET_PATH", secret.to_str().expect("utf8"))]))
+            .await;
+    let report = output_json(&outcome);
+    let report = report.as_object().expect("report object");
+    assert!(report.len() >= 11, "every attempt reported: {report:?}");
+    for (attempt, result) in report {
+        let result = result.as_str().expect("string");
+        if attempt == "data_file_readable" {
+            assert_eq!(result, "ok: 7 bytes");
+        } else {
+            assert!(result.starts_with("denied"), "{attempt}: {result}");
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&secret).expect("read"), "host secret");
+    assert!(!std::path::Path::new("/tmp/pwned.txt").exists());
+    assert!(!contains_file(sandbox().scratch_dir(), "pwned.txt"), "nothing written into any run dir");
+    assert_still_serving().await;
+}
+
+fn contains_file(dir: &std::path::Path, name: &str) -> bool {
+    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|entry| {
+        let path = entry.path();
+        path.file_name().is_some_and(|n| n == name) || (path.is_dir() && contains_file(&path, name))
+    })
+}
+
+#[tokio::test]
+async fn a_guest_cannot_override_the_data_file_path() {
+    let outcome = run("env-snoop", with_env(input(json!({})), &[("WEBHOOK_DATA_FILE", "/etc/passwd")])).await;
+    assert_eq!(output_json(&outcome)["WEBHOOK_DATA_FILE"], "/webhook/data.json");
+}
+
+#[tokio::test]
+async fn a_huge_output_is_invalid_output() {
+    let outcome = run("huge-output", input(json!({"bytes": 4 << 20}))).await;
+    let failure = outcome.failure().expect("fails");
+    assert_eq!(failure.kind, FailureKind::InvalidOutput);
+    assert!(failure.message.contains("output cap"), "{}", failure.message);
+    assert_still_serving().await;
+}

@@ -1,0 +1,99 @@
+//! Preparing blocks: validation with clear errors, and compiled artifacts that survive a restart.
+
+mod support;
+
+use serde_json::json;
+use support::sandbox::*;
+use wasmhook::sandbox::{BlockShape, Sandbox, SandboxConfig, SandboxError};
+
+async fn prepare_err(bytes: &[u8]) -> SandboxError {
+    sandbox().prepare(bytes).await.expect_err("must be rejected")
+}
+
+#[tokio::test]
+async fn garbage_bytes_are_rejected_as_not_wasm() {
+    let err = prepare_err(b"#!/bin/sh\nrm -rf /\n").await;
+    assert!(matches!(err, SandboxError::NotWasm(_)), "{err}");
+    assert!(err.is_invalid_block());
+    let err = prepare_err(b"").await;
+    assert!(matches!(err, SandboxError::NotWasm(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_core_module_is_rejected_with_advice() {
+    let core = wat::parse_str("(module (func (export \"run\")))").expect("wat");
+    let err = prepare_err(&core).await;
+    assert!(matches!(err, SandboxError::CoreModule), "{err}");
+    assert!(err.to_string().contains("wasm32-wasip2"), "{err}");
+}
+
+#[tokio::test]
+async fn a_truncated_component_is_invalid() {
+    let echo = wasmhook_tests::module("echo");
+    let err = prepare_err(&echo[..echo.len() / 2]).await;
+    assert!(matches!(err, SandboxError::InvalidComponent(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_component_of_another_world_is_rejected() {
+    let empty = wat::parse_str("(component)").expect("wat");
+    let err = prepare_err(&empty).await;
+    assert!(matches!(err, SandboxError::WrongWorld(_)), "{err}");
+    assert!(err.to_string().contains("neither `run`"), "{err}");
+
+    let wrong_run = wat::parse_str(
+        r#"(component
+            (core module $m (func (export "f")))
+            (core instance $i (instantiate $m))
+            (func (export "run") (canon lift (core func $i "f"))))"#,
+    )
+    .expect("wat");
+    let err = prepare_err(&wrong_run).await;
+    assert!(matches!(err, SandboxError::WrongWorld(_)), "{err}");
+    assert!(err.to_string().contains("does not match wit/block.wit"), "{err}");
+}
+
+#[tokio::test]
+async fn a_component_importing_sockets_or_http_is_rejected() {
+    for import in ["wasi:sockets/tcp@0.2.0", "wasi:http/outgoing-handler@0.2.0"] {
+        let component = wat::parse_str(format!(
+            r#"(component
+                (import "{import}" (instance))
+                (core module $m (func (export "f") (result i32) unreachable) (memory (export "memory") 1))
+                (core instance $i (instantiate $m))
+                (type $failure (record (field "message" string) (field "code" (option string))))
+                (func (export "run") (result (result string (error $failure)))
+                    (canon lift (core func $i "f") (memory $i "memory"))))"#
+        ))
+        .expect("wat");
+        let err = prepare_err(&component).await;
+        assert!(matches!(err, SandboxError::WrongWorld(_)), "{import}: {err}");
+        assert!(err.to_string().contains("does not provide"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn shapes_are_detected() {
+    assert_eq!(prepare("echo").await.shape(), BlockShape::Block);
+    assert_eq!(prepare("hello-command").await.shape(), BlockShape::Command);
+}
+
+#[tokio::test]
+async fn a_restarted_sandbox_runs_from_the_artifact_cache_without_compiling() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let echo = wasmhook_tests::module("echo");
+    {
+        let first = Sandbox::new(SandboxConfig::new(cache.path())).expect("sandbox");
+        first.prepare(&echo).await.expect("prepare");
+        assert_eq!(first.stats().compiled, 1);
+    }
+    let restarted = Sandbox::new(SandboxConfig::new(cache.path())).expect("sandbox");
+    let digest = wasmhook::sandbox::BlockDigest::of(&echo);
+    let block = restarted.cached(&digest).expect("load").expect("artifact on disk");
+    let outcome = restarted.run(&block, input(json!({"after": "restart"}))).await.expect("run");
+    assert_eq!(output_json(&outcome)["data"], json!({"after": "restart"}));
+    restarted.prepare(&echo).await.expect("prepare hits the cache");
+    let stats = restarted.stats();
+    assert_eq!(stats.compiled, 0, "{stats:?}");
+    assert_eq!(stats.loaded_from_disk, 1, "{stats:?}");
+}

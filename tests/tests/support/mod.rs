@@ -1,0 +1,4 @@
+//! Helpers shared by the integration test binaries (each binary uses a subset).
+#![allow(dead_code)]
+
+pub mod sandbox;
