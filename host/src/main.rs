@@ -1,1 +1,134 @@
-fn main() {}
+//! The `wasmhook` command: `serve`, and admin tasks that work on the data dir directly.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use wasmhook::auth::issue;
+use wasmhook::config::{Config, Flags};
+use wasmhook::store::Store;
+use wasmhook::store::tenancy::{self, KeyScope};
+
+#[derive(Parser)]
+#[command(name = "wasmhook", version, about = "Turn webhooks into sandboxed WebAssembly runs")]
+struct Cli {
+    /// TOML config file (also WASMHOOK_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory: SQLite file and compiled artifacts (also WASMHOOK_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (also WASMHOOK_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Administrative tasks on the data dir.
+    Admin {
+        #[command(subcommand)]
+        task: AdminTask,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminTask {
+    /// Create an API key for a new user of a team (default: the operator team). Prints it once.
+    CreateKey {
+        /// `admin` or `execute`.
+        #[arg(long, default_value = "admin")]
+        scope: String,
+        /// Team id (default: the operator team created at first start).
+        #[arg(long)]
+        team: Option<uuid::Uuid>,
+        /// Name of the new user.
+        #[arg(long, default_value = "cli")]
+        user_name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("WASMHOOK_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        Command::Admin { .. } => None,
+    };
+    let flags = Flags { config_file: cli.config, listen, data_dir: cli.data_dir };
+    let config = Config::load(&flags, std::env::vars()).context("invalid configuration")?;
+    match cli.command {
+        Command::Serve { .. } => serve(config).await,
+        Command::Admin { task: AdminTask::CreateKey { scope, team, user_name } } => {
+            create_key(&config, &scope, team, &user_name).await
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let (state, bootstrap) = wasmhook::AppState::open(config).await.context("cannot start")?;
+    if let Some(key) = bootstrap {
+        // Printed once to stdout, never logged: the store keeps only its hash.
+        println!("Created the first admin API key (shown once, keep it safe):\n{}", key.0);
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(address = %listener.local_addr()?, "wasmhook listening");
+    wasmhook::run(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn create_key(config: &Config, scope: &str, team: Option<uuid::Uuid>, user_name: &str) -> anyhow::Result<()> {
+    let scope = match scope {
+        "admin" => KeyScope::Admin,
+        "execute" => KeyScope::Execute,
+        other => anyhow::bail!("--scope must be admin or execute, not {other:?}"),
+    };
+    let store = Store::open(&config.database_path()).context("cannot open the store")?;
+    let user_name = user_name.to_owned();
+    let (_, _, text) = store
+        .write(move |conn| {
+            let team_id = match team {
+                Some(id) => tenancy::team(conn, id)?.id,
+                None => issue::operator_team(conn)?,
+            };
+            issue::key_for_new_user(conn, team_id, &user_name, scope, Some("cli"))
+        })
+        .await?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

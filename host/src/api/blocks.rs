@@ -1,0 +1,151 @@
+//! `/v1/blocks`: create and configure blocks, upload versions (raw `application/wasm`),
+//! activate a version (upgrade or rollback).
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::body::{parse_id, parse_owned, read_limited};
+use super::error::ApiError;
+use super::limits;
+use crate::auth::Admin;
+use crate::state::AppState;
+use crate::store::blocks::{self, Block, BlockPatch, BlockVersion, NewBlock};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/blocks", post(create).get(list))
+        .route("/v1/blocks/{block_id}", get(show).patch(update))
+        .route("/v1/blocks/{block_id}/versions", post(upload).get(versions))
+        .route("/v1/blocks/{block_id}/activate", post(activate))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Block>), ApiError> {
+    let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
+    let new: NewBlock = parse_owned(&headers, &bytes)?;
+    limits::check_block(&state.config, &new.name, &new.language, &new.env, new.timeout_ms, new.fuel, new.memory_bytes)?;
+    let block = state.store.write(move |conn| blocks::insert_block(conn, caller.team_id, &new)).await?;
+    Ok((StatusCode::CREATED, Json(block)))
+}
+
+async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<Block>>, ApiError> {
+    Ok(Json(state.store.read(move |conn| blocks::blocks_of_team(conn, caller.team_id)).await?))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+) -> Result<Json<Block>, ApiError> {
+    let id = parse_id(&raw, "block_id")?;
+    Ok(Json(state.store.read(move |conn| blocks::block(conn, caller.team_id, id)).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Block>, ApiError> {
+    let id = parse_id(&raw, "block_id")?;
+    let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
+    let patch: BlockPatch = parse_owned(&headers, &bytes)?;
+    let config = state.config.clone();
+    let block = state
+        .store
+        .write(move |conn| {
+            let updated = blocks::update_block(conn, caller.team_id, id, &patch)?;
+            // Validate the merged result; the savepoint rolls the update back on error.
+            limits::check_block(
+                &config,
+                &updated.name,
+                &updated.language,
+                &updated.env,
+                updated.timeout_ms,
+                updated.fuel,
+                updated.memory_bytes,
+            )
+            .map_err(|e| crate::store::StoreError::Invalid(e.message().to_owned()))?;
+            Ok(updated)
+        })
+        .await?;
+    Ok(Json(block))
+}
+
+#[derive(Debug, Deserialize)]
+struct UploadParams {
+    activate: Option<String>,
+}
+
+/// Validates and precompiles the component before storing it: a bad upload is a 400 with the
+/// reason and leaves nothing behind.
+async fn upload(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+    Query(params): Query<UploadParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<BlockVersion>), ApiError> {
+    let id = parse_id(&raw, "block_id")?;
+    let activate = match params.activate.as_deref() {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => return Err(ApiError::bad_request(format!("activate must be true or false, got {other:?}"))),
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !matches!(content_type, "application/wasm" | "application/octet-stream") {
+        return Err(ApiError::bad_request(format!(
+            "upload the component as raw bytes with Content-Type: application/wasm, not {content_type:?}"
+        )));
+    }
+    let team_id = caller.team_id;
+    state.store.read(move |conn| blocks::block(conn, team_id, id)).await?;
+    let bytes = read_limited(&headers, body, state.config.max_wasm_bytes).await?;
+    let prepared = state.sandbox.prepare(&bytes).await?;
+    let digest = prepared.digest().to_string();
+    let shape =
+        serde_json::to_value(prepared.shape()).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let version = state
+        .store
+        .write(move |conn| blocks::insert_version(conn, team_id, id, &digest, &bytes, &shape, activate))
+        .await?;
+    Ok((StatusCode::CREATED, Json(version)))
+}
+
+async fn versions(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+) -> Result<Json<Vec<BlockVersion>>, ApiError> {
+    let id = parse_id(&raw, "block_id")?;
+    Ok(Json(state.store.read(move |conn| blocks::versions(conn, caller.team_id, id)).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Activate {
+    version: i64,
+}
+
+async fn activate(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Block>, ApiError> {
+    let id = parse_id(&raw, "block_id")?;
+    let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
+    let Activate { version } = parse_owned(&headers, &bytes)?;
+    Ok(Json(state.store.write(move |conn| blocks::activate_version(conn, caller.team_id, id, version)).await?))
+}

@@ -1,0 +1,97 @@
+//! Request parsing shared by every handler: JSON bodies with clear 400/413/422 answers, and
+//! ids from paths that are UUIDs or a 400.
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, header};
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+use uuid::Uuid;
+
+use super::error::ApiError;
+
+/// Reads a body of at most `limit` bytes; over the limit is a 413 (checked against
+/// `Content-Length` first, so an honest oversized upload is refused before it is read).
+pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(ApiError::too_large(limit));
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::too_large(limit))
+}
+
+/// Checks the body is declared as JSON (or not declared at all) and is not empty.
+pub fn require_json(headers: &HeaderMap, bytes: &[u8]) -> Result<(), ApiError> {
+    if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
+        let mime = content_type.to_str().unwrap_or_default();
+        let essence = mime.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return Err(ApiError::bad_request(format!(
+                "Content-Type must be application/json, not {mime:?} (curl: -H 'Content-Type: application/json')"
+            )));
+        }
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("the request body is empty: send a JSON object (at least {})"));
+    }
+    Ok(())
+}
+
+/// Deserializes JSON: a syntax error is a 400, a wrong shape a 422 naming the field.
+pub fn parse_json<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        json_error(&inner, &path)
+    })?;
+    de.end().map_err(|e| json_error(&e, "."))?;
+    Ok(value)
+}
+
+/// A JSON body into an owned `T` (the management API's bodies).
+pub fn parse_owned<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, ApiError> {
+    require_json(headers, bytes)?;
+    parse_json(bytes)
+}
+
+fn json_error(error: &serde_json::Error, path: &str) -> ApiError {
+    match error.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::bad_request(format!("the request body is not valid JSON: {error}"))
+        }
+        Category::Data if path == "." => ApiError::unprocessable(format!("invalid request body: {error}")),
+        Category::Data => ApiError::unprocessable(format!("invalid field `{path}`: {error}")),
+    }
+}
+
+/// A path id that must be a UUID; anything else is a 400 naming the parameter.
+pub fn parse_id(raw: &str, name: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::bad_request(format!("{name} must be a UUID, got {raw:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        count: u32,
+    }
+
+    #[test]
+    fn syntax_is_400_and_shape_is_422_naming_the_field() {
+        assert_eq!(parse_json::<Body>(b"{\"count\": ").expect_err("eof").status().as_u16(), 400);
+        let err = parse_json::<Body>(b"{\"count\": \"x\"}").expect_err("type");
+        assert_eq!(err.status().as_u16(), 422);
+        assert!(format!("{err:?}").contains("count"), "{err:?}");
+        assert_eq!(parse_json::<Body>(b"{\"count\": 1} trailing").expect_err("trailing").status().as_u16(), 400);
+    }
+
+    #[test]
+    fn ids_must_be_uuids() {
+        assert_eq!(parse_id("not-a-uuid", "doc_id").expect_err("bad").status().as_u16(), 400);
+        assert!(parse_id("0190d5b4-5b8a-7cc2-9b4e-4d5f6a7b8c9d", "doc_id").is_ok());
+    }
+}

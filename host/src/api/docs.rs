@@ -1,0 +1,78 @@
+//! `/v1/docs`: docs and their datasets; archiving makes the v4 webhook answer 404.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::body::{parse_id, parse_owned, read_limited};
+use super::error::ApiError;
+use super::limits;
+use crate::auth::Admin;
+use crate::state::AppState;
+use crate::store::docs::{self, Doc, DocInput};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/docs", post(create).get(list))
+        .route("/v1/docs/{doc_id}", get(show).put(replace).delete(archive))
+        .route("/v1/docs/{doc_id}/archive", post(archive))
+}
+
+async fn read_input(state: &AppState, headers: &HeaderMap, body: Body) -> Result<DocInput, ApiError> {
+    let bytes = read_limited(headers, body, state.config.max_body_bytes).await?;
+    let input: DocInput = parse_owned(headers, &bytes)?;
+    if input.name.trim().is_empty() {
+        return Err(ApiError::unprocessable("`name` must not be empty"));
+    }
+    for (i, dataset) in input.datasets.iter().enumerate() {
+        limits::check_timeout(&state.config, dataset.timeout_ms, &format!("datasets[{i}].timeoutMs"))?;
+    }
+    Ok(input)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Doc>), ApiError> {
+    let input = read_input(&state, &headers, body).await?;
+    let doc = state.store.write(move |conn| docs::insert_doc(conn, caller.team_id, &input)).await?;
+    Ok((StatusCode::CREATED, Json(doc)))
+}
+
+async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<Doc>>, ApiError> {
+    Ok(Json(state.store.read(move |conn| docs::docs_of_team(conn, caller.team_id)).await?))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+) -> Result<Json<Doc>, ApiError> {
+    let id = parse_id(&raw, "doc_id")?;
+    Ok(Json(state.store.read(move |conn| docs::doc(conn, caller.team_id, id)).await?))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Doc>, ApiError> {
+    let id = parse_id(&raw, "doc_id")?;
+    let input = read_input(&state, &headers, body).await?;
+    Ok(Json(state.store.write(move |conn| docs::replace_doc(conn, caller.team_id, id, &input)).await?))
+}
+
+async fn archive(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+) -> Result<Json<Doc>, ApiError> {
+    let id = parse_id(&raw, "doc_id")?;
+    Ok(Json(state.store.write(move |conn| docs::archive_doc(conn, caller.team_id, id)).await?))
+}

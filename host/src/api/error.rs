@@ -1,0 +1,121 @@
+//! The one error type of the HTTP edge. Every error body is JSON:
+//! `{"error": "<what to fix>", "error_code": "<UPPER_SNAKE>"}`.
+//! Client errors say what was wrong; internal errors are logged and answered with a bare 500.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::auth::AuthError;
+use crate::executor::ExecError;
+use crate::sandbox::SandboxError;
+use crate::store::StoreError;
+
+/// An HTTP error with a status, a stable code and a message a user can act on.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    /// An error with an explicit status and code.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
+    /// 400: the request itself is malformed (syntax, content type, ids).
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    }
+
+    /// 422: well-formed, but a field is wrong; the message names the field.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR", message)
+    }
+
+    /// 404 for `what`.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("{what} not found"))
+    }
+
+    /// 403.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message)
+    }
+
+    /// 413.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("the request body is over the {limit}-byte limit"),
+        )
+    }
+
+    /// 500: logged in full here, answered without details.
+    pub fn internal(error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "internal error")
+    }
+
+    /// The message shown to the client.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.message, "error_code": self.code }))).into_response()
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Forbidden(_) => Self::forbidden(error.to_string()),
+            _ => Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", error.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(what) => Self::not_found(what),
+            StoreError::Invalid(message) => Self::unprocessable(message),
+            StoreError::Conflict(message) => Self::new(StatusCode::CONFLICT, "CONFLICT", message),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<SandboxError> for ApiError {
+    fn from(error: SandboxError) -> Self {
+        if error.is_invalid_block() {
+            Self::new(StatusCode::BAD_REQUEST, "INVALID_BLOCK", error.to_string())
+        } else if let SandboxError::MemoryCapTooLarge { .. } = error {
+            Self::unprocessable(error.to_string())
+        } else {
+            Self::internal(&error)
+        }
+    }
+}
+
+impl From<ExecError> for ApiError {
+    fn from(error: ExecError) -> Self {
+        match error {
+            ExecError::NoActiveVersion(_) => Self::new(StatusCode::CONFLICT, "NO_ACTIVE_VERSION", error.to_string()),
+            ExecError::Store(e) => e.into(),
+            ExecError::Sandbox(e) => e.into(),
+        }
+    }
+}

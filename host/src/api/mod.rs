@@ -1,0 +1,46 @@
+//! The HTTP API: one module per resource, each with its own router; `error` holds the one
+//! `ApiError` every handler returns. The API knows nothing of wasmtime: it talks to the
+//! executor and the store.
+
+mod blocks;
+pub mod body;
+mod docs;
+pub mod error;
+mod executions;
+mod keys;
+mod limits;
+mod v2;
+mod v4;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+use error::ApiError;
+
+/// Every route of the server.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(v2::router())
+        .merge(v4::router())
+        .merge(blocks::router())
+        .merge(docs::router())
+        .merge(executions::router())
+        .merge(keys::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "method not allowed on this route")
+}

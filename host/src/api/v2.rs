@@ -1,0 +1,146 @@
+//! `POST /v2/webhook/blocks/{block_id}/execute` — Definite v2 block webhooks.
+//!
+//! Key as `Authorization: Bearer` or `"token"` in the body. `data` becomes `WEBHOOK_DATA` (JSON
+//! text) and the data file. Env precedence, later wins: block saved env < `WEBHOOK_DATA` <
+//! `environment_variables` < `wasm.environment_variables` < `<language>.environment_variables`
+//! (e.g. `rust`, `python`). 400 bad body, 401 bad key, 403 another team's block, 404 no block.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::post;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+use super::body::{parse_id, read_limited, require_json};
+use super::error::ApiError;
+use crate::auth::{self, AuthError};
+use crate::executor::{Completed, RunRequest};
+use crate::state::AppState;
+use crate::store::blocks;
+use crate::store::executions::Trigger;
+
+/// The env var holding `data` as JSON text.
+pub const WEBHOOK_DATA_VAR: &str = "WEBHOOK_DATA";
+/// The language-specific env object every wasm block honours, whatever its language.
+pub const WASM_LANGUAGE: &str = "wasm";
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/v2/webhook/blocks/{block_id}/execute", post(execute))
+}
+
+async fn execute(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let block_id = parse_id(&raw_id, "block_id")?;
+    let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
+    require_json(&headers, &bytes)?;
+    let fields: BTreeMap<String, &RawValue> = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("the request body must be a JSON object: {e}")))?;
+    let token = match fields.get("token") {
+        Some(raw) => Some(string_field(raw, "token")?),
+        None => None,
+    };
+    let key = auth::bearer(&headers).map(str::to_owned).or(token).ok_or(AuthError::Missing)?;
+    let caller = auth::authenticate(&state, &key).await?;
+
+    let block = state
+        .store
+        .read(move |conn| blocks::block_by_id(conn, block_id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("block"))?;
+    if block.team_id != caller.team_id {
+        return Err(ApiError::forbidden(format!("this API key has no access to block {block_id}")));
+    }
+
+    let data = data_field(&fields, &bytes)?;
+    let mut env = BTreeMap::from([(WEBHOOK_DATA_VAR.to_owned(), String::from_utf8_lossy(&data).into_owned())]);
+    if let Some(raw) = fields.get("environment_variables") {
+        env.extend(env_object(raw, "environment_variables")?);
+    }
+    for language in [WASM_LANGUAGE, block.language.as_str()] {
+        if let Some(raw) = fields.get(language) {
+            env.extend(language_env(raw, language)?);
+        }
+    }
+
+    let completed = state
+        .executor
+        .run(RunRequest {
+            block,
+            pinned_version: None,
+            data,
+            request_env: env,
+            doc_id: None,
+            dataset_key: None,
+            timeout_ms: None,
+            trigger: Trigger::V2,
+        })
+        .await?;
+    Ok(Json(response(block_id, &completed)))
+}
+
+/// `data` as the data file's bytes: an object, `{}` when absent or null.
+fn data_field(fields: &BTreeMap<String, &RawValue>, body: &Bytes) -> Result<Bytes, ApiError> {
+    let Some(raw) = fields.get("data") else { return Ok(Bytes::from_static(b"{}")) };
+    let text = raw.get();
+    if text == "null" {
+        return Ok(Bytes::from_static(b"{}"));
+    }
+    if !text.starts_with('{') {
+        return Err(ApiError::bad_request("`data` must be a JSON object"));
+    }
+    // Slice the original body instead of copying: `RawValue` borrows from it.
+    let start = text.as_ptr() as usize - body.as_ptr() as usize;
+    Ok(body.slice(start..start + text.len()))
+}
+
+fn string_field(raw: &RawValue, name: &str) -> Result<String, ApiError> {
+    serde_json::from_str(raw.get()).map_err(|_| ApiError::bad_request(format!("`{name}` must be a string")))
+}
+
+fn env_object(raw: &RawValue, name: &str) -> Result<BTreeMap<String, String>, ApiError> {
+    let value: Value = serde_json::from_str(raw.get()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let Value::Object(map) = value else {
+        return Err(ApiError::bad_request(format!("`{name}` must be an object of strings")));
+    };
+    map.into_iter()
+        .map(|(key, value)| match value {
+            Value::String(text) => Ok((key, text)),
+            other => Err(ApiError::bad_request(format!("`{name}.{key}` must be a string, got {other}"))),
+        })
+        .collect()
+}
+
+fn language_env(raw: &RawValue, language: &str) -> Result<BTreeMap<String, String>, ApiError> {
+    let object: BTreeMap<String, &RawValue> = serde_json::from_str(raw.get())
+        .map_err(|_| ApiError::bad_request(format!("`{language}` must be an object with `environment_variables`")))?;
+    match object.get("environment_variables") {
+        Some(raw) => env_object(raw, &format!("{language}.environment_variables")),
+        None => Ok(BTreeMap::new()),
+    }
+}
+
+fn response(block_id: uuid::Uuid, completed: &Completed) -> Value {
+    let outcome = &completed.outcome;
+    let output = outcome.output().and_then(|text| serde_json::from_str::<&RawValue>(text).ok());
+    json!({
+        "success": outcome.failure().is_none(),
+        "execution_id": completed.execution_id,
+        "status": crate::store::executions::ExecutionStatus::from(outcome.status()),
+        "block_id": block_id,
+        "block_version": completed.block_version,
+        "duration_ms": outcome.duration.as_secs_f64() * 1000.0,
+        "fuel_used": outcome.fuel_consumed,
+        "peak_memory_bytes": outcome.peak_memory_bytes,
+        "output": output,
+        "error": outcome.failure(),
+    })
+}

@@ -1,0 +1,266 @@
+//! Server configuration: defaults → TOML file → `WASMHOOK_*` environment → command-line flags,
+//! each layer overriding the one before, validated once at boot.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why the configuration cannot be used; the message names the setting and its source.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for this schema.
+    #[error("invalid config file {path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A setting has an unusable value.
+    #[error("invalid setting `{key}` (from {origin}): {message}")]
+    Invalid {
+        /// The setting.
+        key: String,
+        /// Where it came from (file, env var, flag).
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite file and compiled artifacts.
+    pub data_dir: PathBuf,
+    /// Largest webhook/API JSON body.
+    pub max_body_bytes: usize,
+    /// Largest block upload.
+    pub max_wasm_bytes: usize,
+    /// Runs executing at once across the server.
+    pub max_concurrent_runs: u32,
+    /// Datasets of one v4 call run concurrently, at most this many at a time.
+    pub doc_concurrency: usize,
+    /// Memory cap of a run when the block sets none.
+    pub default_memory_bytes: u64,
+    /// The largest memory cap a block may set.
+    pub max_memory_bytes: u64,
+    /// The largest `timeoutMs` a block or dataset may set.
+    pub max_timeout_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./wasmhook-data"),
+            max_body_bytes: 16 << 20,
+            max_wasm_bytes: 64 << 20,
+            max_concurrent_runs: 256,
+            doc_concurrency: 4,
+            default_memory_bytes: crate::sandbox::DEFAULT_MEMORY_BYTES,
+            max_memory_bytes: 1 << 30,
+            max_timeout_ms: 300_000,
+        }
+    }
+}
+
+/// Every setting, as optional values from one layer.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layer {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    max_body_bytes: Option<u64>,
+    max_wasm_bytes: Option<u64>,
+    max_concurrent_runs: Option<u64>,
+    doc_concurrency: Option<u64>,
+    default_memory_bytes: Option<u64>,
+    max_memory_bytes: Option<u64>,
+    max_timeout_ms: Option<u64>,
+}
+
+/// Values given as command-line flags.
+#[derive(Debug, Default, Clone)]
+pub struct Flags {
+    /// `--config`.
+    pub config_file: Option<PathBuf>,
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Env var prefix of every setting (`WASMHOOK_LISTEN`, `WASMHOOK_DATA_DIR`, …).
+pub const ENV_PREFIX: &str = "WASMHOOK_";
+
+impl Config {
+    /// Builds the configuration from all layers. `env` is usually `std::env::vars()`.
+    pub fn load(flags: &Flags, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+        let file = flags
+            .config_file
+            .clone()
+            .or_else(|| env.iter().find(|(k, _)| k == "WASMHOOK_CONFIG").map(|(_, v)| PathBuf::from(v)));
+        let mut config = Self::default();
+        if let Some(path) = file {
+            config.apply(read_file(&path)?, &format!("config file {}", path.display()))?;
+        }
+        for (key, value) in &env {
+            if key == "WASMHOOK_CONFIG" || key == "WASMHOOK_LOG" {
+                continue;
+            }
+            let name = key[ENV_PREFIX.len()..].to_ascii_lowercase();
+            let layer = env_layer(&name, value).map_err(|message| ConfigError::Invalid {
+                key: name.clone(),
+                origin: format!("env {key}"),
+                message,
+            })?;
+            config.apply(layer, &format!("env {key}"))?;
+        }
+        let flag_layer = Layer { listen: flags.listen.clone(), data_dir: flags.data_dir.clone(), ..Layer::default() };
+        config.apply(flag_layer, "command-line flags")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply(&mut self, layer: Layer, source: &str) -> Result<(), ConfigError> {
+        let invalid =
+            |key: &str, message: String| ConfigError::Invalid { key: key.into(), origin: source.into(), message };
+        if let Some(listen) = layer.listen {
+            self.listen = listen
+                .parse()
+                .map_err(|e| invalid("listen", format!("{listen:?} is not an address like 127.0.0.1:8080 ({e})")))?;
+        }
+        if let Some(dir) = layer.data_dir {
+            self.data_dir = dir;
+        }
+        let size = |key: &str, v: u64| usize::try_from(v).map_err(|_| invalid(key, format!("{v} is too large")));
+        if let Some(v) = layer.max_body_bytes {
+            self.max_body_bytes = size("max_body_bytes", v)?;
+        }
+        if let Some(v) = layer.max_wasm_bytes {
+            self.max_wasm_bytes = size("max_wasm_bytes", v)?;
+        }
+        if let Some(v) = layer.max_concurrent_runs {
+            self.max_concurrent_runs =
+                u32::try_from(v).map_err(|_| invalid("max_concurrent_runs", format!("{v} is too large")))?;
+        }
+        if let Some(v) = layer.doc_concurrency {
+            self.doc_concurrency = size("doc_concurrency", v)?;
+        }
+        if let Some(v) = layer.default_memory_bytes {
+            self.default_memory_bytes = v;
+        }
+        if let Some(v) = layer.max_memory_bytes {
+            self.max_memory_bytes = v;
+        }
+        if let Some(v) = layer.max_timeout_ms {
+            self.max_timeout_ms = v;
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| ConfigError::Invalid {
+            key: key.into(),
+            origin: "the merged configuration".into(),
+            message: message.into(),
+        };
+        if self.max_body_bytes == 0 {
+            return Err(invalid("max_body_bytes", "must be greater than 0"));
+        }
+        if self.max_concurrent_runs == 0 || self.max_concurrent_runs > 10_000 {
+            return Err(invalid("max_concurrent_runs", "must be between 1 and 10000"));
+        }
+        if self.doc_concurrency == 0 {
+            return Err(invalid("doc_concurrency", "must be greater than 0"));
+        }
+        if self.default_memory_bytes > self.max_memory_bytes {
+            return Err(invalid("default_memory_bytes", "must not exceed max_memory_bytes"));
+        }
+        if self.max_memory_bytes < (1 << 20) {
+            return Err(invalid("max_memory_bytes", "must be at least 1 MiB"));
+        }
+        if self.max_timeout_ms == 0 {
+            return Err(invalid("max_timeout_ms", "must be greater than 0"));
+        }
+        Ok(())
+    }
+
+    /// The SQLite file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("wasmhook.sqlite3")
+    }
+
+    /// The compiled-artifact cache.
+    pub fn artifacts_dir(&self) -> PathBuf {
+        self.data_dir.join("artifacts")
+    }
+}
+
+fn read_file(path: &Path) -> Result<Layer, ConfigError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    toml::from_str(&text).map_err(|e| ConfigError::File { path: path.to_path_buf(), message: e.to_string() })
+}
+
+/// One env var as a layer: parsed as a TOML value of that key, so numbers and strings work
+/// without quoting (`WASMHOOK_MAX_BODY_BYTES=1048576`, `WASMHOOK_LISTEN=0.0.0.0:8080`).
+fn env_layer(name: &str, value: &str) -> Result<Layer, String> {
+    let literal = if value.parse::<u64>().is_ok() {
+        format!("{name} = {value}")
+    } else {
+        format!("{name} = {}", toml::Value::String(value.to_owned()))
+    };
+    toml::from_str(&literal).map_err(|e| e.message().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("wasmhook.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nmax_body_bytes = 100\ndoc_concurrency = 2\n")
+            .expect("write");
+        let flags = Flags { config_file: Some(file), listen: Some("127.0.0.1:9002".into()), data_dir: None };
+        let config =
+            Config::load(&flags, env(&[("WASMHOOK_MAX_BODY_BYTES", "200"), ("WASMHOOK_LISTEN", "127.0.0.1:9001")]))
+                .expect("valid");
+        assert_eq!(config.listen.port(), 9002, "flag beats env beats file");
+        assert_eq!(config.max_body_bytes, 200, "env beats file");
+        assert_eq!(config.doc_concurrency, 2, "file beats default");
+        assert_eq!(config.max_timeout_ms, Config::default().max_timeout_ms);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting_and_source() {
+        let err = Config::load(&Flags::default(), env(&[("WASMHOOK_MAX_BODY_BYTES", "lots")])).expect_err("invalid");
+        assert!(err.to_string().contains("WASMHOOK_MAX_BODY_BYTES"), "{err}");
+        let err = Config::load(&Flags::default(), env(&[("WASMHOOK_NOPE", "1")])).expect_err("unknown");
+        assert!(err.to_string().contains("nope"), "{err}");
+        let err =
+            Config::load(&Flags { listen: Some("localhost".into()), ..Flags::default() }, env(&[])).expect_err("addr");
+        assert!(err.to_string().contains("listen"), "{err}");
+        let err = Config::load(&Flags::default(), env(&[("WASMHOOK_DOC_CONCURRENCY", "0")])).expect_err("zero");
+        assert!(err.to_string().contains("doc_concurrency"), "{err}");
+    }
+}

@@ -1,0 +1,66 @@
+//! What every handler shares: the store, the sandbox, the executor and the config.
+
+use std::sync::Arc;
+
+use crate::auth::issue;
+use crate::config::Config;
+use crate::executor::Executor;
+use crate::sandbox::{Sandbox, SandboxConfig, SandboxError};
+use crate::store::tenancy;
+use crate::store::{Store, StoreError};
+
+/// Shared application state; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Persistence.
+    pub store: Store,
+    /// The wasmtime sandbox, built once.
+    pub sandbox: Arc<Sandbox>,
+    /// Runs blocks and records executions.
+    pub executor: Executor,
+    /// The validated configuration.
+    pub config: Arc<Config>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store could not be opened or bootstrapped.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The sandbox could not be built.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+}
+
+/// The first admin key, created on first start with an empty store. Shown once.
+#[derive(Debug)]
+pub struct BootstrapKey(pub String);
+
+impl AppState {
+    /// Opens the store and builds the sandbox. On an empty store, creates the operator team,
+    /// its admin user and an admin key, returned here and never again.
+    pub async fn open(config: Config) -> Result<(Self, Option<BootstrapKey>), StartError> {
+        let store = Store::open(&config.database_path())?;
+        let mut sandbox_config = SandboxConfig::new(config.artifacts_dir());
+        sandbox_config.max_concurrent_runs = config.max_concurrent_runs;
+        sandbox_config.max_memory_bytes = config.max_memory_bytes;
+        let sandbox = Arc::new(Sandbox::new(sandbox_config)?);
+        let config = Arc::new(config);
+        let executor = Executor::new(store.clone(), Arc::clone(&sandbox), Arc::clone(&config));
+        let bootstrap = bootstrap(&store).await?;
+        Ok((Self { store, sandbox, executor, config }, bootstrap))
+    }
+}
+
+async fn bootstrap(store: &Store) -> Result<Option<BootstrapKey>, StoreError> {
+    store
+        .write(|conn| {
+            if tenancy::count_teams(conn)? > 0 {
+                return Ok(None);
+            }
+            let (_, _, key) = issue::team_with_admin(conn, "default", true)?;
+            Ok(Some(BootstrapKey(key)))
+        })
+        .await
+}

@@ -1,0 +1,323 @@
+//! Blocks, their immutable versions and the content-addressed wasm bytes behind them.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{StoreError, now_ms, uuid_at};
+
+/// A block: a named component plus the config every run of it gets.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Block {
+    /// Block id (the `{block_id}` of the v2 webhook).
+    pub id: Uuid,
+    /// Owning team.
+    #[serde(skip)]
+    pub team_id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Source language (`rust`, `python`, …): names the v2 language-specific env object.
+    pub language: String,
+    /// The version webhooks run; `None` until a version is uploaded.
+    pub active_version: Option<i64>,
+    /// Saved environment variables (lowest precedence).
+    pub env: BTreeMap<String, String>,
+    /// Wall-clock limit per run; `None` = the 6 s default.
+    pub timeout_ms: Option<u64>,
+    /// Fuel budget per run; `None` = derived from the timeout.
+    pub fuel: Option<u64>,
+    /// Memory cap per run in bytes; `None` = the server default.
+    pub memory_bytes: Option<u64>,
+    /// Creation time, ms since the epoch.
+    pub created_at: i64,
+    /// Last change, ms since the epoch.
+    pub updated_at: i64,
+}
+
+/// One immutable upload of a block.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockVersion {
+    /// The block.
+    pub block_id: Uuid,
+    /// 1, 2, 3, … in upload order.
+    pub version: i64,
+    /// sha256 of the wasm bytes.
+    pub digest: String,
+    /// Size of the wasm bytes.
+    pub size: i64,
+    /// `block` (typed world) or `command`.
+    pub shape: String,
+    /// Upload time, ms since the epoch.
+    pub created_at: i64,
+}
+
+/// The body of `POST /v1/blocks`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewBlock {
+    /// Display name.
+    pub name: String,
+    /// Source language; default `rust`.
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// Saved env vars.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Per-run wall-clock limit.
+    pub timeout_ms: Option<u64>,
+    /// Per-run fuel budget.
+    pub fuel: Option<u64>,
+    /// Per-run memory cap.
+    pub memory_bytes: Option<u64>,
+}
+
+fn default_language() -> String {
+    "rust".to_owned()
+}
+
+/// The body of `PATCH /v1/blocks/{id}`: absent fields stay, `null` clears an optional limit.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BlockPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New language.
+    pub language: Option<String>,
+    /// Replaces the saved env vars.
+    pub env: Option<BTreeMap<String, String>>,
+    /// New limit, or `null` for the default.
+    #[serde(default, deserialize_with = "present")]
+    pub timeout_ms: Option<Option<u64>>,
+    /// New budget, or `null` for the default.
+    #[serde(default, deserialize_with = "present")]
+    pub fuel: Option<Option<u64>>,
+    /// New cap, or `null` for the default.
+    #[serde(default, deserialize_with = "present")]
+    pub memory_bytes: Option<Option<u64>>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from an absent one (`None`, via `default`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(de: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(de).map(Some)
+}
+
+const BLOCK_COLUMNS: &str =
+    "id, team_id, name, language, active_version, env, timeout_ms, fuel, memory_bytes, created_at, updated_at";
+
+fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Block, String)> {
+    Ok((
+        Block {
+            id: uuid_at(row, 0)?,
+            team_id: uuid_at(row, 1)?,
+            name: row.get(2)?,
+            language: row.get(3)?,
+            active_version: row.get(4)?,
+            env: BTreeMap::new(),
+            timeout_ms: row.get(6)?,
+            fuel: row.get(7)?,
+            memory_bytes: row.get(8)?,
+            created_at: row.get(9)?,
+            updated_at: row.get(10)?,
+        },
+        row.get(5)?,
+    ))
+}
+
+fn decode((mut block, env): (Block, String)) -> Result<Block, StoreError> {
+    block.env = serde_json::from_str(&env).map_err(|e| StoreError::Corrupt(format!("block env: {e}")))?;
+    Ok(block)
+}
+
+fn encode_env(env: &BTreeMap<String, String>) -> Result<String, StoreError> {
+    serde_json::to_string(env).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn insert_block(conn: &Connection, team_id: Uuid, new: &NewBlock) -> Result<Block, StoreError> {
+    let now = now_ms();
+    let block = Block {
+        id: Uuid::new_v4(),
+        team_id,
+        name: new.name.clone(),
+        language: new.language.clone(),
+        active_version: None,
+        env: new.env.clone(),
+        timeout_ms: new.timeout_ms,
+        fuel: new.fuel,
+        memory_bytes: new.memory_bytes,
+        created_at: now,
+        updated_at: now,
+    };
+    conn.execute(
+        &format!("INSERT INTO blocks ({BLOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?9)"),
+        params![
+            block.id.to_string(),
+            team_id.to_string(),
+            block.name,
+            block.language,
+            encode_env(&block.env)?,
+            block.timeout_ms,
+            block.fuel,
+            block.memory_bytes,
+            now
+        ],
+    )?;
+    Ok(block)
+}
+
+/// A block by id whatever its team (the v2 webhook answers 403, not 404, for another team's).
+pub(crate) fn block_by_id(conn: &Connection, id: Uuid) -> Result<Option<Block>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {BLOCK_COLUMNS} FROM blocks WHERE id = ?1"))?;
+    stmt.query_row([id.to_string()], block_from_row).optional()?.map(decode).transpose()
+}
+
+/// A block of `team_id`; another team's block is "not found".
+pub(crate) fn block(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Block, StoreError> {
+    block_by_id(conn, id)?.filter(|b| b.team_id == team_id).ok_or(StoreError::NotFound("block"))
+}
+
+pub(crate) fn blocks_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<Block>, StoreError> {
+    let mut stmt =
+        conn.prepare(&format!("SELECT {BLOCK_COLUMNS} FROM blocks WHERE team_id = ?1 ORDER BY created_at"))?;
+    let rows = stmt.query_map([team_id.to_string()], block_from_row)?;
+    rows.map(|row| decode(row?)).collect()
+}
+
+pub(crate) fn update_block(
+    conn: &Connection,
+    team_id: Uuid,
+    id: Uuid,
+    patch: &BlockPatch,
+) -> Result<Block, StoreError> {
+    let mut block = block(conn, team_id, id)?;
+    if let Some(name) = &patch.name {
+        block.name.clone_from(name);
+    }
+    if let Some(language) = &patch.language {
+        block.language.clone_from(language);
+    }
+    if let Some(env) = &patch.env {
+        block.env.clone_from(env);
+    }
+    if let Some(timeout_ms) = patch.timeout_ms {
+        block.timeout_ms = timeout_ms;
+    }
+    if let Some(fuel) = patch.fuel {
+        block.fuel = fuel;
+    }
+    if let Some(memory_bytes) = patch.memory_bytes {
+        block.memory_bytes = memory_bytes;
+    }
+    block.updated_at = now_ms();
+    conn.execute(
+        "UPDATE blocks SET name = ?2, language = ?3, env = ?4, timeout_ms = ?5, fuel = ?6, memory_bytes = ?7, updated_at = ?8
+         WHERE id = ?1",
+        params![
+            id.to_string(),
+            block.name,
+            block.language,
+            encode_env(&block.env)?,
+            block.timeout_ms,
+            block.fuel,
+            block.memory_bytes,
+            block.updated_at
+        ],
+    )?;
+    Ok(block)
+}
+
+/// Stores the bytes (once per digest) and appends a version; activates it when asked.
+pub(crate) fn insert_version(
+    conn: &Connection,
+    team_id: Uuid,
+    block_id: Uuid,
+    digest: &str,
+    bytes: &[u8],
+    shape: &str,
+    activate: bool,
+) -> Result<BlockVersion, StoreError> {
+    block(conn, team_id, block_id)?;
+    conn.execute("INSERT OR IGNORE INTO wasm_blobs (digest, bytes) VALUES (?1, ?2)", params![digest, bytes])?;
+    let next: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) + 1 FROM block_versions WHERE block_id = ?1",
+        [block_id.to_string()],
+        |row| row.get(0),
+    )?;
+    let version = BlockVersion {
+        block_id,
+        version: next,
+        digest: digest.to_owned(),
+        size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+        shape: shape.to_owned(),
+        created_at: now_ms(),
+    };
+    conn.execute(
+        "INSERT INTO block_versions (block_id, version, digest, size, shape, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![block_id.to_string(), version.version, digest, version.size, shape, version.created_at],
+    )?;
+    if activate {
+        set_active_version(conn, block_id, next)?;
+    }
+    Ok(version)
+}
+
+fn set_active_version(conn: &Connection, block_id: Uuid, version: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE blocks SET active_version = ?2, updated_at = ?3 WHERE id = ?1",
+        params![block_id.to_string(), version, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// Points the block at an existing version (upgrade or rollback).
+pub(crate) fn activate_version(
+    conn: &Connection,
+    team_id: Uuid,
+    block_id: Uuid,
+    version: i64,
+) -> Result<Block, StoreError> {
+    block(conn, team_id, block_id)?;
+    self::version(conn, block_id, version)?;
+    set_active_version(conn, block_id, version)?;
+    block(conn, team_id, block_id)
+}
+
+const VERSION_COLUMNS: &str = "block_id, version, digest, size, shape, created_at";
+
+fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BlockVersion> {
+    Ok(BlockVersion {
+        block_id: uuid_at(row, 0)?,
+        version: row.get(1)?,
+        digest: row.get(2)?,
+        size: row.get(3)?,
+        shape: row.get(4)?,
+        created_at: row.get(5)?,
+    })
+}
+
+pub(crate) fn version(conn: &Connection, block_id: Uuid, version: i64) -> Result<BlockVersion, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {VERSION_COLUMNS} FROM block_versions WHERE block_id = ?1 AND version = ?2"
+    ))?;
+    stmt.query_row(params![block_id.to_string(), version], version_from_row)
+        .optional()?
+        .ok_or(StoreError::NotFound("block version"))
+}
+
+pub(crate) fn versions(conn: &Connection, team_id: Uuid, block_id: Uuid) -> Result<Vec<BlockVersion>, StoreError> {
+    block(conn, team_id, block_id)?;
+    let mut stmt =
+        conn.prepare(&format!("SELECT {VERSION_COLUMNS} FROM block_versions WHERE block_id = ?1 ORDER BY version"))?;
+    let rows = stmt.query_map([block_id.to_string()], version_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The wasm bytes of a digest (to recompile when no artifact is cached).
+pub(crate) fn wasm_bytes(conn: &Connection, digest: &str) -> Result<Vec<u8>, StoreError> {
+    conn.query_row("SELECT bytes FROM wasm_blobs WHERE digest = ?1", [digest], |row| row.get(0))
+        .optional()?
+        .ok_or(StoreError::NotFound("wasm bytes"))
+}

@@ -1,0 +1,334 @@
+//! Execution records: one per run of one block version, successful or not.
+
+use std::str::FromStr;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+use super::{StoreError, opt_uuid_at, uuid_at};
+use crate::sandbox::{Failure, FailureKind, LogLine, Outcome, RunStatus};
+
+/// Where an execution is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStatus {
+    /// Accepted, waiting for a worker.
+    Queued,
+    /// A worker is running it.
+    Running,
+    /// Finished with output.
+    Succeeded,
+    /// Finished with a failure other than a timeout.
+    Failed,
+    /// Stopped at its deadline.
+    TimedOut,
+}
+
+impl ExecutionStatus {
+    /// The stored (and API) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+        }
+    }
+}
+
+impl FromStr for ExecutionStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "timed_out" => Self::TimedOut,
+            other => return Err(format!("unknown status {other:?} (queued, running, succeeded, failed, timed_out)")),
+        })
+    }
+}
+
+impl From<RunStatus> for ExecutionStatus {
+    fn from(status: RunStatus) -> Self {
+        match status {
+            RunStatus::Succeeded => Self::Succeeded,
+            RunStatus::Failed => Self::Failed,
+            RunStatus::TimedOut => Self::TimedOut,
+        }
+    }
+}
+
+/// What started an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// `POST /v2/webhook/blocks/{id}/execute`.
+    V2,
+    /// `POST /v4/webhook/docs/{id}/execute`.
+    V4,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::V2 => "v2",
+            Self::V4 => "v4",
+        }
+    }
+}
+
+impl FromStr for Trigger {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "v2" => Ok(Self::V2),
+            "v4" => Ok(Self::V4),
+            other => Err(StoreError::Corrupt(format!("unknown trigger {other:?}"))),
+        }
+    }
+}
+
+/// One execution as stored and as `GET /v1/executions/{id}` shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    /// UUID v7: time-ordered.
+    pub id: Uuid,
+    /// Owning team.
+    #[serde(skip)]
+    pub team_id: Uuid,
+    /// The block run.
+    pub block_id: Uuid,
+    /// The version run.
+    pub block_version: i64,
+    /// The doc, for v4 runs.
+    pub doc_id: Option<Uuid>,
+    /// The dataset, for v4 runs.
+    pub dataset_key: Option<String>,
+    /// What started it.
+    pub trigger: Trigger,
+    /// Lifecycle status.
+    pub status: ExecutionStatus,
+    /// Why it failed.
+    pub error: Option<Failure>,
+    /// The block's JSON output.
+    pub output: Option<Box<RawValue>>,
+    /// Captured log lines (empty in listings).
+    pub logs: Vec<LogLine>,
+    /// Log bytes dropped over the cap.
+    pub logs_dropped_bytes: u64,
+    /// Fuel burned.
+    pub fuel_consumed: u64,
+    /// Wall time of the run in microseconds.
+    pub duration_us: u64,
+    /// Peak linear memory in bytes.
+    pub peak_memory_bytes: u64,
+    /// What is needed to replay it: the data and the request's env layers (absent in listings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<Box<RawValue>>,
+    /// Acceptance time, ms since the epoch.
+    pub created_at: i64,
+    /// Completion time, ms since the epoch.
+    pub finished_at: Option<i64>,
+}
+
+/// What the executor knows about a run to record it.
+#[derive(Debug)]
+pub struct NewExecution<'a> {
+    /// The execution id handed to the guest as `EXECUTION_ID`.
+    pub id: Uuid,
+    /// Owning team.
+    pub team_id: Uuid,
+    /// The block run.
+    pub block_id: Uuid,
+    /// The version run.
+    pub block_version: i64,
+    /// The doc, for v4.
+    pub doc_id: Option<Uuid>,
+    /// The dataset, for v4.
+    pub dataset_key: Option<&'a str>,
+    /// What started it.
+    pub trigger: Trigger,
+    /// The replay input as JSON text.
+    pub input: &'a str,
+    /// When it was accepted.
+    pub created_at: i64,
+}
+
+/// Filters of `GET /v1/executions`.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionFilter {
+    /// Only this block's.
+    pub block_id: Option<Uuid>,
+    /// Only this doc's.
+    pub doc_id: Option<Uuid>,
+    /// Only in this status.
+    pub status: Option<ExecutionStatus>,
+    /// Created at or after (ms).
+    pub since: Option<i64>,
+    /// Created before (ms).
+    pub until: Option<i64>,
+    /// At most this many, newest first.
+    pub limit: u32,
+}
+
+/// Records a finished run in one insert.
+pub(crate) fn insert_finished(
+    conn: &Connection,
+    new: &NewExecution<'_>,
+    outcome: &Outcome,
+    finished_at: i64,
+) -> Result<(), StoreError> {
+    let failure = outcome.failure();
+    let logs = serde_json::to_string(&outcome.logs.lines).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
+            error_kind, error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us,
+            peak_memory_bytes, input, created_at, finished_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+    )?;
+    stmt.execute(params![
+        new.id.to_string(),
+        new.team_id.to_string(),
+        new.block_id.to_string(),
+        new.block_version,
+        new.doc_id.map(|d| d.to_string()),
+        new.dataset_key,
+        new.trigger.as_str(),
+        ExecutionStatus::from(outcome.status()).as_str(),
+        failure.map(|f| kind_str(f.kind)),
+        failure.map(|f| f.message.as_str()),
+        failure.and_then(|f| f.code.as_deref()),
+        outcome.output(),
+        logs,
+        outcome.logs.dropped_bytes,
+        outcome.fuel_consumed,
+        u64::try_from(outcome.duration.as_micros()).unwrap_or(u64::MAX),
+        outcome.peak_memory_bytes,
+        new.input,
+        new.created_at,
+        finished_at,
+    ])?;
+    Ok(())
+}
+
+fn kind_str(kind: FailureKind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+const COLUMNS: &str = "id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status, error_kind,
+    error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us, peak_memory_bytes, input,
+    created_at, finished_at";
+
+struct RawRow {
+    execution: Execution,
+    trigger: String,
+    status: String,
+    error: Option<(String, String, Option<String>)>,
+    output: Option<String>,
+    logs: String,
+    input: Option<String>,
+}
+
+fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    let kind: Option<String> = row.get(8)?;
+    let error = match kind {
+        Some(kind) => Some((kind, row.get::<_, Option<String>>(9)?.unwrap_or_default(), row.get(10)?)),
+        None => None,
+    };
+    Ok(RawRow {
+        execution: Execution {
+            id: uuid_at(row, 0)?,
+            team_id: uuid_at(row, 1)?,
+            block_id: uuid_at(row, 2)?,
+            block_version: row.get(3)?,
+            doc_id: opt_uuid_at(row, 4)?,
+            dataset_key: row.get(5)?,
+            trigger: Trigger::V2,
+            status: ExecutionStatus::Queued,
+            error: None,
+            output: None,
+            logs: Vec::new(),
+            logs_dropped_bytes: row.get(13)?,
+            fuel_consumed: row.get(14)?,
+            duration_us: row.get(15)?,
+            peak_memory_bytes: row.get(16)?,
+            input: None,
+            created_at: row.get(18)?,
+            finished_at: row.get(19)?,
+        },
+        trigger: row.get(6)?,
+        status: row.get(7)?,
+        error,
+        output: row.get(11)?,
+        logs: row.get(12)?,
+        input: row.get(17)?,
+    })
+}
+
+fn decode(raw: RawRow, full: bool) -> Result<Execution, StoreError> {
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("execution {what}: {e}"));
+    let mut execution = raw.execution;
+    execution.trigger = raw.trigger.parse()?;
+    execution.status = raw.status.parse().map_err(|e: String| corrupt("status", &e))?;
+    execution.error = match raw.error {
+        Some((kind, message, code)) => Some(Failure {
+            kind: serde_json::from_value(serde_json::Value::String(kind)).map_err(|e| corrupt("error kind", &e))?,
+            message,
+            code,
+        }),
+        None => None,
+    };
+    execution.output = raw.output.map(RawValue::from_string).transpose().map_err(|e| corrupt("output", &e))?;
+    if full {
+        execution.logs = serde_json::from_str(&raw.logs).map_err(|e| corrupt("logs", &e))?;
+        execution.input = raw.input.map(RawValue::from_string).transpose().map_err(|e| corrupt("input", &e))?;
+    }
+    Ok(execution)
+}
+
+/// One execution of the team, with logs and input.
+pub(crate) fn execution(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM executions WHERE id = ?1 AND team_id = ?2"))?;
+    let raw = stmt.query_row([id.to_string(), team_id.to_string()], raw_row).optional()?;
+    decode(raw.ok_or(StoreError::NotFound("execution"))?, true)
+}
+
+/// The team's executions matching `filter`, newest first, without logs and input.
+pub(crate) fn list(conn: &Connection, team_id: Uuid, filter: &ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
+    let mut sql = format!("SELECT {COLUMNS} FROM executions WHERE team_id = ?");
+    let mut args: Vec<SqlValue> = vec![SqlValue::Text(team_id.to_string())];
+    if let Some(block) = filter.block_id {
+        sql.push_str(" AND block_id = ?");
+        args.push(SqlValue::Text(block.to_string()));
+    }
+    if let Some(doc) = filter.doc_id {
+        sql.push_str(" AND doc_id = ?");
+        args.push(SqlValue::Text(doc.to_string()));
+    }
+    if let Some(status) = filter.status {
+        sql.push_str(" AND status = ?");
+        args.push(SqlValue::Text(status.as_str().to_owned()));
+    }
+    if let Some(since) = filter.since {
+        sql.push_str(" AND created_at >= ?");
+        args.push(SqlValue::Integer(since));
+    }
+    if let Some(until) = filter.until {
+        sql.push_str(" AND created_at < ?");
+        args.push(SqlValue::Integer(until));
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+    args.push(SqlValue::Integer(i64::from(filter.limit)));
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), raw_row)?;
+    rows.map(|row| decode(row?, false)).collect()
+}

@@ -1,0 +1,224 @@
+//! Persistence on an embedded SQLite file (WAL mode).
+//!
+//! Writes go through one writer thread that **group-commits**: it takes every job waiting in
+//! its queue (up to [`MAX_BATCH`]), runs each inside its own savepoint of one transaction, and
+//! answers all of them after the single `COMMIT`. One commit per batch instead of per row is
+//! what keeps recording executions off the critical path (≈ 9 µs/row in batches vs ≈ 28 µs
+//! one transaction per row on this machine class). Reads use a small pool of connections on
+//! tokio's blocking threads; WAL lets them run beside the writer.
+//!
+//! Durability: `synchronous=NORMAL` in WAL mode survives a process crash (`kill -9`), which is
+//! what webhook retries need; a power loss may lose the last commits.
+
+pub mod blocks;
+pub mod docs;
+pub mod executions;
+mod schema;
+pub mod tenancy;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+pub use blocks::{Block, BlockPatch, BlockVersion, NewBlock};
+pub use docs::{Dataset, Doc, DocInput};
+pub use executions::{Execution, ExecutionFilter, ExecutionStatus, NewExecution, Trigger};
+pub use tenancy::{ApiKeyRecord, KeyScope, NewTeam, Team, User};
+
+/// Jobs the writer folds into one transaction at most.
+pub const MAX_BATCH: usize = 512;
+const READERS: usize = 4;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Errors of the persistence layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The row does not exist (or belongs to another team, which looks the same).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The input refers to something that does not fit (e.g. a dataset naming another team's
+    /// block); the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// The write conflicts with existing data.
+    #[error("{0}")]
+    Conflict(String),
+    /// A stored value could not be decoded (corruption or a bug).
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    /// The writer thread is gone (shutdown).
+    #[error("the store is closed")]
+    Closed,
+    /// The data directory could not be prepared.
+    #[error("cannot use {path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Finish + Send>;
+
+/// Handle to the database. Clones share the writer and the reader pool.
+#[derive(Clone)]
+pub struct Store {
+    writer: mpsc::Sender<Job>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
+        }
+        let mut conn = open_connection(path, false)?;
+        schema::migrate(&mut conn)?;
+        let (writer, jobs) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("wasmhook-store-writer".into())
+            .spawn(move || writer_loop(conn, jobs))
+            .map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
+        Ok(Self { writer, readers: Arc::new(Mutex::new(Vec::new())), path: Arc::new(path.to_path_buf()) })
+    }
+
+    /// Runs `job` in the writer's next group commit and returns its result once committed.
+    pub async fn write<R, F>(&self, job: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = in_savepoint(conn, job);
+            Box::new(move |commit: Result<(), String>| {
+                let _ = reply.send(match (result, commit) {
+                    (Ok(value), Ok(())) => Ok(value),
+                    (Err(e), _) => Err(e),
+                    (Ok(_), Err(e)) => Err(StoreError::Conflict(format!("commit failed: {e}"))),
+                });
+            })
+        });
+        self.writer.send(job).map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs a read on a pooled connection on tokio's blocking threads.
+    pub async fn read<R, F>(&self, job: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read_blocking(job)).await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// [`Store::read`] for callers already off the async runtime (CLI, startup).
+    pub fn read_blocking<R>(&self, job: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let pooled = self.readers.lock().pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => open_connection(&self.path, true)?,
+        };
+        let result = job(&conn);
+        let mut readers = self.readers.lock();
+        if readers.len() < READERS {
+            readers.push(conn);
+        }
+        result
+    }
+}
+
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+    }
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn in_savepoint<R>(conn: &Connection, job: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let result = job(conn);
+    let end = if result.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    conn.execute_batch(end)?;
+    result
+}
+
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcome = run_batch(&conn, batch);
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, "store batch failed");
+        }
+    }
+}
+
+fn run_batch(conn: &Connection, batch: Vec<Job>) -> Result<(), String> {
+    // If BEGIN fails the batch is dropped, which answers every waiting caller with `Closed`.
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
+    let finishers: Vec<Finish> = batch.into_iter().map(|job| job(conn)).collect();
+    let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    if commit.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for finish in finishers {
+        finish(commit.clone());
+    }
+    commit
+}
+
+/// Milliseconds since the Unix epoch: the timestamp format of every row.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Reads a UUID stored as text.
+pub(crate) fn uuid_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<uuid::Uuid> {
+    let text: String = row.get(idx)?;
+    uuid::Uuid::parse_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// Reads an optional UUID stored as text.
+pub(crate) fn opt_uuid_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<uuid::Uuid>> {
+    let text: Option<String> = row.get(idx)?;
+    text.map(|t| {
+        uuid::Uuid::parse_str(&t)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+    })
+    .transpose()
+}

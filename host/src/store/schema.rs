@@ -1,0 +1,125 @@
+//! The schema, versioned with `PRAGMA user_version`. Migrations only ever append.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: tenancy, blocks, docs, executions.
+    r#"
+    CREATE TABLE teams (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        operator INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL REFERENCES teams(id),
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        secret_hash BLOB NOT NULL,
+        scope TEXT NOT NULL CHECK (scope IN ('admin', 'execute')),
+        label TEXT,
+        hint TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    );
+    CREATE INDEX api_keys_user ON api_keys(user_id);
+
+    CREATE TABLE wasm_blobs (
+        digest TEXT PRIMARY KEY,
+        bytes BLOB NOT NULL
+    );
+    CREATE TABLE blocks (
+        id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL REFERENCES teams(id),
+        name TEXT NOT NULL,
+        language TEXT NOT NULL,
+        active_version INTEGER,
+        env TEXT NOT NULL DEFAULT '{}',
+        timeout_ms INTEGER,
+        fuel INTEGER,
+        memory_bytes INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX blocks_team ON blocks(team_id);
+    CREATE TABLE block_versions (
+        block_id TEXT NOT NULL REFERENCES blocks(id),
+        version INTEGER NOT NULL,
+        digest TEXT NOT NULL REFERENCES wasm_blobs(digest),
+        size INTEGER NOT NULL,
+        shape TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (block_id, version)
+    );
+
+    CREATE TABLE docs (
+        id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL REFERENCES teams(id),
+        name TEXT NOT NULL,
+        archived_at INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX docs_team ON docs(team_id);
+    CREATE TABLE datasets (
+        doc_id TEXT NOT NULL REFERENCES docs(id),
+        position INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        block_id TEXT NOT NULL REFERENCES blocks(id),
+        version INTEGER,
+        timeout_ms INTEGER,
+        PRIMARY KEY (doc_id, key)
+    );
+
+    CREATE TABLE executions (
+        id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL,
+        block_id TEXT NOT NULL,
+        block_version INTEGER NOT NULL,
+        doc_id TEXT,
+        dataset_key TEXT,
+        trigger TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error_kind TEXT,
+        error_message TEXT,
+        error_code TEXT,
+        output TEXT,
+        logs TEXT NOT NULL DEFAULT '[]',
+        logs_dropped_bytes INTEGER NOT NULL DEFAULT 0,
+        fuel_consumed INTEGER NOT NULL DEFAULT 0,
+        duration_us INTEGER NOT NULL DEFAULT 0,
+        peak_memory_bytes INTEGER NOT NULL DEFAULT 0,
+        input TEXT,
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER
+    );
+    CREATE INDEX executions_team_created ON executions(team_id, created_at DESC);
+    CREATE INDEX executions_block ON executions(block_id, created_at DESC);
+    CREATE INDEX executions_doc ON executions(doc_id, created_at DESC);
+    "#,
+];
+
+/// Applies the migrations this database has not seen yet, each in its own transaction.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if current > MIGRATIONS.len() {
+        return Err(StoreError::Corrupt(format!(
+            "the database is at schema version {current}, newer than this binary ({}); upgrade wasmhook",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

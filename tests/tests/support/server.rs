@@ -1,0 +1,148 @@
+//! A real wasmhook server on 127.0.0.1:0 with its own data dir, and a small HTTP client.
+
+use std::path::{Path, PathBuf};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use wasmhook::{AppState, Config};
+
+pub struct TestServer {
+    pub base: String,
+    /// The bootstrap admin key (None after a restart on an existing data dir).
+    pub admin_key: Option<String>,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<std::io::Result<()>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl TestServer {
+    /// A server on a fresh data dir (removed when dropped).
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut server = Self::start_in(dir.path()).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A server on `data_dir`, which may hold a previous server's data.
+    pub async fn start_in(data_dir: &Path) -> Self {
+        Self::start_with(test_config(data_dir)).await
+    }
+
+    pub async fn start_with(config: Config) -> Self {
+        let (state, bootstrap) = AppState::open(config).await.expect("server state opens");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let handle = tokio::spawn(wasmhook::run(listener, state.clone(), async move {
+            let _ = signal.await;
+        }));
+        Self {
+            base,
+            admin_key: bootstrap.map(|k| k.0),
+            state,
+            client: reqwest::Client::new(),
+            shutdown: Some(shutdown),
+            handle: Some(handle),
+            _dir: None,
+        }
+    }
+
+    /// Graceful stop: waits for in-flight requests.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.expect("server task").expect("server ran");
+        }
+    }
+
+    pub fn key(&self) -> &str {
+        self.admin_key.as_deref().expect("bootstrap key")
+    }
+
+    pub async fn request(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> Response {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn raw(&self, path: &str, key: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> Response {
+        let mut request = self.client.post(format!("{}{path}", self.base)).body(body);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        read(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(key), Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> Response {
+        self.request(Method::GET, path, Some(key), None).await
+    }
+
+    /// Creates a block and uploads `module` as its first version; returns the block id.
+    pub async fn block(&self, key: &str, module: &str, config: Value) -> String {
+        let mut body = json!({ "name": module });
+        if let (Some(target), Some(extra)) = (body.as_object_mut(), config.as_object()) {
+            target.extend(extra.clone());
+        }
+        let created = self.post("/v1/blocks", key, body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let id = created.body["id"].as_str().expect("id").to_owned();
+        self.upload(key, &id, module).await;
+        id
+    }
+
+    pub async fn upload(&self, key: &str, block_id: &str, module: &str) -> Value {
+        let path = format!("/v1/blocks/{block_id}/versions");
+        let uploaded = self.raw(&path, Some(key), Some("application/wasm"), wasmhook_tests::module(module)).await;
+        assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.body);
+        uploaded.body
+    }
+
+    /// Creates a doc; returns its id.
+    pub async fn doc(&self, key: &str, datasets: Value) -> String {
+        let created = self.post("/v1/docs", key, json!({ "name": "pipeline", "datasets": datasets })).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        created.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// A second tenant: returns its admin key.
+    pub async fn other_team(&self) -> String {
+        let created = self.post("/v1/teams", self.key(), json!({ "name": "other" })).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        created.body["apiKey"].as_str().expect("key").to_owned()
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> Response {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    Response { status, body }
+}
+
+pub fn test_config(data_dir: &Path) -> Config {
+    Config { data_dir: PathBuf::from(data_dir), max_concurrent_runs: 32, ..Config::default() }
+}
