@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -58,6 +59,21 @@ pub struct Config {
     pub max_memory_bytes: u64,
     /// The largest `timeoutMs` a block or dataset may set.
     pub max_timeout_ms: u64,
+    /// How long a sync call waits for its runs before answering 202 and letting them finish
+    /// in the background.
+    pub sync_wait: Duration,
+    /// Workers running queued executions.
+    pub workers: usize,
+    /// Deliveries the queue holds before async calls get 503 + `Retry-After`.
+    pub queue_depth: usize,
+    /// How long an idempotency key is remembered.
+    pub idempotency_window: Duration,
+    /// How long executions (with logs and inputs) are kept.
+    pub retention: Duration,
+    /// How often the retention purge runs.
+    pub retention_interval: Duration,
+    /// How long shutdown waits for runs in flight.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Config {
@@ -72,6 +88,13 @@ impl Default for Config {
             default_memory_bytes: crate::sandbox::DEFAULT_MEMORY_BYTES,
             max_memory_bytes: 1 << 30,
             max_timeout_ms: 300_000,
+            sync_wait: Duration::from_secs(30),
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
+            queue_depth: 10_000,
+            idempotency_window: Duration::from_secs(24 * 3600),
+            retention: Duration::from_secs(30 * 24 * 3600),
+            retention_interval: Duration::from_secs(3600),
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -89,6 +112,13 @@ struct Layer {
     default_memory_bytes: Option<u64>,
     max_memory_bytes: Option<u64>,
     max_timeout_ms: Option<u64>,
+    sync_wait_ms: Option<u64>,
+    workers: Option<u64>,
+    queue_depth: Option<u64>,
+    idempotency_window_secs: Option<u64>,
+    retention_secs: Option<u64>,
+    retention_interval_ms: Option<u64>,
+    shutdown_grace_ms: Option<u64>,
 }
 
 /// Values given as command-line flags.
@@ -169,6 +199,27 @@ impl Config {
         if let Some(v) = layer.max_timeout_ms {
             self.max_timeout_ms = v;
         }
+        if let Some(v) = layer.sync_wait_ms {
+            self.sync_wait = Duration::from_millis(v);
+        }
+        if let Some(v) = layer.workers {
+            self.workers = size("workers", v)?;
+        }
+        if let Some(v) = layer.queue_depth {
+            self.queue_depth = size("queue_depth", v)?;
+        }
+        if let Some(v) = layer.idempotency_window_secs {
+            self.idempotency_window = Duration::from_secs(v);
+        }
+        if let Some(v) = layer.retention_secs {
+            self.retention = Duration::from_secs(v);
+        }
+        if let Some(v) = layer.retention_interval_ms {
+            self.retention_interval = Duration::from_millis(v);
+        }
+        if let Some(v) = layer.shutdown_grace_ms {
+            self.shutdown_grace = Duration::from_millis(v);
+        }
         Ok(())
     }
 
@@ -195,6 +246,15 @@ impl Config {
         }
         if self.max_timeout_ms == 0 {
             return Err(invalid("max_timeout_ms", "must be greater than 0"));
+        }
+        if self.workers == 0 {
+            return Err(invalid("workers", "must be greater than 0"));
+        }
+        if self.queue_depth == 0 {
+            return Err(invalid("queue_depth", "must be greater than 0"));
+        }
+        if self.retention_interval.is_zero() {
+            return Err(invalid("retention_interval_ms", "must be greater than 0"));
         }
         Ok(())
     }

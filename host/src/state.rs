@@ -49,6 +49,7 @@ impl AppState {
         let config = Arc::new(config);
         let executor = Executor::new(store.clone(), Arc::clone(&sandbox), Arc::clone(&config));
         let bootstrap = bootstrap(&store).await?;
+        executor.start().await?;
         Ok((Self { store, sandbox, executor, config }, bootstrap))
     }
 }

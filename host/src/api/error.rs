@@ -18,12 +18,18 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    retry_after_secs: Option<u32>,
 }
 
 impl ApiError {
     /// An error with an explicit status and code.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after_secs: None }
+    }
+
+    /// 503 with `Retry-After: 1`: the caller should come back shortly.
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self { retry_after_secs: Some(1), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message) }
     }
 
     /// 400: the request itself is malformed (syntax, content type, ids).
@@ -74,7 +80,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message, "error_code": self.code }))).into_response()
+        let mut response =
+            (self.status, Json(json!({ "error": self.message, "error_code": self.code }))).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -114,6 +125,9 @@ impl From<ExecError> for ApiError {
     fn from(error: ExecError) -> Self {
         match error {
             ExecError::NoActiveVersion(_) => Self::new(StatusCode::CONFLICT, "NO_ACTIVE_VERSION", error.to_string()),
+            ExecError::KeyReused(_) => Self::new(StatusCode::CONFLICT, "IDEMPOTENCY_KEY_REUSED", error.to_string()),
+            ExecError::QueueFull => Self::unavailable("QUEUE_FULL", error.to_string()),
+            ExecError::ShuttingDown => Self::unavailable("SHUTTING_DOWN", error.to_string()),
             ExecError::Store(e) => e.into(),
             ExecError::Sandbox(e) => e.into(),
         }

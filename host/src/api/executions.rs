@@ -1,23 +1,37 @@
 //! `/v1/executions`: read an execution with its logs, or list them with filters. Any key of
 //! the team may read (a webhook sender holding an execute key can fetch its own results).
 
-use axum::extract::{Path, Query, State};
-use axum::routing::get;
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use serde_json::json;
+use serde_json::value::RawValue;
+use uuid::Uuid;
 
-use super::body::parse_id;
+use super::body::{parse_id, parse_json, read_limited};
+use super::delivery::{accepted, mode};
 use super::error::ApiError;
-use crate::auth::Caller;
+use crate::auth::{Admin, Caller};
+use crate::executor::{Delivery, Dispatched, ExecError, Job};
 use crate::state::AppState;
-use crate::store::executions::{self, Execution, ExecutionFilter};
+use crate::store::executions::{self, Execution, ExecutionFilter, Trigger};
+use crate::store::{blocks, now_ms};
 
 /// Rows per page when `limit` is not given, and the most one page may hold.
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/v1/executions", get(list)).route("/v1/executions/{execution_id}", get(show))
+    Router::new()
+        .route("/v1/executions", get(list))
+        .route("/v1/executions/{execution_id}", get(show))
+        .route("/v1/executions/{execution_id}/replay", post(replay))
 }
 
 async fn show(
@@ -73,4 +87,78 @@ fn parse_time(raw: &str, name: &str) -> Result<i64, ApiError> {
     })?;
     let ms = time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
     Ok(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// The optional body of a replay.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayBody {
+    /// Run this version instead of the block's active one.
+    version: Option<i64>,
+}
+
+/// The stored input of an execution.
+#[derive(Deserialize)]
+struct StoredInput<'a> {
+    #[serde(borrow)]
+    data: &'a RawValue,
+    env: BTreeMap<String, String>,
+}
+
+/// Re-runs an execution's exact stored input against the block's active version (or the
+/// `version` given), as a new execution linked by `replayOf`. Sync by default (200 with the
+/// new execution), async with `Prefer: respond-async` / `?wait=false` (202).
+async fn replay(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&raw, "execution_id")?;
+    let mode = mode(&headers, query.as_deref())?;
+    let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
+    let request: ReplayBody =
+        if bytes.iter().all(u8::is_ascii_whitespace) { ReplayBody::default() } else { parse_json(&bytes)? };
+    let team_id = caller.team_id;
+    let original = state.store.read(move |conn| executions::execution(conn, team_id, id)).await?;
+    let stored = original.input.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "PAYLOAD_NOT_STORED",
+            "this execution's input was not kept (storePayload: false, or purged), so it cannot be replayed",
+        )
+    })?;
+    let input: StoredInput<'_> = serde_json::from_str(stored.get()).map_err(|e| ApiError::internal(&e))?;
+    let block_id = original.block_id;
+    let block = state.store.read(move |conn| blocks::block(conn, team_id, block_id)).await?;
+    let version = request.version.or(block.active_version).ok_or(ExecError::NoActiveVersion(block_id))?;
+    state.store.read(move |conn| blocks::version(conn, block_id, version)).await?;
+    let job = Job {
+        execution_id: Uuid::now_v7(),
+        keep_input: block.store_payload,
+        block,
+        version,
+        data: bytes::Bytes::copy_from_slice(input.data.get().as_bytes()),
+        request_env: input.env,
+        doc_id: original.doc_id,
+        dataset_key: original.dataset_key.clone(),
+        timeout_ms: original.timeout_ms,
+        trigger: Trigger::Replay,
+        replay_of: Some(id),
+        created_at: now_ms(),
+    };
+    let new_id = job.execution_id;
+    let delivery =
+        Delivery { team_id, target: block_id, idempotency_key: None, request_hash: [0; 32], jobs: vec![job] };
+    Ok(match state.executor.submit(delivery, mode).await? {
+        Dispatched::Finished { .. } => {
+            let execution = state.store.read(move |conn| executions::execution(conn, team_id, new_id)).await?;
+            Json(execution).into_response()
+        }
+        Dispatched::Accepted { .. } => {
+            accepted(json!({ "executionId": new_id, "replayOf": id, "status": "accepted" }), new_id, false)
+        }
+    })
 }

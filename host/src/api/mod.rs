@@ -4,6 +4,7 @@
 
 mod blocks;
 pub mod body;
+pub mod delivery;
 mod docs;
 pub mod error;
 mod executions;

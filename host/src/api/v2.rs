@@ -10,19 +10,21 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::body::{parse_id, read_limited, require_json};
+use super::delivery::{accepted, idempotency_key, mark_replayed, mode, request_hash};
 use super::error::ApiError;
 use crate::auth::{self, AuthError};
-use crate::executor::{Completed, RunRequest};
+use crate::executor::{Delivery, Dispatched, ExecError, Job, RunSummary};
 use crate::state::AppState;
-use crate::store::blocks;
-use crate::store::executions::Trigger;
+use crate::store::executions::{ExecutionStatus, Trigger};
+use crate::store::{blocks, now_ms};
 
 /// The env var holding `data` as JSON text.
 pub const WEBHOOK_DATA_VAR: &str = "WEBHOOK_DATA";
@@ -36,10 +38,12 @@ pub(crate) fn router() -> Router<AppState> {
 async fn execute(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let block_id = parse_id(&raw_id, "block_id")?;
+    let mode = mode(&headers, query.as_deref())?;
     let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
     require_json(&headers, &bytes)?;
     let fields: BTreeMap<String, &RawValue> = serde_json::from_slice(&bytes)
@@ -71,20 +75,44 @@ async fn execute(
         }
     }
 
-    let completed = state
-        .executor
-        .run(RunRequest {
-            block,
-            pinned_version: None,
-            data,
-            request_env: env,
-            doc_id: None,
-            dataset_key: None,
-            timeout_ms: None,
-            trigger: Trigger::V2,
-        })
-        .await?;
-    Ok(Json(response(block_id, &completed)))
+    let version = block.active_version.ok_or(ExecError::NoActiveVersion(block_id))?;
+    let key = idempotency_key(&headers, &data, block.idempotency_pointer.as_deref())?;
+    let job = Job {
+        execution_id: uuid::Uuid::now_v7(),
+        keep_input: block.store_payload,
+        block,
+        version,
+        data,
+        request_env: env,
+        doc_id: None,
+        dataset_key: None,
+        timeout_ms: None,
+        trigger: Trigger::V2,
+        replay_of: None,
+        created_at: now_ms(),
+    };
+    let delivery = Delivery {
+        team_id: caller.team_id,
+        target: block_id,
+        idempotency_key: key,
+        request_hash: request_hash(&bytes),
+        jobs: vec![job],
+    };
+    Ok(match state.executor.submit(delivery, mode).await? {
+        Dispatched::Finished { runs, replayed } => {
+            let run = runs.first().ok_or_else(|| ApiError::internal(&"a delivery finished without runs"))?;
+            mark_replayed(Json(response(run)).into_response(), replayed)
+        }
+        Dispatched::Accepted { ids, replayed } => {
+            let id = ids.first().copied().ok_or_else(|| ApiError::internal(&"a delivery was accepted without runs"))?;
+            let location = format!("/v1/executions/{id}");
+            accepted(
+                json!({ "success": true, "execution_id": id, "status": "accepted", "location": location }),
+                id,
+                replayed,
+            )
+        }
+    })
 }
 
 /// `data` as the data file's bytes: an object, `{}` when absent or null.
@@ -128,19 +156,18 @@ fn language_env(raw: &RawValue, language: &str) -> Result<BTreeMap<String, Strin
     }
 }
 
-fn response(block_id: uuid::Uuid, completed: &Completed) -> Value {
-    let outcome = &completed.outcome;
-    let output = outcome.output().and_then(|text| serde_json::from_str::<&RawValue>(text).ok());
+fn response(run: &RunSummary) -> Value {
+    let output = run.output.as_deref().and_then(|text| serde_json::from_str::<&RawValue>(text).ok());
     json!({
-        "success": outcome.failure().is_none(),
-        "execution_id": completed.execution_id,
-        "status": crate::store::executions::ExecutionStatus::from(outcome.status()),
-        "block_id": block_id,
-        "block_version": completed.block_version,
-        "duration_ms": outcome.duration.as_secs_f64() * 1000.0,
-        "fuel_used": outcome.fuel_consumed,
-        "peak_memory_bytes": outcome.peak_memory_bytes,
+        "success": run.status == ExecutionStatus::Succeeded,
+        "execution_id": run.execution_id,
+        "status": run.status,
+        "block_id": run.block_id,
+        "block_version": run.block_version,
+        "duration_ms": run.duration_us as f64 / 1000.0,
+        "fuel_used": run.fuel_consumed,
+        "peak_memory_bytes": run.peak_memory_bytes,
         "output": output,
-        "error": outcome.failure(),
+        "error": run.error,
     })
 }

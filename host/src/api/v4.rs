@@ -10,22 +10,23 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::body::{parse_id, parse_json, read_limited, require_json};
+use super::delivery::{accepted, idempotency_key, mark_replayed, mode, request_hash};
 use super::error::ApiError;
 use crate::auth::Caller;
-use crate::executor::RunRequest;
+use crate::executor::{Delivery, Dispatched, ExecError, Job};
 use crate::state::AppState;
-use crate::store::blocks;
 use crate::store::docs::{self, Dataset};
-use crate::store::executions::Trigger;
+use crate::store::executions::{ExecutionStatus, Trigger};
+use crate::store::{blocks, now_ms};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v4/webhook/docs/{doc_id}/execute", post(execute))
@@ -68,11 +69,13 @@ struct EnvelopeData {
 async fn execute(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
+    RawQuery(query): RawQuery,
     caller: Caller,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Envelope>, ApiError> {
+) -> Result<Response, ApiError> {
     let doc_id = parse_id(&raw_id, "doc_id")?;
+    let mode = mode(&headers, query.as_deref())?;
     let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
     require_json(&headers, &bytes)?;
     let request: V4Body<'_> = parse_json(&bytes)?;
@@ -85,15 +88,62 @@ async fn execute(
     }
     let selected = select(&doc.datasets, request.dataset_keys.as_deref())?;
 
-    let env = request.environment_variables;
-    let runs = selected.into_iter().map(|dataset| {
-        let (state, data, env) = (state.clone(), data.clone(), env.clone());
-        async move { run_dataset(&state, team_id, doc_id, dataset, data, env).await }
-    });
-    let results: Vec<DatasetResult> =
-        futures::stream::iter(runs).buffered(state.config.doc_concurrency).collect().await;
-    let success = results.iter().all(|r| r.success);
-    Ok(Json(Envelope { success, data: EnvelopeData { doc_id, results } }))
+    let block_ids: Vec<Uuid> = selected.iter().map(|d| d.block_id).collect();
+    let blocks = state
+        .store
+        .read(move |conn| block_ids.iter().map(|id| blocks::block(conn, team_id, *id)).collect::<Result<Vec<_>, _>>())
+        .await?;
+    let created_at = now_ms();
+    let mut jobs = Vec::with_capacity(selected.len());
+    for (dataset, block) in selected.iter().zip(blocks) {
+        let version = dataset.version.or(block.active_version).ok_or(ExecError::NoActiveVersion(block.id))?;
+        jobs.push(Job {
+            execution_id: Uuid::now_v7(),
+            keep_input: doc.store_payload,
+            block,
+            version,
+            data: data.clone(),
+            request_env: request.environment_variables.clone(),
+            doc_id: Some(doc_id),
+            dataset_key: Some(dataset.key.clone()),
+            timeout_ms: dataset.timeout_ms,
+            trigger: Trigger::V4,
+            replay_of: None,
+            created_at,
+        });
+    }
+    let key = idempotency_key(&headers, &data, doc.idempotency_pointer.as_deref())?;
+    let delivery = Delivery { team_id, target: doc_id, idempotency_key: key, request_hash: request_hash(&bytes), jobs };
+    Ok(match state.executor.submit(delivery, mode).await? {
+        Dispatched::Finished { runs, replayed } => {
+            let results: Vec<DatasetResult> = selected
+                .into_iter()
+                .zip(runs)
+                .map(|(dataset, run)| DatasetResult {
+                    dataset_key: dataset.key,
+                    success: run.status == ExecutionStatus::Succeeded,
+                    execution_id: Some(run.execution_id),
+                    error: run.error.map(|f| f.message),
+                })
+                .collect();
+            let success = results.iter().all(|r| r.success);
+            mark_replayed(Json(Envelope { success, data: EnvelopeData { doc_id, results } }).into_response(), replayed)
+        }
+        Dispatched::Accepted { ids, replayed } => {
+            let first =
+                ids.first().copied().ok_or_else(|| ApiError::internal(&"a delivery was accepted without runs"))?;
+            let results: Vec<serde_json::Value> = selected
+                .iter()
+                .zip(&ids)
+                .map(|(dataset, id)| serde_json::json!({ "datasetKey": dataset.key, "executionId": id, "status": "accepted" }))
+                .collect();
+            accepted(
+                serde_json::json!({ "accepted": true, "data": { "docId": doc_id, "results": results } }),
+                first,
+                replayed,
+            )
+        }
+    })
 }
 
 /// The datasets to run, in doc order; unknown keys are a 422 naming them.
@@ -130,52 +180,5 @@ fn kind_of(json: &str) -> &'static str {
         Some(b'n') => "null",
         Some(b't' | b'f') => "a boolean",
         _ => "a number",
-    }
-}
-
-async fn run_dataset(
-    state: &AppState,
-    team_id: Uuid,
-    doc_id: Uuid,
-    dataset: Dataset,
-    data: Bytes,
-    env: BTreeMap<String, String>,
-) -> DatasetResult {
-    let block_id = dataset.block_id;
-    let block = state.store.read(move |conn| blocks::block(conn, team_id, block_id)).await;
-    let result = match block {
-        Ok(block) => {
-            state
-                .executor
-                .run(RunRequest {
-                    block,
-                    pinned_version: dataset.version,
-                    data,
-                    request_env: env,
-                    doc_id: Some(doc_id),
-                    dataset_key: Some(dataset.key.clone()),
-                    timeout_ms: dataset.timeout_ms,
-                    trigger: Trigger::V4,
-                })
-                .await
-        }
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(completed) => DatasetResult {
-            dataset_key: dataset.key,
-            success: completed.outcome.failure().is_none(),
-            execution_id: Some(completed.execution_id),
-            error: completed.outcome.failure().map(|f| f.message.clone()),
-        },
-        Err(error) => {
-            tracing::warn!(%doc_id, dataset = %dataset.key, %error, "dataset could not run");
-            DatasetResult {
-                dataset_key: dataset.key,
-                success: false,
-                execution_id: None,
-                error: Some(error.to_string()),
-            }
-        }
     }
 }

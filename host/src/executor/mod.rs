@@ -1,37 +1,50 @@
-//! Runs a block version for a delivery and records the execution.
+//! Runs deliveries and records executions: synchronously (the default), or through the
+//! durable queue (async, or a sync call that outlived the sync wait limit).
 //!
-//! It resolves the version (pinned or active), gets the prepared block (memory → artifact on
-//! disk → compile from stored bytes), merges the env layers, derives the limits, runs it in the
-//! sandbox and records the outcome in the store's next group commit.
+//! - [`delivery`]: accepting a delivery — idempotency keys, queue or inline, the sync-wait
+//!   handoff to async.
+//! - [`queue`]: the in-memory dispatch channel in front of the durable `queued` rows, the
+//!   worker pool and crash recovery at boot.
+//! - [`job`]: one run of one block version, recorded in the store's next group commit.
+//! - [`retention`]: the background purge of old executions and idempotency records.
 
-use std::collections::BTreeMap;
+pub mod delivery;
+pub mod job;
+mod queue;
+mod retention;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
+pub use delivery::{Delivery, Dispatched, Mode};
+pub use job::{BLOCK_ID_VAR, DATASET_KEY_VAR, EXECUTION_ID_VAR, Job, RunSummary};
+
 use crate::config::Config;
-use crate::sandbox::{
-    BlockDigest, DEFAULT_TIMEOUT, Outcome, PreparedBlock, RunInput, RunLimits, Sandbox, SandboxError,
-};
-use crate::store::blocks::{self, Block};
-use crate::store::executions::{self, NewExecution, Trigger};
-use crate::store::{Store, StoreError, now_ms};
+use crate::sandbox::{BlockDigest, PreparedBlock, Sandbox, SandboxError};
+use crate::store::blocks;
+use crate::store::{Store, StoreError};
+use queue::Queue;
 
-/// Env vars the host sets last; no request or block config can override them.
-pub const EXECUTION_ID_VAR: &str = "EXECUTION_ID";
-/// See [`EXECUTION_ID_VAR`].
-pub const BLOCK_ID_VAR: &str = "BLOCK_ID";
-/// See [`EXECUTION_ID_VAR`].
-pub const DATASET_KEY_VAR: &str = "DATASET_KEY";
-
-/// Why a run could not happen at all (a failing guest is not an error: see [`Outcome`]).
+/// Why a delivery could not be accepted or run (a failing guest is not an error: its
+/// outcome is recorded).
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     /// The block has no uploaded version to run.
     #[error("block {0} has no active version: upload one with POST /v1/blocks/{0}/versions")]
     NoActiveVersion(Uuid),
+    /// The idempotency key was used for another request body within the window.
+    #[error("the idempotency key {0:?} was already used for a different request within the idempotency window")]
+    KeyReused(String),
+    /// The queue holds `queue_depth` deliveries already.
+    #[error("the execution queue is full; retry later")]
+    QueueFull,
+    /// The server is shutting down and takes no new work.
+    #[error("the server is shutting down")]
+    ShuttingDown,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -40,102 +53,59 @@ pub enum ExecError {
     Sandbox(#[from] SandboxError),
 }
 
-/// One delivery for one block.
-#[derive(Debug, Clone)]
-pub struct RunRequest {
-    /// The block (already checked to be the caller's).
-    pub block: Block,
-    /// A pinned version (doc datasets), else the block's active one.
-    pub pinned_version: Option<i64>,
-    /// The data file's contents (JSON).
-    pub data: Bytes,
-    /// The request's env layers, already merged in precedence order; they override the
-    /// block's saved env.
-    pub request_env: BTreeMap<String, String>,
-    /// The doc, for v4 runs.
-    pub doc_id: Option<Uuid>,
-    /// The dataset, for v4 runs.
-    pub dataset_key: Option<String>,
-    /// A dataset's `timeoutMs` override.
-    pub timeout_ms: Option<u64>,
-    /// What started it.
-    pub trigger: Trigger,
-}
-
-/// A recorded run.
-#[derive(Debug)]
-pub struct Completed {
-    /// The execution id (UUID v7), also the guest's `EXECUTION_ID`.
-    pub execution_id: Uuid,
-    /// The version that ran.
-    pub block_version: i64,
-    /// What happened.
-    pub outcome: Outcome,
-}
-
 /// Runs and records; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Executor {
     store: Store,
     sandbox: Arc<Sandbox>,
     config: Arc<Config>,
+    queue: Arc<Queue>,
+    /// Every run in flight (workers' and detached sync runs), so shutdown can wait for them.
+    tasks: TaskTracker,
+    stopping: CancellationToken,
 }
 
 impl Executor {
-    /// An executor over the shared store and sandbox.
+    /// An executor over the shared store and sandbox. Call [`Executor::start`] to recover
+    /// and start the workers.
     pub fn new(store: Store, sandbox: Arc<Sandbox>, config: Arc<Config>) -> Self {
-        Self { store, sandbox, config }
+        let queue = Arc::new(Queue::new(config.queue_depth));
+        Self { store, sandbox, config, queue, tasks: TaskTracker::new(), stopping: CancellationToken::new() }
     }
 
-    /// Runs the block once and records the execution before returning it.
-    pub async fn run(&self, request: RunRequest) -> Result<Completed, ExecError> {
-        let block = &request.block;
-        let version_no = request.pinned_version.or(block.active_version).ok_or(ExecError::NoActiveVersion(block.id))?;
-        let block_id = block.id;
-        let version = self.store.read(move |conn| blocks::version(conn, block_id, version_no)).await?;
-        let prepared = self.prepared(&version.digest).await?;
+    /// Re-queues what a crash left `queued` or `running`, then starts the workers and the
+    /// retention task. Returns how many executions were recovered.
+    pub async fn start(&self) -> Result<usize, StoreError> {
+        let recovered = self.store.write(crate::store::executions::recover).await?;
+        let count = recovered.len();
+        if count > 0 {
+            tracing::info!(count, "re-queued executions left unfinished by the last run");
+        }
+        for id in recovered {
+            self.queue.push(id);
+        }
+        for worker in 0..self.config.workers {
+            let this = self.clone();
+            tokio::spawn(async move { this.work(worker).await });
+        }
+        let this = self.clone();
+        tokio::spawn(async move { this.retain().await });
+        Ok(count)
+    }
 
-        let execution_id = Uuid::now_v7();
-        let mut env = block.env.clone();
-        env.extend(request.request_env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        env.insert(EXECUTION_ID_VAR.into(), execution_id.to_string());
-        env.insert(BLOCK_ID_VAR.into(), block.id.to_string());
-        match &request.dataset_key {
-            Some(key) => env.insert(DATASET_KEY_VAR.into(), key.clone()),
-            None => env.remove(DATASET_KEY_VAR),
-        };
-        let timeout = request.timeout_ms.or(block.timeout_ms).map_or(DEFAULT_TIMEOUT, Duration::from_millis);
-        let limits = RunLimits {
-            timeout,
-            fuel: block.fuel,
-            memory_bytes: block.memory_bytes.unwrap_or(self.config.default_memory_bytes),
-        };
-        let created_at = now_ms();
-        let input = RunInput { data: request.data.clone(), files: Vec::new(), env, limits };
-        let outcome = self.sandbox.run(&prepared, input).await?;
+    /// Stops taking queued work and waits up to `grace` for runs in flight. Queued work stays
+    /// queued in the store and runs after the next start.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.stopping.cancel();
+        self.tasks.close();
+        if tokio::time::timeout(grace, self.tasks.wait()).await.is_err() {
+            tracing::warn!(in_flight = self.tasks.len(), "shutdown grace period over with runs in flight");
+        }
+    }
 
-        let replay_input = replay_input(&request.data, &request.request_env);
-        let team_id = block.team_id;
-        let RunRequest { doc_id, dataset_key, trigger, .. } = request;
-        let outcome = self
-            .store
-            .write(move |conn| {
-                let new = NewExecution {
-                    id: execution_id,
-                    team_id,
-                    block_id,
-                    block_version: version_no,
-                    doc_id,
-                    dataset_key: dataset_key.as_deref(),
-                    trigger,
-                    input: &replay_input,
-                    created_at,
-                };
-                executions::insert_finished(conn, &new, &outcome, now_ms())?;
-                Ok(outcome)
-            })
-            .await?;
-        Ok(Completed { execution_id, block_version: version_no, outcome })
+    /// Deliveries waiting in the queue.
+    pub fn queued(&self) -> usize {
+        self.queue.depth()
     }
 
     /// The prepared block for a digest: memory, then the artifact on disk, then a compile of
@@ -150,11 +120,4 @@ impl Executor {
         let bytes = self.store.read(move |conn| blocks::wasm_bytes(conn, &digest)).await?;
         Ok(self.sandbox.prepare(&bytes).await?)
     }
-}
-
-/// What replaying needs besides the block: the data and the request's env layers.
-fn replay_input(data: &[u8], request_env: &BTreeMap<String, String>) -> String {
-    let env = serde_json::to_string(request_env).unwrap_or_else(|_| "{}".into());
-    let data = std::str::from_utf8(data).unwrap_or("null");
-    format!("{{\"data\":{data},\"env\":{env}}}")
 }

@@ -27,6 +27,8 @@ pub enum FailureKind {
     InvalidOutput,
     /// The guest exited with a non-zero status (commands), or exited instead of returning.
     Exit,
+    /// The host could not start the run (e.g. a queued run whose stored input is gone).
+    Internal,
 }
 
 /// A failed run: its kind, a message a person can act on, and the block's own code if any.

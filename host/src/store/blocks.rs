@@ -31,6 +31,11 @@ pub struct Block {
     pub fuel: Option<u64>,
     /// Memory cap per run in bytes; `None` = the server default.
     pub memory_bytes: Option<u64>,
+    /// JSON pointer into `data` whose value is the delivery's idempotency key when no
+    /// `Idempotency-Key` or `webhook-id` header is sent (e.g. `/request_id`).
+    pub idempotency_pointer: Option<String>,
+    /// `false`: an execution's input is dropped once it has run (replay then refuses).
+    pub store_payload: bool,
     /// Creation time, ms since the epoch.
     pub created_at: i64,
     /// Last change, ms since the epoch.
@@ -73,6 +78,15 @@ pub struct NewBlock {
     pub fuel: Option<u64>,
     /// Per-run memory cap.
     pub memory_bytes: Option<u64>,
+    /// JSON pointer to the idempotency key in `data`.
+    pub idempotency_pointer: Option<String>,
+    /// Keep execution inputs (default true).
+    #[serde(default = "default_true")]
+    pub store_payload: bool,
+}
+
+pub(crate) fn default_true() -> bool {
+    true
 }
 
 fn default_language() -> String {
@@ -98,6 +112,11 @@ pub struct BlockPatch {
     /// New cap, or `null` for the default.
     #[serde(default, deserialize_with = "present")]
     pub memory_bytes: Option<Option<u64>>,
+    /// New pointer, or `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    pub idempotency_pointer: Option<Option<String>>,
+    /// Keep execution inputs.
+    pub store_payload: Option<bool>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`, via `default`).
@@ -105,8 +124,8 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(de: D) -> Resu
     Option::<T>::deserialize(de).map(Some)
 }
 
-const BLOCK_COLUMNS: &str =
-    "id, team_id, name, language, active_version, env, timeout_ms, fuel, memory_bytes, created_at, updated_at";
+const BLOCK_COLUMNS: &str = "id, team_id, name, language, active_version, env, timeout_ms, fuel, memory_bytes, \
+                             created_at, updated_at, idempotency_pointer, store_payload";
 
 fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Block, String)> {
     Ok((
@@ -122,6 +141,8 @@ fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Block, String)> 
             memory_bytes: row.get(8)?,
             created_at: row.get(9)?,
             updated_at: row.get(10)?,
+            idempotency_pointer: row.get(11)?,
+            store_payload: row.get(12)?,
         },
         row.get(5)?,
     ))
@@ -148,11 +169,15 @@ pub(crate) fn insert_block(conn: &Connection, team_id: Uuid, new: &NewBlock) -> 
         timeout_ms: new.timeout_ms,
         fuel: new.fuel,
         memory_bytes: new.memory_bytes,
+        idempotency_pointer: new.idempotency_pointer.clone(),
+        store_payload: new.store_payload,
         created_at: now,
         updated_at: now,
     };
     conn.execute(
-        &format!("INSERT INTO blocks ({BLOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?9)"),
+        &format!(
+            "INSERT INTO blocks ({BLOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)"
+        ),
         params![
             block.id.to_string(),
             team_id.to_string(),
@@ -162,7 +187,9 @@ pub(crate) fn insert_block(conn: &Connection, team_id: Uuid, new: &NewBlock) -> 
             block.timeout_ms,
             block.fuel,
             block.memory_bytes,
-            now
+            now,
+            block.idempotency_pointer,
+            block.store_payload
         ],
     )?;
     Ok(block)
@@ -211,10 +238,16 @@ pub(crate) fn update_block(
     if let Some(memory_bytes) = patch.memory_bytes {
         block.memory_bytes = memory_bytes;
     }
+    if let Some(pointer) = &patch.idempotency_pointer {
+        block.idempotency_pointer.clone_from(pointer);
+    }
+    if let Some(store_payload) = patch.store_payload {
+        block.store_payload = store_payload;
+    }
     block.updated_at = now_ms();
     conn.execute(
-        "UPDATE blocks SET name = ?2, language = ?3, env = ?4, timeout_ms = ?5, fuel = ?6, memory_bytes = ?7, updated_at = ?8
-         WHERE id = ?1",
+        "UPDATE blocks SET name = ?2, language = ?3, env = ?4, timeout_ms = ?5, fuel = ?6, memory_bytes = ?7, updated_at = ?8,
+         idempotency_pointer = ?9, store_payload = ?10 WHERE id = ?1",
         params![
             id.to_string(),
             block.name,
@@ -223,7 +256,9 @@ pub(crate) fn update_block(
             block.timeout_ms,
             block.fuel,
             block.memory_bytes,
-            block.updated_at
+            block.updated_at,
+            block.idempotency_pointer,
+            block.store_payload
         ],
     )?;
     Ok(block)

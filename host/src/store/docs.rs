@@ -36,6 +36,10 @@ pub struct Doc {
     pub name: String,
     /// Datasets in doc order (the order of v4 results).
     pub datasets: Vec<Dataset>,
+    /// JSON pointer to the idempotency key in `data` (see blocks).
+    pub idempotency_pointer: Option<String>,
+    /// `false`: execution inputs are dropped once run.
+    pub store_payload: bool,
     /// When archived; an archived doc answers 404 on its webhook.
     pub archived_at: Option<i64>,
     /// Creation time, ms since the epoch.
@@ -52,6 +56,12 @@ pub struct DocInput {
     pub name: String,
     /// Datasets in order.
     pub datasets: Vec<Dataset>,
+    /// JSON pointer to the idempotency key in `data`.
+    #[serde(default)]
+    pub idempotency_pointer: Option<String>,
+    /// Keep execution inputs (default true).
+    #[serde(default = "super::blocks::default_true")]
+    pub store_payload: bool,
 }
 
 /// Checks keys are unique and every block (and pinned version) is the team's.
@@ -98,8 +108,9 @@ pub(crate) fn insert_doc(conn: &Connection, team_id: Uuid, input: &DocInput) -> 
     let id = Uuid::new_v4();
     let now = now_ms();
     conn.execute(
-        "INSERT INTO docs (id, team_id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-        params![id.to_string(), team_id.to_string(), input.name, now],
+        "INSERT INTO docs (id, team_id, name, created_at, updated_at, idempotency_pointer, store_payload)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+        params![id.to_string(), team_id.to_string(), input.name, now, input.idempotency_pointer, input.store_payload],
     )?;
     write_datasets(conn, id, &input.datasets)?;
     doc(conn, team_id, id)
@@ -109,8 +120,8 @@ pub(crate) fn replace_doc(conn: &Connection, team_id: Uuid, id: Uuid, input: &Do
     doc(conn, team_id, id)?;
     validate(conn, team_id, input)?;
     conn.execute(
-        "UPDATE docs SET name = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id.to_string(), input.name, now_ms()],
+        "UPDATE docs SET name = ?2, updated_at = ?3, idempotency_pointer = ?4, store_payload = ?5 WHERE id = ?1",
+        params![id.to_string(), input.name, now_ms(), input.idempotency_pointer, input.store_payload],
     )?;
     write_datasets(conn, id, &input.datasets)?;
     doc(conn, team_id, id)
@@ -129,7 +140,8 @@ pub(crate) fn archive_doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<
 /// A doc of `team_id` (archived ones included); another team's doc is "not found".
 pub(crate) fn doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Doc, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, team_id, name, archived_at, created_at, updated_at FROM docs WHERE id = ?1 AND team_id = ?2",
+        "SELECT id, team_id, name, archived_at, created_at, updated_at, idempotency_pointer, store_payload
+         FROM docs WHERE id = ?1 AND team_id = ?2",
     )?;
     let mut doc = stmt
         .query_row([id.to_string(), team_id.to_string()], |row| {
@@ -141,6 +153,8 @@ pub(crate) fn doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Doc, Sto
                 archived_at: row.get(3)?,
                 created_at: row.get(4)?,
                 updated_at: row.get(5)?,
+                idempotency_pointer: row.get(6)?,
+                store_payload: row.get(7)?,
             })
         })
         .optional()?

@@ -73,6 +73,8 @@ pub enum Trigger {
     V2,
     /// `POST /v4/webhook/docs/{id}/execute`.
     V4,
+    /// `POST /v1/executions/{id}/replay`.
+    Replay,
 }
 
 impl Trigger {
@@ -80,6 +82,7 @@ impl Trigger {
         match self {
             Self::V2 => "v2",
             Self::V4 => "v4",
+            Self::Replay => "replay",
         }
     }
 }
@@ -91,6 +94,7 @@ impl FromStr for Trigger {
         match s {
             "v2" => Ok(Self::V2),
             "v4" => Ok(Self::V4),
+            "replay" => Ok(Self::Replay),
             other => Err(StoreError::Corrupt(format!("unknown trigger {other:?}"))),
         }
     }
@@ -134,8 +138,17 @@ pub struct Execution {
     /// What is needed to replay it: the data and the request's env layers (absent in listings).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<Box<RawValue>>,
+    /// A dataset's `timeoutMs` override.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// The execution this one replays.
+    pub replay_of: Option<Uuid>,
+    /// How many times a worker started it (more than 1 after a crash recovery).
+    pub attempts: u32,
     /// Acceptance time, ms since the epoch.
     pub created_at: i64,
+    /// When a worker (or the sync path) started it.
+    pub started_at: Option<i64>,
     /// Completion time, ms since the epoch.
     pub finished_at: Option<i64>,
 }
@@ -159,7 +172,42 @@ pub struct NewExecution<'a> {
     pub trigger: Trigger,
     /// The replay input as JSON text.
     pub input: &'a str,
+    /// Drop the input once finished (`storePayload: false`).
+    pub keep_input: bool,
+    /// A dataset's `timeoutMs` override, kept so a queued run uses it.
+    pub timeout_ms: Option<u64>,
+    /// The execution this one replays.
+    pub replay_of: Option<Uuid>,
     /// When it was accepted.
+    pub created_at: i64,
+}
+
+/// A queued execution claimed by a worker: everything needed to run it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// Execution id.
+    pub id: Uuid,
+    /// Owning team.
+    pub team_id: Uuid,
+    /// The block.
+    pub block_id: Uuid,
+    /// The version to run.
+    pub block_version: i64,
+    /// The doc, for v4.
+    pub doc_id: Option<Uuid>,
+    /// The dataset, for v4.
+    pub dataset_key: Option<String>,
+    /// What started it.
+    pub trigger: Trigger,
+    /// The stored `{data, env}` input.
+    pub input: Option<String>,
+    /// Keep the input after the run.
+    pub keep_input: bool,
+    /// Dataset timeout override.
+    pub timeout_ms: Option<u64>,
+    /// The replayed execution.
+    pub replay_of: Option<Uuid>,
+    /// Acceptance time.
     pub created_at: i64,
 }
 
@@ -180,8 +228,41 @@ pub struct ExecutionFilter {
     pub limit: u32,
 }
 
-/// Records a finished run in one insert.
-pub(crate) fn insert_finished(
+/// Inserts an unfinished execution (`queued` for workers, `running` for the sync path) with
+/// its input, so that it survives a crash. Ignored when the id exists (the run finished first).
+pub(crate) fn insert_pending(
+    conn: &Connection,
+    new: &NewExecution<'_>,
+    status: ExecutionStatus,
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
+            input, keep_input, timeout_ms, replay_of, created_at, started_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?;
+    let started_at = (status == ExecutionStatus::Running).then_some(new.created_at);
+    stmt.execute(params![
+        new.id.to_string(),
+        new.team_id.to_string(),
+        new.block_id.to_string(),
+        new.block_version,
+        new.doc_id.map(|d| d.to_string()),
+        new.dataset_key,
+        new.trigger.as_str(),
+        status.as_str(),
+        new.input,
+        new.keep_input,
+        new.timeout_ms,
+        new.replay_of.map(|r| r.to_string()),
+        new.created_at,
+        started_at,
+    ])?;
+    Ok(())
+}
+
+/// Records a finished run: inserts it, or completes the pending row of the same id. The input
+/// is dropped here when the block or doc says `storePayload: false`.
+pub(crate) fn finish(
     conn: &Connection,
     new: &NewExecution<'_>,
     outcome: &Outcome,
@@ -192,8 +273,16 @@ pub(crate) fn insert_finished(
     let mut stmt = conn.prepare_cached(
         "INSERT INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
             error_kind, error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us,
-            peak_memory_bytes, input, created_at, finished_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            peak_memory_bytes, input, created_at, finished_at, keep_input, timeout_ms, replay_of, started_at, attempts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+            CASE WHEN ?21 THEN ?18 END, ?19, ?20, ?21, ?22, ?23, ?19, 1)
+         ON CONFLICT(id) DO UPDATE SET status = excluded.status, error_kind = excluded.error_kind,
+            error_message = excluded.error_message, error_code = excluded.error_code, output = excluded.output,
+            logs = excluded.logs, logs_dropped_bytes = excluded.logs_dropped_bytes,
+            fuel_consumed = excluded.fuel_consumed, duration_us = excluded.duration_us,
+            peak_memory_bytes = excluded.peak_memory_bytes, finished_at = excluded.finished_at,
+            input = CASE WHEN executions.keep_input THEN executions.input END,
+            attempts = MAX(executions.attempts, 1)",
     )?;
     stmt.execute(params![
         new.id.to_string(),
@@ -216,8 +305,73 @@ pub(crate) fn insert_finished(
         new.input,
         new.created_at,
         finished_at,
+        new.keep_input,
+        new.timeout_ms,
+        new.replay_of.map(|r| r.to_string()),
     ])?;
     Ok(())
+}
+
+/// Marks a queued execution running and returns what is needed to run it; `None` when it is
+/// not queued any more (finished, purged, or claimed by someone else).
+pub(crate) fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Claimed>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1
+         WHERE id = ?1 AND status = 'queued'
+         RETURNING team_id, block_id, block_version, doc_id, dataset_key, trigger, input, keep_input, timeout_ms,
+            replay_of, created_at",
+    )?;
+    let claimed = stmt
+        .query_row(params![id.to_string(), now], |row| {
+            Ok((
+                Claimed {
+                    id,
+                    team_id: uuid_at(row, 0)?,
+                    block_id: uuid_at(row, 1)?,
+                    block_version: row.get(2)?,
+                    doc_id: opt_uuid_at(row, 3)?,
+                    dataset_key: row.get(4)?,
+                    trigger: Trigger::V2,
+                    input: row.get(6)?,
+                    keep_input: row.get(7)?,
+                    timeout_ms: row.get(8)?,
+                    replay_of: opt_uuid_at(row, 9)?,
+                    created_at: row.get(10)?,
+                },
+                row.get::<_, String>(5)?,
+            ))
+        })
+        .optional()?;
+    claimed
+        .map(|(mut claimed, trigger)| {
+            claimed.trigger = trigger.parse()?;
+            Ok(claimed)
+        })
+        .transpose()
+}
+
+/// After a crash: everything left `running` goes back to `queued`; returns every queued id,
+/// oldest first, for the workers.
+pub(crate) fn recover(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
+    conn.execute("UPDATE executions SET status = 'queued' WHERE status = 'running'", [])?;
+    let mut stmt = conn.prepare("SELECT id FROM executions WHERE status = 'queued' ORDER BY created_at, id")?;
+    let rows = stmt.query_map([], |row| uuid_at(row, 0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Deletes finished executions created before `cutoff` (ms). Returns how many.
+pub(crate) fn purge(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
+    Ok(conn.execute("DELETE FROM executions WHERE created_at < ?1 AND status NOT IN ('queued', 'running')", [cutoff])?)
+}
+
+/// The executions with these ids (summaries), in the given order; missing ids are skipped.
+pub(crate) fn by_ids(conn: &Connection, team_id: Uuid, ids: &[Uuid]) -> Result<Vec<Execution>, StoreError> {
+    ids.iter()
+        .filter_map(|id| match execution(conn, team_id, *id) {
+            Err(StoreError::NotFound(_)) => None,
+            other => Some(other),
+        })
+        .collect()
 }
 
 fn kind_str(kind: FailureKind) -> String {
@@ -226,7 +380,7 @@ fn kind_str(kind: FailureKind) -> String {
 
 const COLUMNS: &str = "id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status, error_kind,
     error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us, peak_memory_bytes, input,
-    created_at, finished_at";
+    created_at, finished_at, replay_of, attempts, started_at, timeout_ms";
 
 struct RawRow {
     execution: Execution,
@@ -262,7 +416,11 @@ fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
             duration_us: row.get(15)?,
             peak_memory_bytes: row.get(16)?,
             input: None,
+            timeout_ms: row.get(23)?,
+            replay_of: opt_uuid_at(row, 20)?,
+            attempts: row.get(21)?,
             created_at: row.get(18)?,
+            started_at: row.get(22)?,
             finished_at: row.get(19)?,
         },
         trigger: row.get(6)?,

@@ -11,6 +11,7 @@
 //! what webhook retries need; a power loss may lose the last commits.
 
 pub mod blocks;
+pub mod deliveries;
 pub mod docs;
 pub mod executions;
 mod schema;
@@ -27,7 +28,7 @@ use tokio::sync::oneshot;
 
 pub use blocks::{Block, BlockPatch, BlockVersion, NewBlock};
 pub use docs::{Dataset, Doc, DocInput};
-pub use executions::{Execution, ExecutionFilter, ExecutionStatus, NewExecution, Trigger};
+pub use executions::{Claimed, Execution, ExecutionFilter, ExecutionStatus, NewExecution, Trigger};
 pub use tenancy::{ApiKeyRecord, KeyScope, NewTeam, Team, User};
 
 /// Jobs the writer folds into one transaction at most.

@@ -104,6 +104,29 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX executions_block ON executions(block_id, created_at DESC);
     CREATE INDEX executions_doc ON executions(doc_id, created_at DESC);
     "#,
+    // 2: the durable queue, idempotent deliveries, replay links and payload retention.
+    r#"
+    ALTER TABLE executions ADD COLUMN timeout_ms INTEGER;
+    ALTER TABLE executions ADD COLUMN replay_of TEXT;
+    ALTER TABLE executions ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE executions ADD COLUMN started_at INTEGER;
+    ALTER TABLE executions ADD COLUMN keep_input INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX executions_unfinished ON executions(created_at) WHERE status IN ('queued', 'running');
+    CREATE TABLE deliveries (
+        team_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        request_hash BLOB NOT NULL,
+        execution_ids TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (team_id, target, idempotency_key)
+    );
+    CREATE INDEX deliveries_created ON deliveries(created_at);
+    ALTER TABLE blocks ADD COLUMN idempotency_pointer TEXT;
+    ALTER TABLE blocks ADD COLUMN store_payload INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE docs ADD COLUMN idempotency_pointer TEXT;
+    ALTER TABLE docs ADD COLUMN store_payload INTEGER NOT NULL DEFAULT 1;
+    "#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

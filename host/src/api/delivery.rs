@@ -1,0 +1,110 @@
+//! What the webhook routes share about deliveries: async or sync (`Prefer: respond-async`,
+//! `?wait=false`), where the idempotency key comes from, and the 202 answer.
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::error::ApiError;
+use crate::executor::Mode;
+
+/// Header set on answers that repeat an earlier delivery with the same idempotency key.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+/// Standard Webhooks' message id: a retried message keeps it.
+const WEBHOOK_ID_HEADER: &str = "webhook-id";
+const MAX_KEY_LEN: usize = 255;
+
+/// Async when the caller sends `Prefer: respond-async` (RFC 7240) or `?wait=false`.
+pub fn mode(headers: &HeaderMap, query: Option<&str>) -> Result<Mode, ApiError> {
+    let prefers_async = headers.get_all(header::HeaderName::from_static("prefer")).iter().any(|value| {
+        value.to_str().unwrap_or_default().split(',').any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
+    });
+    let mut wait = None;
+    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        if let Some(value) = pair.strip_prefix("wait=") {
+            wait = Some(match value {
+                "true" => true,
+                "false" => false,
+                other => return Err(ApiError::bad_request(format!("wait must be true or false, got {other:?}"))),
+            });
+        }
+    }
+    Ok(if prefers_async || wait == Some(false) { Mode::Async } else { Mode::Sync })
+}
+
+/// The delivery's idempotency key: the `Idempotency-Key` header, else Standard Webhooks'
+/// `webhook-id`, else the value at the block's/doc's JSON pointer in `data`. No key, no
+/// deduplication: a key is never guessed from the body.
+pub fn idempotency_key(headers: &HeaderMap, data: &[u8], pointer: Option<&str>) -> Result<Option<String>, ApiError> {
+    for name in [IDEMPOTENCY_KEY_HEADER, WEBHOOK_ID_HEADER] {
+        if let Some(value) = headers.get(name) {
+            let key = value.to_str().map_err(|_| ApiError::bad_request(format!("{name} must be printable ASCII")))?;
+            if key.is_empty() || key.len() > MAX_KEY_LEN {
+                return Err(ApiError::bad_request(format!("{name} must be 1 to {MAX_KEY_LEN} characters")));
+            }
+            return Ok(Some(key.to_owned()));
+        }
+    }
+    let Some(pointer) = pointer else { return Ok(None) };
+    let data: Value = serde_json::from_slice(data).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(match data.pointer(pointer) {
+        Some(Value::String(key)) if !key.is_empty() => Some(key.chars().take(MAX_KEY_LEN).collect()),
+        Some(Value::Number(number)) => Some(number.to_string()),
+        _ => None,
+    })
+}
+
+/// What tells a retry (same body) from a reused key (another body).
+pub fn request_hash(body: &[u8]) -> [u8; 32] {
+    Sha256::digest(body).into()
+}
+
+/// 202 with `Location` to poll the first execution.
+pub fn accepted(body: Value, first: Uuid, replayed: bool) -> Response {
+    let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/executions/{first}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    mark_replayed(response, replayed)
+}
+
+/// Adds `Idempotent-Replayed: true` to a repeat's answer.
+pub fn mark_replayed(mut response: Response, replayed: bool) -> Response {
+    if replayed {
+        response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn async_is_asked_by_header_or_query() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(mode(&headers, None).expect("mode"), Mode::Sync);
+        assert_eq!(mode(&headers, Some("wait=false")).expect("mode"), Mode::Async);
+        assert!(mode(&headers, Some("wait=maybe")).is_err());
+        headers.insert("prefer", HeaderValue::from_static("return=minimal, respond-async"));
+        assert_eq!(mode(&headers, None).expect("mode"), Mode::Async);
+    }
+
+    #[test]
+    fn keys_come_from_headers_first_then_the_pointer() {
+        let mut headers = HeaderMap::new();
+        let data = br#"{"request_id": "req-7", "n": 3}"#;
+        assert_eq!(idempotency_key(&headers, data, None).expect("key"), None);
+        assert_eq!(idempotency_key(&headers, data, Some("/request_id")).expect("key").as_deref(), Some("req-7"));
+        assert_eq!(idempotency_key(&headers, data, Some("/n")).expect("key").as_deref(), Some("3"));
+        assert_eq!(idempotency_key(&headers, data, Some("/missing")).expect("key"), None);
+        headers.insert("webhook-id", HeaderValue::from_static("msg_1"));
+        assert_eq!(idempotency_key(&headers, data, Some("/request_id")).expect("key").as_deref(), Some("msg_1"));
+        headers.insert("idempotency-key", HeaderValue::from_static("idem-1"));
+        assert_eq!(idempotency_key(&headers, data, None).expect("key").as_deref(), Some("idem-1"));
+    }
+}

@@ -1,0 +1,199 @@
+//! Accepting a delivery: idempotency, durable queueing, and the sync path with its hand-off to
+//! async when a run outlives the sync wait limit.
+//!
+//! What is durable when: an async delivery (and any delivery with an idempotency key) is
+//! committed as `queued`/`running` rows — with its idempotency record, in the same savepoint —
+//! before the caller answers 2xx. A plain sync delivery is recorded when it finishes; if it
+//! outlives the sync wait, its rows are committed as `running` before the 202, and the run
+//! goes on to completion (or is recovered after a crash).
+
+use std::time::Instant;
+
+use futures::future::join_all;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use super::job::{Job, RunSummary};
+use super::{ExecError, Executor};
+use crate::store::deliveries::{self, KeyClaim};
+use crate::store::executions::{self, ExecutionStatus};
+use crate::store::now_ms;
+
+/// Answer now with ids (async), or wait for the result (sync, the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Wait for the runs, up to the sync wait limit.
+    Sync,
+    /// Commit to the queue and answer 202 at once.
+    Async,
+}
+
+/// One accepted webhook call: one job per block run (v4: per dataset).
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The caller's team.
+    pub team_id: Uuid,
+    /// The block or doc addressed: the scope of idempotency keys.
+    pub target: Uuid,
+    /// The idempotency key, if the sender gave one.
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of the request body, to tell a retry from a reused key.
+    pub request_hash: [u8; 32],
+    /// The runs, ids assigned.
+    pub jobs: Vec<Job>,
+}
+
+/// What became of a delivery.
+#[derive(Debug)]
+pub enum Dispatched {
+    /// Every run finished within the sync wait.
+    Finished {
+        /// Results in job order.
+        runs: Vec<RunSummary>,
+        /// A repeat of an earlier delivery with the same idempotency key.
+        replayed: bool,
+    },
+    /// Accepted for the queue (or still running past the sync wait): poll the ids.
+    Accepted {
+        /// Execution ids in job order.
+        ids: Vec<Uuid>,
+        /// A repeat of an earlier delivery with the same idempotency key.
+        replayed: bool,
+    },
+}
+
+/// How often a repeated delivery polls for the original's result.
+const REPEAT_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+impl Executor {
+    /// Accepts a delivery and runs it according to `mode`.
+    pub async fn submit(&self, delivery: Delivery, mode: Mode) -> Result<Dispatched, ExecError> {
+        if self.stopping.is_cancelled() {
+            return Err(ExecError::ShuttingDown);
+        }
+        if mode == Mode::Async && !self.queue.has_room(delivery.jobs.len()) {
+            return Err(ExecError::QueueFull);
+        }
+        let ids: Vec<Uuid> = delivery.jobs.iter().map(|job| job.execution_id).collect();
+        let durable_now = mode == Mode::Async || delivery.idempotency_key.is_some();
+        if durable_now {
+            let status = if mode == Mode::Async { ExecutionStatus::Queued } else { ExecutionStatus::Running };
+            match self.commit(&delivery, &ids, status).await? {
+                KeyClaim::New => {}
+                KeyClaim::Existing(original) => return self.repeat(delivery.team_id, original, mode).await,
+                KeyClaim::Reused => return Err(ExecError::KeyReused(delivery.idempotency_key.unwrap_or_default())),
+            }
+        }
+        match mode {
+            Mode::Async => {
+                for id in &ids {
+                    self.queue.push(*id);
+                }
+                Ok(Dispatched::Accepted { ids, replayed: false })
+            }
+            Mode::Sync => self.run_inline(delivery.jobs, durable_now).await,
+        }
+    }
+
+    /// Claims the idempotency key (if any) and inserts the pending rows, in one savepoint.
+    async fn commit(&self, delivery: &Delivery, ids: &[Uuid], status: ExecutionStatus) -> Result<KeyClaim, ExecError> {
+        let window_ms = i64::try_from(self.config.idempotency_window.as_millis()).unwrap_or(i64::MAX);
+        let delivery = delivery.clone();
+        let ids = ids.to_vec();
+        Ok(self
+            .store
+            .write(move |conn| {
+                let now = now_ms();
+                if let Some(key) = &delivery.idempotency_key {
+                    let claim = deliveries::claim_key(
+                        conn,
+                        delivery.team_id,
+                        delivery.target,
+                        key,
+                        &delivery.request_hash,
+                        &ids,
+                        now,
+                        now.saturating_sub(window_ms),
+                    )?;
+                    if claim != KeyClaim::New {
+                        return Ok(claim);
+                    }
+                }
+                for job in &delivery.jobs {
+                    let input = job.stored_input();
+                    executions::insert_pending(conn, &job.record(&input), status)?;
+                }
+                Ok(KeyClaim::New)
+            })
+            .await?)
+    }
+
+    /// Runs the jobs now (at most `doc_concurrency` at once). If they outlive the sync wait,
+    /// makes them durable as `running` and answers with their ids; they keep running.
+    async fn run_inline(&self, jobs: Vec<Job>, recorded: bool) -> Result<Dispatched, ExecError> {
+        let ids: Vec<Uuid> = jobs.iter().map(|job| job.execution_id).collect();
+        let limit = std::sync::Arc::new(Semaphore::new(self.config.doc_concurrency));
+        let handles: Vec<_> = jobs
+            .iter()
+            .cloned()
+            .map(|job| {
+                let (this, limit) = (self.clone(), limit.clone());
+                self.tasks.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    this.run_job(job).await
+                })
+            })
+            .collect();
+        let all = join_all(handles);
+        tokio::select! {
+            results = all => {
+                let mut runs = Vec::with_capacity(results.len());
+                for result in results {
+                    let run = result.map_err(|e| ExecError::Store(crate::store::StoreError::Corrupt(format!("run task: {e}"))))??;
+                    runs.push(run);
+                }
+                Ok(Dispatched::Finished { runs, replayed: false })
+            }
+            () = tokio::time::sleep(self.config.sync_wait) => {
+                if !recorded {
+                    self.store
+                        .write(move |conn| {
+                            for job in &jobs {
+                                let input = job.stored_input();
+                                executions::insert_pending(conn, &job.record(&input), ExecutionStatus::Running)?;
+                            }
+                            Ok(())
+                        })
+                        .await?;
+                }
+                Ok(Dispatched::Accepted { ids, replayed: false })
+            }
+        }
+    }
+
+    /// A repeat of a keyed delivery: the original's executions, never a new run. A sync
+    /// repeat waits (up to the sync wait) for the original to finish.
+    async fn repeat(&self, team_id: Uuid, ids: Vec<Uuid>, mode: Mode) -> Result<Dispatched, ExecError> {
+        if mode == Mode::Async {
+            return Ok(Dispatched::Accepted { ids, replayed: true });
+        }
+        let started = Instant::now();
+        loop {
+            let wanted = ids.clone();
+            let runs: Vec<RunSummary> = self
+                .store
+                .read(move |conn| executions::by_ids(conn, team_id, &wanted))
+                .await?
+                .into_iter()
+                .map(RunSummary::from)
+                .collect();
+            if runs.len() == ids.len() && runs.iter().all(RunSummary::is_terminal) {
+                return Ok(Dispatched::Finished { runs, replayed: true });
+            }
+            if started.elapsed() >= self.config.sync_wait {
+                return Ok(Dispatched::Accepted { ids, replayed: true });
+            }
+            tokio::time::sleep(REPEAT_POLL).await;
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! One run of one block version: resolve the prepared block, merge env, derive limits, run,
+//! record.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+use super::{ExecError, Executor};
+use crate::sandbox::{DEFAULT_TIMEOUT, Failure, Outcome, RunInput, RunLimits};
+use crate::store::blocks::{self, Block};
+use crate::store::executions::{self, Claimed, Execution, ExecutionStatus, NewExecution, Trigger};
+use crate::store::{StoreError, now_ms};
+
+/// Env vars the host sets last; no request or block config can override them.
+pub const EXECUTION_ID_VAR: &str = "EXECUTION_ID";
+/// See [`EXECUTION_ID_VAR`].
+pub const BLOCK_ID_VAR: &str = "BLOCK_ID";
+/// See [`EXECUTION_ID_VAR`].
+pub const DATASET_KEY_VAR: &str = "DATASET_KEY";
+
+/// Everything one run needs; its id is fixed when the delivery is accepted.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The execution id (UUID v7), the guest's `EXECUTION_ID`.
+    pub execution_id: Uuid,
+    /// The block, with the config the run uses.
+    pub block: Block,
+    /// The version to run (resolved at acceptance).
+    pub version: i64,
+    /// The data file's contents (JSON).
+    pub data: Bytes,
+    /// The request's env layers, merged; they override the block's saved env.
+    pub request_env: BTreeMap<String, String>,
+    /// The doc, for v4.
+    pub doc_id: Option<Uuid>,
+    /// The dataset, for v4.
+    pub dataset_key: Option<String>,
+    /// A dataset's `timeoutMs` override.
+    pub timeout_ms: Option<u64>,
+    /// What started it.
+    pub trigger: Trigger,
+    /// The execution this replays.
+    pub replay_of: Option<Uuid>,
+    /// Keep the input once run (`storePayload`).
+    pub keep_input: bool,
+    /// Acceptance time, ms.
+    pub created_at: i64,
+}
+
+/// What a caller learns about a finished (or still pending) run.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// Execution id.
+    pub execution_id: Uuid,
+    /// Block run.
+    pub block_id: Uuid,
+    /// Version run.
+    pub block_version: i64,
+    /// Status.
+    pub status: ExecutionStatus,
+    /// Failure, if any.
+    pub error: Option<Failure>,
+    /// JSON output, if any.
+    pub output: Option<String>,
+    /// Wall time, µs.
+    pub duration_us: u64,
+    /// Fuel burned.
+    pub fuel_consumed: u64,
+    /// Peak memory, bytes.
+    pub peak_memory_bytes: u64,
+}
+
+impl RunSummary {
+    fn of(job: &Job, outcome: &Outcome) -> Self {
+        Self {
+            execution_id: job.execution_id,
+            block_id: job.block.id,
+            block_version: job.version,
+            status: outcome.status().into(),
+            error: outcome.failure().cloned(),
+            output: outcome.output().map(str::to_owned),
+            duration_us: u64::try_from(outcome.duration.as_micros()).unwrap_or(u64::MAX),
+            fuel_consumed: outcome.fuel_consumed,
+            peak_memory_bytes: outcome.peak_memory_bytes,
+        }
+    }
+
+    /// Whether the run is over.
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self.status, ExecutionStatus::Queued | ExecutionStatus::Running)
+    }
+}
+
+impl From<Execution> for RunSummary {
+    fn from(e: Execution) -> Self {
+        Self {
+            execution_id: e.id,
+            block_id: e.block_id,
+            block_version: e.block_version,
+            status: e.status,
+            error: e.error,
+            output: e.output.map(|o| o.get().to_owned()),
+            duration_us: e.duration_us,
+            fuel_consumed: e.fuel_consumed,
+            peak_memory_bytes: e.peak_memory_bytes,
+        }
+    }
+}
+
+impl Job {
+    /// The `{data, env}` kept for replay (and for running a queued job after a restart).
+    pub(crate) fn stored_input(&self) -> String {
+        let env = serde_json::to_string(&self.request_env).unwrap_or_else(|_| "{}".into());
+        let data = std::str::from_utf8(&self.data).unwrap_or("null");
+        format!("{{\"data\":{data},\"env\":{env}}}")
+    }
+
+    pub(crate) fn record<'a>(&'a self, input: &'a str) -> NewExecution<'a> {
+        NewExecution {
+            id: self.execution_id,
+            team_id: self.block.team_id,
+            block_id: self.block.id,
+            block_version: self.version,
+            doc_id: self.doc_id,
+            dataset_key: self.dataset_key.as_deref(),
+            trigger: self.trigger,
+            input,
+            keep_input: self.keep_input,
+            timeout_ms: self.timeout_ms,
+            replay_of: self.replay_of,
+            created_at: self.created_at,
+        }
+    }
+
+    /// Rebuilds a job from a claimed queue row and its block.
+    pub(crate) fn from_claimed(claimed: Claimed, block: Block) -> Result<Self, StoreError> {
+        #[derive(Deserialize)]
+        struct StoredInput<'a> {
+            #[serde(borrow)]
+            data: &'a RawValue,
+            env: BTreeMap<String, String>,
+        }
+        let text = claimed.input.as_deref().ok_or(StoreError::NotFound("stored input of the queued execution"))?;
+        let input: StoredInput<'_> =
+            serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("stored input: {e}")))?;
+        Ok(Self {
+            execution_id: claimed.id,
+            block,
+            version: claimed.block_version,
+            data: Bytes::copy_from_slice(input.data.get().as_bytes()),
+            request_env: input.env,
+            doc_id: claimed.doc_id,
+            dataset_key: claimed.dataset_key,
+            timeout_ms: claimed.timeout_ms,
+            trigger: claimed.trigger,
+            replay_of: claimed.replay_of,
+            keep_input: claimed.keep_input,
+            created_at: claimed.created_at,
+        })
+    }
+}
+
+impl Executor {
+    /// Runs a job in the sandbox and records the outcome (upserting any pending row).
+    pub(crate) async fn run_job(&self, job: Job) -> Result<RunSummary, ExecError> {
+        let block_id = job.block.id;
+        let version_no = job.version;
+        let version = self.store.read(move |conn| blocks::version(conn, block_id, version_no)).await?;
+        let prepared = self.prepared(&version.digest).await?;
+
+        let mut env = job.block.env.clone();
+        env.extend(job.request_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env.insert(EXECUTION_ID_VAR.into(), job.execution_id.to_string());
+        env.insert(BLOCK_ID_VAR.into(), job.block.id.to_string());
+        match &job.dataset_key {
+            Some(key) => env.insert(DATASET_KEY_VAR.into(), key.clone()),
+            None => env.remove(DATASET_KEY_VAR),
+        };
+        let timeout = job.timeout_ms.or(job.block.timeout_ms).map_or(DEFAULT_TIMEOUT, Duration::from_millis);
+        let limits = RunLimits {
+            timeout,
+            fuel: job.block.fuel,
+            memory_bytes: job.block.memory_bytes.unwrap_or(self.config.default_memory_bytes),
+        };
+        let input = RunInput { data: job.data.clone(), files: Vec::new(), env, limits };
+        let outcome = self.sandbox.run(&prepared, input).await?;
+        self.record(job, outcome).await
+    }
+
+    /// Records a finished run and returns its summary.
+    pub(crate) async fn record(&self, job: Job, outcome: Outcome) -> Result<RunSummary, ExecError> {
+        let summary = RunSummary::of(&job, &outcome);
+        self.store
+            .write(move |conn| {
+                let input = job.stored_input();
+                executions::finish(conn, &job.record(&input), &outcome, now_ms())
+            })
+            .await?;
+        Ok(summary)
+    }
+}

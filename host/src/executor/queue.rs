@@ -1,0 +1,116 @@
+//! The dispatch side of the durable queue. The `queued` rows in the store are the truth; this
+//! channel only tells workers which ids to claim, so losing it (a crash) loses nothing:
+//! [`Executor::start`] rebuilds it from the store.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::{Mutex, mpsc};
+use uuid::Uuid;
+
+use super::Executor;
+use super::job::Job;
+use crate::sandbox::{Failure, FailureKind, Outcome};
+use crate::store::{blocks, executions, now_ms};
+
+#[derive(Debug)]
+pub(super) struct Queue {
+    sender: mpsc::UnboundedSender<Uuid>,
+    receiver: Mutex<mpsc::UnboundedReceiver<Uuid>>,
+    depth: AtomicUsize,
+    max_depth: usize,
+}
+
+impl Queue {
+    pub(super) fn new(max_depth: usize) -> Self {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        Self { sender, receiver: Mutex::new(receiver), depth: AtomicUsize::new(0), max_depth }
+    }
+
+    /// Room for `n` more deliveries?
+    pub(super) fn has_room(&self, n: usize) -> bool {
+        self.depth.load(Ordering::Relaxed) + n <= self.max_depth
+    }
+
+    pub(super) fn push(&self, id: Uuid) {
+        self.depth.fetch_add(1, Ordering::Relaxed);
+        let _ = self.sender.send(id);
+    }
+
+    pub(super) fn depth(&self) -> usize {
+        self.depth.load(Ordering::Relaxed)
+    }
+
+    async fn pop(&self) -> Option<Uuid> {
+        let id = self.receiver.lock().await.recv().await;
+        if id.is_some() {
+            self.depth.fetch_sub(1, Ordering::Relaxed);
+        }
+        id
+    }
+}
+
+impl Executor {
+    /// One worker: claim, run, record, until shutdown.
+    pub(super) async fn work(&self, worker: usize) {
+        loop {
+            let id = tokio::select! {
+                () = self.stopping.cancelled() => break,
+                id = self.queue.pop() => match id { Some(id) => id, None => break },
+            };
+            // Tracked so that shutdown waits for this run.
+            let token = self.tasks.token();
+            if let Err(error) = self.run_queued(id).await {
+                tracing::error!(%id, worker, %error, "queued execution failed to run");
+            }
+            drop(token);
+        }
+    }
+
+    async fn run_queued(&self, id: Uuid) -> Result<(), super::ExecError> {
+        let Some(claimed) = self.store.write(move |conn| executions::claim(conn, id, now_ms())).await? else {
+            return Ok(()); // already finished (e.g. a recovered duplicate) or purged
+        };
+        let (team_id, block_id) = (claimed.team_id, claimed.block_id);
+        let block = self.store.read(move |conn| blocks::block(conn, team_id, block_id)).await?;
+        let created_at = claimed.created_at;
+        match Job::from_claimed(claimed.clone(), block.clone()) {
+            Ok(job) => match self.run_job(job.clone()).await {
+                Ok(_) => Ok(()),
+                Err(error) => self.fail(job, &error.to_string()).await,
+            },
+            Err(error) => {
+                let job = Job {
+                    execution_id: id,
+                    block,
+                    version: claimed.block_version,
+                    data: bytes::Bytes::from_static(b"null"),
+                    request_env: Default::default(),
+                    doc_id: claimed.doc_id,
+                    dataset_key: claimed.dataset_key,
+                    timeout_ms: claimed.timeout_ms,
+                    trigger: claimed.trigger,
+                    replay_of: claimed.replay_of,
+                    keep_input: false,
+                    created_at,
+                };
+                self.fail(job, &error.to_string()).await
+            }
+        }
+    }
+
+    /// Records a run the host could not start, so it does not stay `running` forever.
+    async fn fail(&self, job: Job, message: &str) -> Result<(), super::ExecError> {
+        let outcome = Outcome {
+            result: Err(Failure {
+                kind: FailureKind::Internal,
+                message: format!("the host could not run it: {message}"),
+                code: None,
+            }),
+            logs: Default::default(),
+            fuel_consumed: 0,
+            duration: std::time::Duration::ZERO,
+            peak_memory_bytes: 0,
+        };
+        self.record(job, outcome).await.map(|_| ())
+    }
+}
