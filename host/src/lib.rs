@@ -27,12 +27,17 @@ pub fn app(state: AppState) -> Router {
     api::router().with_state(state).layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves, then stops accepting connections
-/// and lets in-flight requests (and their runs) finish.
+/// Serves `state` on `listener` until `shutdown` resolves; then stops accepting connections,
+/// lets in-flight requests finish, stops the workers taking queued work and waits up to
+/// `shutdown_grace` for runs in flight. Queued work stays queued for the next start.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let executor = state.executor.clone();
+    let grace = state.config.shutdown_grace;
+    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    executor.shutdown(grace).await;
+    served
 }

@@ -54,6 +54,8 @@ impl Executor {
     pub(super) async fn work(&self, worker: usize) {
         loop {
             let id = tokio::select! {
+                // Checked first: after shutdown a worker takes no more work even if some is ready.
+                biased;
                 () = self.stopping.cancelled() => break,
                 id = self.queue.pop() => match id { Some(id) => id, None => break },
             };

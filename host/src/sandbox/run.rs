@@ -89,7 +89,9 @@ impl Sandbox {
             store.set_fuel(fuel).map_err(|e| SandboxError::Internal(format!("cannot set fuel: {e:#}")))?;
         }
         // Every tick the guest yields to tokio (so one busy guest cannot starve a worker
-        // thread) until its deadline passes; then it is interrupted.
+        // thread) until its deadline passes; then it is interrupted. `tokio::task::yield_now`
+        // defers the wake-up until the runtime has polled its I/O driver: a plain self-wake
+        // would keep the run queue busy and leave sockets unpolled for ~61 slices (≈ 300 ms).
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut ctx| {
             let state = ctx.data_mut();
@@ -97,7 +99,7 @@ impl Sandbox {
                 state.timed_out = true;
                 Ok(UpdateDeadline::Interrupt)
             } else {
-                Ok(UpdateDeadline::Yield(1))
+                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
             }
         });
 
