@@ -44,7 +44,7 @@ fn main() {
     assert!(status.success(), "building modules/ for {TARGET} failed (see the output above)");
 
     let out = target_dir.join(TARGET).join("release");
-    println!("cargo:rustc-env=WASMHOOK_MODULES_DIR={}", out.display());
+    println!("cargo:rustc-env=GUEST_MODULES_DIR={}", out.display());
 }
 
 /// Installs the wasm target for the active toolchain when it is missing.

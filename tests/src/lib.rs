@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// Directory holding the compiled `modules/` artifacts.
 pub fn modules_dir() -> PathBuf {
-    PathBuf::from(env!("WASMHOOK_MODULES_DIR"))
+    PathBuf::from(env!("GUEST_MODULES_DIR"))
 }
 
 /// Path of a module's `.wasm` by crate name (`echo`, `hello-command`, `memory-bomb`, …).

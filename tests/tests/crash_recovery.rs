@@ -1,0 +1,199 @@
+//! The real server binary is `kill -9`ed in the middle of 2,000 async deliveries, restarted on
+//! the same data dir, and the senders retry what failed (same idempotency keys). Every delivery
+//! that got a 2xx reaches a terminal state, and every delivery has exactly one execution record:
+//! at-least-once running plus idempotent recording makes the effect exactly-once.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+const DELIVERIES: usize = 2000;
+const KILL_AFTER: usize = 1000;
+const SENDERS: usize = 16;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// Starts the binary; returns it and the bootstrap key when this start created one.
+async fn start(data_dir: &Path) -> (Server, Option<String>) {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmhook-server"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data_dir)
+        .env("WASMHOOK_WORKERS", "2")
+        .env("WASMHOOK_QUEUE_DEPTH", "100000")
+        .env("WASMHOOK_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines, key) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines_seen = BufReader::new(stdout).lines();
+        while let Some(Ok(line)) = lines_seen.next() {
+            if line.starts_with("Created the first admin API key") {
+                let _ = lines.send(lines_seen.next().and_then(Result::ok));
+                return;
+            }
+        }
+    });
+    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(format!("{}/healthz", server.base)).send().await.is_err() {
+        assert!(Instant::now() < deadline, "server did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (server, key.recv_timeout(Duration::from_millis(200)).ok().flatten())
+}
+
+async fn deliver(client: &reqwest::Client, base: &str, block: &str, key: &str, n: usize) -> Option<String> {
+    let response = client
+        .post(format!("{base}/v2/webhook/blocks/{block}/execute?wait=false"))
+        .bearer_auth(key)
+        .header("idempotency-key", format!("delivery-{n}"))
+        .json(&json!({ "data": { "n": n } }))
+        .send()
+        .await
+        .ok()?;
+    if response.status() != StatusCode::ACCEPTED {
+        return None;
+    }
+    let body: Value = response.json().await.ok()?;
+    body["execution_id"].as_str().map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_burst_loses_nothing_accepted_and_runs_nothing_twice() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut first, key) = start(dir.path()).await;
+    let key = key.expect("bootstrap key on first start");
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{}/v1/blocks", first.base))
+        .bearer_auth(&key)
+        .json(&json!({ "name": "echo" }))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let block = created["id"].as_str().expect("id").to_owned();
+    let uploaded = client
+        .post(format!("{}/v1/blocks/{block}/versions", first.base))
+        .bearer_auth(&key)
+        .header("content-type", "application/wasm")
+        .body(wasmhook_tests::module("echo"))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+
+    // The burst: SENDERS concurrent senders; the process is killed once KILL_AFTER answers came.
+    let answered = Arc::new(AtomicUsize::new(0));
+    let limit = Arc::new(Semaphore::new(SENDERS));
+    let base = first.base.clone();
+    let mut sends = Vec::with_capacity(DELIVERIES);
+    for n in 0..DELIVERIES {
+        let permit = limit.clone().acquire_owned().await.expect("permit");
+        let (client, base, block, key, count) =
+            (client.clone(), base.clone(), block.clone(), key.clone(), answered.clone());
+        sends.push(tokio::spawn(async move {
+            let accepted = deliver(&client, &base, &block, &key, n).await;
+            count.fetch_add(1, Ordering::SeqCst);
+            drop(permit);
+            accepted
+        }));
+        if n == KILL_AFTER {
+            while answered.load(Ordering::SeqCst) < KILL_AFTER {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            first.child.kill().expect("kill -9");
+            first.child.wait().expect("reaped");
+        }
+    }
+    let mut accepted_before = Vec::new();
+    let mut failed = Vec::new();
+    for (n, send) in sends.into_iter().enumerate() {
+        match send.await.expect("task") {
+            Some(id) => accepted_before.push((n, id)),
+            None => failed.push(n),
+        }
+    }
+    assert!(accepted_before.len() >= KILL_AFTER - SENDERS, "accepted before the kill: {}", accepted_before.len());
+    assert!(!failed.is_empty(), "the kill happened mid-burst");
+
+    // Restart on the same data dir; senders retry what failed with the same keys.
+    let (second, no_key) = start(dir.path()).await;
+    assert!(no_key.is_none());
+    let mut replayed = 0;
+    for &n in &failed {
+        let id = deliver(&client, &second.base, &block, &key, n).await;
+        assert!(id.is_some(), "retry of delivery {n} accepted");
+        replayed += 1;
+    }
+
+    let database = dir.path().join("wasmhook.sqlite3");
+    let conn = rusqlite::Connection::open(&database).expect("sqlite");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let unfinished: i64 = conn
+            .query_row("SELECT COUNT(*) FROM executions WHERE status IN ('queued', 'running')", [], |r| r.get(0))
+            .expect("count");
+        if unfinished == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{unfinished} executions never finished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let total: i64 = conn.query_row("SELECT COUNT(*) FROM executions", [], |r| r.get(0)).expect("total");
+    assert_eq!(total, DELIVERIES as i64, "exactly one execution per delivery");
+    let distinct: i64 = conn
+        .query_row(
+            "SELECT COUNT(DISTINCT json_extract(output, '$.data.n')) FROM executions WHERE status = 'succeeded'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("distinct");
+    assert_eq!(distinct, DELIVERIES as i64, "every delivery succeeded once, with its own data");
+    for (n, id) in &accepted_before {
+        let (status, seen): (String, i64) = conn
+            .query_row("SELECT status, json_extract(output, '$.data.n') FROM executions WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("an accepted delivery has its record");
+        assert_eq!((status.as_str(), seen), ("succeeded", *n as i64));
+    }
+    let rerun: i64 =
+        conn.query_row("SELECT COUNT(*) FROM executions WHERE attempts > 1", [], |r| r.get(0)).expect("rerun");
+    eprintln!(
+        "crash recovery: {} accepted before kill -9, {} failed and retried ({replayed} accepted after restart), \
+         {rerun} interrupted runs re-run, {total} records",
+        accepted_before.len(),
+        failed.len()
+    );
+    drop(second);
+}
