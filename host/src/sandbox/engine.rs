@@ -13,6 +13,10 @@ use super::{SandboxConfig, SandboxError};
 const CORE_INSTANCES_PER_RUN: u32 = 8;
 const MEMORIES_PER_RUN: u32 = 2;
 const TABLES_PER_RUN: u32 = 8;
+/// Bytes of each pooled table reset in place rather than decommitted (see `build_engine`).
+const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
+/// Deallocated slots whose decommits are batched into one flush.
+const DECOMMIT_BATCH: usize = 16;
 
 /// Builds the engine: pooling allocator (slots reused, copy-on-write memory images), epoch
 /// interruption for deadlines, and fuel metering when configured.
@@ -26,7 +30,13 @@ pub(crate) fn build_engine(config: &SandboxConfig) -> Result<Engine, SandboxErro
         .total_memories(runs.saturating_mul(MEMORIES_PER_RUN))
         .total_tables(runs.saturating_mul(TABLES_PER_RUN))
         .total_stacks(runs)
-        .max_memory_size(max_memory);
+        .max_memory_size(max_memory)
+        // Measured on this machine class (echo, 1 KiB): resetting tables in place is cheaper
+        // than madvise, while keeping linear memory resident (memset of the ~1 MiB a Rust
+        // guest maps) made the Store drop 2× slower, so memories stay madvise-reset. Batching
+        // decommits amortizes the syscalls over several runs.
+        .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES)
+        .decommit_batch_size(DECOMMIT_BATCH);
 
     let mut cfg = Config::new();
     cfg.wasm_component_model(true)

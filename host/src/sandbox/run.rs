@@ -49,11 +49,11 @@ impl Sandbox {
                 max: self.config.max_memory_bytes,
             });
         }
-        let files = data_files(&input)?;
+        let extra = extra_files(&input)?;
         let _permit =
             self.permits.acquire().await.map_err(|_| SandboxError::Internal("the sandbox is shutting down".into()))?;
         let started = Instant::now();
-        let dir = self.scratch.run_dir(&files)?;
+        let dir = self.scratch.run_dir(DATA_FILE_NAME, &input.data, &extra)?;
 
         let logs = LogSink::new(self.config.max_log_bytes);
         let output = OutputBuffer::new(self.config.max_output_bytes);
@@ -148,15 +148,18 @@ async fn invoke(store: &mut Store<RunState>, pre: &PreparedPre) -> wasmtime::Res
     }
 }
 
-/// `data.json` plus the extra files, with their names checked to be plain file names.
-fn data_files(input: &RunInput) -> Result<Vec<(&str, &[u8])>, SandboxError> {
-    let mut files = vec![(DATA_FILE_NAME, input.data.as_ref())];
-    for (name, bytes) in &input.files {
-        let plain = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0']);
-        if !plain || name == DATA_FILE_NAME {
-            return Err(SandboxError::InvalidInput(format!("{name:?} is not a usable file name for {GUEST_DIR}")));
-        }
-        files.push((name.as_str(), bytes.as_ref()));
-    }
-    Ok(files)
+/// The extra files, with their names checked to be plain file names.
+fn extra_files(input: &RunInput) -> Result<Vec<(&str, &[u8])>, SandboxError> {
+    input
+        .files
+        .iter()
+        .map(|(name, bytes)| {
+            let plain = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0']);
+            if plain && name != DATA_FILE_NAME {
+                Ok((name.as_str(), bytes.as_ref()))
+            } else {
+                Err(SandboxError::InvalidInput(format!("{name:?} is not a usable file name for {GUEST_DIR}")))
+            }
+        })
+        .collect()
 }

@@ -230,11 +230,7 @@ pub struct ExecutionFilter {
 
 /// Inserts an unfinished execution (`queued` for workers, `running` for the sync path) with
 /// its input, so that it survives a crash. Ignored when the id exists (the run finished first).
-pub(crate) fn insert_pending(
-    conn: &Connection,
-    new: &NewExecution<'_>,
-    status: ExecutionStatus,
-) -> Result<(), StoreError> {
+pub fn insert_pending(conn: &Connection, new: &NewExecution<'_>, status: ExecutionStatus) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT OR IGNORE INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
             input, keep_input, timeout_ms, replay_of, created_at, started_at)
@@ -262,7 +258,7 @@ pub(crate) fn insert_pending(
 
 /// Records a finished run: inserts it, or completes the pending row of the same id. The input
 /// is dropped here when the block or doc says `storePayload: false`.
-pub(crate) fn finish(
+pub fn finish(
     conn: &Connection,
     new: &NewExecution<'_>,
     outcome: &Outcome,
