@@ -2,10 +2,15 @@
 
 use std::sync::Arc;
 
+use uuid::Uuid;
+
 use crate::auth::issue;
+use crate::cache::Cache;
 use crate::config::Config;
 use crate::executor::Executor;
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxError};
+use crate::store::blocks::{self, Block};
+use crate::store::docs::{self, Doc};
 use crate::store::tenancy;
 use crate::store::{Store, StoreError};
 
@@ -20,6 +25,8 @@ pub struct AppState {
     pub executor: Executor,
     /// The validated configuration.
     pub config: Arc<Config>,
+    /// Verified keys, blocks and docs, so webhook calls skip the database.
+    pub cache: Arc<Cache>,
 }
 
 /// Why the server could not start.
@@ -50,7 +57,37 @@ impl AppState {
         let executor = Executor::new(store.clone(), Arc::clone(&sandbox), Arc::clone(&config));
         let bootstrap = bootstrap(&store).await?;
         executor.start().await?;
-        Ok((Self { store, sandbox, executor, config }, bootstrap))
+        Ok((Self { store, sandbox, executor, config, cache: Arc::new(Cache::default()) }, bootstrap))
+    }
+
+    /// A block by id whatever its team, from the cache or the store.
+    pub async fn block_by_id(&self, id: Uuid) -> Result<Option<Arc<Block>>, StoreError> {
+        if let Some(block) = self.cache.block(id) {
+            return Ok(Some(block));
+        }
+        let block = self.store.read(move |conn| blocks::block_by_id(conn, id)).await?.map(Arc::new);
+        if let Some(block) = &block {
+            self.cache.remember_block(Arc::clone(block));
+        }
+        Ok(block)
+    }
+
+    /// A block of `team_id` (another team's is "not found"), from the cache or the store.
+    pub async fn block(&self, team_id: Uuid, id: Uuid) -> Result<Arc<Block>, StoreError> {
+        self.block_by_id(id).await?.filter(|b| b.team_id == team_id).ok_or(StoreError::NotFound("block"))
+    }
+
+    /// A doc of `team_id` (archived included), from the cache or the store.
+    pub async fn doc(&self, team_id: Uuid, id: Uuid) -> Result<Arc<Doc>, StoreError> {
+        let doc = match self.cache.doc(id) {
+            Some(doc) => doc,
+            None => {
+                let doc = Arc::new(self.store.read(move |conn| docs::doc(conn, team_id, id)).await?);
+                self.cache.remember_doc(Arc::clone(&doc));
+                doc
+            }
+        };
+        if doc.team_id == team_id { Ok(doc) } else { Err(StoreError::NotFound("doc")) }
     }
 }
 

@@ -78,6 +78,7 @@ async fn update(
             Ok(updated)
         })
         .await?;
+    state.cache.forget_block(id);
     Ok(Json(block))
 }
 
@@ -119,6 +120,7 @@ async fn upload(
         .store
         .write(move |conn| blocks::insert_version(conn, team_id, id, &digest, &bytes, &shape, activate))
         .await?;
+    state.cache.forget_block(id);
     Ok((StatusCode::CREATED, Json(version)))
 }
 
@@ -147,5 +149,7 @@ async fn activate(
     let id = parse_id(&raw, "block_id")?;
     let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
     let Activate { version } = parse_owned(&headers, &bytes)?;
-    Ok(Json(state.store.write(move |conn| blocks::activate_version(conn, caller.team_id, id, version)).await?))
+    let block = state.store.write(move |conn| blocks::activate_version(conn, caller.team_id, id, version)).await?;
+    state.cache.forget_block(id);
+    Ok(Json(block))
 }

@@ -65,7 +65,9 @@ async fn replace(
 ) -> Result<Json<Doc>, ApiError> {
     let id = parse_id(&raw, "doc_id")?;
     let input = read_input(&state, &headers, body).await?;
-    Ok(Json(state.store.write(move |conn| docs::replace_doc(conn, caller.team_id, id, &input)).await?))
+    let doc = state.store.write(move |conn| docs::replace_doc(conn, caller.team_id, id, &input)).await?;
+    state.cache.forget_doc(id);
+    Ok(Json(doc))
 }
 
 async fn archive(
@@ -74,5 +76,7 @@ async fn archive(
     Path(raw): Path<String>,
 ) -> Result<Json<Doc>, ApiError> {
     let id = parse_id(&raw, "doc_id")?;
-    Ok(Json(state.store.write(move |conn| docs::archive_doc(conn, caller.team_id, id)).await?))
+    let doc = state.store.write(move |conn| docs::archive_doc(conn, caller.team_id, id)).await?;
+    state.cache.forget_doc(id);
+    Ok(Json(doc))
 }

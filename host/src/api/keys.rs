@@ -65,6 +65,7 @@ async fn revoke_key(
 ) -> Result<StatusCode, ApiError> {
     let key_id = parse_id(&raw, "key_id")?;
     state.store.write(move |conn| tenancy::revoke_key(conn, caller.team_id, key_id)).await?;
+    state.cache.forget_callers();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -23,8 +23,9 @@ use super::error::ApiError;
 use crate::auth::{self, AuthError};
 use crate::executor::{Delivery, Dispatched, ExecError, Job, RunSummary};
 use crate::state::AppState;
+use crate::store::blocks::Block;
 use crate::store::executions::{ExecutionStatus, Trigger};
-use crate::store::{blocks, now_ms};
+use crate::store::now_ms;
 
 /// The env var holding `data` as JSON text.
 pub const WEBHOOK_DATA_VAR: &str = "WEBHOOK_DATA";
@@ -55,11 +56,7 @@ async fn execute(
     let key = auth::bearer(&headers).map(str::to_owned).or(token).ok_or(AuthError::Missing)?;
     let caller = auth::authenticate(&state, &key).await?;
 
-    let block = state
-        .store
-        .read(move |conn| blocks::block_by_id(conn, block_id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("block"))?;
+    let block = state.block_by_id(block_id).await?.ok_or_else(|| ApiError::not_found("block"))?;
     if block.team_id != caller.team_id {
         return Err(ApiError::forbidden(format!("this API key has no access to block {block_id}")));
     }
@@ -80,7 +77,7 @@ async fn execute(
     let job = Job {
         execution_id: uuid::Uuid::now_v7(),
         keep_input: block.store_payload,
-        block,
+        block: Block::clone(&block),
         version,
         data,
         request_env: env,

@@ -24,9 +24,10 @@ use super::error::ApiError;
 use crate::auth::Caller;
 use crate::executor::{Delivery, Dispatched, ExecError, Job};
 use crate::state::AppState;
-use crate::store::docs::{self, Dataset};
+use crate::store::blocks::Block;
+use crate::store::docs::Dataset;
 use crate::store::executions::{ExecutionStatus, Trigger};
-use crate::store::{blocks, now_ms};
+use crate::store::now_ms;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v4/webhook/docs/{doc_id}/execute", post(execute))
@@ -82,17 +83,16 @@ async fn execute(
     let data = data_bytes(request.data, &bytes)?;
 
     let team_id = caller.team_id;
-    let doc = state.store.read(move |conn| docs::doc(conn, team_id, doc_id)).await?;
+    let doc = state.doc(team_id, doc_id).await?;
     if doc.archived_at.is_some() {
         return Err(ApiError::not_found("doc"));
     }
     let selected = select(&doc.datasets, request.dataset_keys.as_deref())?;
 
-    let block_ids: Vec<Uuid> = selected.iter().map(|d| d.block_id).collect();
-    let blocks = state
-        .store
-        .read(move |conn| block_ids.iter().map(|id| blocks::block(conn, team_id, *id)).collect::<Result<Vec<_>, _>>())
-        .await?;
+    let mut blocks = Vec::with_capacity(selected.len());
+    for dataset in &selected {
+        blocks.push(state.block(team_id, dataset.block_id).await?);
+    }
     let created_at = now_ms();
     let mut jobs = Vec::with_capacity(selected.len());
     for (dataset, block) in selected.iter().zip(blocks) {
@@ -100,7 +100,7 @@ async fn execute(
         jobs.push(Job {
             execution_id: Uuid::now_v7(),
             keep_input: doc.store_payload,
-            block,
+            block: Block::clone(&block),
             version,
             data: data.clone(),
             request_env: request.environment_variables.clone(),

@@ -59,10 +59,9 @@ pub fn parse(text: &str) -> Option<ParsedKey<'_>> {
     well_formed.then_some(ParsedKey { user_id, secret })
 }
 
-/// The candidate whose hash matches `secret`, comparing against every candidate in constant
-/// time per comparison.
-pub fn verify<'k>(candidates: &'k [ApiKeyRecord], secret: &str) -> Option<&'k ApiKeyRecord> {
-    let hash = hash_secret(secret);
+/// The candidate whose stored hash matches `hash` (of the presented secret), comparing against
+/// every candidate in constant time per comparison.
+pub fn verify<'k>(candidates: &'k [ApiKeyRecord], hash: &[u8; 32]) -> Option<&'k ApiKeyRecord> {
     let mut found = None;
     for key in candidates {
         if bool::from(key.secret_hash.as_slice().ct_eq(hash.as_slice())) {
@@ -99,8 +98,8 @@ mod tests {
         assert_eq!(parsed.user_id, user);
         assert!(!parsed.secret.contains('-'));
         let records = [record([0; 32]), record(key.hash)];
-        assert_eq!(verify(&records, parsed.secret).map(|r| r.id), Some(records[1].id));
-        assert!(verify(&records, "x".repeat(40).as_str()).is_none());
+        assert_eq!(verify(&records, &hash_secret(parsed.secret)).map(|r| r.id), Some(records[1].id));
+        assert!(verify(&records, &hash_secret(&"x".repeat(40))).is_none());
     }
 
     #[test]

@@ -50,13 +50,20 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// Checks a key's text against the store.
+/// Checks a key's text: against the cache of verified keys, else against the hashes in the
+/// store (and then remembers it).
 pub async fn authenticate(state: &AppState, key_text: &str) -> Result<Caller, ApiError> {
     let parsed = keys::parse(key_text).ok_or(AuthError::Malformed)?;
     let user_id = parsed.user_id;
+    let hash = keys::hash_secret(parsed.secret);
+    if let Some(caller) = state.cache.caller(user_id, &hash) {
+        return Ok(caller);
+    }
     let candidates = state.store.read(move |conn| tenancy::active_keys_of_user(conn, user_id)).await?;
-    let key = keys::verify(&candidates, parsed.secret).ok_or(AuthError::Invalid)?;
-    Ok(Caller { team_id: key.team_id, user_id: key.user_id, key_id: key.id, scope: key.scope })
+    let key = keys::verify(&candidates, &hash).ok_or(AuthError::Invalid)?;
+    let caller = Caller { team_id: key.team_id, user_id: key.user_id, key_id: key.id, scope: key.scope };
+    state.cache.remember_caller(user_id, hash, caller);
+    Ok(caller)
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -159,16 +159,23 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Checkpoint less often: pages rewritten by consecutive batches are copied back once.
+        conn.pragma_update(None, "wal_autocheckpoint", 8000)?;
     }
+    conn.pragma_update(None, "cache_size", -32_768)?; // KiB: 32 MiB per connection
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
 
 fn in_savepoint<R>(conn: &Connection, job: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
-    conn.execute_batch("SAVEPOINT job")?;
+    // Cached statements: parsing these per job was measurable at tens of thousands of jobs/s.
+    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
     let result = job(conn);
-    let end = if result.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-    conn.execute_batch(end)?;
+    if result.is_err() {
+        conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
+    }
+    conn.prepare_cached("RELEASE job")?.execute([])?;
     result
 }
 
@@ -190,9 +197,11 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
 
 fn run_batch(conn: &Connection, batch: Vec<Job>) -> Result<(), String> {
     // If BEGIN fails the batch is dropped, which answers every waiting caller with `Closed`.
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
+    let statement =
+        |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop).map_err(|e| e.to_string());
+    statement("BEGIN IMMEDIATE")?;
     let finishers: Vec<Finish> = batch.into_iter().map(|job| job(conn)).collect();
-    let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    let commit = statement("COMMIT");
     if commit.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
     }
