@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::body::{parse_id, parse_owned, read_limited};
+use super::body::{JsonBody, parse_id, read_limited};
 use super::error::ApiError;
 use super::limits;
 use crate::auth::Admin;
@@ -26,11 +26,8 @@ pub(crate) fn router() -> Router<AppState> {
 async fn create(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(new): JsonBody<NewBlock>,
 ) -> Result<(StatusCode, Json<Block>), ApiError> {
-    let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
-    let new: NewBlock = parse_owned(&headers, &bytes)?;
     limits::check_block(&state.config, &new.name, &new.language, &new.env, new.timeout_ms, new.fuel, new.memory_bytes)?;
     let block = state.store.write(move |conn| blocks::insert_block(conn, caller.team_id, &new)).await?;
     Ok((StatusCode::CREATED, Json(block)))
@@ -53,12 +50,9 @@ async fn update(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Path(raw): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(patch): JsonBody<BlockPatch>,
 ) -> Result<Json<Block>, ApiError> {
     let id = parse_id(&raw, "block_id")?;
-    let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
-    let patch: BlockPatch = parse_owned(&headers, &bytes)?;
     let config = state.config.clone();
     let block = state
         .store
@@ -143,12 +137,9 @@ async fn activate(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Path(raw): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(Activate { version }): JsonBody<Activate>,
 ) -> Result<Json<Block>, ApiError> {
     let id = parse_id(&raw, "block_id")?;
-    let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
-    let Activate { version } = parse_owned(&headers, &bytes)?;
     let block = state.store.write(move |conn| blocks::activate_version(conn, caller.team_id, id, version)).await?;
     state.cache.forget_block(id);
     Ok(Json(block))

@@ -2,12 +2,30 @@
 //! ids from paths that are UUIDs or a 400.
 
 use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use uuid::Uuid;
 
 use super::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON request body of the management API, read within `max_body_bytes` and parsed with the
+/// errors above (413, 400 syntax/content type/empty, 422 naming the field). Must be the last
+/// extractor of a handler.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let bytes = read_limited(&parts.headers, body, state.config.max_body_bytes).await?;
+        Ok(Self(parse_owned(&parts.headers, &bytes)?))
+    }
+}
 
 /// Reads a body of at most `limit` bytes; over the limit is a 413 (checked against
 /// `Content-Length` first, so an honest oversized upload is refused before it is read).

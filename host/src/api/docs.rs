@@ -1,12 +1,11 @@
 //! `/v1/docs`: docs and their datasets; archiving makes the v4 webhook answer 404.
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::body::{parse_id, parse_owned, read_limited};
+use super::body::{JsonBody, parse_id};
 use super::error::ApiError;
 use super::limits;
 use crate::auth::Admin;
@@ -20,25 +19,23 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/docs/{doc_id}/archive", post(archive))
 }
 
-async fn read_input(state: &AppState, headers: &HeaderMap, body: Body) -> Result<DocInput, ApiError> {
-    let bytes = read_limited(headers, body, state.config.max_body_bytes).await?;
-    let input: DocInput = parse_owned(headers, &bytes)?;
+/// Checks what the store cannot: a name, and dataset timeouts within the server's limit.
+fn check_input(state: &AppState, input: &DocInput) -> Result<(), ApiError> {
     if input.name.trim().is_empty() {
         return Err(ApiError::unprocessable("`name` must not be empty"));
     }
     for (i, dataset) in input.datasets.iter().enumerate() {
         limits::check_timeout(&state.config, dataset.timeout_ms, &format!("datasets[{i}].timeoutMs"))?;
     }
-    Ok(input)
+    Ok(())
 }
 
 async fn create(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(input): JsonBody<DocInput>,
 ) -> Result<(StatusCode, Json<Doc>), ApiError> {
-    let input = read_input(&state, &headers, body).await?;
+    check_input(&state, &input)?;
     let doc = state.store.write(move |conn| docs::insert_doc(conn, caller.team_id, &input)).await?;
     Ok((StatusCode::CREATED, Json(doc)))
 }
@@ -60,11 +57,10 @@ async fn replace(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Path(raw): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(input): JsonBody<DocInput>,
 ) -> Result<Json<Doc>, ApiError> {
     let id = parse_id(&raw, "doc_id")?;
-    let input = read_input(&state, &headers, body).await?;
+    check_input(&state, &input)?;
     let doc = state.store.write(move |conn| docs::replace_doc(conn, caller.team_id, id, &input)).await?;
     state.cache.forget_doc(id);
     Ok(Json(doc))

@@ -1,14 +1,13 @@
 //! `/v1/keys` and `/v1/teams`: API keys are shown once at creation and stored as hashes.
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::body::{parse_id, parse_owned, read_limited};
+use super::body::{JsonBody, parse_id};
 use super::error::ApiError;
 use crate::auth::{Admin, issue};
 use crate::state::AppState;
@@ -37,11 +36,8 @@ struct NewKey {
 async fn create_key(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(new): JsonBody<NewKey>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
-    let new: NewKey = parse_owned(&headers, &bytes)?;
     let (record, text) = state
         .store
         .write(move |conn| {
@@ -80,11 +76,8 @@ struct NewTeamBody {
 async fn create_team(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(NewTeamBody { name }): JsonBody<NewTeamBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
-    let NewTeamBody { name } = parse_owned(&headers, &bytes)?;
     if name.trim().is_empty() {
         return Err(ApiError::unprocessable("`name` must not be empty"));
     }

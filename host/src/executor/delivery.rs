@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::job::{Job, RunSummary};
 use super::{ExecError, Executor};
-use crate::store::deliveries::{self, KeyClaim};
+use crate::store::deliveries::{self, KeyClaim, KeyUse};
 use crate::store::executions::{self, ExecutionStatus};
 use crate::store::now_ms;
 
@@ -105,16 +105,14 @@ impl Executor {
             .write(move |conn| {
                 let now = now_ms();
                 if let Some(key) = &delivery.idempotency_key {
-                    let claim = deliveries::claim_key(
-                        conn,
-                        delivery.team_id,
-                        delivery.target,
+                    let key_use = KeyUse {
+                        team_id: delivery.team_id,
+                        target: delivery.target,
                         key,
-                        &delivery.request_hash,
-                        &ids,
-                        now,
-                        now.saturating_sub(window_ms),
-                    )?;
+                        request_hash: &delivery.request_hash,
+                        execution_ids: &ids,
+                    };
+                    let claim = deliveries::claim_key(conn, &key_use, now, now.saturating_sub(window_ms))?;
                     if claim != KeyClaim::New {
                         return Ok(claim);
                     }

@@ -17,18 +17,30 @@ pub enum KeyClaim {
     Reused,
 }
 
-/// Claims `key` for this team and target, atomically with the caller's other writes in the
-/// same savepoint. A record older than `window_start` (ms) is replaced.
+/// One use of an idempotency key.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyUse<'a> {
+    /// The caller's team.
+    pub team_id: Uuid,
+    /// The block or doc addressed (keys are scoped to it).
+    pub target: Uuid,
+    /// The key.
+    pub key: &'a str,
+    /// SHA-256 of the request body.
+    pub request_hash: &'a [u8],
+    /// The executions this delivery creates if the key is new.
+    pub execution_ids: &'a [Uuid],
+}
+
+/// Claims a key, atomically with the caller's other writes in the same savepoint. A record
+/// older than `window_start` (ms) is replaced.
 pub(crate) fn claim_key(
     conn: &Connection,
-    team_id: Uuid,
-    target: Uuid,
-    key: &str,
-    request_hash: &[u8],
-    execution_ids: &[Uuid],
+    key_use: &KeyUse<'_>,
     now: i64,
     window_start: i64,
 ) -> Result<KeyClaim, StoreError> {
+    let KeyUse { team_id, target, key, request_hash, execution_ids } = *key_use;
     let (team, target) = (team_id.to_string(), target.to_string());
     let existing: Option<(Vec<u8>, String, i64)> = conn
         .prepare_cached(

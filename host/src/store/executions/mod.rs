@@ -3,13 +3,18 @@
 use std::str::FromStr;
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
+mod writes;
+
+pub use writes::{Claimed, NewExecution, finish, insert_pending};
+pub(crate) use writes::{claim, purge, recover};
+
 use super::{StoreError, opt_uuid_at, uuid_at};
-use crate::sandbox::{Failure, FailureKind, LogLine, Outcome, RunStatus};
+use crate::sandbox::{Failure, LogLine, RunStatus};
 
 /// Where an execution is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -153,64 +158,6 @@ pub struct Execution {
     pub finished_at: Option<i64>,
 }
 
-/// What the executor knows about a run to record it.
-#[derive(Debug)]
-pub struct NewExecution<'a> {
-    /// The execution id handed to the guest as `EXECUTION_ID`.
-    pub id: Uuid,
-    /// Owning team.
-    pub team_id: Uuid,
-    /// The block run.
-    pub block_id: Uuid,
-    /// The version run.
-    pub block_version: i64,
-    /// The doc, for v4.
-    pub doc_id: Option<Uuid>,
-    /// The dataset, for v4.
-    pub dataset_key: Option<&'a str>,
-    /// What started it.
-    pub trigger: Trigger,
-    /// The replay input as JSON text.
-    pub input: &'a str,
-    /// Drop the input once finished (`storePayload: false`).
-    pub keep_input: bool,
-    /// A dataset's `timeoutMs` override, kept so a queued run uses it.
-    pub timeout_ms: Option<u64>,
-    /// The execution this one replays.
-    pub replay_of: Option<Uuid>,
-    /// When it was accepted.
-    pub created_at: i64,
-}
-
-/// A queued execution claimed by a worker: everything needed to run it.
-#[derive(Debug, Clone)]
-pub struct Claimed {
-    /// Execution id.
-    pub id: Uuid,
-    /// Owning team.
-    pub team_id: Uuid,
-    /// The block.
-    pub block_id: Uuid,
-    /// The version to run.
-    pub block_version: i64,
-    /// The doc, for v4.
-    pub doc_id: Option<Uuid>,
-    /// The dataset, for v4.
-    pub dataset_key: Option<String>,
-    /// What started it.
-    pub trigger: Trigger,
-    /// The stored `{data, env}` input.
-    pub input: Option<String>,
-    /// Keep the input after the run.
-    pub keep_input: bool,
-    /// Dataset timeout override.
-    pub timeout_ms: Option<u64>,
-    /// The replayed execution.
-    pub replay_of: Option<Uuid>,
-    /// Acceptance time.
-    pub created_at: i64,
-}
-
 /// Filters of `GET /v1/executions`.
 #[derive(Debug, Clone, Default)]
 pub struct ExecutionFilter {
@@ -226,152 +173,6 @@ pub struct ExecutionFilter {
     pub until: Option<i64>,
     /// At most this many, newest first.
     pub limit: u32,
-}
-
-/// Inserts an unfinished execution (`queued` for workers, `running` for the sync path) with
-/// its input, so that it survives a crash. Ignored when the id exists (the run finished first).
-pub fn insert_pending(conn: &Connection, new: &NewExecution<'_>, status: ExecutionStatus) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "INSERT OR IGNORE INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
-            input, keep_input, timeout_ms, replay_of, created_at, started_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?;
-    let started_at = (status == ExecutionStatus::Running).then_some(new.created_at);
-    stmt.execute(params![
-        new.id.to_string(),
-        new.team_id.to_string(),
-        new.block_id.to_string(),
-        new.block_version,
-        new.doc_id.map(|d| d.to_string()),
-        new.dataset_key,
-        new.trigger.as_str(),
-        status.as_str(),
-        new.input,
-        new.keep_input,
-        new.timeout_ms,
-        new.replay_of.map(|r| r.to_string()),
-        new.created_at,
-        started_at,
-    ])?;
-    Ok(())
-}
-
-/// Records a finished run: inserts it, or completes the pending row of the same id. The input
-/// is dropped here when the block or doc says `storePayload: false`.
-pub fn finish(
-    conn: &Connection,
-    new: &NewExecution<'_>,
-    outcome: &Outcome,
-    finished_at: i64,
-) -> Result<(), StoreError> {
-    let failure = outcome.failure();
-    let logs = serde_json::to_string(&outcome.logs.lines).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
-            error_kind, error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us,
-            peak_memory_bytes, input, created_at, finished_at, keep_input, timeout_ms, replay_of, started_at, attempts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-            CASE WHEN ?21 THEN ?18 END, ?19, ?20, ?21, ?22, ?23, ?19, 1)
-         ON CONFLICT(id) DO UPDATE SET status = excluded.status, error_kind = excluded.error_kind,
-            error_message = excluded.error_message, error_code = excluded.error_code, output = excluded.output,
-            logs = excluded.logs, logs_dropped_bytes = excluded.logs_dropped_bytes,
-            fuel_consumed = excluded.fuel_consumed, duration_us = excluded.duration_us,
-            peak_memory_bytes = excluded.peak_memory_bytes, finished_at = excluded.finished_at,
-            input = CASE WHEN executions.keep_input THEN executions.input END,
-            attempts = MAX(executions.attempts, 1)",
-    )?;
-    stmt.execute(params![
-        new.id.to_string(),
-        new.team_id.to_string(),
-        new.block_id.to_string(),
-        new.block_version,
-        new.doc_id.map(|d| d.to_string()),
-        new.dataset_key,
-        new.trigger.as_str(),
-        ExecutionStatus::from(outcome.status()).as_str(),
-        failure.map(|f| kind_str(f.kind)),
-        failure.map(|f| f.message.as_str()),
-        failure.and_then(|f| f.code.as_deref()),
-        outcome.output(),
-        logs,
-        outcome.logs.dropped_bytes,
-        outcome.fuel_consumed,
-        u64::try_from(outcome.duration.as_micros()).unwrap_or(u64::MAX),
-        outcome.peak_memory_bytes,
-        new.input,
-        new.created_at,
-        finished_at,
-        new.keep_input,
-        new.timeout_ms,
-        new.replay_of.map(|r| r.to_string()),
-    ])?;
-    Ok(())
-}
-
-/// Marks a queued execution running and returns what is needed to run it; `None` when it is
-/// not queued any more (finished, purged, or claimed by someone else).
-pub(crate) fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Claimed>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1
-         WHERE id = ?1 AND status = 'queued'
-         RETURNING team_id, block_id, block_version, doc_id, dataset_key, trigger, input, keep_input, timeout_ms,
-            replay_of, created_at",
-    )?;
-    let claimed = stmt
-        .query_row(params![id.to_string(), now], |row| {
-            Ok((
-                Claimed {
-                    id,
-                    team_id: uuid_at(row, 0)?,
-                    block_id: uuid_at(row, 1)?,
-                    block_version: row.get(2)?,
-                    doc_id: opt_uuid_at(row, 3)?,
-                    dataset_key: row.get(4)?,
-                    trigger: Trigger::V2,
-                    input: row.get(6)?,
-                    keep_input: row.get(7)?,
-                    timeout_ms: row.get(8)?,
-                    replay_of: opt_uuid_at(row, 9)?,
-                    created_at: row.get(10)?,
-                },
-                row.get::<_, String>(5)?,
-            ))
-        })
-        .optional()?;
-    claimed
-        .map(|(mut claimed, trigger)| {
-            claimed.trigger = trigger.parse()?;
-            Ok(claimed)
-        })
-        .transpose()
-}
-
-/// After a crash: everything left `running` goes back to `queued`; returns every queued id,
-/// oldest first, for the workers.
-pub(crate) fn recover(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
-    conn.execute("UPDATE executions SET status = 'queued' WHERE status = 'running'", [])?;
-    let mut stmt = conn.prepare("SELECT id FROM executions WHERE status = 'queued' ORDER BY created_at, id")?;
-    let rows = stmt.query_map([], |row| uuid_at(row, 0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Deletes finished executions created before `cutoff` (ms). Returns how many.
-pub(crate) fn purge(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
-    Ok(conn.execute("DELETE FROM executions WHERE created_at < ?1 AND status NOT IN ('queued', 'running')", [cutoff])?)
-}
-
-/// The executions with these ids (summaries), in the given order; missing ids are skipped.
-pub(crate) fn by_ids(conn: &Connection, team_id: Uuid, ids: &[Uuid]) -> Result<Vec<Execution>, StoreError> {
-    ids.iter()
-        .filter_map(|id| match execution(conn, team_id, *id) {
-            Err(StoreError::NotFound(_)) => None,
-            other => Some(other),
-        })
-        .collect()
-}
-
-fn kind_str(kind: FailureKind) -> String {
-    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 const COLUMNS: &str = "id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status, error_kind,
@@ -485,4 +286,14 @@ pub(crate) fn list(conn: &Connection, team_id: Uuid, filter: &ExecutionFilter) -
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), raw_row)?;
     rows.map(|row| decode(row?, false)).collect()
+}
+
+/// The executions with these ids (summaries), in the given order; missing ids are skipped.
+pub(crate) fn by_ids(conn: &Connection, team_id: Uuid, ids: &[Uuid]) -> Result<Vec<Execution>, StoreError> {
+    ids.iter()
+        .filter_map(|id| match execution(conn, team_id, *id) {
+            Err(StoreError::NotFound(_)) => None,
+            other => Some(other),
+        })
+        .collect()
 }
