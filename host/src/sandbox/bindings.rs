@@ -8,5 +8,5 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub(crate) use wasmhook::block::logging::Level;
-pub(crate) use wasmhook::block::types::Failure as GuestFailure;
+pub(crate) use self::wasmhook::block::logging::Level;
+pub(crate) use self::wasmhook::block::types::Failure as GuestFailure;
