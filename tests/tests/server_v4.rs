@@ -191,3 +191,35 @@ async fn invalid_bodies_are_400_or_422_naming_the_field() {
     assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad_id.body["error_code"], "BAD_REQUEST");
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_413_before_they_are_read_whole() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = wasmhook::Config { max_body_bytes: 64 << 10, ..support::server::test_config(dir.path()) };
+    let server = TestServer::start_with(config).await;
+    let key = server.key();
+    let echo = server.block(key, "echo", json!({})).await;
+    let doc = server.doc(key, json!([{ "key": "a", "block": echo }])).await;
+    let big = serde_json::to_vec(&json!({ "data": { "pad": "x".repeat(100 << 10) } })).expect("json");
+
+    for path in [format!("/v4/webhook/docs/{doc}/execute"), format!("/v2/webhook/blocks/{echo}/execute")] {
+        let declared = server.raw(&path, Some(key), Some("application/json"), big.clone()).await;
+        assert_eq!(declared.status, StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        assert_eq!(declared.body["error_code"], "PAYLOAD_TOO_LARGE");
+
+        // A chunked body has no Content-Length: it is cut off at the limit while streaming.
+        let chunks =
+            futures::stream::iter(big.chunks(8192).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
+        let streamed = server
+            .client
+            .post(format!("{}{path}", server.base))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(chunks))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(streamed.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+    }
+    assert_eq!(server.get("/v1/executions", key).await.body, json!([]), "nothing ran");
+}
