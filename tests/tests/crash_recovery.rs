@@ -197,3 +197,48 @@ async fn kill_9_mid_burst_loses_nothing_accepted_and_runs_nothing_twice() {
     );
     drop(second);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_an_in_flight_run_finish_then_exits_cleanly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut server, key) = start(dir.path()).await;
+    let key = key.expect("bootstrap key");
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{}/v1/blocks", server.base))
+        .bearer_auth(&key)
+        .json(&json!({ "name": "burner", "timeoutMs": 10000 }))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let block = created["id"].as_str().expect("id").to_owned();
+    client
+        .post(format!("{}/v1/blocks/{block}/versions", server.base))
+        .bearer_auth(&key)
+        .header("content-type", "application/wasm")
+        .body(wasmhook_tests::module("fuel-burner"))
+        .send()
+        .await
+        .expect("upload");
+
+    let url = format!("{}/v2/webhook/blocks/{block}/execute", server.base);
+    let request = tokio::spawn({
+        let (client, key) = (client.clone(), key.clone());
+        async move {
+            client.post(url).bearer_auth(key).json(&json!({ "data": { "iterations": 400_000_000u64 } })).send().await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+
+    let response = request.await.expect("task").expect("the in-flight request was answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["success"], true, "{body}");
+    let status = server.child.wait().expect("exits");
+    assert!(status.success(), "clean exit after SIGTERM: {status}");
+}
