@@ -1,15 +1,19 @@
 //! Per-run cost of the sandbox: `echo` with a 1 KiB data file, including the `/webhook` dir
 //! setup and cleanup, Store creation, instantiation from `InstancePre`, the call, and teardown.
 //!
-//! `cargo bench -p wasmhook-tests --bench sandbox_run` (release build). Prints p50/p90/p99.
-//! Environment: `RUNS` (default 20000), `FUEL=off` to build the engine without fuel metering.
+//! `cargo bench -p wasmhook-tests --bench sandbox_run` (release build). Runs ROUNDS rounds of
+//! RUNS runs and prints each round's p50/p90/p99, then the median round: this VM class's
+//! neighbours move a single round's p50 by ±15 µs.
+//! Environment: `RUNS` (default 20000), `FUEL=off` to build the engine without fuel metering,
+//! `MODULE` (default `echo`; `noop` measures the floor: everything but the block's own work).
 
 use std::time::{Duration, Instant};
 
 use wasmhook::sandbox::{RunInput, Sandbox, SandboxConfig};
 
 fn main() -> anyhow::Result<()> {
-    let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(20_000);
+    let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(10_000);
+    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
     let fuel = std::env::var("FUEL").map_or(true, |v| v != "off");
     let cache = tempfile::tempdir()?;
     let mut config = SandboxConfig::new(cache.path());
@@ -19,22 +23,31 @@ fn main() -> anyhow::Result<()> {
 
     let payload = one_kib_payload();
     let input = RunInput { data: payload.into(), ..RunInput::default() };
-    let block = runtime.block_on(sandbox.prepare(&wasmhook_tests::module("echo")))?;
+    let module = std::env::var("MODULE").unwrap_or_else(|_| "echo".into());
+    let block = runtime.block_on(sandbox.prepare(&wasmhook_tests::module(&module)))?;
 
-    let mut samples = Vec::with_capacity(runs);
+    let name = format!("sandbox run, {module}, 1 KiB data, fuel {}", if fuel { "on" } else { "off" });
+    let mut summaries = Vec::with_capacity(rounds);
     runtime.block_on(async {
         for _ in 0..runs / 10 {
             sandbox.run(&block, input.clone()).await?;
         }
-        for _ in 0..runs {
-            let started = Instant::now();
-            let outcome = sandbox.run(&block, input.clone()).await?;
-            samples.push(started.elapsed());
-            anyhow::ensure!(outcome.output().is_some(), "echo failed: {:?}", outcome.failure());
+        for round in 1..=rounds {
+            let mut samples = Vec::with_capacity(runs);
+            for _ in 0..runs {
+                let started = Instant::now();
+                let outcome = sandbox.run(&block, input.clone()).await?;
+                samples.push(started.elapsed());
+                anyhow::ensure!(outcome.output().is_some(), "{module} failed: {:?}", outcome.failure());
+            }
+            summaries.push(report(&format!("{name}, round {round}"), &mut samples));
         }
         Ok::<_, anyhow::Error>(())
     })?;
-    report(&format!("sandbox run, echo, 1 KiB data, fuel {}", if fuel { "on" } else { "off" }), &mut samples);
+    summaries.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (p50, p99) = summaries[summaries.len() / 2];
+    let spread = (summaries[0].0, summaries[summaries.len() - 1].0);
+    println!("{name}: median round p50={p50:.1}µs p99={p99:.1}µs (round p50s {:.1}–{:.1}µs)", spread.0, spread.1);
     Ok(())
 }
 
@@ -45,7 +58,8 @@ fn one_kib_payload() -> Vec<u8> {
     payload
 }
 
-fn report(name: &str, samples: &mut [Duration]) {
+/// Prints one round and returns its (p50, p99) in µs.
+fn report(name: &str, samples: &mut [Duration]) -> (f64, f64) {
     samples.sort_unstable();
     let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
     let total: Duration = samples.iter().sum();
@@ -58,4 +72,5 @@ fn report(name: &str, samples: &mut [Duration]) {
         total.as_secs_f64() * 1e6 / samples.len() as f64,
         samples.len() as f64 / total.as_secs_f64(),
     );
+    (pct(0.50).as_secs_f64() * 1e6, pct(0.99).as_secs_f64() * 1e6)
 }
