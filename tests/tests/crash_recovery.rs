@@ -68,6 +68,31 @@ async fn start(data_dir: &Path) -> (Server, Option<String>) {
     (server, key.recv_timeout(Duration::from_millis(200)).ok().flatten())
 }
 
+/// Creates a block and uploads `module` as its active version; returns the block id.
+async fn block_with(client: &reqwest::Client, base: &str, key: &str, module: &str, config: Value) -> String {
+    let created: Value = client
+        .post(format!("{base}/v1/blocks"))
+        .bearer_auth(key)
+        .json(&config)
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let block = created["id"].as_str().expect("id").to_owned();
+    let uploaded = client
+        .post(format!("{base}/v1/blocks/{block}/versions"))
+        .bearer_auth(key)
+        .header("content-type", "application/wasm")
+        .body(wasmhook_tests::module(module))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    block
+}
+
 async fn deliver(client: &reqwest::Client, base: &str, block: &str, key: &str, n: usize) -> Option<String> {
     let response = client
         .post(format!("{base}/v2/webhook/blocks/{block}/execute?wait=false"))
@@ -90,26 +115,7 @@ async fn kill_9_mid_burst_loses_nothing_accepted_and_runs_nothing_twice() {
     let (mut first, key) = start(dir.path()).await;
     let key = key.expect("bootstrap key on first start");
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{}/v1/blocks", first.base))
-        .bearer_auth(&key)
-        .json(&json!({ "name": "echo" }))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
-    let block = created["id"].as_str().expect("id").to_owned();
-    let uploaded = client
-        .post(format!("{}/v1/blocks/{block}/versions", first.base))
-        .bearer_auth(&key)
-        .header("content-type", "application/wasm")
-        .body(wasmhook_tests::module("echo"))
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    let block = block_with(&client, &first.base, &key, "echo", json!({ "name": "echo" })).await;
 
     // The burst: SENDERS concurrent senders; the process is killed once KILL_AFTER answers came.
     let answered = Arc::new(AtomicUsize::new(0));
@@ -204,25 +210,8 @@ async fn sigterm_lets_an_in_flight_run_finish_then_exits_cleanly() {
     let (mut server, key) = start(dir.path()).await;
     let key = key.expect("bootstrap key");
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{}/v1/blocks", server.base))
-        .bearer_auth(&key)
-        .json(&json!({ "name": "burner", "timeoutMs": 10000 }))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
-    let block = created["id"].as_str().expect("id").to_owned();
-    client
-        .post(format!("{}/v1/blocks/{block}/versions", server.base))
-        .bearer_auth(&key)
-        .header("content-type", "application/wasm")
-        .body(wasmhook_tests::module("fuel-burner"))
-        .send()
-        .await
-        .expect("upload");
+    let block =
+        block_with(&client, &server.base, &key, "fuel-burner", json!({ "name": "burner", "timeoutMs": 10000 })).await;
 
     let url = format!("{}/v2/webhook/blocks/{block}/execute", server.base);
     let request = tokio::spawn({
