@@ -49,7 +49,7 @@ struct V4Body<'a> {
 struct DatasetResult {
     dataset_key: String,
     success: bool,
-    execution_id: Option<Uuid>,
+    execution_id: Uuid,
     error: Option<String>,
 }
 
@@ -122,7 +122,7 @@ async fn execute(
                 .map(|(dataset, run)| DatasetResult {
                     dataset_key: dataset.key,
                     success: run.status == ExecutionStatus::Succeeded,
-                    execution_id: Some(run.execution_id),
+                    execution_id: run.execution_id,
                     error: run.error.map(|f| f.message),
                 })
                 .collect();
