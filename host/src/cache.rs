@@ -1,8 +1,10 @@
-//! In-memory caches of what every webhook call reads: verified API keys, blocks and docs.
+//! In-memory caches of what every webhook call reads: verified API keys, blocks, docs and the
+//! digest of each block version.
 //!
 //! Without them each call costs two or three SQLite reads on blocking threads before any work
 //! starts. Entries are dropped by the handlers that change the underlying rows (key
-//! revocation, block and doc writes) — this process is the only writer. The caches are
+//! revocation, block and doc writes) — this process is the only writer. Block versions are
+//! immutable, so their digests are never invalidated. The caches are
 //! bounded; when one is full it is cleared (simple, and a refill is one read per entry).
 
 use std::collections::HashMap;
@@ -13,6 +15,7 @@ use parking_lot::RwLock;
 use uuid::Uuid;
 
 use crate::auth::Caller;
+use crate::sandbox::BlockDigest;
 use crate::store::blocks::Block;
 use crate::store::docs::Doc;
 
@@ -57,11 +60,12 @@ pub struct Cache {
     keys: Map<(Uuid, [u8; 32]), Caller>,
     blocks: Map<Uuid, Arc<Block>>,
     docs: Map<Uuid, Arc<Doc>>,
+    digests: Map<(Uuid, i64), BlockDigest>,
 }
 
 impl Default for Cache {
     fn default() -> Self {
-        Self { keys: Map::new(), blocks: Map::new(), docs: Map::new() }
+        Self { keys: Map::new(), blocks: Map::new(), docs: Map::new(), digests: Map::new() }
     }
 }
 
@@ -103,5 +107,13 @@ impl Cache {
     /// After any write to the doc.
     pub(crate) fn forget_doc(&self, id: Uuid) {
         self.docs.remove(&id);
+    }
+
+    pub(crate) fn digest(&self, block_id: Uuid, version: i64) -> Option<BlockDigest> {
+        self.digests.get(&(block_id, version))
+    }
+
+    pub(crate) fn remember_digest(&self, block_id: Uuid, version: i64, digest: BlockDigest) {
+        self.digests.put((block_id, version), digest);
     }
 }

@@ -54,10 +54,11 @@ impl AppState {
         sandbox_config.max_memory_bytes = config.max_memory_bytes;
         let sandbox = Arc::new(Sandbox::new(sandbox_config)?);
         let config = Arc::new(config);
-        let executor = Executor::new(store.clone(), Arc::clone(&sandbox), Arc::clone(&config));
+        let cache = Arc::new(Cache::default());
+        let executor = Executor::new(store.clone(), Arc::clone(&sandbox), Arc::clone(&config), Arc::clone(&cache));
         let bootstrap = bootstrap(&store).await?;
         executor.start().await?;
-        Ok((Self { store, sandbox, executor, config, cache: Arc::new(Cache::default()) }, bootstrap))
+        Ok((Self { store, sandbox, executor, config, cache }, bootstrap))
     }
 
     /// A block by id whatever its team, from the cache or the store.

@@ -83,6 +83,12 @@ fn json_error(error: &serde_json::Error, path: &str) -> ApiError {
     }
 }
 
+/// The bytes of a JSON value parsed (as a borrowed `RawValue`) out of `body`, as a slice of
+/// the body itself: no copy of a possibly multi-megabyte `data`.
+pub fn raw_slice(body: &Bytes, raw: &serde_json::value::RawValue) -> Bytes {
+    body.slice_ref(raw.get().as_bytes())
+}
+
 /// A path id that must be a UUID; anything else is a 400 naming the parameter.
 pub fn parse_id(raw: &str, name: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::bad_request(format!("{name} must be a UUID, got {raw:?}")))

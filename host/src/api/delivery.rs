@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use crate::executor::Mode;
+use crate::executor::{IdempotencyKey, Mode};
 
 /// Header set on answers that repeat an earlier delivery with the same idempotency key.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -36,10 +36,21 @@ pub fn mode(headers: &HeaderMap, query: Option<&str>) -> Result<Mode, ApiError> 
     Ok(if prefers_async || wait == Some(false) { Mode::Async } else { Mode::Sync })
 }
 
-/// The delivery's idempotency key: the `Idempotency-Key` header, else Standard Webhooks'
-/// `webhook-id`, else the value at the block's/doc's JSON pointer in `data`. No key, no
-/// deduplication: a key is never guessed from the body.
-pub fn idempotency_key(headers: &HeaderMap, data: &[u8], pointer: Option<&str>) -> Result<Option<String>, ApiError> {
+/// The delivery's idempotency key with the hash of `body` (computed only when there is a key).
+pub fn idempotency(
+    headers: &HeaderMap,
+    body: &[u8],
+    data: &[u8],
+    pointer: Option<&str>,
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    let key = idempotency_key(headers, data, pointer)?;
+    Ok(key.map(|key| IdempotencyKey { key, request_hash: Sha256::digest(body).into() }))
+}
+
+/// The key: the `Idempotency-Key` header, else Standard Webhooks' `webhook-id`, else the value
+/// at the block's/doc's JSON pointer in `data`. No key, no deduplication: a key is never
+/// guessed from the body.
+fn idempotency_key(headers: &HeaderMap, data: &[u8], pointer: Option<&str>) -> Result<Option<String>, ApiError> {
     for name in [IDEMPOTENCY_KEY_HEADER, WEBHOOK_ID_HEADER] {
         if let Some(value) = headers.get(name) {
             let key = value.to_str().map_err(|_| ApiError::bad_request(format!("{name} must be printable ASCII")))?;
@@ -56,11 +67,6 @@ pub fn idempotency_key(headers: &HeaderMap, data: &[u8], pointer: Option<&str>) 
         Some(Value::Number(number)) => Some(number.to_string()),
         _ => None,
     })
-}
-
-/// What tells a retry (same body) from a reused key (another body).
-pub fn request_hash(body: &[u8]) -> [u8; 32] {
-    Sha256::digest(body).into()
 }
 
 /// 202 with `Location` to poll the first execution.

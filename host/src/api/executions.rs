@@ -1,8 +1,6 @@
 //! `/v1/executions`: read an execution with its logs, or list them with filters. Any key of
 //! the team may read (a webhook sender holding an execute key can fetch its own results).
 
-use std::collections::BTreeMap;
-
 use axum::body::Body;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -11,14 +9,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::body::{parse_id, parse_json, read_limited};
 use super::delivery::{accepted, mode};
 use super::error::ApiError;
 use crate::auth::{Admin, Caller};
-use crate::executor::{Delivery, Dispatched, ExecError, Job};
+use crate::executor::{Delivery, Dispatched, ExecError, Job, StoredInput};
 use crate::state::AppState;
 use crate::store::executions::{self, Execution, ExecutionFilter, Trigger};
 use crate::store::{blocks, now_ms};
@@ -97,14 +94,6 @@ struct ReplayBody {
     version: Option<i64>,
 }
 
-/// The stored input of an execution.
-#[derive(Deserialize)]
-struct StoredInput<'a> {
-    #[serde(borrow)]
-    data: &'a RawValue,
-    env: BTreeMap<String, String>,
-}
-
 /// Re-runs an execution's exact stored input against the block's active version (or the
 /// `version` given), as a new execution linked by `replayOf`. Sync by default (200 with the
 /// new execution), async with `Prefer: respond-async` / `?wait=false` (202).
@@ -130,7 +119,7 @@ async fn replay(
             "this execution's input was not kept (storePayload: false, or purged), so it cannot be replayed",
         )
     })?;
-    let input: StoredInput<'_> = serde_json::from_str(stored.get()).map_err(|e| ApiError::internal(&e))?;
+    let input = StoredInput::parse(stored.get())?;
     let block_id = original.block_id;
     let block = state.store.read(move |conn| blocks::block(conn, team_id, block_id)).await?;
     let version = request.version.or(block.active_version).ok_or(ExecError::NoActiveVersion(block_id))?;
@@ -140,7 +129,7 @@ async fn replay(
         keep_input: block.store_payload,
         block,
         version,
-        data: bytes::Bytes::copy_from_slice(input.data.get().as_bytes()),
+        data: input.data,
         request_env: input.env,
         doc_id: original.doc_id,
         dataset_key: original.dataset_key.clone(),
@@ -150,8 +139,7 @@ async fn replay(
         created_at: now_ms(),
     };
     let new_id = job.execution_id;
-    let delivery =
-        Delivery { team_id, target: block_id, idempotency_key: None, request_hash: [0; 32], jobs: vec![job] };
+    let delivery = Delivery { team_id, target: block_id, idempotency: None, jobs: vec![job] };
     Ok(match state.executor.submit(delivery, mode).await? {
         Dispatched::Finished { .. } => {
             let execution = state.store.read(move |conn| executions::execution(conn, team_id, new_id)).await?;

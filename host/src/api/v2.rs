@@ -17,8 +17,8 @@ use axum::routing::post;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::body::{parse_id, read_limited, require_json};
-use super::delivery::{accepted, idempotency_key, mark_replayed, mode, request_hash};
+use super::body::{parse_id, raw_slice, read_limited, require_json};
+use super::delivery::{accepted, idempotency, mark_replayed, mode};
 use super::error::ApiError;
 use crate::auth::{self, AuthError};
 use crate::executor::{Delivery, Dispatched, ExecError, Job, RunSummary};
@@ -73,7 +73,7 @@ async fn execute(
     }
 
     let version = block.active_version.ok_or(ExecError::NoActiveVersion(block_id))?;
-    let key = idempotency_key(&headers, &data, block.idempotency_pointer.as_deref())?;
+    let idempotency = idempotency(&headers, &bytes, &data, block.idempotency_pointer.as_deref())?;
     let job = Job {
         execution_id: uuid::Uuid::now_v7(),
         keep_input: block.store_payload,
@@ -88,13 +88,7 @@ async fn execute(
         replay_of: None,
         created_at: now_ms(),
     };
-    let delivery = Delivery {
-        team_id: caller.team_id,
-        target: block_id,
-        idempotency_key: key,
-        request_hash: request_hash(&bytes),
-        jobs: vec![job],
-    };
+    let delivery = Delivery { team_id: caller.team_id, target: block_id, idempotency, jobs: vec![job] };
     Ok(match state.executor.submit(delivery, mode).await? {
         Dispatched::Finished { runs, replayed } => {
             let run = runs.first().ok_or_else(|| ApiError::internal(&"a delivery finished without runs"))?;
@@ -122,9 +116,7 @@ fn data_field(fields: &BTreeMap<String, &RawValue>, body: &Bytes) -> Result<Byte
     if !text.starts_with('{') {
         return Err(ApiError::bad_request("`data` must be a JSON object"));
     }
-    // Slice the original body instead of copying: `RawValue` borrows from it.
-    let start = text.as_ptr() as usize - body.as_ptr() as usize;
-    Ok(body.slice(start..start + text.len()))
+    Ok(raw_slice(body, raw))
 }
 
 fn string_field(raw: &RawValue, name: &str) -> Result<String, ApiError> {

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use super::body::{parse_id, parse_json, read_limited, require_json};
-use super::delivery::{accepted, idempotency_key, mark_replayed, mode, request_hash};
+use super::body::{parse_id, parse_json, raw_slice, read_limited, require_json};
+use super::delivery::{accepted, idempotency, mark_replayed, mode};
 use super::error::ApiError;
 use crate::auth::Caller;
 use crate::executor::{Delivery, Dispatched, ExecError, Job};
@@ -112,8 +112,8 @@ async fn execute(
             created_at,
         });
     }
-    let key = idempotency_key(&headers, &data, doc.idempotency_pointer.as_deref())?;
-    let delivery = Delivery { team_id, target: doc_id, idempotency_key: key, request_hash: request_hash(&bytes), jobs };
+    let idempotency = idempotency(&headers, &bytes, &data, doc.idempotency_pointer.as_deref())?;
+    let delivery = Delivery { team_id, target: doc_id, idempotency, jobs };
     Ok(match state.executor.submit(delivery, mode).await? {
         Dispatched::Finished { runs, replayed } => {
             let results: Vec<DatasetResult> = selected
@@ -169,8 +169,7 @@ fn data_bytes(raw: Option<&RawValue>, body: &Bytes) -> Result<Bytes, ApiError> {
     if !text.starts_with('{') {
         return Err(ApiError::unprocessable(format!("`data` must be a JSON object, got {}", kind_of(text))));
     }
-    let start = text.as_ptr() as usize - body.as_ptr() as usize;
-    Ok(body.slice(start..start + text.len()))
+    Ok(raw_slice(body, raw))
 }
 
 fn kind_of(json: &str) -> &'static str {

@@ -36,11 +36,19 @@ pub struct Delivery {
     /// The block or doc addressed: the scope of idempotency keys.
     pub target: Uuid,
     /// The idempotency key, if the sender gave one.
-    pub idempotency_key: Option<String>,
-    /// SHA-256 of the request body, to tell a retry from a reused key.
-    pub request_hash: [u8; 32],
+    pub idempotency: Option<IdempotencyKey>,
     /// The runs, ids assigned.
     pub jobs: Vec<Job>,
+}
+
+/// A delivery's idempotency key and the hash of the request it came with: a repeat with the
+/// same hash is a retry, one with another hash reuses the key for a different request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The key (header, `webhook-id`, or the value at the configured JSON pointer).
+    pub key: String,
+    /// SHA-256 of the request body.
+    pub request_hash: [u8; 32],
 }
 
 /// What became of a delivery.
@@ -75,13 +83,15 @@ impl Executor {
             return Err(ExecError::QueueFull);
         }
         let ids: Vec<Uuid> = delivery.jobs.iter().map(|job| job.execution_id).collect();
-        let durable_now = mode == Mode::Async || delivery.idempotency_key.is_some();
+        let durable_now = mode == Mode::Async || delivery.idempotency.is_some();
         if durable_now {
             let status = if mode == Mode::Async { ExecutionStatus::Queued } else { ExecutionStatus::Running };
             match self.commit(&delivery, &ids, status).await? {
                 KeyClaim::New => {}
                 KeyClaim::Existing(original) => return self.repeat(delivery.team_id, original, mode).await,
-                KeyClaim::Reused => return Err(ExecError::KeyReused(delivery.idempotency_key.unwrap_or_default())),
+                KeyClaim::Reused => {
+                    return Err(ExecError::KeyReused(delivery.idempotency.map(|i| i.key).unwrap_or_default()));
+                }
             }
         }
         match mode {
@@ -104,12 +114,12 @@ impl Executor {
             .store
             .write(move |conn| {
                 let now = now_ms();
-                if let Some(key) = &delivery.idempotency_key {
+                if let Some(IdempotencyKey { key, request_hash }) = &delivery.idempotency {
                     let key_use = KeyUse {
                         team_id: delivery.team_id,
                         target: delivery.target,
                         key,
-                        request_hash: &delivery.request_hash,
+                        request_hash,
                         execution_ids: &ids,
                     };
                     let claim = deliveries::claim_key(conn, &key_use, now, now.saturating_sub(window_ms))?;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{ExecError, Executor};
 use crate::sandbox::{DEFAULT_TIMEOUT, Failure, Outcome, RunInput, RunLimits};
-use crate::store::blocks::{self, Block};
+use crate::store::blocks::Block;
 use crate::store::executions::{self, Claimed, Execution, ExecutionStatus, NewExecution, Trigger};
 use crate::store::{StoreError, now_ms};
 
@@ -114,9 +114,7 @@ impl From<Execution> for RunSummary {
 impl Job {
     /// The `{data, env}` kept for replay (and for running a queued job after a restart).
     pub(crate) fn stored_input(&self) -> String {
-        let env = serde_json::to_string(&self.request_env).unwrap_or_else(|_| "{}".into());
-        let data = std::str::from_utf8(&self.data).unwrap_or("null");
-        format!("{{\"data\":{data},\"env\":{env}}}")
+        StoredInput::serialize(&self.data, &self.request_env)
     }
 
     pub(crate) fn record<'a>(&'a self, input: &'a str) -> NewExecution<'a> {
@@ -136,22 +134,13 @@ impl Job {
         }
     }
 
-    /// Rebuilds a job from a claimed queue row and its block.
-    pub(crate) fn from_claimed(claimed: Claimed, block: Block) -> Result<Self, StoreError> {
-        #[derive(Deserialize)]
-        struct StoredInput<'a> {
-            #[serde(borrow)]
-            data: &'a RawValue,
-            env: BTreeMap<String, String>,
-        }
-        let text = claimed.input.as_deref().ok_or(StoreError::NotFound("stored input of the queued execution"))?;
-        let input: StoredInput<'_> =
-            serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("stored input: {e}")))?;
-        Ok(Self {
+    /// Rebuilds a job from a claimed queue row, its block and its parsed input.
+    pub(crate) fn from_claimed(claimed: Claimed, block: Block, input: StoredInput) -> Self {
+        Self {
             execution_id: claimed.id,
             block,
             version: claimed.block_version,
-            data: Bytes::copy_from_slice(input.data.get().as_bytes()),
+            data: input.data,
             request_env: input.env,
             doc_id: claimed.doc_id,
             dataset_key: claimed.dataset_key,
@@ -160,17 +149,45 @@ impl Job {
             replay_of: claimed.replay_of,
             keep_input: claimed.keep_input,
             created_at: claimed.created_at,
-        })
+        }
+    }
+}
+
+/// What an execution keeps to be run again (queued after a restart, or replayed): the data
+/// and the request's env layers, stored as `{"data": …, "env": {…}}`.
+#[derive(Debug, Clone, Default)]
+pub struct StoredInput {
+    /// The data file's contents.
+    pub data: Bytes,
+    /// The request's env layers.
+    pub env: BTreeMap<String, String>,
+}
+
+impl StoredInput {
+    /// Parses the stored text.
+    pub fn parse(text: &str) -> Result<Self, StoreError> {
+        #[derive(Deserialize)]
+        struct Raw<'a> {
+            #[serde(borrow)]
+            data: &'a RawValue,
+            env: BTreeMap<String, String>,
+        }
+        let raw: Raw<'_> = serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("stored input: {e}")))?;
+        Ok(Self { data: Bytes::copy_from_slice(raw.data.get().as_bytes()), env: raw.env })
+    }
+
+    /// The stored text of `data` and `env`.
+    fn serialize(data: &[u8], env: &BTreeMap<String, String>) -> String {
+        let env = serde_json::to_string(env).unwrap_or_else(|_| "{}".into());
+        let data = std::str::from_utf8(data).unwrap_or("null");
+        format!("{{\"data\":{data},\"env\":{env}}}")
     }
 }
 
 impl Executor {
     /// Runs a job in the sandbox and records the outcome (upserting any pending row).
     pub(crate) async fn run_job(&self, job: Job) -> Result<RunSummary, ExecError> {
-        let block_id = job.block.id;
-        let version_no = job.version;
-        let version = self.store.read(move |conn| blocks::version(conn, block_id, version_no)).await?;
-        let prepared = self.prepared(&version.digest).await?;
+        let prepared = self.prepared(job.block.id, job.version).await?;
 
         let mut env = job.block.env.clone();
         env.extend(job.request_env.iter().map(|(k, v)| (k.clone(), v.clone())));

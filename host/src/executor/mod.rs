@@ -20,9 +20,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
-pub use delivery::{Delivery, Dispatched, Mode};
-pub use job::{BLOCK_ID_VAR, DATASET_KEY_VAR, EXECUTION_ID_VAR, Job, RunSummary};
+pub use delivery::{Delivery, Dispatched, IdempotencyKey, Mode};
+pub use job::{BLOCK_ID_VAR, DATASET_KEY_VAR, EXECUTION_ID_VAR, Job, RunSummary, StoredInput};
 
+use crate::cache::Cache;
 use crate::config::Config;
 use crate::sandbox::{BlockDigest, PreparedBlock, Sandbox, SandboxError};
 use crate::store::blocks;
@@ -59,6 +60,8 @@ pub struct Executor {
     store: Store,
     sandbox: Arc<Sandbox>,
     config: Arc<Config>,
+    /// Shared with the API; here for the (block, version) → digest lookups of every run.
+    cache: Arc<Cache>,
     queue: Arc<Queue>,
     /// Every run in flight (workers' and detached sync runs), so shutdown can wait for them.
     tasks: TaskTracker,
@@ -68,9 +71,9 @@ pub struct Executor {
 impl Executor {
     /// An executor over the shared store and sandbox. Call [`Executor::start`] to recover
     /// and start the workers.
-    pub fn new(store: Store, sandbox: Arc<Sandbox>, config: Arc<Config>) -> Self {
+    pub fn new(store: Store, sandbox: Arc<Sandbox>, config: Arc<Config>, cache: Arc<Cache>) -> Self {
         let queue = Arc::new(Queue::new(config.queue_depth));
-        Self { store, sandbox, config, queue, tasks: TaskTracker::new(), stopping: CancellationToken::new() }
+        Self { store, sandbox, config, cache, queue, tasks: TaskTracker::new(), stopping: CancellationToken::new() }
     }
 
     /// Re-queues what a crash left `queued` or `running`, then starts the workers and the
@@ -108,16 +111,27 @@ impl Executor {
         self.queue.depth()
     }
 
-    /// The prepared block for a digest: memory, then the artifact on disk, then a compile of
-    /// the stored bytes (e.g. after the artifact cache was wiped or the engine changed).
-    async fn prepared(&self, digest: &str) -> Result<Arc<PreparedBlock>, ExecError> {
-        let parsed: BlockDigest =
-            digest.parse().map_err(|_| StoreError::Corrupt(format!("block digest {digest:?} is not hex")))?;
-        if let Some(prepared) = self.sandbox.cached(&parsed)? {
+    /// The prepared block of a block version: the digest from the cache (versions are
+    /// immutable) or the store, then the prepared block from memory, the artifact on disk, or
+    /// a compile of the stored bytes (after the artifact cache was wiped or the engine changed).
+    async fn prepared(&self, block_id: Uuid, version: i64) -> Result<Arc<PreparedBlock>, ExecError> {
+        let digest = match self.cache.digest(block_id, version) {
+            Some(digest) => digest,
+            None => {
+                let stored = self.store.read(move |conn| blocks::version(conn, block_id, version)).await?;
+                let digest: BlockDigest = stored
+                    .digest
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("block digest {:?} is not hex", stored.digest)))?;
+                self.cache.remember_digest(block_id, version, digest);
+                digest
+            }
+        };
+        if let Some(prepared) = self.sandbox.cached(&digest)? {
             return Ok(prepared);
         }
-        let digest = digest.to_owned();
-        let bytes = self.store.read(move |conn| blocks::wasm_bytes(conn, &digest)).await?;
+        let hex = digest.to_string();
+        let bytes = self.store.read(move |conn| blocks::wasm_bytes(conn, &hex)).await?;
         Ok(self.sandbox.prepare(&bytes).await?)
     }
 }

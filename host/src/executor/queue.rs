@@ -8,9 +8,9 @@ use tokio::sync::{Mutex, mpsc};
 use uuid::Uuid;
 
 use super::Executor;
-use super::job::Job;
+use super::job::{Job, StoredInput};
 use crate::sandbox::{Failure, FailureKind, Outcome};
-use crate::store::{blocks, executions, now_ms};
+use crate::store::{StoreError, blocks, executions, now_ms};
 
 #[derive(Debug)]
 pub(super) struct Queue {
@@ -74,28 +74,21 @@ impl Executor {
         };
         let (team_id, block_id) = (claimed.team_id, claimed.block_id);
         let block = self.store.read(move |conn| blocks::block(conn, team_id, block_id)).await?;
-        let created_at = claimed.created_at;
-        match Job::from_claimed(claimed.clone(), block.clone()) {
-            Ok(job) => match self.run_job(job.clone()).await {
-                Ok(_) => Ok(()),
-                Err(error) => self.fail(job, &error.to_string()).await,
-            },
+        let input = claimed
+            .input
+            .as_deref()
+            .ok_or(StoreError::NotFound("stored input of the queued execution"))
+            .and_then(StoredInput::parse);
+        match input {
+            Ok(input) => {
+                let job = Job::from_claimed(claimed, block, input);
+                match self.run_job(job.clone()).await {
+                    Ok(_) => Ok(()),
+                    Err(error) => self.fail(job, &error.to_string()).await,
+                }
+            }
             Err(error) => {
-                let job = Job {
-                    execution_id: id,
-                    block,
-                    version: claimed.block_version,
-                    data: bytes::Bytes::from_static(b"null"),
-                    request_env: Default::default(),
-                    doc_id: claimed.doc_id,
-                    dataset_key: claimed.dataset_key,
-                    timeout_ms: claimed.timeout_ms,
-                    trigger: claimed.trigger,
-                    replay_of: claimed.replay_of,
-                    keep_input: false,
-                    created_at,
-                };
-                self.fail(job, &error.to_string()).await
+                self.fail(Job::from_claimed(claimed, block, StoredInput::default()), &error.to_string()).await
             }
         }
     }

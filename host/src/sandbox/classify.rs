@@ -9,7 +9,6 @@ use wasmtime_wasi::I32Exit;
 use super::bindings::GuestFailure;
 use super::host_state::RunState;
 use super::outcome::{Failure, FailureKind};
-use super::prepare::BlockShape;
 
 /// What the guest call returned before interpretation.
 pub(crate) enum Returned {
@@ -55,14 +54,15 @@ fn over_cap(len: u64, cap: usize) -> Failure {
 /// Order matters: our own deadline flag first (an epoch interrupt is a trap too), then fuel,
 /// then the memory cap (a denied `memory.grow` usually ends in an allocator abort), then
 /// panics (an abort after a panic message), then everything else.
-pub(crate) fn classify_error(err: &wasmtime::Error, state: &RunState, timeout: Duration, shape: BlockShape) -> Failure {
+pub(crate) fn classify_error(err: &wasmtime::Error, state: &RunState, timeout: Duration) -> Failure {
     if state.timed_out {
         return timeout_failure(timeout, "while running");
     }
     if let Some(exit) = err.downcast_ref::<I32Exit>() {
-        return match (exit.0, shape) {
-            (0, _) => Failure::new(FailureKind::Exit, "the block exited with status 0 instead of returning from `run`"),
-            (code, _) => Failure::new(FailureKind::Exit, format!("the block exited with status {code}")),
+        // A command's `exit(0)` is a success and never gets here (see `Sandbox::run`).
+        return match exit.0 {
+            0 => Failure::new(FailureKind::Exit, "the block exited with status 0 instead of returning from `run`"),
+            code => Failure::new(FailureKind::Exit, format!("the block exited with status {code}")),
         };
     }
     let trap = err.downcast_ref::<Trap>().copied();

@@ -124,7 +124,7 @@ impl Sandbox {
             {
                 classify::command_output(output.take(), cap)
             }
-            Ok(Err(err)) => Err(classify::classify_error(&err, store.data(), limits.timeout, block.shape())),
+            Ok(Err(err)) => Err(classify::classify_error(&err, store.data(), limits.timeout)),
         };
         let fuel_consumed =
             if self.config.fuel_metering { fuel.saturating_sub(store.get_fuel().unwrap_or(fuel)) } else { 0 };
