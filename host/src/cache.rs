@@ -1,5 +1,5 @@
-//! In-memory caches of what every webhook call reads: verified API keys, blocks, docs and the
-//! digest of each block version.
+//! In-memory caches of what every webhook call reads: verified API keys, blocks, docs, trigger
+//! webhooks and the digest of each block version.
 //!
 //! Without them each call costs two or three SQLite reads on blocking threads before any work
 //! starts. Entries are dropped by the handlers that change the underlying rows (key
@@ -18,6 +18,7 @@ use crate::auth::Caller;
 use crate::sandbox::BlockDigest;
 use crate::store::blocks::Block;
 use crate::store::docs::Doc;
+use crate::store::webhooks::Webhook;
 
 const MAX_ENTRIES: usize = 10_000;
 
@@ -60,12 +61,13 @@ pub struct Cache {
     keys: Map<(Uuid, [u8; 32]), Caller>,
     blocks: Map<Uuid, Arc<Block>>,
     docs: Map<Uuid, Arc<Doc>>,
+    webhooks: Map<Uuid, Arc<Webhook>>,
     digests: Map<(Uuid, i64), BlockDigest>,
 }
 
 impl Default for Cache {
     fn default() -> Self {
-        Self { keys: Map::new(), blocks: Map::new(), docs: Map::new(), digests: Map::new() }
+        Self { keys: Map::new(), blocks: Map::new(), docs: Map::new(), webhooks: Map::new(), digests: Map::new() }
     }
 }
 
@@ -107,6 +109,19 @@ impl Cache {
     /// After any write to the doc.
     pub(crate) fn forget_doc(&self, id: Uuid) {
         self.docs.remove(&id);
+    }
+
+    pub(crate) fn webhook(&self, id: Uuid) -> Option<Arc<Webhook>> {
+        self.webhooks.get(&id)
+    }
+
+    pub(crate) fn remember_webhook(&self, webhook: Arc<Webhook>) {
+        self.webhooks.put(webhook.id, webhook);
+    }
+
+    /// After any write to the webhook (settings, state, secret, URL, its armed call taken).
+    pub(crate) fn forget_webhook(&self, id: Uuid) {
+        self.webhooks.remove(&id);
     }
 
     pub(crate) fn digest(&self, block_id: Uuid, version: i64) -> Option<BlockDigest> {

@@ -45,6 +45,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory for the SQLite file and compiled artifacts.
     pub data_dir: PathBuf,
+    /// The externally visible base URL (`https://hooks.example.com`) used in trigger webhook
+    /// URLs; when unset, `http://` plus the request's `Host` header.
+    pub public_url: Option<String>,
     /// Largest webhook/API JSON body.
     pub max_body_bytes: usize,
     /// Largest block upload.
@@ -81,6 +84,7 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./wasmhook-data"),
+            public_url: None,
             max_body_bytes: 16 << 20,
             max_wasm_bytes: 64 << 20,
             max_concurrent_runs: 256,
@@ -105,6 +109,7 @@ impl Default for Config {
 struct Layer {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
+    public_url: Option<String>,
     max_body_bytes: Option<u64>,
     max_wasm_bytes: Option<u64>,
     max_concurrent_runs: Option<u64>,
@@ -175,6 +180,12 @@ impl Config {
         }
         if let Some(dir) = layer.data_dir {
             self.data_dir = dir;
+        }
+        if let Some(url) = layer.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid("public_url", format!("{url:?} must start with http:// or https://")));
+            }
+            self.public_url = Some(url.trim_end_matches('/').to_owned());
         }
         let size = |key: &str, v: u64| usize::try_from(v).map_err(|_| invalid(key, format!("{v} is too large")));
         if let Some(v) = layer.max_body_bytes {

@@ -11,21 +11,33 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod executor;
+pub mod ratelimit;
 pub mod sandbox;
 pub mod state;
 pub mod store;
 
 use std::future::Future;
+use std::net::SocketAddr;
 
 use axum::Router;
+use axum::body::Body;
+use axum::extract::MatchedPath;
+use axum::http::Request;
 use tokio::net::TcpListener;
 
 pub use config::Config;
 pub use state::{AppState, BootstrapKey};
 
 /// The application: every route, with its state.
+///
+/// Request spans name the matched route template, never the URI: a trigger webhook's URL is
+/// a capability and its query may hold the secret (`?token=`), so neither reaches the logs.
 pub fn app(state: AppState) -> Router {
-    api::router().with_state(state).layer(tower_http::trace::TraceLayer::new_for_http())
+    let trace = tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+        let route = request.extensions().get::<MatchedPath>().map_or("<unmatched>", MatchedPath::as_str);
+        tracing::debug_span!("request", method = %request.method(), route)
+    });
+    api::router().with_state(state).layer(trace)
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves; then stops accepting connections,
@@ -38,7 +50,8 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let executor = state.executor.clone();
     let grace = state.config.shutdown_grace;
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
     executor.shutdown(grace).await;
     served
 }

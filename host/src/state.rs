@@ -8,10 +8,12 @@ use crate::auth::issue;
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::executor::Executor;
+use crate::ratelimit::RateLimiters;
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxError};
 use crate::store::blocks::{self, Block};
 use crate::store::docs::{self, Doc};
 use crate::store::tenancy;
+use crate::store::webhooks::{self, Webhook};
 use crate::store::{Store, StoreError};
 
 /// Shared application state; cheap to clone.
@@ -25,8 +27,21 @@ pub struct AppState {
     pub executor: Executor,
     /// The validated configuration.
     pub config: Arc<Config>,
-    /// Verified keys, blocks and docs, so webhook calls skip the database.
+    /// Verified keys, blocks, docs and webhooks, so webhook calls skip the database.
     pub cache: Arc<Cache>,
+    /// Trigger webhooks' token buckets.
+    pub limiters: Arc<RateLimiters>,
+}
+
+/// What a trigger webhook's id refers to.
+#[derive(Debug, Clone)]
+pub enum WebhookLookup {
+    /// A live webhook (in any state).
+    Found(Arc<Webhook>),
+    /// A URL that was regenerated or deleted.
+    Removed,
+    /// Never a webhook.
+    Missing,
 }
 
 /// Why the server could not start.
@@ -58,7 +73,8 @@ impl AppState {
         let executor = Executor::new(store.clone(), Arc::clone(&sandbox), Arc::clone(&config), Arc::clone(&cache));
         let bootstrap = bootstrap(&store).await?;
         executor.start().await?;
-        Ok((Self { store, sandbox, executor, config, cache }, bootstrap))
+        let limiters = Arc::new(RateLimiters::default());
+        Ok((Self { store, sandbox, executor, config, cache, limiters }, bootstrap))
     }
 
     /// A block by id whatever its team, from the cache or the store.
@@ -76,6 +92,30 @@ impl AppState {
     /// A block of `team_id` (another team's is "not found"), from the cache or the store.
     pub async fn block(&self, team_id: Uuid, id: Uuid) -> Result<Arc<Block>, StoreError> {
         self.block_by_id(id).await?.filter(|b| b.team_id == team_id).ok_or(StoreError::NotFound("block"))
+    }
+
+    /// A trigger webhook by the id in its URL, from the cache or the store.
+    pub async fn webhook_by_id(&self, id: Uuid) -> Result<WebhookLookup, StoreError> {
+        if let Some(webhook) = self.cache.webhook(id) {
+            return Ok(WebhookLookup::Found(webhook));
+        }
+        let (found, removed) = self
+            .store
+            .read(move |conn| {
+                let found = webhooks::by_id(conn, id)?;
+                let removed = if found.is_none() { webhooks::removed(conn, id)? } else { None };
+                Ok((found, removed))
+            })
+            .await?;
+        Ok(match (found, removed) {
+            (Some(webhook), _) => {
+                let webhook = Arc::new(webhook);
+                self.cache.remember_webhook(Arc::clone(&webhook));
+                WebhookLookup::Found(webhook)
+            }
+            (None, Some(_)) => WebhookLookup::Removed,
+            (None, None) => WebhookLookup::Missing,
+        })
     }
 
     /// A doc of `team_id` (archived included), from the cache or the store.

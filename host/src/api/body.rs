@@ -38,6 +38,24 @@ pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Resu
     axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::too_large(limit))
 }
 
+/// Like [`JsonBody`], but an empty body is `T::default()` (action endpoints whose options are
+/// all optional, e.g. `POST …/arm`).
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let bytes = read_limited(&parts.headers, body, state.config.max_body_bytes).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        Ok(Self(parse_owned(&parts.headers, &bytes)?))
+    }
+}
+
 /// Checks the body is declared as JSON (or not declared at all) and is not empty.
 pub fn require_json(headers: &HeaderMap, bytes: &[u8]) -> Result<(), ApiError> {
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {

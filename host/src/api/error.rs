@@ -1,11 +1,13 @@
 //! The one error type of the HTTP edge. Every error body is JSON:
-//! `{"error": "<what to fix>", "error_code": "<UPPER_SNAKE>"}`.
+//! `{"error": "<what to fix>", "error_code": "<UPPER_SNAKE>"}`, sometimes with more fields
+//! (`execution_id` on a trigger webhook's failed run). The one exception is the trigger
+//! webhooks' 401, a plain `{"error": "Unauthorized"}` as Powabase answers it.
 //! Client errors say what was wrong; internal errors are logged and answered with a bare 500.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Map, Value};
 
 use crate::auth::AuthError;
 use crate::executor::ExecError;
@@ -16,20 +18,39 @@ use crate::store::StoreError;
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: Option<&'static str>,
     message: String,
-    retry_after_secs: Option<u32>,
+    retry_after_secs: Option<u64>,
+    fields: Map<String, Value>,
 }
 
 impl ApiError {
     /// An error with an explicit status and code.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after_secs: None }
+        Self { status, code: Some(code), message: message.into(), retry_after_secs: None, fields: Map::new() }
+    }
+
+    /// The trigger webhooks' 401: `{"error": "Unauthorized"}` and nothing else, so that a
+    /// prober learns nothing about why.
+    pub fn unauthorized_plain() -> Self {
+        Self { code: None, ..Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "Unauthorized") }
+    }
+
+    /// Adds `Retry-After: secs`.
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
+    /// Adds a field to the body (e.g. `execution_id`).
+    pub fn with_field(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.fields.insert(name.to_owned(), value.into());
+        self
     }
 
     /// 503 with `Retry-After: 1`: the caller should come back shortly.
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
-        Self { retry_after_secs: Some(1), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message) }
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message).with_retry_after(1)
     }
 
     /// 400: the request itself is malformed (syntax, content type, ids).
@@ -80,8 +101,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response =
-            (self.status, Json(json!({ "error": self.message, "error_code": self.code }))).into_response();
+        let mut body = self.fields;
+        body.insert("error".into(), Value::String(self.message));
+        if let Some(code) = self.code {
+            body.insert("error_code".into(), Value::String(code.into()));
+        }
+        let mut response = (self.status, Json(Value::Object(body))).into_response();
         if let Some(secs) = self.retry_after_secs {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
         }
@@ -126,6 +151,7 @@ impl From<ExecError> for ApiError {
         match error {
             ExecError::NoActiveVersion(_) => Self::new(StatusCode::CONFLICT, "NO_ACTIVE_VERSION", error.to_string()),
             ExecError::KeyReused(_) => Self::new(StatusCode::CONFLICT, "IDEMPOTENCY_KEY_REUSED", error.to_string()),
+            ExecError::NotArmed => Self::new(StatusCode::FORBIDDEN, "WEBHOOK_INACTIVE", error.to_string()),
             ExecError::QueueFull => Self::unavailable("QUEUE_FULL", error.to_string()),
             ExecError::ShuttingDown => Self::unavailable("SHUTTING_DOWN", error.to_string()),
             ExecError::Store(e) => e.into(),

@@ -45,6 +45,7 @@ async fn show(
 struct ListParams {
     block: Option<String>,
     doc: Option<String>,
+    webhook: Option<String>,
     status: Option<String>,
     since: Option<String>,
     until: Option<String>,
@@ -59,6 +60,7 @@ async fn list(
     let filter = ExecutionFilter {
         block_id: params.block.as_deref().map(|b| parse_id(b, "block")).transpose()?,
         doc_id: params.doc.as_deref().map(|d| parse_id(d, "doc")).transpose()?,
+        webhook_id: params.webhook.as_deref().map(|w| parse_id(w, "webhook")).transpose()?,
         status: params.status.as_deref().map(str::parse).transpose().map_err(ApiError::bad_request)?,
         since: params.since.as_deref().map(|t| parse_time(t, "since")).transpose()?,
         until: params.until.as_deref().map(|t| parse_time(t, "until")).transpose()?,
@@ -130,16 +132,18 @@ async fn replay(
         block,
         version,
         data: input.data,
+        files: input.files,
         request_env: input.env,
         doc_id: original.doc_id,
         dataset_key: original.dataset_key.clone(),
         timeout_ms: original.timeout_ms,
         trigger: Trigger::Replay,
         replay_of: Some(id),
+        webhook_id: None,
         created_at: now_ms(),
     };
     let new_id = job.execution_id;
-    let delivery = Delivery { team_id, target: block_id, idempotency: None, jobs: vec![job] };
+    let delivery = Delivery { team_id, target: block_id, idempotency: None, single_use: None, jobs: vec![job] };
     Ok(match state.executor.submit(delivery, mode).await? {
         Dispatched::Finished { .. } => {
             let execution = state.store.read(move |conn| executions::execution(conn, team_id, new_id)).await?;

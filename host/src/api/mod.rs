@@ -10,8 +10,11 @@ pub mod error;
 mod executions;
 mod keys;
 mod limits;
+mod targets;
+pub mod trigger;
 mod v2;
 mod v4;
+mod webhooks;
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -30,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .merge(docs::router())
         .merge(executions::router())
         .merge(keys::router())
+        .merge(webhooks::router())
+        .merge(trigger::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

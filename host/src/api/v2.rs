@@ -20,12 +20,11 @@ use serde_json::{Value, json};
 use super::body::{parse_id, raw_slice, read_limited, require_json};
 use super::delivery::{accepted, idempotency, mark_replayed, mode};
 use super::error::ApiError;
+use super::targets::{CallInput, block_job};
 use crate::auth::{self, AuthError};
-use crate::executor::{Delivery, Dispatched, ExecError, Job, RunSummary};
+use crate::executor::{Delivery, Dispatched, RunSummary};
 use crate::state::AppState;
-use crate::store::blocks::Block;
 use crate::store::executions::{ExecutionStatus, Trigger};
-use crate::store::now_ms;
 
 /// The env var holding `data` as JSON text.
 pub const WEBHOOK_DATA_VAR: &str = "WEBHOOK_DATA";
@@ -72,23 +71,11 @@ async fn execute(
         }
     }
 
-    let version = block.active_version.ok_or(ExecError::NoActiveVersion(block_id))?;
     let idempotency = idempotency(&headers, &bytes, &data, block.idempotency_pointer.as_deref())?;
-    let job = Job {
-        execution_id: uuid::Uuid::now_v7(),
-        keep_input: block.store_payload,
-        block: Block::clone(&block),
-        version,
-        data,
-        request_env: env,
-        doc_id: None,
-        dataset_key: None,
-        timeout_ms: None,
-        trigger: Trigger::V2,
-        replay_of: None,
-        created_at: now_ms(),
-    };
-    let delivery = Delivery { team_id: caller.team_id, target: block_id, idempotency, jobs: vec![job] };
+    let input = CallInput { data, files: Vec::new(), env, trigger: Trigger::V2, webhook_id: None };
+    let job = block_job(&block, input)?;
+    let delivery =
+        Delivery { team_id: caller.team_id, target: block_id, idempotency, single_use: None, jobs: vec![job] };
     Ok(match state.executor.submit(delivery, mode).await? {
         Dispatched::Finished { runs, replayed } => {
             let run = runs.first().ok_or_else(|| ApiError::internal(&"a delivery finished without runs"))?;

@@ -21,13 +21,11 @@ use uuid::Uuid;
 use super::body::{parse_id, parse_json, raw_slice, read_limited, require_json};
 use super::delivery::{accepted, idempotency, mark_replayed, mode};
 use super::error::ApiError;
+use super::targets::{CallInput, doc_jobs};
 use crate::auth::Caller;
-use crate::executor::{Delivery, Dispatched, ExecError, Job};
+use crate::executor::{Delivery, Dispatched};
 use crate::state::AppState;
-use crate::store::blocks::Block;
-use crate::store::docs::Dataset;
 use crate::store::executions::{ExecutionStatus, Trigger};
-use crate::store::now_ms;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v4/webhook/docs/{doc_id}/execute", post(execute))
@@ -84,36 +82,11 @@ async fn execute(
 
     let team_id = caller.team_id;
     let doc = state.doc(team_id, doc_id).await?;
-    if doc.archived_at.is_some() {
-        return Err(ApiError::not_found("doc"));
-    }
-    let selected = select(&doc.datasets, request.dataset_keys.as_deref())?;
-
-    let mut blocks = Vec::with_capacity(selected.len());
-    for dataset in &selected {
-        blocks.push(state.block(team_id, dataset.block_id).await?);
-    }
-    let created_at = now_ms();
-    let mut jobs = Vec::with_capacity(selected.len());
-    for (dataset, block) in selected.iter().zip(blocks) {
-        let version = dataset.version.or(block.active_version).ok_or(ExecError::NoActiveVersion(block.id))?;
-        jobs.push(Job {
-            execution_id: Uuid::now_v7(),
-            keep_input: doc.store_payload,
-            block: Block::clone(&block),
-            version,
-            data: data.clone(),
-            request_env: request.environment_variables.clone(),
-            doc_id: Some(doc_id),
-            dataset_key: Some(dataset.key.clone()),
-            timeout_ms: dataset.timeout_ms,
-            trigger: Trigger::V4,
-            replay_of: None,
-            created_at,
-        });
-    }
+    let env = request.environment_variables;
+    let input = CallInput { data: data.clone(), files: Vec::new(), env, trigger: Trigger::V4, webhook_id: None };
+    let (selected, jobs) = doc_jobs(&state, &doc, request.dataset_keys.as_deref(), input).await?;
     let idempotency = idempotency(&headers, &bytes, &data, doc.idempotency_pointer.as_deref())?;
-    let delivery = Delivery { team_id, target: doc_id, idempotency, jobs };
+    let delivery = Delivery { team_id, target: doc_id, idempotency, single_use: None, jobs };
     Ok(match state.executor.submit(delivery, mode).await? {
         Dispatched::Finished { runs, replayed } => {
             let results: Vec<DatasetResult> = selected
@@ -144,23 +117,6 @@ async fn execute(
             )
         }
     })
-}
-
-/// The datasets to run, in doc order; unknown keys are a 422 naming them.
-fn select(datasets: &[Dataset], keys: Option<&[String]>) -> Result<Vec<Dataset>, ApiError> {
-    let Some(keys) = keys else { return Ok(datasets.to_vec()) };
-    if keys.is_empty() {
-        return Err(ApiError::unprocessable("`datasetKeys` must name at least one dataset (omit it to run all)"));
-    }
-    for (i, key) in keys.iter().enumerate() {
-        if !datasets.iter().any(|d| &d.key == key) {
-            let known: Vec<&str> = datasets.iter().map(|d| d.key.as_str()).collect();
-            return Err(ApiError::unprocessable(format!(
-                "`datasetKeys[{i}]` {key:?} is not a dataset of this doc (datasets: {known:?})"
-            )));
-        }
-    }
-    Ok(datasets.iter().filter(|d| keys.contains(&d.key)).cloned().collect())
 }
 
 fn data_bytes(raw: Option<&RawValue>, body: &Bytes) -> Result<Bytes, ApiError> {

@@ -3,6 +3,7 @@
 
 pub mod issue;
 pub mod keys;
+pub mod webhook_secret;
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;

@@ -17,7 +17,10 @@ use super::job::{Job, RunSummary};
 use super::{ExecError, Executor};
 use crate::store::deliveries::{self, KeyClaim, KeyUse};
 use crate::store::executions::{self, ExecutionStatus};
-use crate::store::now_ms;
+use crate::store::{StoreError, now_ms, webhooks};
+
+/// The marker of a lost race for an armed webhook's single call, inside the store layer.
+const NOT_ARMED: &str = "the armed webhook's single call was already taken";
 
 /// Answer now with ids (async), or wait for the result (sync, the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +40,10 @@ pub struct Delivery {
     pub target: Uuid,
     /// The idempotency key, if the sender gave one.
     pub idempotency: Option<IdempotencyKey>,
+    /// An armed trigger webhook whose single call this delivery takes. Taken in the same
+    /// savepoint as the delivery's rows: of concurrent calls exactly one commits, the others
+    /// get [`ExecError::NotArmed`].
+    pub single_use: Option<Uuid>,
     /// The runs, ids assigned.
     pub jobs: Vec<Job>,
 }
@@ -83,7 +90,7 @@ impl Executor {
             return Err(ExecError::QueueFull);
         }
         let ids: Vec<Uuid> = delivery.jobs.iter().map(|job| job.execution_id).collect();
-        let durable_now = mode == Mode::Async || delivery.idempotency.is_some();
+        let durable_now = mode == Mode::Async || delivery.idempotency.is_some() || delivery.single_use.is_some();
         if durable_now {
             let status = if mode == Mode::Async { ExecutionStatus::Queued } else { ExecutionStatus::Running };
             match self.commit(&delivery, &ids, status).await? {
@@ -110,7 +117,7 @@ impl Executor {
         let window_ms = i64::try_from(self.config.idempotency_window.as_millis()).unwrap_or(i64::MAX);
         let delivery = delivery.clone();
         let ids = ids.to_vec();
-        Ok(self
+        let committed = self
             .store
             .write(move |conn| {
                 let now = now_ms();
@@ -127,13 +134,23 @@ impl Executor {
                         return Ok(claim);
                     }
                 }
+                if let Some(webhook) = delivery.single_use
+                    && !webhooks::take_arm(conn, webhook, now)?
+                {
+                    // Rolls back the savepoint (and the key claim above): nothing was accepted.
+                    return Err(StoreError::Conflict(NOT_ARMED.into()));
+                }
                 for job in &delivery.jobs {
                     let input = job.stored_input();
                     executions::insert_pending(conn, &job.record(&input), status)?;
                 }
                 Ok(KeyClaim::New)
             })
-            .await?)
+            .await;
+        match committed {
+            Err(StoreError::Conflict(message)) if message == NOT_ARMED => Err(ExecError::NotArmed),
+            other => Ok(other?),
+        }
     }
 
     /// Runs the jobs now (at most `doc_concurrency` at once). If they outlive the sync wait,

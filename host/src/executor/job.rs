@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -33,6 +35,8 @@ pub struct Job {
     pub version: i64,
     /// The data file's contents (JSON).
     pub data: Bytes,
+    /// Further `/webhook` files (a raw body, captured headers), by plain file name.
+    pub files: Vec<(String, Bytes)>,
     /// The request's env layers, merged; they override the block's saved env.
     pub request_env: BTreeMap<String, String>,
     /// The doc, for v4.
@@ -45,6 +49,8 @@ pub struct Job {
     pub trigger: Trigger,
     /// The execution this replays.
     pub replay_of: Option<Uuid>,
+    /// The trigger webhook that accepted it.
+    pub webhook_id: Option<Uuid>,
     /// Keep the input once run (`storePayload`).
     pub keep_input: bool,
     /// Acceptance time, ms.
@@ -114,7 +120,7 @@ impl From<Execution> for RunSummary {
 impl Job {
     /// The `{data, env}` kept for replay (and for running a queued job after a restart).
     pub(crate) fn stored_input(&self) -> String {
-        StoredInput::serialize(&self.data, &self.request_env)
+        StoredInput::serialize(&self.data, &self.request_env, &self.files)
     }
 
     pub(crate) fn record<'a>(&'a self, input: &'a str) -> NewExecution<'a> {
@@ -130,6 +136,7 @@ impl Job {
             keep_input: self.keep_input,
             timeout_ms: self.timeout_ms,
             replay_of: self.replay_of,
+            webhook_id: self.webhook_id,
             created_at: self.created_at,
         }
     }
@@ -141,26 +148,32 @@ impl Job {
             block,
             version: claimed.block_version,
             data: input.data,
+            files: input.files,
             request_env: input.env,
             doc_id: claimed.doc_id,
             dataset_key: claimed.dataset_key,
             timeout_ms: claimed.timeout_ms,
             trigger: claimed.trigger,
             replay_of: claimed.replay_of,
+            webhook_id: claimed.webhook_id,
             keep_input: claimed.keep_input,
             created_at: claimed.created_at,
         }
     }
 }
 
-/// What an execution keeps to be run again (queued after a restart, or replayed): the data
-/// and the request's env layers, stored as `{"data": …, "env": {…}}`.
+/// What an execution keeps to be run again (queued after a restart, or replayed): the data,
+/// the request's env layers and any further files, stored as
+/// `{"data": …, "env": {…}, "files": {"body": "<base64>"}}` (`files` only when there are some:
+/// a raw body may be binary).
 #[derive(Debug, Clone, Default)]
 pub struct StoredInput {
     /// The data file's contents.
     pub data: Bytes,
     /// The request's env layers.
     pub env: BTreeMap<String, String>,
+    /// Further `/webhook` files.
+    pub files: Vec<(String, Bytes)>,
 }
 
 impl StoredInput {
@@ -171,16 +184,33 @@ impl StoredInput {
             #[serde(borrow)]
             data: &'a RawValue,
             env: BTreeMap<String, String>,
+            #[serde(default)]
+            files: BTreeMap<String, String>,
         }
         let raw: Raw<'_> = serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("stored input: {e}")))?;
-        Ok(Self { data: Bytes::copy_from_slice(raw.data.get().as_bytes()), env: raw.env })
+        let files = raw
+            .files
+            .into_iter()
+            .map(|(name, encoded)| {
+                let bytes =
+                    BASE64.decode(encoded).map_err(|e| StoreError::Corrupt(format!("stored file {name}: {e}")))?;
+                Ok((name, Bytes::from(bytes)))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Self { data: Bytes::copy_from_slice(raw.data.get().as_bytes()), env: raw.env, files })
     }
 
-    /// The stored text of `data` and `env`.
-    fn serialize(data: &[u8], env: &BTreeMap<String, String>) -> String {
+    /// The stored text of `data`, `env` and `files`.
+    fn serialize(data: &[u8], env: &BTreeMap<String, String>, files: &[(String, Bytes)]) -> String {
         let env = serde_json::to_string(env).unwrap_or_else(|_| "{}".into());
         let data = std::str::from_utf8(data).unwrap_or("null");
-        format!("{{\"data\":{data},\"env\":{env}}}")
+        if files.is_empty() {
+            return format!("{{\"data\":{data},\"env\":{env}}}");
+        }
+        let files: BTreeMap<&str, String> =
+            files.iter().map(|(name, bytes)| (name.as_str(), BASE64.encode(bytes))).collect();
+        let files = serde_json::to_string(&files).unwrap_or_else(|_| "{}".into());
+        format!("{{\"data\":{data},\"env\":{env},\"files\":{files}}}")
     }
 }
 
@@ -203,7 +233,7 @@ impl Executor {
             fuel: job.block.fuel,
             memory_bytes: job.block.memory_bytes.unwrap_or(self.config.default_memory_bytes),
         };
-        let input = RunInput { data: job.data.clone(), files: Vec::new(), env, limits };
+        let input = RunInput { data: job.data.clone(), files: job.files.clone(), env, limits };
         let outcome = self.sandbox.run(&prepared, input).await?;
         self.record(job, outcome).await
     }

@@ -40,6 +40,9 @@ pub enum ExecError {
     /// The idempotency key was used for another request body within the window.
     #[error("the idempotency key {0:?} was already used for a different request within the idempotency window")]
     KeyReused(String),
+    /// The armed webhook's single call was taken by another delivery (or its arm expired).
+    #[error("this webhook is armed for a single call, which was already taken or expired; arm it again")]
+    NotArmed,
     /// The queue holds `queue_depth` deliveries already.
     #[error("the execution queue is full; retry later")]
     QueueFull,

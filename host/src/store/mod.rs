@@ -16,6 +16,7 @@ pub mod docs;
 pub mod executions;
 mod schema;
 pub mod tenancy;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -127,6 +127,36 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE docs ADD COLUMN idempotency_pointer TEXT;
     ALTER TABLE docs ADD COLUMN store_payload INTEGER NOT NULL DEFAULT 1;
     "#,
+    // 3: trigger webhooks (capability URLs with per-webhook secrets) and the URLs they left.
+    r#"
+    CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL REFERENCES teams(id),
+        name TEXT NOT NULL,
+        target_kind TEXT NOT NULL CHECK (target_kind IN ('block', 'doc')),
+        target_id TEXT NOT NULL,
+        auth_mode TEXT NOT NULL CHECK (auth_mode IN ('secret', 'none')),
+        secret_hash BLOB,
+        secret_hint TEXT,
+        previous_secret_hash BLOB,
+        previous_secret_expires_at INTEGER,
+        state TEXT NOT NULL CHECK (state IN ('deployed', 'armed', 'disabled')),
+        armed_until INTEGER,
+        settings TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX webhooks_team ON webhooks(team_id, created_at);
+    CREATE INDEX webhooks_target ON webhooks(target_id);
+    CREATE TABLE removed_webhooks (
+        id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL,
+        replaced_by TEXT,
+        removed_at INTEGER NOT NULL
+    );
+    ALTER TABLE executions ADD COLUMN webhook_id TEXT;
+    CREATE INDEX executions_webhook ON executions(webhook_id, created_at DESC) WHERE webhook_id IS NOT NULL;
+    "#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

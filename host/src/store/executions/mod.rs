@@ -80,6 +80,8 @@ pub enum Trigger {
     V4,
     /// `POST /v1/executions/{id}/replay`.
     Replay,
+    /// `POST /api/webhooks/{id}`: a trigger webhook.
+    Webhook,
 }
 
 impl Trigger {
@@ -88,6 +90,7 @@ impl Trigger {
             Self::V2 => "v2",
             Self::V4 => "v4",
             Self::Replay => "replay",
+            Self::Webhook => "webhook",
         }
     }
 }
@@ -100,6 +103,7 @@ impl FromStr for Trigger {
             "v2" => Ok(Self::V2),
             "v4" => Ok(Self::V4),
             "replay" => Ok(Self::Replay),
+            "webhook" => Ok(Self::Webhook),
             other => Err(StoreError::Corrupt(format!("unknown trigger {other:?}"))),
         }
     }
@@ -148,6 +152,9 @@ pub struct Execution {
     pub timeout_ms: Option<u64>,
     /// The execution this one replays.
     pub replay_of: Option<Uuid>,
+    /// The trigger webhook that accepted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<Uuid>,
     /// How many times a worker started it (more than 1 after a crash recovery).
     pub attempts: u32,
     /// Acceptance time, ms since the epoch.
@@ -165,6 +172,8 @@ pub struct ExecutionFilter {
     pub block_id: Option<Uuid>,
     /// Only this doc's.
     pub doc_id: Option<Uuid>,
+    /// Only those accepted by this trigger webhook.
+    pub webhook_id: Option<Uuid>,
     /// Only in this status.
     pub status: Option<ExecutionStatus>,
     /// Created at or after (ms).
@@ -177,7 +186,7 @@ pub struct ExecutionFilter {
 
 const COLUMNS: &str = "id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status, error_kind,
     error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us, peak_memory_bytes, input,
-    created_at, finished_at, replay_of, attempts, started_at, timeout_ms";
+    created_at, finished_at, replay_of, attempts, started_at, timeout_ms, webhook_id";
 
 struct RawRow {
     execution: Execution,
@@ -215,6 +224,7 @@ fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
             input: None,
             timeout_ms: row.get(23)?,
             replay_of: opt_uuid_at(row, 20)?,
+            webhook_id: opt_uuid_at(row, 24)?,
             attempts: row.get(21)?,
             created_at: row.get(18)?,
             started_at: row.get(22)?,
@@ -268,6 +278,10 @@ pub(crate) fn list(conn: &Connection, team_id: Uuid, filter: &ExecutionFilter) -
     if let Some(doc) = filter.doc_id {
         sql.push_str(" AND doc_id = ?");
         args.push(SqlValue::Text(doc.to_string()));
+    }
+    if let Some(webhook) = filter.webhook_id {
+        sql.push_str(" AND webhook_id = ?");
+        args.push(SqlValue::Text(webhook.to_string()));
     }
     if let Some(status) = filter.status {
         sql.push_str(" AND status = ?");

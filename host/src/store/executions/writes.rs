@@ -33,6 +33,8 @@ pub struct NewExecution<'a> {
     pub timeout_ms: Option<u64>,
     /// The execution this one replays.
     pub replay_of: Option<Uuid>,
+    /// The trigger webhook that accepted it.
+    pub webhook_id: Option<Uuid>,
     /// When it was accepted.
     pub created_at: i64,
 }
@@ -62,6 +64,8 @@ pub struct Claimed {
     pub timeout_ms: Option<u64>,
     /// The replayed execution.
     pub replay_of: Option<Uuid>,
+    /// The trigger webhook that accepted it.
+    pub webhook_id: Option<Uuid>,
     /// Acceptance time.
     pub created_at: i64,
 }
@@ -71,8 +75,8 @@ pub struct Claimed {
 pub fn insert_pending(conn: &Connection, new: &NewExecution<'_>, status: ExecutionStatus) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT OR IGNORE INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
-            input, keep_input, timeout_ms, replay_of, created_at, started_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            input, keep_input, timeout_ms, replay_of, created_at, started_at, webhook_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
     let started_at = (status == ExecutionStatus::Running).then_some(new.created_at);
     stmt.execute(params![
@@ -90,6 +94,7 @@ pub fn insert_pending(conn: &Connection, new: &NewExecution<'_>, status: Executi
         new.replay_of.map(|r| r.to_string()),
         new.created_at,
         started_at,
+        new.webhook_id.map(|w| w.to_string()),
     ])?;
     Ok(())
 }
@@ -107,9 +112,10 @@ pub fn finish(
     let mut stmt = conn.prepare_cached(
         "INSERT INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
             error_kind, error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us,
-            peak_memory_bytes, input, created_at, finished_at, keep_input, timeout_ms, replay_of, started_at, attempts)
+            peak_memory_bytes, input, created_at, finished_at, keep_input, timeout_ms, replay_of, started_at, attempts,
+            webhook_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-            CASE WHEN ?21 THEN ?18 END, ?19, ?20, ?21, ?22, ?23, ?19, 1)
+            CASE WHEN ?21 THEN ?18 END, ?19, ?20, ?21, ?22, ?23, ?19, 1, ?24)
          ON CONFLICT(id) DO UPDATE SET status = excluded.status, error_kind = excluded.error_kind,
             error_message = excluded.error_message, error_code = excluded.error_code, output = excluded.output,
             logs = excluded.logs, logs_dropped_bytes = excluded.logs_dropped_bytes,
@@ -142,6 +148,7 @@ pub fn finish(
         new.keep_input,
         new.timeout_ms,
         new.replay_of.map(|r| r.to_string()),
+        new.webhook_id.map(|w| w.to_string()),
     ])?;
     Ok(())
 }
@@ -153,7 +160,7 @@ pub(crate) fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Clai
         "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1
          WHERE id = ?1 AND status = 'queued'
          RETURNING team_id, block_id, block_version, doc_id, dataset_key, trigger, input, keep_input, timeout_ms,
-            replay_of, created_at",
+            replay_of, created_at, webhook_id",
     )?;
     let claimed = stmt
         .query_row(params![id.to_string(), now], |row| {
@@ -171,6 +178,7 @@ pub(crate) fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Clai
                     timeout_ms: row.get(8)?,
                     replay_of: opt_uuid_at(row, 9)?,
                     created_at: row.get(10)?,
+                    webhook_id: opt_uuid_at(row, 11)?,
                 },
                 row.get::<_, String>(5)?,
             ))

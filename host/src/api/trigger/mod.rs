@@ -1,0 +1,204 @@
+//! `POST /api/webhooks/{webhook_id}` — trigger webhooks: a third party that can only be given a
+//! URL (and maybe a secret) runs a block or a doc.
+//!
+//! The checks run cheapest-first and before the body is read, so refused calls cost little:
+//! 400 `VALIDATION_ERROR` (id not a UUID) → 404 `WORKFLOW_NOT_FOUND` / 410 `WEBHOOK_REMOVED` →
+//! 401 `{"error": "Unauthorized"}` → 403 `WEBHOOK_INACTIVE` → 429 `RATE_LIMITED` (+
+//! `Retry-After`) → 415 `UNSUPPORTED_MEDIA_TYPE` → 413 `PAYLOAD_TOO_LARGE` (declared length,
+//! or as soon as the streamed body passes the limit) → run. An armed webhook's single call is
+//! taken atomically with the delivery's rows, so of concurrent calls exactly one runs.
+//!
+//! `GET /api/webhooks/{webhook_id}/executions/{execution_id}` lets the sender poll an
+//! execution its webhook accepted, with the same credentials.
+
+mod request;
+mod respond;
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::body::read_limited;
+use super::delivery::idempotency;
+use super::error::ApiError;
+use super::targets::{CallInput, block_job, doc_jobs};
+use crate::auth::webhook_secret;
+use crate::executor::{Delivery, Dispatched, Mode};
+use crate::state::{AppState, WebhookLookup};
+use crate::store::executions::{self, Trigger};
+use crate::store::webhooks::{AuthMode, ResponseMode, TargetKind, Webhook, WebhookState};
+use crate::store::{StoreError, now_ms};
+pub use request::{BODY_FILE_VAR, CONTENT_TYPE_VAR, HEADERS_FILE_VAR, REQUEST_FILE_VAR, WEBHOOK_ID_VAR};
+use request::{RequestMeta, content_type_allowed, essence, hand_over};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/webhooks/{webhook_id}", post(trigger))
+        .route("/api/webhooks/{webhook_id}/executions/{execution_id}", get(poll))
+}
+
+fn parse_uuid(raw: &str, name: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", format!("{name} must be a UUID, got {raw:?}"))
+    })
+}
+
+fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+}
+
+/// The webhook, authenticated: 404/410 for unknown/removed ids, 401 for a missing or wrong
+/// secret. Says nothing about its state.
+async fn authenticated(
+    state: &AppState,
+    raw_id: &str,
+    request: &axum::http::request::Parts,
+    query: &[(String, String)],
+) -> Result<std::sync::Arc<Webhook>, ApiError> {
+    let id = parse_uuid(raw_id, "webhook_id")?;
+    let webhook = match state.webhook_by_id(id).await? {
+        WebhookLookup::Found(webhook) => webhook,
+        WebhookLookup::Removed => {
+            return Err(ApiError::new(
+                StatusCode::GONE,
+                "WEBHOOK_REMOVED",
+                "this webhook URL was removed or replaced; ask its owner for the current URL",
+            ));
+        }
+        WebhookLookup::Missing => {
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "WORKFLOW_NOT_FOUND", "no webhook has this id"));
+        }
+    };
+    if webhook.auth_mode == AuthMode::Secret {
+        let presented = webhook_secret::presented(&request.headers, query).ok_or_else(ApiError::unauthorized_plain)?;
+        if !webhook_secret::matches(&webhook, presented, now_ms()) {
+            return Err(ApiError::unauthorized_plain());
+        }
+    }
+    Ok(webhook)
+}
+
+async fn trigger(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let received_at = now_ms();
+    let (parts, body) = request.into_parts();
+    let query = query_pairs(parts.uri.query());
+    let webhook = authenticated(&state, &raw_id, &parts, &query).await?;
+    if !webhook.accepting(received_at) {
+        let why = match webhook.state {
+            WebhookState::Disabled => "this webhook is disabled",
+            _ => "this webhook is not armed: it takes a single call after being armed",
+        };
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "WEBHOOK_INACTIVE", why));
+    }
+    let settings = &webhook.settings;
+    if let Some(limit) = &settings.rate_limit
+        && let Err(wait) = state.limiters.check(webhook.id, limit)
+    {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!("over this webhook's rate limit of {} calls/s (burst {})", limit.per_second, limit.burst),
+        )
+        .with_retry_after(secs.max(1)));
+    }
+    if let Some(allowed) = &settings.content_types
+        && !content_type_allowed(essence(&parts.headers).as_deref(), allowed)
+    {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            format!("this webhook accepts Content-Type {}", allowed.join(", ")),
+        ));
+    }
+    let limit = usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX);
+    let bytes = read_limited(&parts.headers, Body::new(body), limit).await?;
+
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let meta = RequestMeta {
+        webhook_id: webhook.id,
+        method: &parts.method,
+        headers: &parts.headers,
+        query: &query,
+        peer,
+        received_at,
+    };
+    let idempotency = idempotency(&parts.headers, &bytes, &[], None)?;
+    let handed = hand_over(&meta, bytes, settings.capture_request)?;
+    let input = CallInput {
+        data: handed.data,
+        files: handed.files,
+        env: handed.env,
+        trigger: Trigger::Webhook,
+        webhook_id: Some(webhook.id),
+    };
+    let (jobs, keys) = match webhook.target.kind {
+        TargetKind::Block => {
+            let block = state.block(webhook.team_id, webhook.target.id).await?;
+            (vec![block_job(&block, input)?], None)
+        }
+        TargetKind::Doc => {
+            let doc = state.doc(webhook.team_id, webhook.target.id).await?;
+            let (datasets, jobs) = doc_jobs(&state, &doc, settings.dataset_keys.as_deref(), input).await?;
+            (jobs, Some(datasets.into_iter().map(|d| d.key).collect::<Vec<_>>()))
+        }
+    };
+    let single_use = (webhook.state == WebhookState::Armed).then_some(webhook.id);
+    let delivery = Delivery { team_id: webhook.team_id, target: webhook.id, idempotency, single_use, jobs };
+    let mode = match settings.response_mode {
+        ResponseMode::Sync => Mode::Sync,
+        ResponseMode::Async => Mode::Async,
+    };
+    let dispatched = state.executor.submit(delivery, mode).await;
+    if single_use.is_some() {
+        state.cache.forget_webhook(webhook.id);
+    }
+    match dispatched? {
+        Dispatched::Finished { runs, replayed } => respond::finished(&runs, keys.as_deref(), replayed),
+        Dispatched::Accepted { ids, replayed } if mode == Mode::Async => {
+            Ok(respond::accepted(webhook.id, webhook.target, &ids, replayed))
+        }
+        Dispatched::Accepted { ids, .. } => {
+            let first =
+                ids.first().copied().ok_or_else(|| ApiError::internal(&"a delivery was accepted without runs"))?;
+            Err(respond::still_running(webhook.id, first))
+        }
+    }
+}
+
+async fn poll(
+    State(state): State<AppState>,
+    Path((raw_id, raw_execution)): Path<(String, String)>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    let (parts, _) = request.into_parts();
+    let query = query_pairs(parts.uri.query());
+    let webhook = authenticated(&state, &raw_id, &parts, &query).await?;
+    let execution_id = parse_uuid(&raw_execution, "execution_id")?;
+    let team_id = webhook.team_id;
+    let execution = match state.store.read(move |conn| executions::execution(conn, team_id, execution_id)).await {
+        Ok(execution) if execution.webhook_id == Some(webhook.id) => execution,
+        Ok(_) | Err(StoreError::NotFound(_)) => return Err(ApiError::not_found("execution")),
+        Err(other) => return Err(other.into()),
+    };
+    Ok(Json(json!({
+        "execution_id": execution.id,
+        "status": respond::status_word(execution.status),
+        "output": execution.output,
+        "error": execution.error.map(|f| f.message),
+        "created_at": execution.created_at,
+        "finished_at": execution.finished_at,
+    })))
+}

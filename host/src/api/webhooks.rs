@@ -1,0 +1,381 @@
+//! `/v1/webhooks` (admin key): trigger webhooks bound to a block or a doc.
+//!
+//! Create → the id, the URL `…/api/webhooks/{id}` and the secret (shown once); list/get (never
+//! a secret); `PATCH` name and settings (JSON merge patch); rotate the secret with an optional
+//! grace period for the old one; regenerate the URL (new id; the old one answers 410);
+//! enable/disable; arm for a single call; delete (the URL answers 410).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::body::{JsonBody, OptionalJsonBody, parse_id};
+use super::error::ApiError;
+use crate::auth::Admin;
+use crate::auth::webhook_secret::NewSecret;
+use crate::state::AppState;
+use crate::store::now_ms;
+use crate::store::webhooks::{self, AuthMode, NewWebhook, Target, Webhook, WebhookSettings, WebhookState};
+
+/// Longest arm window: 30 days.
+const MAX_ARM_SECS: u64 = 30 * 24 * 3600;
+/// Default arm window: 1 hour.
+const DEFAULT_ARM_SECS: u64 = 3600;
+/// Longest grace period for the previous secret after a rotation: 7 days.
+const MAX_GRACE_SECS: u64 = 7 * 24 * 3600;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/webhooks", post(create).get(list))
+        .route("/v1/webhooks/{webhook_id}", get(show).patch(update).delete(remove))
+        .route("/v1/webhooks/{webhook_id}/rotate-secret", post(rotate_secret))
+        .route("/v1/webhooks/{webhook_id}/regenerate-url", post(regenerate_url))
+        .route("/v1/webhooks/{webhook_id}/arm", post(arm))
+        .route("/v1/webhooks/{webhook_id}/enable", post(enable))
+        .route("/v1/webhooks/{webhook_id}/disable", post(disable))
+}
+
+/// A webhook as the API shows it; `secret` only in the answer that minted it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookView {
+    id: Uuid,
+    name: String,
+    url: String,
+    target: Target,
+    auth: AuthMode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    secret_hint: Option<String>,
+    previous_secret_expires_at: Option<i64>,
+    state: WebhookState,
+    armed_until: Option<i64>,
+    /// Whether a call now would be taken (deployed, or armed with a live arm).
+    accepting: bool,
+    settings: WebhookSettings,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// The base of webhook URLs: the configured public URL, else `http://{Host}`.
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.config.public_url {
+        return url.clone();
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty());
+    format!("http://{}", host.map_or_else(|| state.config.listen.to_string(), str::to_owned))
+}
+
+fn view(state: &AppState, headers: &HeaderMap, webhook: Webhook, secret: Option<String>) -> WebhookView {
+    let now = now_ms();
+    let previous_live = webhook.previous_secret_expires_at.filter(|until| *until > now);
+    WebhookView {
+        url: format!("{}/api/webhooks/{}", base_url(state, headers), webhook.id),
+        accepting: webhook.accepting(now),
+        id: webhook.id,
+        name: webhook.name,
+        target: webhook.target,
+        auth: webhook.auth_mode,
+        secret,
+        secret_hint: webhook.secret_hint,
+        previous_secret_expires_at: previous_live,
+        state: webhook.state,
+        armed_until: webhook.armed_until,
+        settings: webhook.settings,
+        created_at: webhook.created_at,
+        updated_at: webhook.updated_at,
+    }
+}
+
+/// Checks what serde cannot: sizes against the server's limit, content-type patterns, rates.
+fn check_settings(state: &AppState, settings: &WebhookSettings) -> Result<(), ApiError> {
+    let max = state.config.max_body_bytes as u64;
+    if settings.max_body_bytes == 0 || settings.max_body_bytes > max {
+        return Err(ApiError::unprocessable(format!(
+            "settings.maxBodyBytes must be between 1 and the server's max_body_bytes ({max})"
+        )));
+    }
+    for (i, pattern) in settings.content_types.iter().flatten().enumerate() {
+        let valid = pattern.split_once('/').is_some_and(|(kind, sub)| {
+            !kind.is_empty() && !sub.is_empty() && kind != "*" && !pattern.contains([';', ' '])
+        });
+        if !valid {
+            return Err(ApiError::unprocessable(format!(
+                "settings.contentTypes[{i}] {pattern:?} must be a media type like application/json or text/*"
+            )));
+        }
+    }
+    if settings.content_types.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ApiError::unprocessable(
+            "settings.contentTypes must list at least one type (omit it to accept any)",
+        ));
+    }
+    if let Some(limit) = &settings.rate_limit {
+        crate::ratelimit::validate(limit).map_err(|e| ApiError::unprocessable(format!("settings.{e}")))?;
+    }
+    if settings.dataset_keys.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ApiError::unprocessable(
+            "settings.datasetKeys must name at least one dataset (omit it to run all)",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateBody {
+    #[serde(default)]
+    name: Option<String>,
+    target: Target,
+    #[serde(default)]
+    auth: AuthMode,
+    /// An owner-chosen secret instead of a generated one.
+    #[serde(default)]
+    secret: Option<String>,
+    #[serde(default)]
+    allow_multiple: bool,
+    #[serde(default)]
+    settings: WebhookSettings,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
+    check_settings(&state, &body.settings)?;
+    let secret = match (body.auth, body.secret) {
+        (AuthMode::None, Some(_)) => {
+            return Err(ApiError::unprocessable("`secret` cannot be set with auth \"none\""));
+        }
+        (AuthMode::None, None) => None,
+        (AuthMode::Secret, Some(chosen)) => Some(NewSecret::chosen(chosen).map_err(ApiError::unprocessable)?),
+        (AuthMode::Secret, None) => Some(NewSecret::generate()),
+    };
+    let new = NewWebhook {
+        team_id: caller.team_id,
+        name: body.name.unwrap_or_else(|| format!("{:?} webhook", body.target.kind).to_lowercase()),
+        target: body.target,
+        auth_mode: body.auth,
+        secret: secret.as_ref().map(|s| (s.hash, s.hint.clone())),
+        settings: body.settings,
+        allow_multiple: body.allow_multiple,
+    };
+    let webhook = state.store.write(move |conn| webhooks::insert(conn, &new)).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, &headers, webhook, secret.map(|s| s.text)))))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+) -> Result<Json<Vec<WebhookView>>, ApiError> {
+    let all = state.store.read(move |conn| webhooks::webhooks_of_team(conn, caller.team_id)).await?;
+    Ok(Json(all.into_iter().map(|w| view(&state, &headers, w, None)).collect()))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    let webhook = state.store.read(move |conn| webhooks::webhook(conn, caller.team_id, id)).await?;
+    Ok(Json(view(&state, &headers, webhook, None)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    #[serde(default)]
+    name: Option<String>,
+    /// A JSON merge patch (RFC 7396) of the settings: `null` resets a field to its default.
+    #[serde(default)]
+    settings: Option<Value>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    JsonBody(body): JsonBody<UpdateBody>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    let team_id = caller.team_id;
+    let current = state.store.read(move |conn| webhooks::webhook(conn, team_id, id)).await?;
+    let settings = match body.settings {
+        None => current.settings,
+        Some(patch) => {
+            let mut merged = serde_json::to_value(&current.settings).map_err(|e| ApiError::internal(&e))?;
+            merge_patch(&mut merged, patch);
+            serde_json::from_value(merged).map_err(|e| ApiError::unprocessable(format!("invalid settings: {e}")))?
+        }
+    };
+    check_settings(&state, &settings)?;
+    let name = body.name.unwrap_or(current.name);
+    if name.trim().is_empty() {
+        return Err(ApiError::unprocessable("`name` must not be empty"));
+    }
+    let webhook = state.store.write(move |conn| webhooks::update(conn, team_id, id, &name, &settings)).await?;
+    state.cache.forget_webhook(id);
+    Ok(Json(view(&state, &headers, webhook, None)))
+}
+
+/// RFC 7396: objects merge recursively, `null` deletes, anything else replaces.
+fn merge_patch(target: &mut Value, patch: Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch;
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(map) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                map.remove(&key);
+            } else {
+                merge_patch(map.entry(key).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RotateBody {
+    /// Keep the old secret valid this long (0 or absent: revoke it at once).
+    #[serde(default)]
+    grace_seconds: u64,
+    /// An owner-chosen new secret.
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+async fn rotate_secret(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<RotateBody>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    if body.grace_seconds > MAX_GRACE_SECS {
+        return Err(ApiError::unprocessable(format!("graceSeconds must be at most {MAX_GRACE_SECS}")));
+    }
+    let secret = match body.secret {
+        Some(chosen) => NewSecret::chosen(chosen).map_err(ApiError::unprocessable)?,
+        None => NewSecret::generate(),
+    };
+    let grace_ms = i64::try_from(body.grace_seconds * 1000).unwrap_or(i64::MAX);
+    let previous_until = (body.grace_seconds > 0).then(|| now_ms().saturating_add(grace_ms));
+    let stored = (secret.hash, secret.hint.clone());
+    let webhook = state
+        .store
+        .write(move |conn| webhooks::rotate_secret(conn, caller.team_id, id, stored, previous_until))
+        .await?;
+    state.cache.forget_webhook(id);
+    Ok(Json(view(&state, &headers, webhook, Some(secret.text))))
+}
+
+async fn regenerate_url(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    let webhook = state.store.write(move |conn| webhooks::regenerate(conn, caller.team_id, id)).await?;
+    state.cache.forget_webhook(id);
+    state.limiters.forget(id);
+    Ok(Json(view(&state, &headers, webhook, None)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ArmBody {
+    /// How long the single call may come (default 1 hour).
+    #[serde(default)]
+    ttl_seconds: Option<u64>,
+}
+
+async fn arm(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<ArmBody>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    let ttl = body.ttl_seconds.unwrap_or(DEFAULT_ARM_SECS);
+    if ttl == 0 || ttl > MAX_ARM_SECS {
+        return Err(ApiError::unprocessable(format!("ttlSeconds must be between 1 and {MAX_ARM_SECS}")));
+    }
+    let until = now_ms().saturating_add(i64::try_from(ttl * 1000).unwrap_or(i64::MAX));
+    set_state(&state, &headers, caller.team_id, id, WebhookState::Armed, Some(until)).await
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    set_state(&state, &headers, caller.team_id, id, WebhookState::Deployed, None).await
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    set_state(&state, &headers, caller.team_id, id, WebhookState::Disabled, None).await
+}
+
+async fn set_state(
+    state: &AppState,
+    headers: &HeaderMap,
+    team_id: Uuid,
+    id: Uuid,
+    new_state: WebhookState,
+    armed_until: Option<i64>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let webhook = state.store.write(move |conn| webhooks::set_state(conn, team_id, id, new_state, armed_until)).await?;
+    state.cache.forget_webhook(id);
+    Ok(Json(view(state, headers, webhook, None)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    state.store.write(move |conn| webhooks::delete(conn, caller.team_id, id)).await?;
+    state.cache.forget_webhook(id);
+    state.limiters.forget(id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut target = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
+        merge_patch(&mut target, json!({"a": null, "b": {"c": 5}, "e": [2], "f": "new"}));
+        assert_eq!(target, json!({"b": {"c": 5, "d": 3}, "e": [2], "f": "new"}));
+    }
+}

@@ -1,0 +1,443 @@
+//! Trigger webhooks: capability URLs (`/api/webhooks/{id}`) bound to a block or a doc, each
+//! with its own secret (stored as a SHA-256 hash), state and settings.
+//!
+//! A webhook's id *is* its URL: regenerating the URL gives the webhook a new id and leaves a
+//! row in `removed_webhooks`, so the old URL answers "removed" rather than "not found". The
+//! same happens on delete.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{StoreError, blocks, docs, now_ms, uuid_at};
+
+/// What a webhook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// One block (its active version).
+    Block,
+    /// A doc's datasets (all, or `datasetKeys`).
+    Doc,
+}
+
+/// The block or doc a webhook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Block or doc.
+    #[serde(rename = "type")]
+    pub kind: TargetKind,
+    /// Its id.
+    pub id: Uuid,
+}
+
+/// How a sender proves it may call the webhook.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// The webhook's secret as `Authorization: Bearer`, `?token=` or `?key=`.
+    #[default]
+    Secret,
+    /// The unguessable URL is the capability (Fleet style).
+    None,
+}
+
+/// Whether a webhook accepts calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookState {
+    /// Accepts any number of calls.
+    Deployed,
+    /// Accepts exactly one call before `armedUntil`, then needs arming again.
+    Armed,
+    /// Refuses every call with 403.
+    Disabled,
+}
+
+/// Answer once the run is over, or as soon as it is queued.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    /// Run inline; 200 with the output (or the block's own HTTP response), 500, or 504.
+    #[default]
+    Sync,
+    /// 201 at once with the execution ids, through the durable queue.
+    Async,
+}
+
+/// A token bucket: `perSecond` tokens refill each second, up to `burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimit {
+    /// Sustained calls per second (may be fractional: 0.5 = one call every 2 s).
+    pub per_second: f64,
+    /// Calls allowed at once after a quiet period.
+    pub burst: u32,
+}
+
+/// Default `maxBodyBytes` of a webhook: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 1 << 20;
+
+fn default_max_body_bytes() -> u64 {
+    DEFAULT_MAX_BODY_BYTES
+}
+
+/// The settings a webhook's owner may change at any time (`PATCH /v1/webhooks/{id}` merges
+/// into these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Sync (default) or async.
+    #[serde(default)]
+    pub response_mode: ResponseMode,
+    /// Largest request body; at most the server's `max_body_bytes`.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: u64,
+    /// Accepted content types (`application/json`, `text/*`); `None` accepts any.
+    #[serde(default)]
+    pub content_types: Option<Vec<String>>,
+    /// Calls over this rate get 429; `None` is unlimited.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// Hand the block `/webhook/headers.json` and `/webhook/request.json`.
+    #[serde(default)]
+    pub capture_request: bool,
+    /// For a doc target: the datasets to run (`None`: all).
+    #[serde(default)]
+    pub dataset_keys: Option<Vec<String>>,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            response_mode: ResponseMode::Sync,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            content_types: None,
+            rate_limit: None,
+            capture_request: false,
+            dataset_keys: None,
+        }
+    }
+}
+
+/// A webhook as stored. The secret hashes never leave the server.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    /// The id in its URL.
+    pub id: Uuid,
+    /// Owning team.
+    pub team_id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// What it runs.
+    pub target: Target,
+    /// How senders authenticate.
+    pub auth_mode: AuthMode,
+    /// SHA-256 of the current secret (`auth_mode = secret`).
+    pub secret_hash: Option<[u8; 32]>,
+    /// Last 4 characters of the current secret.
+    pub secret_hint: Option<String>,
+    /// SHA-256 of the secret before the last rotation, valid until `previous_secret_expires_at`.
+    pub previous_secret_hash: Option<[u8; 32]>,
+    /// End of the rotation grace period (ms).
+    pub previous_secret_expires_at: Option<i64>,
+    /// Deployed, armed or disabled.
+    pub state: WebhookState,
+    /// End of the arm window (ms); `None` once the armed call has been taken.
+    pub armed_until: Option<i64>,
+    /// Owner-editable settings.
+    pub settings: WebhookSettings,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Last change (ms).
+    pub updated_at: i64,
+}
+
+impl Webhook {
+    /// Whether a call at `now` (ms) would be taken: deployed, or armed with a live arm.
+    pub fn accepting(&self, now: i64) -> bool {
+        match self.state {
+            WebhookState::Deployed => true,
+            WebhookState::Armed => self.armed_until.is_some_and(|until| until > now),
+            WebhookState::Disabled => false,
+        }
+    }
+}
+
+/// A webhook to create.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    /// Owning team.
+    pub team_id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// What it runs.
+    pub target: Target,
+    /// How senders authenticate.
+    pub auth_mode: AuthMode,
+    /// SHA-256 of the secret and its hint (`auth_mode = secret`).
+    pub secret: Option<([u8; 32], String)>,
+    /// Settings.
+    pub settings: WebhookSettings,
+    /// Allow a second active webhook on the same target.
+    pub allow_multiple: bool,
+}
+
+/// What a removed URL is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removed {
+    /// The webhook's new id, when the URL was regenerated (not deleted).
+    pub replaced_by: Option<Uuid>,
+}
+
+const COLUMNS: &str = "id, team_id, name, target_kind, target_id, auth_mode, secret_hash, secret_hint,
+    previous_secret_hash, previous_secret_expires_at, state, armed_until, settings, created_at, updated_at";
+
+fn hash_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<[u8; 32]>> {
+    let bytes: Option<Vec<u8>> = row.get(idx)?;
+    bytes
+        .map(|b| {
+            <[u8; 32]>::try_from(b.as_slice())
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Blob, Box::new(e)))
+        })
+        .transpose()
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(text: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|e| StoreError::Corrupt(format!("webhook {what} {text:?}: {e}")))
+}
+
+fn encode<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn row_to_webhook(row: &rusqlite::Row<'_>) -> Result<Webhook, StoreError> {
+    let target_kind: String = row.get(3)?;
+    let auth_mode: String = row.get(5)?;
+    let state: String = row.get(10)?;
+    let settings: String = row.get(12)?;
+    Ok(Webhook {
+        id: uuid_at(row, 0)?,
+        team_id: uuid_at(row, 1)?,
+        name: row.get(2)?,
+        target: Target { kind: decode(&target_kind, "target")?, id: uuid_at(row, 4)? },
+        auth_mode: decode(&auth_mode, "auth mode")?,
+        secret_hash: hash_at(row, 6)?,
+        secret_hint: row.get(7)?,
+        previous_secret_hash: hash_at(row, 8)?,
+        previous_secret_expires_at: row.get(9)?,
+        state: decode(&state, "state")?,
+        armed_until: row.get(11)?,
+        settings: serde_json::from_str(&settings).map_err(|e| StoreError::Corrupt(format!("webhook settings: {e}")))?,
+        created_at: row.get(13)?,
+        updated_at: row.get(14)?,
+    })
+}
+
+/// The webhook with this id, whatever its team (the trigger path: the id is the capability).
+pub(crate) fn by_id(conn: &Connection, id: Uuid) -> Result<Option<Webhook>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?1"))?;
+    let mut rows = stmt.query([id.to_string()])?;
+    rows.next()?.map(row_to_webhook).transpose()
+}
+
+/// A webhook of `team_id`; another team's is "not found".
+pub(crate) fn webhook(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
+    by_id(conn, id)?.filter(|w| w.team_id == team_id).ok_or(StoreError::NotFound("webhook"))
+}
+
+/// The team's webhooks, oldest first.
+pub(crate) fn webhooks_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<Webhook>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM webhooks WHERE team_id = ?1 ORDER BY created_at, id"))?;
+    let mut rows = stmt.query([team_id.to_string()])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(row_to_webhook(row)?);
+    }
+    Ok(out)
+}
+
+/// Whether `id` is a URL that was regenerated or deleted.
+pub(crate) fn removed(conn: &Connection, id: Uuid) -> Result<Option<Removed>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT replaced_by FROM removed_webhooks WHERE id = ?1")?;
+    let replaced_by: Option<Option<String>> = stmt.query_row([id.to_string()], |row| row.get(0)).optional()?;
+    Ok(replaced_by.map(|r| Removed { replaced_by: r.and_then(|t| Uuid::parse_str(&t).ok()) }))
+}
+
+/// Checks the target is the team's and the dataset keys are the doc's.
+fn validate_target(
+    conn: &Connection,
+    team_id: Uuid,
+    target: Target,
+    settings: &WebhookSettings,
+) -> Result<(), StoreError> {
+    match target.kind {
+        TargetKind::Block => {
+            blocks::block(conn, team_id, target.id)
+                .map_err(|_| StoreError::Invalid(format!("target.id {} is not a block of this team", target.id)))?;
+            if settings.dataset_keys.is_some() {
+                return Err(StoreError::Invalid("settings.datasetKeys only applies to a doc target".into()));
+            }
+        }
+        TargetKind::Doc => {
+            let doc = docs::doc(conn, team_id, target.id)
+                .map_err(|_| StoreError::Invalid(format!("target.id {} is not a doc of this team", target.id)))?;
+            for (i, key) in settings.dataset_keys.iter().flatten().enumerate() {
+                if !doc.datasets.iter().any(|d| &d.key == key) {
+                    return Err(StoreError::Invalid(format!(
+                        "settings.datasetKeys[{i}] {key:?} is not a dataset of doc {}",
+                        doc.id
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates a webhook (deployed). Refuses a second active webhook on the same target unless
+/// `allow_multiple`.
+pub(crate) fn insert(conn: &Connection, new: &NewWebhook) -> Result<Webhook, StoreError> {
+    validate_target(conn, new.team_id, new.target, &new.settings)?;
+    if !new.allow_multiple {
+        let existing: Option<String> = conn
+            .prepare_cached("SELECT id FROM webhooks WHERE team_id = ?1 AND target_id = ?2 AND state != 'disabled'")?
+            .query_row([new.team_id.to_string(), new.target.id.to_string()], |row| row.get(0))
+            .optional()?;
+        if let Some(existing) = existing {
+            return Err(StoreError::Conflict(format!(
+                "webhook {existing} is already active for this target; disable it first or send \"allowMultiple\": true"
+            )));
+        }
+    }
+    let id = Uuid::new_v4();
+    let now = now_ms();
+    let settings = serde_json::to_string(&new.settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    conn.execute(
+        "INSERT INTO webhooks (id, team_id, name, target_kind, target_id, auth_mode, secret_hash, secret_hint, state,
+            settings, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'deployed', ?9, ?10, ?10)",
+        params![
+            id.to_string(),
+            new.team_id.to_string(),
+            new.name,
+            encode(&new.target.kind),
+            new.target.id.to_string(),
+            encode(&new.auth_mode),
+            new.secret.as_ref().map(|(hash, _)| hash.to_vec()),
+            new.secret.as_ref().map(|(_, hint)| hint.as_str()),
+            settings,
+            now,
+        ],
+    )?;
+    webhook(conn, new.team_id, id)
+}
+
+/// Replaces name and settings.
+pub(crate) fn update(
+    conn: &Connection,
+    team_id: Uuid,
+    id: Uuid,
+    name: &str,
+    settings: &WebhookSettings,
+) -> Result<Webhook, StoreError> {
+    let current = webhook(conn, team_id, id)?;
+    validate_target(conn, team_id, current.target, settings)?;
+    let text = serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    conn.execute(
+        "UPDATE webhooks SET name = ?2, settings = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id.to_string(), name, text, now_ms()],
+    )?;
+    webhook(conn, team_id, id)
+}
+
+/// Sets the state (and the arm deadline for `Armed`).
+pub(crate) fn set_state(
+    conn: &Connection,
+    team_id: Uuid,
+    id: Uuid,
+    state: WebhookState,
+    armed_until: Option<i64>,
+) -> Result<Webhook, StoreError> {
+    webhook(conn, team_id, id)?;
+    conn.execute(
+        "UPDATE webhooks SET state = ?2, armed_until = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id.to_string(), encode(&state), armed_until, now_ms()],
+    )?;
+    webhook(conn, team_id, id)
+}
+
+/// Takes the single call of an armed webhook: true for exactly one caller per arming. Runs in
+/// the writer's savepoint with the delivery's rows, so the arm is spent only if they commit.
+pub(crate) fn take_arm(conn: &Connection, id: Uuid, now: i64) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE webhooks SET armed_until = NULL, updated_at = ?2
+             WHERE id = ?1 AND state = 'armed' AND armed_until > ?2",
+        )?
+        .execute(params![id.to_string(), now])?;
+    Ok(changed == 1)
+}
+
+/// Installs a new secret; the old one stays valid until `previous_until` (ms), if given.
+pub(crate) fn rotate_secret(
+    conn: &Connection,
+    team_id: Uuid,
+    id: Uuid,
+    secret: ([u8; 32], String),
+    previous_until: Option<i64>,
+) -> Result<Webhook, StoreError> {
+    let current = webhook(conn, team_id, id)?;
+    if current.auth_mode != AuthMode::Secret {
+        return Err(StoreError::Conflict("this webhook has auth \"none\": it has no secret to rotate".into()));
+    }
+    let previous = previous_until.and(current.secret_hash).map(|h| h.to_vec());
+    conn.execute(
+        "UPDATE webhooks SET secret_hash = ?2, secret_hint = ?3, previous_secret_hash = ?4,
+            previous_secret_expires_at = ?5, updated_at = ?6 WHERE id = ?1",
+        params![
+            id.to_string(),
+            secret.0.to_vec(),
+            secret.1,
+            previous,
+            previous_until.filter(|_| current.secret_hash.is_some()),
+            now_ms()
+        ],
+    )?;
+    webhook(conn, team_id, id)
+}
+
+/// Moves the webhook to a new id (URL); the old id answers "removed". Executions follow, so
+/// they stay pollable from the new URL.
+pub(crate) fn regenerate(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
+    webhook(conn, team_id, id)?;
+    let new_id = Uuid::new_v4();
+    let now = now_ms();
+    conn.execute(
+        "UPDATE webhooks SET id = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id.to_string(), new_id.to_string(), now],
+    )?;
+    conn.execute(
+        "INSERT INTO removed_webhooks (id, team_id, replaced_by, removed_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id.to_string(), team_id.to_string(), new_id.to_string(), now],
+    )?;
+    conn.execute(
+        "UPDATE executions SET webhook_id = ?2 WHERE webhook_id = ?1",
+        params![id.to_string(), new_id.to_string()],
+    )?;
+    webhook(conn, team_id, new_id)
+}
+
+/// Deletes the webhook; its URL answers "removed" from now on.
+pub(crate) fn delete(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+    webhook(conn, team_id, id)?;
+    conn.execute("DELETE FROM webhooks WHERE id = ?1", [id.to_string()])?;
+    conn.execute(
+        "INSERT INTO removed_webhooks (id, team_id, replaced_by, removed_at) VALUES (?1, ?2, NULL, ?3)",
+        params![id.to_string(), team_id.to_string(), now_ms()],
+    )?;
+    Ok(())
+}
