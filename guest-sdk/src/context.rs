@@ -1,3 +1,6 @@
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
@@ -56,4 +59,61 @@ impl Context {
     pub fn block_id(&self) -> Option<String> {
         self.env("BLOCK_ID")
     }
+
+    /// The trigger webhook that delivered this call (`WEBHOOK_ID`); `None` for v2/v4 calls.
+    pub fn webhook_id(&self) -> Option<String> {
+        self.env("WEBHOOK_ID")
+    }
+
+    /// The request body exactly as the sender posted it (`WEBHOOK_BODY_FILE`): for JSON that
+    /// is the data file, for anything else (form, XML, text, binary) `/webhook/body`. Outside
+    /// trigger webhooks, the data file.
+    pub fn body(&self) -> Result<Vec<u8>, Error> {
+        match self.env("WEBHOOK_BODY_FILE") {
+            Some(path) => std::fs::read(&path)
+                .map_err(|e| Error::with_code(INVALID_DATA, format!("cannot read webhook body file {path}: {e}"))),
+            None => self.data_bytes(),
+        }
+    }
+
+    /// The request's `Content-Type` as sent (`WEBHOOK_CONTENT_TYPE`), when there was one.
+    pub fn content_type(&self) -> Option<String> {
+        self.env("WEBHOOK_CONTENT_TYPE").filter(|v| !v.is_empty())
+    }
+
+    /// The request headers, lower-cased, without credentials (trigger webhooks with
+    /// `captureRequest`; empty otherwise). Repeated headers are joined with `, `.
+    pub fn headers(&self) -> Result<BTreeMap<String, String>, Error> {
+        self.captured("WEBHOOK_HEADERS_FILE").map(Option::unwrap_or_default)
+    }
+
+    /// Method, query (without secret parameters), source IP and arrival time of the request
+    /// (trigger webhooks with `captureRequest`).
+    pub fn request(&self) -> Result<Option<RequestInfo>, Error> {
+        self.captured("WEBHOOK_REQUEST_FILE")
+    }
+
+    fn captured<T: DeserializeOwned>(&self, var: &str) -> Result<Option<T>, Error> {
+        let Some(path) = self.env(var) else { return Ok(None) };
+        let bytes =
+            std::fs::read(&path).map_err(|e| Error::with_code(INVALID_DATA, format!("cannot read {path}: {e}")))?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::with_code(INVALID_DATA, format!("{path} is not what the host writes: {e}")))
+    }
+}
+
+/// The request a trigger webhook received, from `/webhook/request.json`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct RequestInfo {
+    /// HTTP method.
+    pub method: String,
+    /// Query parameters: a string, or an array for a repeated parameter.
+    pub query: serde_json::Map<String, serde_json::Value>,
+    /// The sender's IP address as the server saw it.
+    pub source_ip: Option<String>,
+    /// Arrival time, ms since the Unix epoch.
+    pub received_at: i64,
 }

@@ -45,10 +45,12 @@ extern crate self as wasmhook_sdk;
 mod context;
 mod entry;
 mod error;
+mod http;
 mod logger;
 
-pub use context::Context;
+pub use context::{Context, RequestInfo};
 pub use error::Error;
+pub use http::HttpResponse;
 /// Marks the function that runs once per delivery: `fn(Context) -> Result<T, E>` where
 /// `T: Serialize` and `E: Into<Error>`. See the crate docs for an example.
 pub use wasmhook_sdk_macros::block;

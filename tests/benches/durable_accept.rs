@@ -130,6 +130,7 @@ async fn bench() -> anyhow::Result<()> {
                             keep_input: true,
                             timeout_ms: None,
                             replay_of: None,
+                            webhook_id: None,
                             created_at: 0,
                         };
                         executions::finish(conn, &new, &outcome, 0)

@@ -3,94 +3,26 @@
 //! that got a 2xx reaches a terminal state, and every delivery has exactly one execution record:
 //! at-least-once running plus idempotent recording makes the effect exactly-once.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::binary::{Binary, block_with};
 use tokio::sync::Semaphore;
 
 const DELIVERIES: usize = 2000;
 const KILL_AFTER: usize = 1000;
 const SENDERS: usize = 16;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
-/// Starts the binary; returns it and the bootstrap key when this start created one.
-async fn start(data_dir: &Path) -> (Server, Option<String>) {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmhook-server"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data_dir)
-        .env("WASMHOOK_WORKERS", "2")
-        .env("WASMHOOK_QUEUE_DEPTH", "100000")
-        .env("WASMHOOK_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let (lines, key) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines_seen = BufReader::new(stdout).lines();
-        while let Some(Ok(line)) = lines_seen.next() {
-            if line.starts_with("Created the first admin API key") {
-                let _ = lines.send(lines_seen.next().and_then(Result::ok));
-                return;
-            }
-        }
-    });
-    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{}/healthz", server.base)).send().await.is_err() {
-        assert!(Instant::now() < deadline, "server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    (server, key.recv_timeout(Duration::from_millis(200)).ok().flatten())
-}
-
-/// Creates a block and uploads `module` as its active version; returns the block id.
-async fn block_with(client: &reqwest::Client, base: &str, key: &str, module: &str, config: Value) -> String {
-    let created: Value = client
-        .post(format!("{base}/v1/blocks"))
-        .bearer_auth(key)
-        .json(&config)
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
-    let block = created["id"].as_str().expect("id").to_owned();
-    let uploaded = client
-        .post(format!("{base}/v1/blocks/{block}/versions"))
-        .bearer_auth(key)
-        .header("content-type", "application/wasm")
-        .body(wasmhook_tests::module(module))
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(uploaded.status(), StatusCode::CREATED);
-    block
+async fn start(data_dir: &Path) -> (Binary, Option<String>) {
+    let env = [("WASMHOOK_WORKERS", "2"), ("WASMHOOK_QUEUE_DEPTH", "100000"), ("WASMHOOK_LOG", "warn")];
+    Binary::start(data_dir, &env, Stdio::inherit()).await
 }
 
 async fn deliver(client: &reqwest::Client, base: &str, block: &str, key: &str, n: usize) -> Option<String> {

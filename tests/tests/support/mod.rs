@@ -1,5 +1,6 @@
 //! Helpers shared by the integration test binaries (each binary uses a subset).
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod sandbox;
 pub mod server;

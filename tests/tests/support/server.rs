@@ -128,12 +128,42 @@ impl TestServer {
         created.body["id"].as_str().expect("id").to_owned()
     }
 
+    /// Creates a trigger webhook (`body` as for `POST /v1/webhooks`); returns the full answer,
+    /// secret included.
+    pub async fn webhook(&self, key: &str, body: Value) -> Value {
+        let created = self.post("/v1/webhooks", key, body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        created.body
+    }
+
+    /// A POST to a trigger webhook's URL path (`/api/webhooks/{id}?…`) with these headers.
+    pub async fn trigger(&self, path: &str, headers: &[(&str, &str)], body: impl Into<reqwest::Body>) -> Triggered {
+        let mut request = self.client.post(format!("{}{path}", self.base)).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request sent");
+        let headers = response.headers().clone();
+        let status = response.status();
+        let bytes = response.bytes().await.expect("body").to_vec();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Triggered { status, headers, bytes, body }
+    }
+
     /// A second tenant: returns its admin key.
     pub async fn other_team(&self) -> String {
         let created = self.post("/v1/teams", self.key(), json!({ "name": "other" })).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
         created.body["apiKey"].as_str().expect("key").to_owned()
     }
+}
+
+/// A trigger webhook's answer: status, headers, raw bytes and (if JSON) the parsed body.
+pub struct Triggered {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
+    pub body: Value,
 }
 
 pub async fn read(response: reqwest::Response) -> Response {
