@@ -13,6 +13,7 @@ pub mod config;
 pub mod executor;
 pub mod ratelimit;
 pub mod sandbox;
+pub mod signatures;
 pub mod state;
 pub mod store;
 

@@ -3,11 +3,13 @@
 //! Create → the id, the URL `…/api/webhooks/{id}` and the secret (shown once); list/get (never
 //! a secret); `PATCH` name and settings (JSON merge patch); rotate the secret with an optional
 //! grace period for the old one; regenerate the URL (new id; the old one answers 410);
-//! enable/disable; arm for a single call; delete (the URL answers 410).
+//! enable/disable; arm for a single call; delete (the URL answers 410); set or remove the
+//! senders' signature check (its secrets are write-only: listings show their last 4
+//! characters).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,6 +19,7 @@ use super::body::{JsonBody, OptionalJsonBody, parse_id};
 use super::error::ApiError;
 use crate::auth::Admin;
 use crate::auth::webhook_secret::NewSecret;
+use crate::signatures::{HmacConfig, Scheme, SignatureConfig};
 use crate::state::AppState;
 use crate::store::now_ms;
 use crate::store::webhooks::{self, AuthMode, NewWebhook, Target, Webhook, WebhookSettings, WebhookState};
@@ -37,6 +40,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/webhooks/{webhook_id}/arm", post(arm))
         .route("/v1/webhooks/{webhook_id}/enable", post(enable))
         .route("/v1/webhooks/{webhook_id}/disable", post(disable))
+        .route("/v1/webhooks/{webhook_id}/signature", put(set_signature).delete(remove_signature))
 }
 
 /// A webhook as the API shows it; `secret` only in the answer that minted it.
@@ -57,8 +61,31 @@ struct WebhookView {
     /// Whether a call now would be taken (deployed, or armed with a live arm).
     accepting: bool,
     settings: WebhookSettings,
+    signature: Option<SignatureView>,
     created_at: i64,
     updated_at: i64,
+}
+
+/// A signature check without its secrets.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SignatureView {
+    scheme: Scheme,
+    secret_hints: Vec<String>,
+    tolerance_seconds: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hmac: Option<HmacConfig>,
+}
+
+impl From<SignatureConfig> for SignatureView {
+    fn from(config: SignatureConfig) -> Self {
+        Self {
+            secret_hints: config.secret_hints(),
+            scheme: config.scheme,
+            tolerance_seconds: config.tolerance_seconds,
+            hmac: config.hmac,
+        }
+    }
 }
 
 /// The base of webhook URLs: the configured public URL, else `http://{Host}`.
@@ -86,6 +113,7 @@ fn view(state: &AppState, headers: &HeaderMap, webhook: Webhook, secret: Option<
         state: webhook.state,
         armed_until: webhook.armed_until,
         settings: webhook.settings,
+        signature: webhook.signature.map(SignatureView::from),
         created_at: webhook.created_at,
         updated_at: webhook.updated_at,
     }
@@ -140,6 +168,12 @@ struct CreateBody {
     allow_multiple: bool,
     #[serde(default)]
     settings: WebhookSettings,
+    #[serde(default)]
+    signature: Option<SignatureConfig>,
+}
+
+fn check_signature(signature: &SignatureConfig) -> Result<(), ApiError> {
+    signature.validate().map_err(ApiError::unprocessable)
 }
 
 async fn create(
@@ -149,6 +183,9 @@ async fn create(
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
     check_settings(&state, &body.settings)?;
+    if let Some(signature) = &body.signature {
+        check_signature(signature)?;
+    }
     let secret = match (body.auth, body.secret) {
         (AuthMode::None, Some(_)) => {
             return Err(ApiError::unprocessable("`secret` cannot be set with auth \"none\""));
@@ -164,6 +201,7 @@ async fn create(
         auth_mode: body.auth,
         secret: secret.as_ref().map(|s| (s.hash, s.hint.clone())),
         settings: body.settings,
+        signature: body.signature,
         allow_multiple: body.allow_multiple,
     };
     let webhook = state.store.write(move |conn| webhooks::insert(conn, &new)).await?;
@@ -353,6 +391,33 @@ async fn set_state(
     let webhook = state.store.write(move |conn| webhooks::set_state(conn, team_id, id, new_state, armed_until)).await?;
     state.cache.forget_webhook(id);
     Ok(Json(view(state, headers, webhook, None)))
+}
+
+async fn set_signature(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    JsonBody(signature): JsonBody<SignatureConfig>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    check_signature(&signature)?;
+    let webhook =
+        state.store.write(move |conn| webhooks::set_signature(conn, caller.team_id, id, Some(&signature))).await?;
+    state.cache.forget_webhook(id);
+    Ok(Json(view(&state, &headers, webhook, None)))
+}
+
+async fn remove_signature(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    let webhook = state.store.write(move |conn| webhooks::set_signature(conn, caller.team_id, id, None)).await?;
+    state.cache.forget_webhook(id);
+    Ok(Json(view(&state, &headers, webhook, None)))
 }
 
 async fn remove(

@@ -157,6 +157,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE executions ADD COLUMN webhook_id TEXT;
     CREATE INDEX executions_webhook ON executions(webhook_id, created_at DESC) WHERE webhook_id IS NOT NULL;
     "#,
+    // 4: senders' signature checks on trigger webhooks (scheme, signing secrets, tolerance).
+    r#"
+    ALTER TABLE webhooks ADD COLUMN signature TEXT;
+    "#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{StoreError, blocks, docs, now_ms, uuid_at};
+use crate::signatures::SignatureConfig;
 
 /// What a webhook runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +149,9 @@ pub struct Webhook {
     pub armed_until: Option<i64>,
     /// Owner-editable settings.
     pub settings: WebhookSettings,
+    /// The senders' signature check, if any (its secrets are kept as given: an HMAC cannot
+    /// be checked against a hash).
+    pub signature: Option<SignatureConfig>,
     /// Creation time (ms).
     pub created_at: i64,
     /// Last change (ms).
@@ -180,6 +184,8 @@ pub struct NewWebhook {
     pub secret: Option<([u8; 32], String)>,
     /// Settings.
     pub settings: WebhookSettings,
+    /// The signature check.
+    pub signature: Option<SignatureConfig>,
     /// Allow a second active webhook on the same target.
     pub allow_multiple: bool,
 }
@@ -192,7 +198,7 @@ pub struct Removed {
 }
 
 const COLUMNS: &str = "id, team_id, name, target_kind, target_id, auth_mode, secret_hash, secret_hint,
-    previous_secret_hash, previous_secret_expires_at, state, armed_until, settings, created_at, updated_at";
+    previous_secret_hash, previous_secret_expires_at, state, armed_until, settings, created_at, updated_at, signature";
 
 fn hash_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<[u8; 32]>> {
     let bytes: Option<Vec<u8>> = row.get(idx)?;
@@ -218,6 +224,7 @@ fn row_to_webhook(row: &rusqlite::Row<'_>) -> Result<Webhook, StoreError> {
     let auth_mode: String = row.get(5)?;
     let state: String = row.get(10)?;
     let settings: String = row.get(12)?;
+    let signature: Option<String> = row.get(15)?;
     Ok(Webhook {
         id: uuid_at(row, 0)?,
         team_id: uuid_at(row, 1)?,
@@ -231,6 +238,10 @@ fn row_to_webhook(row: &rusqlite::Row<'_>) -> Result<Webhook, StoreError> {
         state: decode(&state, "state")?,
         armed_until: row.get(11)?,
         settings: serde_json::from_str(&settings).map_err(|e| StoreError::Corrupt(format!("webhook settings: {e}")))?,
+        signature: signature
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("webhook signature: {e}")))?,
         created_at: row.get(13)?,
         updated_at: row.get(14)?,
     })
@@ -318,8 +329,8 @@ pub(crate) fn insert(conn: &Connection, new: &NewWebhook) -> Result<Webhook, Sto
     let settings = serde_json::to_string(&new.settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     conn.execute(
         "INSERT INTO webhooks (id, team_id, name, target_kind, target_id, auth_mode, secret_hash, secret_hint, state,
-            settings, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'deployed', ?9, ?10, ?10)",
+            settings, created_at, updated_at, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'deployed', ?9, ?10, ?10, ?11)",
         params![
             id.to_string(),
             new.team_id.to_string(),
@@ -331,6 +342,7 @@ pub(crate) fn insert(conn: &Connection, new: &NewWebhook) -> Result<Webhook, Sto
             new.secret.as_ref().map(|(_, hint)| hint.as_str()),
             settings,
             now,
+            signature_text(new.signature.as_ref())?,
         ],
     )?;
     webhook(conn, new.team_id, id)
@@ -350,6 +362,25 @@ pub(crate) fn update(
     conn.execute(
         "UPDATE webhooks SET name = ?2, settings = ?3, updated_at = ?4 WHERE id = ?1",
         params![id.to_string(), name, text, now_ms()],
+    )?;
+    webhook(conn, team_id, id)
+}
+
+fn signature_text(signature: Option<&SignatureConfig>) -> Result<Option<String>, StoreError> {
+    signature.map(serde_json::to_string).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Replaces (or removes) the signature check.
+pub(crate) fn set_signature(
+    conn: &Connection,
+    team_id: Uuid,
+    id: Uuid,
+    signature: Option<&SignatureConfig>,
+) -> Result<Webhook, StoreError> {
+    webhook(conn, team_id, id)?;
+    conn.execute(
+        "UPDATE webhooks SET signature = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id.to_string(), signature_text(signature)?, now_ms()],
     )?;
     webhook(conn, team_id, id)
 }

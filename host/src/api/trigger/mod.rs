@@ -5,7 +5,9 @@
 //! 400 `VALIDATION_ERROR` (id not a UUID) → 404 `WORKFLOW_NOT_FOUND` / 410 `WEBHOOK_REMOVED` →
 //! 401 `{"error": "Unauthorized"}` → 403 `WEBHOOK_INACTIVE` → 429 `RATE_LIMITED` (+
 //! `Retry-After`) → 415 `UNSUPPORTED_MEDIA_TYPE` → 413 `PAYLOAD_TOO_LARGE` (declared length,
-//! or as soon as the streamed body passes the limit) → run. An armed webhook's single call is
+//! or as soon as the streamed body passes the limit) → 401 `SIGNATURE_INVALID` /
+//! `TIMESTAMP_OUT_OF_TOLERANCE` (the sender's signature over the raw bytes, before anything
+//! else reads them) → run. An armed webhook's single call is
 //! taken atomically with the delivery's rows, so of concurrent calls exactly one runs.
 //!
 //! `GET /api/webhooks/{webhook_id}/executions/{execution_id}` lets the sender poll an
@@ -32,11 +34,12 @@ use super::error::ApiError;
 use super::targets::{CallInput, block_job, doc_jobs};
 use crate::auth::webhook_secret;
 use crate::executor::{Delivery, Dispatched, Mode};
+use crate::signatures::SignatureError;
 use crate::state::{AppState, WebhookLookup};
 use crate::store::executions::{self, Trigger};
 use crate::store::webhooks::{AuthMode, ResponseMode, TargetKind, Webhook, WebhookState};
 use crate::store::{StoreError, now_ms};
-pub use request::{BODY_FILE_VAR, CONTENT_TYPE_VAR, HEADERS_FILE_VAR, REQUEST_FILE_VAR, WEBHOOK_ID_VAR};
+pub use request::{BODY_FILE_VAR, CONTENT_TYPE_VAR, HEADERS_FILE_VAR, REQUEST_FILE_VAR, VERIFIED_VAR, WEBHOOK_ID_VAR};
 use request::{RequestMeta, content_type_allowed, essence, hand_over};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -125,6 +128,9 @@ async fn trigger(
     }
     let limit = usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX);
     let bytes = read_limited(&parts.headers, Body::new(body), limit).await?;
+    if let Some(signature) = &webhook.signature {
+        signature.verify(&parts.headers, &bytes, received_at.div_euclid(1000)).map_err(signature_error)?;
+    }
 
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let meta = RequestMeta {
@@ -136,7 +142,10 @@ async fn trigger(
         received_at,
     };
     let idempotency = idempotency(&parts.headers, &bytes, &[], None)?;
-    let handed = hand_over(&meta, bytes, settings.capture_request)?;
+    let mut handed = hand_over(&meta, bytes, settings.capture_request)?;
+    if let Some(signature) = &webhook.signature {
+        handed.env.insert(VERIFIED_VAR.to_owned(), signature.scheme.as_str().to_owned());
+    }
     let input = CallInput {
         data: handed.data,
         files: handed.files,
@@ -176,6 +185,14 @@ async fn trigger(
             Err(respond::still_running(webhook.id, first))
         }
     }
+}
+
+fn signature_error(error: SignatureError) -> ApiError {
+    let code = match error {
+        SignatureError::Stale { .. } => "TIMESTAMP_OUT_OF_TOLERANCE",
+        SignatureError::Missing(_) | SignatureError::Invalid => "SIGNATURE_INVALID",
+    };
+    ApiError::new(StatusCode::UNAUTHORIZED, code, error.to_string())
 }
 
 async fn poll(

@@ -29,6 +29,8 @@ pub const BODY_FILE_VAR: &str = "WEBHOOK_BODY_FILE";
 pub const CONTENT_TYPE_VAR: &str = "WEBHOOK_CONTENT_TYPE";
 /// Env var: the trigger webhook's id.
 pub const WEBHOOK_ID_VAR: &str = "WEBHOOK_ID";
+/// Env var: the signature scheme that verified the request (`stripe`, `github`, …).
+pub const VERIFIED_VAR: &str = "WEBHOOK_VERIFIED";
 /// Env var: the captured headers' path (with `captureRequest`).
 pub const HEADERS_FILE_VAR: &str = "WEBHOOK_HEADERS_FILE";
 /// Env var: the captured request's path (with `captureRequest`).

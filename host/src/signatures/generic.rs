@@ -1,0 +1,159 @@
+//! The generic scheme, for senders that are none of the four: HMAC-SHA256 or -SHA1, the
+//! signature in a named header (hex or base64, after an optional prefix such as `sha1=`),
+//! over a content template built from `{body}`, `{timestamp}` and `{id}` (taken from named
+//! headers), e.g. `{timestamp}.{body}`.
+
+use axum::http::{HeaderMap, HeaderName};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+
+use super::{SignatureError, header, mac, timestamp};
+
+/// The MAC's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HmacAlgorithm {
+    /// HMAC-SHA256.
+    Sha256,
+    /// HMAC-SHA1 (legacy senders).
+    Sha1,
+}
+
+/// How the signature is written in its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// Lower- or upper-case hex.
+    Hex,
+    /// Standard base64.
+    Base64,
+}
+
+fn body_template() -> String {
+    "{body}".into()
+}
+
+/// The generic scheme's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HmacConfig {
+    /// SHA-256 or SHA-1.
+    pub algorithm: HmacAlgorithm,
+    /// The header holding the signature.
+    pub header: String,
+    /// Hex or base64.
+    pub encoding: Encoding,
+    /// Stripped from the header value before decoding (e.g. `sha256=`).
+    #[serde(default)]
+    pub prefix: String,
+    /// What is signed: `{body}`, `{timestamp}` and `{id}` are replaced (default `{body}`).
+    #[serde(default = "body_template")]
+    pub content: String,
+    /// The header holding the Unix-seconds timestamp; enables the tolerance check.
+    #[serde(default)]
+    pub timestamp_header: Option<String>,
+    /// The header holding the message id, for `{id}`.
+    #[serde(default)]
+    pub id_header: Option<String>,
+}
+
+impl HmacConfig {
+    pub(super) fn validate(&self) -> Result<(), String> {
+        for (field, name) in [("header", Some(&self.header)), ("timestampHeader", self.timestamp_header.as_ref())]
+            .into_iter()
+            .chain([("idHeader", self.id_header.as_ref())])
+        {
+            if let Some(name) = name
+                && HeaderName::from_bytes(name.as_bytes()).is_err()
+            {
+                return Err(format!("signature.hmac.{field} {name:?} is not a header name"));
+            }
+        }
+        if !self.content.contains("{body}") {
+            return Err("signature.hmac.content must contain {body}".into());
+        }
+        if self.content.contains("{timestamp}") && self.timestamp_header.is_none() {
+            return Err("signature.hmac.content uses {timestamp}: set timestampHeader".into());
+        }
+        if self.content.contains("{id}") && self.id_header.is_none() {
+            return Err("signature.hmac.content uses {id}: set idHeader".into());
+        }
+        Ok(())
+    }
+
+    /// Verifies; returns the timestamp when a timestamp header is configured.
+    pub(super) fn verify(
+        &self,
+        secrets: &[String],
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Option<i64>, SignatureError> {
+        let raw_timestamp = self.timestamp_header.as_deref().map(|name| header(headers, name)).transpose()?;
+        let signed_at = self.timestamp_header.as_deref().map(|name| timestamp(headers, name)).transpose()?;
+        let id = self.id_header.as_deref().map(|name| header(headers, name)).transpose()?;
+        let value = header(headers, &self.header)?;
+        let encoded =
+            value.strip_prefix(self.prefix.as_str()).ok_or_else(|| SignatureError::Missing(self.header.clone()))?;
+        let signature = match self.encoding {
+            Encoding::Hex => hex::decode(encoded.trim()).ok(),
+            Encoding::Base64 => BASE64.decode(encoded.trim()).ok(),
+        }
+        .ok_or_else(|| SignatureError::Missing(self.header.clone()))?;
+        let parts = self.content_parts(body, raw_timestamp.unwrap_or_default(), id.unwrap_or_default());
+        let expected: Vec<Vec<u8>> = secrets
+            .iter()
+            .map(|secret| match self.algorithm {
+                HmacAlgorithm::Sha256 => mac::sha256(secret.as_bytes(), &parts),
+                HmacAlgorithm::Sha1 => mac::sha1(secret.as_bytes(), &parts),
+            })
+            .collect();
+        if mac::any_matches(&expected, &[signature]) { Ok(signed_at) } else { Err(SignatureError::Invalid) }
+    }
+
+    /// The template as pieces: literal text, the body, the timestamp and the id, in order.
+    fn content_parts<'a>(&'a self, body: &'a [u8], timestamp: &'a str, id: &'a str) -> Vec<&'a [u8]> {
+        let mut parts = Vec::new();
+        let mut rest = self.content.as_str();
+        while let Some(start) = rest.find('{') {
+            let (literal, tail) = rest.split_at(start);
+            let (value, skip): (&[u8], usize) = if tail.starts_with("{body}") {
+                (body, 6)
+            } else if tail.starts_with("{timestamp}") {
+                (timestamp.as_bytes(), 11)
+            } else if tail.starts_with("{id}") {
+                (id.as_bytes(), 4)
+            } else {
+                (b"{", 1)
+            };
+            parts.push(literal.as_bytes());
+            parts.push(value);
+            rest = &tail[skip..];
+        }
+        parts.push(rest.as_bytes());
+        parts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_split_into_literal_and_values() {
+        let config = HmacConfig {
+            algorithm: HmacAlgorithm::Sha256,
+            header: "x-sig".into(),
+            encoding: Encoding::Hex,
+            prefix: String::new(),
+            content: "v1:{timestamp}.{id}.{body}{x}".into(),
+            timestamp_header: Some("x-ts".into()),
+            id_header: Some("x-id".into()),
+        };
+        let joined: Vec<u8> = config.content_parts(b"BODY", "123", "ID").concat();
+        assert_eq!(joined, b"v1:123.ID.BODY{x}");
+        assert!(config.validate().is_ok());
+        let no_body = HmacConfig { content: "{timestamp}".into(), ..config };
+        assert!(no_body.validate().is_err());
+    }
+}
