@@ -4,21 +4,32 @@
 //! `cargo bench -p wasmhook-tests --bench sandbox_run` (release build). Runs ROUNDS rounds of
 //! RUNS runs and prints each round's p50/p90/p99, then the median round: this VM class's
 //! neighbours move a single round's p50 by ±15 µs.
-//! Environment: `RUNS` (default 20000), `FUEL=off` to build the engine without fuel metering,
-//! `MODULE` (default `echo`; `noop` measures the floor: everything but the block's own work).
+//! Environment: `RUNS` (default 10000), `ROUNDS` (default 5), `LIMITS=off` to build the engine
+//! without fuel metering and epoch interruption, `FUEL=off` for fuel alone, `MODULE` (default
+//! `echo`; `noop` measures the floor: everything but the block's own work), `THREADS` (default
+//! 1: runs on that many OS threads at once, sharing one sandbox, to measure scaling across
+//! cores).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmhook::sandbox::{RunInput, Sandbox, SandboxConfig};
+use wasmhook::sandbox::{PreparedBlock, RunInput, Sandbox, SandboxConfig};
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
 
 fn main() -> anyhow::Result<()> {
-    let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(10_000);
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
-    let fuel = std::env::var("FUEL").map_or(true, |v| v != "off");
+    let runs: usize = env_or("RUNS", 10_000);
+    let rounds: usize = env_or("ROUNDS", 5);
+    let threads: usize = env_or("THREADS", 1);
+    let limits = std::env::var("LIMITS").map_or(true, |v| v != "off");
+    let fuel = limits && std::env::var("FUEL").map_or(true, |v| v != "off");
     let cache = tempfile::tempdir()?;
     let mut config = SandboxConfig::new(cache.path());
     config.fuel_metering = fuel;
-    let sandbox = Sandbox::new(config)?;
+    config.epoch_interruption = limits;
+    let sandbox = Arc::new(Sandbox::new(config)?);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 
     let payload = one_kib_payload();
@@ -26,29 +37,67 @@ fn main() -> anyhow::Result<()> {
     let module = std::env::var("MODULE").unwrap_or_else(|_| "echo".into());
     let block = runtime.block_on(sandbox.prepare(&wasmhook_tests::module(&module)))?;
 
-    let name = format!("sandbox run, {module}, 1 KiB data, fuel {}", if fuel { "on" } else { "off" });
+    let name = format!(
+        "sandbox run, {module}, 1 KiB data, fuel {}, epoch {}, {threads} thread(s)",
+        if fuel { "on" } else { "off" },
+        if limits { "on" } else { "off" }
+    );
     let mut summaries = Vec::with_capacity(rounds);
-    runtime.block_on(async {
-        for _ in 0..runs / 10 {
-            sandbox.run(&block, input.clone()).await?;
-        }
-        for round in 1..=rounds {
-            let mut samples = Vec::with_capacity(runs);
-            for _ in 0..runs {
-                let started = Instant::now();
-                let outcome = sandbox.run(&block, input.clone()).await?;
-                samples.push(started.elapsed());
-                anyhow::ensure!(outcome.output().is_some(), "{module} failed: {:?}", outcome.failure());
-            }
-            summaries.push(report(&format!("{name}, round {round}"), &mut samples));
-        }
-        Ok::<_, anyhow::Error>(())
-    })?;
+    run_on_threads(&sandbox, &block, &input, threads, runs / 10)?;
+    for round in 1..=rounds {
+        let started = Instant::now();
+        let mut samples = run_on_threads(&sandbox, &block, &input, threads, runs)?;
+        let wall = started.elapsed();
+        let (p50, p99) = report(&format!("{name}, round {round}"), &mut samples);
+        let throughput = samples.len() as f64 / wall.as_secs_f64();
+        println!("  {throughput:.0} runs/s over all threads");
+        summaries.push((p50, p99, throughput));
+    }
     summaries.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (p50, p99) = summaries[summaries.len() / 2];
+    let (p50, p99, _) = summaries[summaries.len() / 2];
     let spread = (summaries[0].0, summaries[summaries.len() - 1].0);
-    println!("{name}: median round p50={p50:.1}µs p99={p99:.1}µs (round p50s {:.1}–{:.1}µs)", spread.0, spread.1);
+    let mut throughputs: Vec<f64> = summaries.iter().map(|s| s.2).collect();
+    throughputs.sort_by(f64::total_cmp);
+    let throughput = throughputs[throughputs.len() / 2];
+    println!(
+        "{name}: median round p50={p50:.1}µs p99={p99:.1}µs (round p50s {:.1}–{:.1}µs) throughput={throughput:.0} runs/s",
+        spread.0, spread.1
+    );
     Ok(())
+}
+
+/// `runs` runs on each of `threads` threads (each with its own current-thread runtime, all
+/// sharing the sandbox); returns every run's latency.
+fn run_on_threads(
+    sandbox: &Arc<Sandbox>,
+    block: &Arc<PreparedBlock>,
+    input: &RunInput,
+    threads: usize,
+    runs: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (sandbox, block, input) = (Arc::clone(sandbox), Arc::clone(block), input.clone());
+            std::thread::spawn(move || -> anyhow::Result<Vec<Duration>> {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                runtime.block_on(async {
+                    let mut samples = Vec::with_capacity(runs);
+                    for _ in 0..runs {
+                        let started = Instant::now();
+                        let outcome = sandbox.run(&block, input.clone()).await?;
+                        samples.push(started.elapsed());
+                        anyhow::ensure!(outcome.output().is_some(), "run failed: {:?}", outcome.failure());
+                    }
+                    Ok(samples)
+                })
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(runs * threads);
+    for handle in handles {
+        all.extend(handle.join().map_err(|_| anyhow::anyhow!("a bench thread panicked"))??);
+    }
+    Ok(all)
 }
 
 fn one_kib_payload() -> Vec<u8> {

@@ -40,8 +40,11 @@ pub struct SandboxConfig {
     pub max_output_bytes: usize,
     /// Log bytes (log lines + stdout/stderr) kept per run; the rest is dropped and counted.
     pub max_log_bytes: usize,
-    /// Instrument compiled code with fuel metering (≈ 25 % slower; off only for benchmarks).
+    /// Instrument compiled code with fuel metering (off only for benchmarks).
     pub fuel_metering: bool,
+    /// Check the epoch deadline in compiled code (off only for benchmarks: a looping guest
+    /// then holds its thread until the outer deadline).
+    pub epoch_interruption: bool,
 }
 
 impl SandboxConfig {
@@ -57,6 +60,7 @@ impl SandboxConfig {
             max_output_bytes: 1 << 20,
             max_log_bytes: 256 << 10,
             fuel_metering: true,
+            epoch_interruption: true,
         }
     }
 }

@@ -40,7 +40,7 @@ pub(crate) fn build_engine(config: &SandboxConfig) -> Result<Engine, SandboxErro
 
     let mut cfg = Config::new();
     cfg.wasm_component_model(true)
-        .epoch_interruption(true)
+        .epoch_interruption(config.epoch_interruption)
         .consume_fuel(config.fuel_metering)
         .memory_init_cow(true)
         .cranelift_opt_level(OptLevel::Speed)

@@ -92,16 +92,18 @@ impl Sandbox {
         // thread) until its deadline passes; then it is interrupted. `tokio::task::yield_now`
         // defers the wake-up until the runtime has polled its I/O driver: a plain self-wake
         // would keep the run queue busy and leave sockets unpolled for ~61 slices (≈ 300 ms).
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|mut ctx| {
-            let state = ctx.data_mut();
-            if Instant::now() >= state.deadline {
-                state.timed_out = true;
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
-            }
-        });
+        if self.config.epoch_interruption {
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(|mut ctx| {
+                let state = ctx.data_mut();
+                if Instant::now() >= state.deadline {
+                    state.timed_out = true;
+                    Ok(UpdateDeadline::Interrupt)
+                } else {
+                    Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+                }
+            });
+        }
 
         // The outer deadline catches time spent blocked in host calls, where no wasm runs and
         // so no epoch check happens. It trails the epoch deadline slightly so that a busy

@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""wasmhook's benchmark suite: one command, every arm on this machine, one table.
+
+Builds the release binaries, then measures (server pinned to core 0, wrk pinned to core 1, the
+same way in every arm; each figure the median of REPEATS runs of DURATION seconds):
+
+  - bare axum echo (the ceiling), wasmhook v4 sync (echo block, 1 KiB data), trigger webhook
+    sync and async (durable accept), and `wasmtime serve` with an equivalent wasi:http echo,
+    at -c1 and -c32, with p50/p99 latency;
+  - p99 at 80 % of wasmhook's max rate (wrk2-style constant rate, when `wrk2` is installed);
+  - sandbox-only per-run p50/p99, fuel+epoch on vs off, 1 vs 2 threads (cargo bench);
+  - restart -> first-run latency; idle RSS; RSS with 1,000 registered blocks.
+
+usage: bench/run [--quick] [--skip-wasmtime]
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RELEASE = os.path.join(ROOT, "target", "release")
+MODULES = os.path.join(ROOT, "modules", "target", "wasm32-wasip2", "release")
+HTTP_ECHO = os.path.join(ROOT, "bench", "http-echo", "target", "wasm32-wasip2", "release", "http-echo.wasm")
+SERVER_CORE, CLIENT_CORE = "0", "1"
+WASMTIME_VERSION = "48.0.8"
+PAYLOAD = json.dumps({"event": "order.created", "pad": "x" * 984})  # 1 KiB of JSON
+
+
+def sh(*args, env=None, capture=False, cwd=ROOT):
+    merged = dict(os.environ, **(env or {}))
+    if capture:
+        return subprocess.run(args, cwd=cwd, env=merged, check=True, capture_output=True, text=True).stdout
+    subprocess.run(args, cwd=cwd, env=merged, check=True)
+    return ""
+
+
+def build(skip_wasmtime):
+    print("== building release binaries and modules", flush=True)
+    sh("cargo", "build", "--release", "--locked", "-p", "wasmhook", "-p", "axum-echo")
+    sh("cargo", "build", "--release", "--target", "wasm32-wasip2", "--manifest-path", "modules/Cargo.toml",
+       "-p", "echo", "-p", "noop")
+    sh("cargo", "bench", "--locked", "-p", "wasmhook-tests", "--bench", "sandbox_run", "--no-run")
+    if skip_wasmtime:
+        return None
+    sh("cargo", "build", "--release", "--target", "wasm32-wasip2", "--manifest-path", "bench/http-echo/Cargo.toml")
+    wasmtime = shutil.which("wasmtime")
+    if wasmtime is None or WASMTIME_VERSION not in sh(wasmtime, "--version", capture=True):
+        print(f"== installing wasmtime-cli {WASMTIME_VERSION} (once; ~12 min on 2 cores)", flush=True)
+        sh("cargo", "install", "wasmtime-cli", "--version", WASMTIME_VERSION, "--locked")
+        wasmtime = shutil.which("wasmtime") or os.path.expanduser("~/.cargo/bin/wasmtime")
+    return wasmtime
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, timeout=60.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return  # the server answers: up
+        except Exception:
+            time.sleep(0.01)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def call(method, url, key=None, body=None, content_type="application/json"):
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    if data is not None:
+        request.add_header("Content-Type", content_type)
+    with urllib.request.urlopen(request, timeout=120) as response:
+        text = response.read()
+        return json.loads(text) if text else None
+
+
+class Server:
+    """A process pinned to the server core, killed on exit."""
+
+    def __init__(self, args, env=None, health=None, stdout=subprocess.DEVNULL):
+        merged = dict(os.environ, **(env or {}))
+        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, *args], env=merged, stdout=stdout,
+                                     stderr=subprocess.DEVNULL, text=True)
+        if health:
+            wait_http(health)
+
+    def rss_mib(self):
+        with open(f"/proc/{self.proc.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+class Wasmhook(Server):
+    def __init__(self, data_dir, env=None):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = dict({"WASMHOOK_LOG": "warn"}, **(env or {}))
+        super().__init__([os.path.join(RELEASE, "wasmhook"), "serve", "--listen", f"127.0.0.1:{self.port}",
+                          "--data-dir", data_dir], env=env, health=f"{self.base}/healthz", stdout=subprocess.PIPE)
+        self.key = None
+        first = self.proc.stdout.readline()
+        if first.startswith("Created the first admin API key"):
+            self.key = self.proc.stdout.readline().strip()
+
+    def block(self, key, wasm_bytes, name="echo"):
+        block = call("POST", f"{self.base}/v1/blocks", key, {"name": name})
+        call("POST", f"{self.base}/v1/blocks/{block['id']}/versions", key, wasm_bytes, "application/wasm")
+        return block["id"]
+
+
+def wrk(url, connections, lua, duration, rate=None):
+    """Runs wrk (or wrk2 at a constant rate) on the client core; returns (req/s, p50 ms, p99 ms)."""
+    tool = "wrk2" if rate else "wrk"
+    args = ["taskset", "-c", CLIENT_CORE, tool, "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", lua]
+    if rate:
+        args += [f"-R{rate}"]
+    out = sh(*args, url, capture=True)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(label):
+        match = re.search(rf"^\s+{label}%?\s+([\d.]+)(us|ms|s)\b", out, re.M)
+        if not match:
+            return float("nan")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise RuntimeError(f"{url}: {non2xx.group(1)} non-2xx answers\n{out}")
+    return rps, pct("50(?:\\.000)?"), pct("99(?:\\.000)?")
+
+
+def lua_script(path, headers, body=PAYLOAD):
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body)}"]
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def measure(name, url, lua, connections, args, results):
+    runs = [wrk(url, connections, lua, args.duration) for _ in range(args.repeats)]
+    rps = statistics.median(r[0] for r in runs)
+    p50 = statistics.median(r[1] for r in runs)
+    p99 = statistics.median(r[2] for r in runs)
+    results[name] = {"rps": rps, "p50_ms": p50, "p99_ms": p99, "runs": [round(r[0]) for r in runs]}
+    print(f"   {name:<40} {rps:>9.0f} req/s  p50 {p50:7.3f} ms  p99 {p99:7.3f} ms  {results[name]['runs']}", flush=True)
+
+
+def http_arms(args, wasmtime, work, results):
+    echo_wasm = open(os.path.join(MODULES, "echo.wasm"), "rb").read()
+    print("== HTTP arms (server on core 0, wrk -t1 on core 1)", flush=True)
+
+    axum_port = free_port()
+    axum = Server([os.path.join(RELEASE, "axum-echo"), f"127.0.0.1:{axum_port}"])
+    time.sleep(0.3)
+    lua = lua_script(os.path.join(work, "plain.lua"), {"Content-Type": "application/json"})
+    for c in (1, 32):
+        measure(f"axum echo c{c}", f"http://127.0.0.1:{axum_port}/echo", lua, c, args, results)
+    axum.stop()
+
+    data = os.path.join(work, "wasmhook-data")
+    server = Wasmhook(data, env={"WASMHOOK_WORKERS": "1", "WASMHOOK_QUEUE_DEPTH": "10000000"})
+    key = server.key
+    block = server.block(key, echo_wasm)
+    doc = call("POST", f"{server.base}/v1/docs", key, {"name": "bench", "datasets": [{"key": "echo", "block": block}]})
+    v4_body = json.dumps({"data": json.loads(PAYLOAD)})
+    v4_headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    v4_lua = lua_script(os.path.join(work, "v4.lua"), v4_headers, v4_body)
+    v4_url = f"{server.base}/v4/webhook/docs/{doc['id']}/execute"
+    for c in (1, 32):
+        measure(f"wasmhook v4 sync c{c}", v4_url, v4_lua, c, args, results)
+    if shutil.which("wrk2"):
+        rate = int(results["wasmhook v4 sync c32"]["rps"] * 0.8)
+        rps, p50, p99 = wrk(v4_url, 32, v4_lua, args.duration, rate=rate)
+        results["wasmhook v4 sync c32 @80%"] = {"rps": rps, "p50_ms": p50, "p99_ms": p99}
+        print(f"   {'wasmhook v4 sync c32 at 80% rate':<40} {rps:>9.0f} req/s  p50 {p50:7.3f} ms  p99 {p99:7.3f} ms")
+
+    hook = call("POST", f"{server.base}/v1/webhooks", key, {"target": {"type": "block", "id": block}, "auth": "none"})
+    hook_lua = lua_script(os.path.join(work, "hook.lua"), {"Content-Type": "application/json"})
+    measure("trigger webhook sync c32", f"{server.base}/api/webhooks/{hook['id']}", hook_lua, 32, args, results)
+    noop = server.block(key, open(os.path.join(MODULES, "noop.wasm"), "rb").read(), "noop")
+    accept = call("POST", f"{server.base}/v1/webhooks", key,
+                  {"target": {"type": "block", "id": noop}, "auth": "none", "settings": {"responseMode": "async"}})
+    measure("trigger webhook async accept c32", f"{server.base}/api/webhooks/{accept['id']}", hook_lua, 32, args, results)
+    results["idle RSS after the HTTP arms (MiB)"] = {"value": server.rss_mib()}
+    server.stop()
+
+    if wasmtime:
+        port = free_port()
+        serve = Server([wasmtime, "serve", "-S", "cli", "-O", "pooling-allocator", "--addr", f"127.0.0.1:{port}", HTTP_ECHO])
+        wait_http(f"http://127.0.0.1:{port}/")
+        for c in (1, 32):
+            measure(f"wasmtime serve c{c}", f"http://127.0.0.1:{port}/", lua, c, args, results)
+        serve.stop()
+
+
+def sandbox_arms(args, results):
+    print("== sandbox only (cargo bench sandbox_run, pinned to core 0)", flush=True)
+    runs = "5000" if args.quick else "10000"
+    for name, env in [
+        ("sandbox echo, fuel+epoch on", {}),
+        ("sandbox echo, fuel+epoch off", {"LIMITS": "off"}),
+        ("sandbox noop (floor)", {"MODULE": "noop"}),
+    ]:
+        out = sh("taskset", "-c", SERVER_CORE, "cargo", "bench", "--locked", "-q", "-p", "wasmhook-tests", "--bench",
+                 "sandbox_run", env=dict(env, RUNS=runs, ROUNDS="5"), capture=True)
+        summary = re.search(r"median round p50=([\d.]+)µs p99=([\d.]+)µs .* throughput=(\d+)", out)
+        results[name] = {"p50_us": float(summary.group(1)), "p99_us": float(summary.group(2)),
+                         "runs_per_s": int(summary.group(3))}
+        print(f"   {name:<40} p50 {summary.group(1)} µs  p99 {summary.group(2)} µs  {summary.group(3)} runs/s", flush=True)
+    for threads in ("1", "2"):
+        out = sh("taskset", "-c", "0,1", "cargo", "bench", "--locked", "-q", "-p", "wasmhook-tests", "--bench",
+                 "sandbox_run", env={"RUNS": runs, "ROUNDS": "3", "THREADS": threads}, capture=True)
+        summary = re.search(r"throughput=(\d+)", out)
+        results[f"sandbox echo, {threads} thread(s)"] = {"runs_per_s": int(summary.group(1))}
+        print(f"   {'sandbox echo, ' + threads + ' thread(s)':<40} {summary.group(1)} runs/s", flush=True)
+
+
+def restart_and_memory(args, work, results):
+    print("== restart, first run, memory", flush=True)
+    echo_wasm = open(os.path.join(MODULES, "echo.wasm"), "rb").read()
+    data = os.path.join(work, "restart-data")
+    server = Wasmhook(data)
+    key = server.key
+    results["idle RSS, empty server (MiB)"] = {"value": server.rss_mib()}
+    block = server.block(key, echo_wasm)
+    server.stop()
+    firsts, boots = [], []
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        server = Wasmhook(data)
+        boots.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        call("POST", f"{server.base}/v2/webhook/blocks/{block}/execute", key, {"data": {"n": 1}})
+        firsts.append((time.perf_counter() - started) * 1000)
+        server.stop()
+    results["restart: process start to healthy (ms)"] = {"value": statistics.median(boots)}
+    results["restart: first run after restart (ms)"] = {"value": statistics.median(firsts)}
+    print(f"   boot {statistics.median(boots):.1f} ms, first run {statistics.median(firsts):.2f} ms", flush=True)
+
+    count = 100 if args.quick else 1000
+    noop = open(os.path.join(MODULES, "noop.wasm"), "rb").read()
+    server = Wasmhook(os.path.join(work, "many-data"))
+    key = server.key
+    started = time.time()
+    ids = []
+    for n in range(count):
+        # A custom section makes each component distinct: its own digest, compile and artifact.
+        ids.append(server.block(key, with_custom_section(noop, f"bench-{n}".encode()), f"noop-{n}"))
+    registered = server.rss_mib()
+    for block in ids:
+        call("POST", f"{server.base}/v2/webhook/blocks/{block}/execute", key, {"data": {}})
+    ran = server.rss_mib()
+    server.stop()
+    results[f"RSS with {count} registered blocks (MiB)"] = {"value": registered}
+    results[f"RSS after running each of {count} blocks once (MiB)"] = {"value": ran}
+    print(f"   {count} blocks registered in {time.time() - started:.0f} s: RSS {registered:.0f} MiB, "
+          f"after running each once {ran:.0f} MiB", flush=True)
+
+
+def with_custom_section(wasm, name):
+    """Appends a custom section (id 0) named `name` to a component or module."""
+    def leb(n):
+        out = bytearray()
+        while True:
+            byte = n & 0x7F
+            n >>= 7
+            out.append(byte | (0x80 if n else 0))
+            if not n:
+                return bytes(out)
+    payload = leb(len(name)) + name
+    return wasm + b"\x00" + leb(len(payload)) + payload
+
+
+def ratio(results, a, b, key="rps"):
+    if a in results and b in results and results[b][key]:
+        return results[a][key] / results[b][key]
+    return float("nan")
+
+
+def print_table(results):
+    print("\n== results (medians)\n")
+    print(f"| {'arm':<44} | {'req/s':>9} | {'p50 ms':>7} | {'p99 ms':>7} |")
+    print(f"|{'-' * 46}|{'-' * 11}|{'-' * 9}|{'-' * 9}|")
+    for name, r in results.items():
+        if "rps" in r:
+            print(f"| {name:<44} | {r['rps']:>9.0f} | {r['p50_ms']:>7.3f} | {r['p99_ms']:>7.3f} |")
+    print()
+    for name, r in results.items():
+        if "p50_us" in r:
+            print(f"{name}: p50 {r['p50_us']:.1f} µs, p99 {r['p99_us']:.1f} µs, {r['runs_per_s']} runs/s")
+        elif "value" in r:
+            print(f"{name}: {r['value']:.1f}")
+        elif "runs_per_s" in r:
+            print(f"{name}: {r['runs_per_s']} runs/s")
+    print("\nratios:")
+    for label, a, b in [
+        ("v4 sync c32 / wasmtime serve c32 (target >= 3)", "wasmhook v4 sync c32", "wasmtime serve c32"),
+        ("v4 sync c1 / wasmtime serve c1", "wasmhook v4 sync c1", "wasmtime serve c1"),
+        ("v4 sync c32 / axum echo c32 (target >= 0.15)", "wasmhook v4 sync c32", "axum echo c32"),
+        ("trigger sync c32 / axum echo c32", "trigger webhook sync c32", "axum echo c32"),
+    ]:
+        print(f"  {label}: {ratio(results, a, b):.2f}")
+    if "wasmhook v4 sync c1" in results and "axum echo c1" in results:
+        delta = (results["wasmhook v4 sync c1"]["p50_ms"] - results["axum echo c1"]["p50_ms"]) * 1000
+        print(f"  v4 sync c1 p50 - axum c1 p50 (target <= 100 µs): {delta:.0f} µs")
+    on, off = results.get("sandbox echo, fuel+epoch on"), results.get("sandbox echo, fuel+epoch off")
+    if on and off:
+        print(f"  fuel+epoch on / off, runs/s (target >= 0.9): {on['runs_per_s'] / off['runs_per_s']:.2f}")
+    one, two = results.get("sandbox echo, 1 thread(s)"), results.get("sandbox echo, 2 thread(s)")
+    if one and two:
+        print(f"  2 threads / 1 thread, runs/s (target >= 1.5): {two['runs_per_s'] / one['runs_per_s']:.2f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="2 s runs, 1 repeat, 100 blocks: a smoke test")
+    parser.add_argument("--skip-wasmtime", action="store_true", help="skip the wasmtime serve arm")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+    args.duration, args.repeats = (2, 1) if args.quick else (5, 3)
+    for tool in ("wrk", "taskset"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is required (Debian: apt-get install wrk util-linux)")
+    if (os.cpu_count() or 1) < 2:
+        sys.exit("needs 2 cores: the server and the load generator are pinned to separate cores")
+    started = time.time()
+    wasmtime = build(args.skip_wasmtime)
+    results = {}
+    with tempfile.TemporaryDirectory() as work:
+        http_arms(args, wasmtime, work, results)
+        sandbox_arms(args, results)
+        restart_and_memory(args, work, results)
+    print_table(results)
+    print(f"\nmeasured in {time.time() - started:.0f} s (builds included)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
