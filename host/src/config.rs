@@ -54,6 +54,8 @@ pub struct Config {
     pub max_wasm_bytes: usize,
     /// Runs executing at once across the server.
     pub max_concurrent_runs: u32,
+    /// Prepared blocks kept in memory (LRU); the rest load lazily from disk.
+    pub prepared_cache: usize,
     /// Datasets of one v4 call run concurrently, at most this many at a time.
     pub doc_concurrency: usize,
     /// Memory cap of a run when the block sets none.
@@ -88,6 +90,7 @@ impl Default for Config {
             max_body_bytes: 16 << 20,
             max_wasm_bytes: 64 << 20,
             max_concurrent_runs: 256,
+            prepared_cache: 128,
             doc_concurrency: 4,
             default_memory_bytes: crate::sandbox::DEFAULT_MEMORY_BYTES,
             max_memory_bytes: 1 << 30,
@@ -113,6 +116,7 @@ struct Layer {
     max_body_bytes: Option<u64>,
     max_wasm_bytes: Option<u64>,
     max_concurrent_runs: Option<u64>,
+    prepared_cache: Option<u64>,
     doc_concurrency: Option<u64>,
     default_memory_bytes: Option<u64>,
     max_memory_bytes: Option<u64>,
@@ -198,6 +202,9 @@ impl Config {
             self.max_concurrent_runs =
                 u32::try_from(v).map_err(|_| invalid("max_concurrent_runs", format!("{v} is too large")))?;
         }
+        if let Some(v) = layer.prepared_cache {
+            self.prepared_cache = size("prepared_cache", v)?;
+        }
         if let Some(v) = layer.doc_concurrency {
             self.doc_concurrency = size("doc_concurrency", v)?;
         }
@@ -245,6 +252,9 @@ impl Config {
         }
         if self.max_concurrent_runs == 0 || self.max_concurrent_runs > 10_000 {
             return Err(invalid("max_concurrent_runs", "must be between 1 and 10000"));
+        }
+        if self.prepared_cache == 0 {
+            return Err(invalid("prepared_cache", "must be greater than 0"));
         }
         if self.doc_concurrency == 0 {
             return Err(invalid("doc_concurrency", "must be greater than 0"));

@@ -35,6 +35,8 @@ pub struct SandboxConfig {
     /// Period of the engine's single epoch ticker thread; deadlines are precise to one tick.
     pub epoch_tick: Duration,
     /// Prepared blocks (`InstancePre`) kept in memory, least recently used evicted first.
+    /// Each holds its compiled code (a few hundred KiB for a small Rust block); evicted ones
+    /// come back from their artifact on disk (mmapped, ≈ 1 ms) on their next run.
     pub prepared_cache_capacity: usize,
     /// Largest output (typed `run` result, or a command's stdout) accepted from a block.
     pub max_output_bytes: usize,
@@ -56,7 +58,7 @@ impl SandboxConfig {
             max_concurrent_runs: 256,
             max_memory_bytes: 1 << 30,
             epoch_tick: Duration::from_millis(5),
-            prepared_cache_capacity: 1024,
+            prepared_cache_capacity: 128,
             max_output_bytes: 1 << 20,
             max_log_bytes: 256 << 10,
             fuel_metering: true,
