@@ -261,9 +261,7 @@ async fn update(
     if name.trim().is_empty() {
         return Err(ApiError::unprocessable("`name` must not be empty"));
     }
-    let webhook = state.store.write(move |conn| webhooks::update(conn, team_id, id, &name, &settings)).await?;
-    state.cache.forget_webhook(id);
-    Ok(Json(view(&state, &headers, webhook, None)))
+    write_and_show(&state, &headers, id, move |conn| webhooks::update(conn, team_id, id, &name, &settings)).await
 }
 
 /// RFC 7396: objects merge recursively, `null` deletes, anything else replaces.
@@ -330,10 +328,8 @@ async fn regenerate_url(
     Path(raw): Path<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
-    let webhook = state.store.write(move |conn| webhooks::regenerate(conn, caller.team_id, id)).await?;
-    state.cache.forget_webhook(id);
     state.limiters.forget(id);
-    Ok(Json(view(&state, &headers, webhook, None)))
+    write_and_show(&state, &headers, id, move |conn| webhooks::regenerate(conn, caller.team_id, id)).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -380,6 +376,21 @@ async fn disable(
     set_state(&state, &headers, caller.team_id, id, WebhookState::Disabled, None).await
 }
 
+/// Runs a write that returns the changed webhook, drops its cached copy, and shows it.
+async fn write_and_show<F>(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: Uuid,
+    write: F,
+) -> Result<Json<WebhookView>, ApiError>
+where
+    F: FnOnce(&rusqlite::Connection) -> Result<Webhook, crate::store::StoreError> + Send + 'static,
+{
+    let webhook = state.store.write(write).await?;
+    state.cache.forget_webhook(id);
+    Ok(Json(view(state, headers, webhook, None)))
+}
+
 async fn set_state(
     state: &AppState,
     headers: &HeaderMap,
@@ -388,9 +399,7 @@ async fn set_state(
     new_state: WebhookState,
     armed_until: Option<i64>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let webhook = state.store.write(move |conn| webhooks::set_state(conn, team_id, id, new_state, armed_until)).await?;
-    state.cache.forget_webhook(id);
-    Ok(Json(view(state, headers, webhook, None)))
+    write_and_show(state, headers, id, move |conn| webhooks::set_state(conn, team_id, id, new_state, armed_until)).await
 }
 
 async fn set_signature(
@@ -402,10 +411,10 @@ async fn set_signature(
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
     check_signature(&signature)?;
-    let webhook =
-        state.store.write(move |conn| webhooks::set_signature(conn, caller.team_id, id, Some(&signature))).await?;
-    state.cache.forget_webhook(id);
-    Ok(Json(view(&state, &headers, webhook, None)))
+    write_and_show(&state, &headers, id, move |conn| {
+        webhooks::set_signature(conn, caller.team_id, id, Some(&signature))
+    })
+    .await
 }
 
 async fn remove_signature(
@@ -415,9 +424,7 @@ async fn remove_signature(
     Path(raw): Path<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
-    let webhook = state.store.write(move |conn| webhooks::set_signature(conn, caller.team_id, id, None)).await?;
-    state.cache.forget_webhook(id);
-    Ok(Json(view(&state, &headers, webhook, None)))
+    write_and_show(&state, &headers, id, move |conn| webhooks::set_signature(conn, caller.team_id, id, None)).await
 }
 
 async fn remove(
