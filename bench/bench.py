@@ -118,15 +118,18 @@ class Server:
 
 class Wasmhook(Server):
     def __init__(self, data_dir, env=None):
+        fresh = not os.path.exists(data_dir)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict({"WASMHOOK_LOG": "warn"}, **(env or {}))
         super().__init__([os.path.join(RELEASE, "wasmhook"), "serve", "--listen", f"127.0.0.1:{self.port}",
-                          "--data-dir", data_dir], env=env, health=f"{self.base}/healthz", stdout=subprocess.PIPE)
+                          "--data-dir", data_dir], env=env, health=f"{self.base}/healthz",
+                         stdout=subprocess.PIPE if fresh else subprocess.DEVNULL)
         self.key = None
-        first = self.proc.stdout.readline()
-        if first.startswith("Created the first admin API key"):
-            self.key = self.proc.stdout.readline().strip()
+        if fresh:  # a new data dir: the server prints the bootstrap key first
+            first = self.proc.stdout.readline()
+            if first.startswith("Created the first admin API key"):
+                self.key = self.proc.stdout.readline().strip()
 
     def block(self, key, wasm_bytes, name="echo"):
         block = call("POST", f"{self.base}/v1/blocks", key, {"name": name})

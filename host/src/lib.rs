@@ -43,16 +43,22 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves `state` on `listener` until `shutdown` resolves; then stops accepting connections,
 /// lets in-flight requests finish, stops the workers taking queued work and waits up to
-/// `shutdown_grace` for runs in flight. Queued work stays queued for the next start.
+/// `shutdown_grace` for runs in flight, and commits the last records. Queued work stays queued
+/// for the next start.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let executor = state.executor.clone();
+    let store = state.store.clone();
     let grace = state.config.shutdown_grace;
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
     executor.shutdown(grace).await;
+    // Records queued without waiting (sync runs) are committed before the process exits.
+    if let Err(error) = store.flush().await {
+        tracing::error!(%error, "could not commit the last execution records");
+    }
     served
 }

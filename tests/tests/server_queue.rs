@@ -40,7 +40,9 @@ async fn post_with(
     (status, headers, response.json().await.unwrap_or(Value::Null))
 }
 
-fn executions_in(server: &TestServer) -> i64 {
+/// Executions in the SQLite file (after the writer flushed).
+async fn executions_in(server: &TestServer) -> i64 {
+    server.state.store.flush().await.expect("flush");
     let conn = rusqlite::Connection::open(server.state.config.database_path()).expect("sqlite");
     conn.query_row("SELECT COUNT(*) FROM executions", [], |row| row.get(0)).expect("count")
 }
@@ -97,7 +99,7 @@ async fn a_repeated_key_returns_the_original_without_running_again() {
     assert_eq!(headers["idempotent-replayed"], "true");
     assert_eq!(again["execution_id"], first["execution_id"], "same execution");
     assert_eq!(again["output"], first["output"], "same result");
-    assert_eq!(executions_in(&server), 1, "ran once");
+    assert_eq!(executions_in(&server).await, 1, "ran once");
 
     let (status, _, conflict) =
         post_with(&server, &path, key, &[("idempotency-key", "order-42")], json!({ "data": { "order": 43 } })).await;
@@ -118,7 +120,7 @@ async fn a_repeated_key_returns_the_original_without_running_again() {
     post_with(&server, &path, key, &[], body.clone()).await;
     post_with(&server, &path, key, &[], body).await;
     wait_terminal(&server, key, queued["execution_id"].as_str().expect("id")).await;
-    assert_eq!(executions_in(&server), 4);
+    assert_eq!(executions_in(&server).await, 4);
 }
 
 #[tokio::test]
@@ -147,7 +149,7 @@ async fn twenty_concurrent_duplicates_run_once() {
     assert_eq!(ids.len(), 1, "every duplicate got the same execution: {ids:?}");
     assert!(answers.iter().all(|(s, _, b)| *s == StatusCode::OK && b["success"] == true));
     assert_eq!(answers.iter().filter(|(_, replayed, _)| !replayed).count(), 1, "one original, 19 replays");
-    assert_eq!(executions_in(&server), 1, "the key (from the block's JSON pointer) made it run once");
+    assert_eq!(executions_in(&server).await, 1, "the key (from the block's JSON pointer) made it run once");
 }
 
 #[tokio::test]
@@ -264,7 +266,7 @@ async fn retention_purges_old_executions_in_the_background() {
     assert_eq!(server.get(&format!("/v1/executions/{id}"), key).await.status, StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(server.get(&format!("/v1/executions/{id}"), key).await.status, StatusCode::NOT_FOUND, "purged");
-    assert_eq!(executions_in(&server), 0);
+    assert_eq!(executions_in(&server).await, 0);
 }
 
 #[tokio::test]

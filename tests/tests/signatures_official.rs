@@ -105,7 +105,8 @@ impl Hook<'_> {
         self.server.trigger(&self.path, &all, body.to_owned()).await
     }
 
-    fn runs(&self) -> i64 {
+    async fn runs(&self) -> i64 {
+        self.server.state.store.flush().await.expect("flush");
         let conn = rusqlite::Connection::open(self.server.state.config.database_path()).expect("sqlite");
         conn.query_row("SELECT COUNT(*) FROM executions WHERE webhook_id = ?1", [&self.id], |row| row.get(0))
             .expect("count")
@@ -163,7 +164,7 @@ async fn standard_webhooks_from_the_official_library_with_rotation_and_replay_pr
     refused(&hook.send(&future, body).await, "TIMESTAMP_OUT_OF_TOLERANCE");
     let unsigned: Vec<_> = signed.iter().filter(|(k, _)| k != "webhook-signature").cloned().collect();
     refused(&hook.send(&unsigned, body).await, "SIGNATURE_INVALID");
-    assert_eq!(hook.runs(), 2, "refused deliveries run nothing");
+    assert_eq!(hook.runs().await, 2, "refused deliveries run nothing");
 }
 
 #[tokio::test]
@@ -183,7 +184,7 @@ async fn stripe_signatures_from_the_official_node_library() {
         "TIMESTAMP_OUT_OF_TOLERANCE",
     );
     refused(&hook.send(&[], body).await, "SIGNATURE_INVALID");
-    assert_eq!(hook.runs(), 1);
+    assert_eq!(hook.runs().await, 1);
 }
 
 #[tokio::test]
@@ -200,7 +201,7 @@ async fn github_signatures_from_octokit_and_secret_plus_signature() {
     );
     refused(&hook.send(&sign("node", "github", "another secret", body, 0, ""), body).await, "SIGNATURE_INVALID");
     refused(&hook.send(&[], body).await, "SIGNATURE_INVALID");
-    assert_eq!(hook.runs(), 1);
+    assert_eq!(hook.runs().await, 1);
 
     // Both a bearer secret and a signature: either alone is refused.
     let (both, created) = Hook::create(&server, json!({ "scheme": "github", "secrets": [secret] }), "secret").await;
@@ -226,7 +227,7 @@ async fn slack_signatures_from_slack_sdk() {
     );
     refused(&hook.send(&sign("python", "slack", "not-the-secret", body, now(), ""), body).await, "SIGNATURE_INVALID");
     refused(&hook.send(&sign("python", "slack", secret, body, now(), ""), "{}").await, "SIGNATURE_INVALID");
-    assert_eq!(hook.runs(), 1);
+    assert_eq!(hook.runs().await, 1);
 }
 
 #[tokio::test]

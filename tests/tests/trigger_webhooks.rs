@@ -19,7 +19,9 @@ fn bearer(secret: &str) -> String {
     format!("Bearer {secret}")
 }
 
-fn executions_of(server: &TestServer, webhook_id: &str) -> i64 {
+/// Executions recorded for a webhook, read from the SQLite file (after the writer flushed).
+async fn executions_of(server: &TestServer, webhook_id: &str) -> i64 {
+    server.state.store.flush().await.expect("flush");
     let conn = rusqlite::Connection::open(server.state.config.database_path()).expect("sqlite");
     conn.query_row("SELECT COUNT(*) FROM executions WHERE webhook_id = ?1", [webhook_id], |row| row.get(0))
         .expect("count")
@@ -83,7 +85,7 @@ async fn secret_auth_takes_bearer_token_or_key_and_answers_plain_401s() {
     }
     let wrong_query = server.trigger(&format!("{path}?token=nope"), &[json], "{}").await;
     assert_eq!(wrong_query.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(executions_of(&server, created["id"].as_str().expect("id")), 3);
+    assert_eq!(executions_of(&server, created["id"].as_str().expect("id")).await, 3);
 
     // auth "none": the URL is the capability.
     let doc = server.doc(key, json!([{ "key": "a", "block": echo }, { "key": "b", "block": echo }])).await;
@@ -157,7 +159,7 @@ async fn an_armed_webhook_takes_exactly_one_of_100_concurrent_calls() {
             .filter(|a| a.status == StatusCode::FORBIDDEN)
             .all(|a| a.body["error_code"] == "WEBHOOK_INACTIVE")
     );
-    assert_eq!(executions_of(&server, &id), 1, "exactly one run");
+    assert_eq!(executions_of(&server, &id).await, 1, "exactly one run");
 
     let spent = server.get(&format!("/v1/webhooks/{id}"), key).await;
     assert_eq!((spent.body["accepting"].as_bool(), spent.body["armedUntil"].as_i64()), (Some(false), None));
@@ -167,7 +169,7 @@ async fn an_armed_webhook_takes_exactly_one_of_100_concurrent_calls() {
     assert_eq!(server.trigger(&path, &[], "{}").await.status, StatusCode::FORBIDDEN, "the arm window passed");
     server.post(&format!("/v1/webhooks/{id}/arm"), key, json!({})).await;
     assert_eq!(server.trigger(&path, &[], "{}").await.status, StatusCode::OK, "re-armed");
-    assert_eq!(executions_of(&server, &id), 2);
+    assert_eq!(executions_of(&server, &id).await, 2);
 }
 
 #[tokio::test]

@@ -37,6 +37,7 @@ async fn show(
     Path(raw): Path<String>,
 ) -> Result<Json<Execution>, ApiError> {
     let id = parse_id(&raw, "execution_id")?;
+    state.store.flush().await?;
     Ok(Json(state.store.read(move |conn| executions::execution(conn, caller.team_id, id)).await?))
 }
 
@@ -73,6 +74,7 @@ async fn list(
                 .ok_or_else(|| ApiError::bad_request(format!("limit must be 1 to {MAX_LIMIT}, got {raw:?}")))?,
         },
     };
+    state.store.flush().await?;
     Ok(Json(state.store.read(move |conn| executions::list(conn, caller.team_id, &filter)).await?))
 }
 
@@ -113,6 +115,7 @@ async fn replay(
     let request: ReplayBody =
         if bytes.iter().all(u8::is_ascii_whitespace) { ReplayBody::default() } else { parse_json(&bytes)? };
     let team_id = caller.team_id;
+    state.store.flush().await?;
     let original = state.store.read(move |conn| executions::execution(conn, team_id, id)).await?;
     let stored = original.input.as_ref().ok_or_else(|| {
         ApiError::new(
@@ -146,6 +149,7 @@ async fn replay(
     let delivery = Delivery { team_id, target: block_id, idempotency: None, single_use: None, jobs: vec![job] };
     Ok(match state.executor.submit(delivery, mode).await? {
         Dispatched::Finished { .. } => {
+            state.store.flush().await?;
             let execution = state.store.read(move |conn| executions::execution(conn, team_id, new_id)).await?;
             Json(execution).into_response()
         }

@@ -13,7 +13,7 @@ use futures::future::join_all;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use super::job::{Job, RunSummary};
+use super::job::{Job, Recording, RunSummary};
 use super::{ExecError, Executor};
 use crate::store::deliveries::{self, KeyClaim, KeyUse};
 use crate::store::executions::{self, ExecutionStatus};
@@ -165,7 +165,7 @@ impl Executor {
                 let (this, limit) = (self.clone(), limit.clone());
                 self.tasks.spawn(async move {
                     let _permit = limit.acquire_owned().await;
-                    this.run_job(job).await
+                    this.run_job(job, Recording::Queued).await
                 })
             })
             .collect();

@@ -8,7 +8,7 @@ use tokio::sync::{Mutex, mpsc};
 use uuid::Uuid;
 
 use super::Executor;
-use super::job::{Job, StoredInput};
+use super::job::{Job, Recording, StoredInput};
 use crate::sandbox::{Failure, FailureKind, Outcome};
 use crate::store::{StoreError, blocks, executions, now_ms};
 
@@ -82,7 +82,7 @@ impl Executor {
         match input {
             Ok(input) => {
                 let job = Job::from_claimed(claimed, block, input);
-                match self.run_job(job.clone()).await {
+                match self.run_job(job.clone(), Recording::Committed).await {
                     Ok(_) => Ok(()),
                     Err(error) => self.fail(job, &error.to_string()).await,
                 }
@@ -106,6 +106,6 @@ impl Executor {
             duration: std::time::Duration::ZERO,
             peak_memory_bytes: 0,
         };
-        self.record(job, outcome).await.map(|_| ())
+        self.record(job, outcome, Recording::Committed).await.map(|_| ())
     }
 }

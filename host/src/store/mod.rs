@@ -123,6 +123,32 @@ impl Store {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Queues `job` for the writer's next group commit without waiting for it; a failure is
+    /// logged. Writes are applied in the order they are queued, so a later [`Store::write`]
+    /// or [`Store::flush`] returns only once this one is committed too.
+    pub fn write_detached<F>(&self, what: &'static str, job: F)
+    where
+        F: FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
+    {
+        let job: Job = Box::new(move |conn| {
+            let result = in_savepoint(conn, job);
+            Box::new(move |commit: Result<(), String>| match (result, commit) {
+                (Ok(()), Ok(())) => {}
+                (Err(e), _) => tracing::error!(error = %e, what, "detached write failed"),
+                (Ok(()), Err(e)) => tracing::error!(error = %e, what, "detached write's commit failed"),
+            })
+        });
+        if self.writer.send(job).is_err() {
+            tracing::error!(what, "detached write dropped: the store is closed");
+        }
+    }
+
+    /// Waits until every write queued before this call is committed (read-your-writes after
+    /// [`Store::write_detached`]).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.write(|_| Ok(())).await
+    }
+
     /// Runs a read on a pooled connection on tokio's blocking threads.
     pub async fn read<R, F>(&self, job: F) -> Result<R, StoreError>
     where

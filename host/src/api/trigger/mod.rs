@@ -205,6 +205,7 @@ async fn poll(
     let webhook = authenticated(&state, &raw_id, &parts, &query).await?;
     let execution_id = parse_uuid(&raw_execution, "execution_id")?;
     let team_id = webhook.team_id;
+    state.store.flush().await?;
     let execution = match state.store.read(move |conn| executions::execution(conn, team_id, execution_id)).await {
         Ok(execution) if execution.webhook_id == Some(webhook.id) => execution,
         Ok(_) | Err(StoreError::NotFound(_)) => return Err(ApiError::not_found("execution")),
