@@ -56,6 +56,8 @@ pub struct Config {
     pub max_concurrent_runs: u32,
     /// Prepared blocks kept in memory (LRU); the rest load lazily from disk.
     pub prepared_cache: usize,
+    /// Copy-on-write memory images (see [`crate::sandbox::SandboxConfig::memory_init_cow`]).
+    pub memory_cow: bool,
     /// Datasets of one v4 call run concurrently, at most this many at a time.
     pub doc_concurrency: usize,
     /// Memory cap of a run when the block sets none.
@@ -91,6 +93,7 @@ impl Default for Config {
             max_wasm_bytes: 64 << 20,
             max_concurrent_runs: 256,
             prepared_cache: 128,
+            memory_cow: true,
             doc_concurrency: 4,
             default_memory_bytes: crate::sandbox::DEFAULT_MEMORY_BYTES,
             max_memory_bytes: 1 << 30,
@@ -117,6 +120,7 @@ struct Layer {
     max_wasm_bytes: Option<u64>,
     max_concurrent_runs: Option<u64>,
     prepared_cache: Option<u64>,
+    memory_cow: Option<bool>,
     doc_concurrency: Option<u64>,
     default_memory_bytes: Option<u64>,
     max_memory_bytes: Option<u64>,
@@ -201,6 +205,9 @@ impl Config {
         if let Some(v) = layer.max_concurrent_runs {
             self.max_concurrent_runs =
                 u32::try_from(v).map_err(|_| invalid("max_concurrent_runs", format!("{v} is too large")))?;
+        }
+        if let Some(v) = layer.memory_cow {
+            self.memory_cow = v;
         }
         if let Some(v) = layer.prepared_cache {
             self.prepared_cache = size("prepared_cache", v)?;
@@ -297,10 +304,10 @@ fn read_file(path: &Path) -> Result<Layer, ConfigError> {
     toml::from_str(&text).map_err(|e| ConfigError::File { path: path.to_path_buf(), message: e.to_string() })
 }
 
-/// One env var as a layer: parsed as a TOML value of that key, so numbers and strings work
-/// without quoting (`WASMHOOK_MAX_BODY_BYTES=1048576`, `WASMHOOK_LISTEN=0.0.0.0:8080`).
+/// One env var as a layer: parsed as a TOML value of that key, so numbers, booleans and strings
+/// work without quoting (`WASMHOOK_MAX_BODY_BYTES=1048576`, `WASMHOOK_LISTEN=0.0.0.0:8080`).
 fn env_layer(name: &str, value: &str) -> Result<Layer, String> {
-    let literal = if value.parse::<u64>().is_ok() {
+    let literal = if value.parse::<u64>().is_ok() || value == "true" || value == "false" {
         format!("{name} = {value}")
     } else {
         format!("{name} = {}", toml::Value::String(value.to_owned()))
@@ -330,6 +337,8 @@ mod tests {
         assert_eq!(config.max_body_bytes, 200, "env beats file");
         assert_eq!(config.doc_concurrency, 2, "file beats default");
         assert_eq!(config.max_timeout_ms, Config::default().max_timeout_ms);
+        let config = Config::load(&Flags::default(), env(&[("WASMHOOK_MEMORY_COW", "false")])).expect("bool");
+        assert!(!config.memory_cow, "booleans need no quoting in env vars");
     }
 
     #[test]

@@ -68,6 +68,7 @@ impl AppState {
         sandbox_config.max_concurrent_runs = config.max_concurrent_runs;
         sandbox_config.max_memory_bytes = config.max_memory_bytes;
         sandbox_config.prepared_cache_capacity = config.prepared_cache;
+        sandbox_config.memory_init_cow = config.memory_cow;
         let sandbox = Arc::new(Sandbox::new(sandbox_config)?);
         let config = Arc::new(config);
         let cache = Arc::new(Cache::default());

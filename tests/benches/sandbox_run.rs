@@ -8,7 +8,7 @@
 //! without fuel metering and epoch interruption, `FUEL=off` for fuel alone, `MODULE` (default
 //! `echo`; `noop` measures the floor: everything but the block's own work), `THREADS` (default
 //! 1: runs on that many OS threads at once, sharing one sandbox, to measure scaling across
-//! cores).
+//! cores), `COW=off` to copy memory images in instead of mapping them copy-on-write.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +29,7 @@ fn main() -> anyhow::Result<()> {
     let mut config = SandboxConfig::new(cache.path());
     config.fuel_metering = fuel;
     config.epoch_interruption = limits;
+    config.memory_init_cow = config_cow();
     let sandbox = Arc::new(Sandbox::new(config)?);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 
@@ -38,9 +39,10 @@ fn main() -> anyhow::Result<()> {
     let block = runtime.block_on(sandbox.prepare(&wasmhook_tests::module(&module)))?;
 
     let name = format!(
-        "sandbox run, {module}, 1 KiB data, fuel {}, epoch {}, {threads} thread(s)",
+        "sandbox run, {module}, 1 KiB data, fuel {}, epoch {}, CoW {}, {threads} thread(s)",
         if fuel { "on" } else { "off" },
-        if limits { "on" } else { "off" }
+        if limits { "on" } else { "off" },
+        if config_cow() { "on" } else { "off" }
     );
     let mut summaries = Vec::with_capacity(rounds);
     run_on_threads(&sandbox, &block, &input, threads, runs / 10)?;
@@ -98,6 +100,10 @@ fn run_on_threads(
         all.extend(handle.join().map_err(|_| anyhow::anyhow!("a bench thread panicked"))??);
     }
     Ok(all)
+}
+
+fn config_cow() -> bool {
+    std::env::var("COW").map_or(true, |v| v != "off")
 }
 
 fn one_kib_payload() -> Vec<u8> {

@@ -44,6 +44,11 @@ pub struct SandboxConfig {
     pub max_log_bytes: usize,
     /// Instrument compiled code with fuel metering (off only for benchmarks).
     pub fuel_metering: bool,
+    /// Map memory images copy-on-write (fastest single run: ≈ 51 vs 79 µs for echo). Off, data
+    /// segments are copied in instead: slower per run, but CoW write faults flush the TLB of
+    /// every other core running the process (IPIs), so with 2 threads CoW off gave 20.8k
+    /// runs/s against 16.3k on. Prefer off on servers that run many blocks in parallel.
+    pub memory_init_cow: bool,
     /// Check the epoch deadline in compiled code (off only for benchmarks: a looping guest
     /// then holds its thread until the outer deadline).
     pub epoch_interruption: bool,
@@ -62,6 +67,7 @@ impl SandboxConfig {
             max_output_bytes: 1 << 20,
             max_log_bytes: 256 << 10,
             fuel_metering: true,
+            memory_init_cow: true,
             epoch_interruption: true,
         }
     }

@@ -42,7 +42,7 @@ pub(crate) fn build_engine(config: &SandboxConfig) -> Result<Engine, SandboxErro
     cfg.wasm_component_model(true)
         .epoch_interruption(config.epoch_interruption)
         .consume_fuel(config.fuel_metering)
-        .memory_init_cow(true)
+        .memory_init_cow(config.memory_init_cow)
         .cranelift_opt_level(OptLevel::Speed)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&cfg).map_err(|e| SandboxError::Engine(format!("{e:#}")))
