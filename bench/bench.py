@@ -212,7 +212,7 @@ def http_arms(args, wasmtime, work, results):
     accept = call("POST", f"{server.base}/v1/webhooks", key,
                   {"target": {"type": "block", "id": noop}, "auth": "none", "settings": {"responseMode": "async"}})
     measure("trigger webhook async accept c32", f"{server.base}/api/webhooks/{accept['id']}", hook_lua, 32, args, results)
-    results["idle RSS after the HTTP arms (MiB)"] = {"value": server.rss_mib()}
+    results["RSS after the HTTP arms (MiB)"] = {"value": server.rss_mib()}
     server.stop()
 
     if wasmtime:
