@@ -105,18 +105,18 @@ impl AppState {
             .store
             .read(move |conn| {
                 let found = webhooks::by_id(conn, id)?;
-                let removed = if found.is_none() { webhooks::removed(conn, id)? } else { None };
+                let removed = found.is_none() && webhooks::removed(conn, id)?;
                 Ok((found, removed))
             })
             .await?;
-        Ok(match (found, removed) {
-            (Some(webhook), _) => {
+        Ok(match found {
+            Some(webhook) => {
                 let webhook = Arc::new(webhook);
                 self.cache.remember_webhook(Arc::clone(&webhook));
                 WebhookLookup::Found(webhook)
             }
-            (None, Some(_)) => WebhookLookup::Removed,
-            (None, None) => WebhookLookup::Missing,
+            None if removed => WebhookLookup::Removed,
+            None => WebhookLookup::Missing,
         })
     }
 

@@ -10,7 +10,7 @@ use std::process::Stdio;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::binary::{Binary, block_with};
+use support::binary::{Binary, block_with, post_json};
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|window| window == needle.as_bytes())
@@ -30,16 +30,8 @@ async fn secrets_are_absent_from_logs_records_and_the_block() {
     let base = &server.base;
 
     let block = block_with(&client, base, &key, "request-inspector", json!({ "name": "inspector" })).await;
-    let created: Value = client
-        .post(format!("{base}/v1/webhooks"))
-        .bearer_auth(&key)
-        .json(&json!({ "target": { "type": "block", "id": block }, "settings": { "captureRequest": true } }))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
+    let body = json!({ "target": { "type": "block", "id": block }, "settings": { "captureRequest": true } });
+    let created = post_json(&client, &format!("{base}/v1/webhooks"), &key, &body).await;
     let secret = created["secret"].as_str().expect("secret").to_owned();
     let url = format!("{base}/api/webhooks/{}", created["id"].as_str().expect("id"));
 

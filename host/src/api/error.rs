@@ -129,6 +129,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => Self::not_found(what),
             StoreError::Invalid(message) => Self::unprocessable(message),
             StoreError::Conflict(message) => Self::new(StatusCode::CONFLICT, "CONFLICT", message),
+            StoreError::NotArmed => Self::new(StatusCode::FORBIDDEN, "WEBHOOK_INACTIVE", error.to_string()),
             other => Self::internal(&other),
         }
     }
@@ -151,7 +152,6 @@ impl From<ExecError> for ApiError {
         match error {
             ExecError::NoActiveVersion(_) => Self::new(StatusCode::CONFLICT, "NO_ACTIVE_VERSION", error.to_string()),
             ExecError::KeyReused(_) => Self::new(StatusCode::CONFLICT, "IDEMPOTENCY_KEY_REUSED", error.to_string()),
-            ExecError::NotArmed => Self::new(StatusCode::FORBIDDEN, "WEBHOOK_INACTIVE", error.to_string()),
             ExecError::QueueFull => Self::unavailable("QUEUE_FULL", error.to_string()),
             ExecError::ShuttingDown => Self::unavailable("SHUTTING_DOWN", error.to_string()),
             ExecError::Store(e) => e.into(),

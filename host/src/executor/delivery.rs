@@ -17,10 +17,7 @@ use super::job::{Job, Recording, RunSummary};
 use super::{ExecError, Executor};
 use crate::store::deliveries::{self, KeyClaim, KeyUse};
 use crate::store::executions::{self, ExecutionStatus};
-use crate::store::{StoreError, now_ms, webhooks};
-
-/// The marker of a lost race for an armed webhook's single call, inside the store layer.
-const NOT_ARMED: &str = "the armed webhook's single call was already taken";
+use crate::store::{now_ms, webhooks};
 
 /// Answer now with ids (async), or wait for the result (sync, the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +39,7 @@ pub struct Delivery {
     pub idempotency: Option<IdempotencyKey>,
     /// An armed trigger webhook whose single call this delivery takes. Taken in the same
     /// savepoint as the delivery's rows: of concurrent calls exactly one commits, the others
-    /// get [`ExecError::NotArmed`].
+    /// get [`crate::store::StoreError::NotArmed`].
     pub single_use: Option<Uuid>,
     /// The runs, ids assigned.
     pub jobs: Vec<Job>,
@@ -117,7 +114,7 @@ impl Executor {
         let window_ms = i64::try_from(self.config.idempotency_window.as_millis()).unwrap_or(i64::MAX);
         let delivery = delivery.clone();
         let ids = ids.to_vec();
-        let committed = self
+        Ok(self
             .store
             .write(move |conn| {
                 let now = now_ms();
@@ -134,11 +131,9 @@ impl Executor {
                         return Ok(claim);
                     }
                 }
-                if let Some(webhook) = delivery.single_use
-                    && !webhooks::take_arm(conn, webhook, now)?
-                {
-                    // Rolls back the savepoint (and the key claim above): nothing was accepted.
-                    return Err(StoreError::Conflict(NOT_ARMED.into()));
+                if let Some(webhook) = delivery.single_use {
+                    // On failure the savepoint (and the key claim above) rolls back.
+                    webhooks::take_arm(conn, webhook, now)?;
                 }
                 for job in &delivery.jobs {
                     let input = job.stored_input();
@@ -146,11 +141,7 @@ impl Executor {
                 }
                 Ok(KeyClaim::New)
             })
-            .await;
-        match committed {
-            Err(StoreError::Conflict(message)) if message == NOT_ARMED => Err(ExecError::NotArmed),
-            other => Ok(other?),
-        }
+            .await?)
     }
 
     /// Runs the jobs now (at most `doc_concurrency` at once). If they outlive the sync wait,

@@ -3,10 +3,10 @@
 //!
 //! - [`delivery`]: accepting a delivery — idempotency keys, queue or inline, the sync-wait
 //!   handoff to async.
-//! - [`queue`]: the in-memory dispatch channel in front of the durable `queued` rows, the
+//! - `queue`: the in-memory dispatch channel in front of the durable `queued` rows, the
 //!   worker pool and crash recovery at boot.
 //! - [`job`]: one run of one block version, recorded in the store's next group commit.
-//! - [`retention`]: the background purge of old executions and idempotency records.
+//! - `retention`: the background purge of old executions and idempotency records.
 
 pub mod delivery;
 pub mod job;
@@ -40,9 +40,6 @@ pub enum ExecError {
     /// The idempotency key was used for another request body within the window.
     #[error("the idempotency key {0:?} was already used for a different request within the idempotency window")]
     KeyReused(String),
-    /// The armed webhook's single call was taken by another delivery (or its arm expired).
-    #[error("this webhook is armed for a single call, which was already taken or expired; arm it again")]
-    NotArmed,
     /// The queue holds `queue_depth` deliveries already.
     #[error("the execution queue is full; retry later")]
     QueueFull,

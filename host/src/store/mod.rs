@@ -56,6 +56,9 @@ pub enum StoreError {
     /// A stored value could not be decoded (corruption or a bug).
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// An armed trigger webhook's single call was already taken (or its arm expired).
+    #[error("this webhook is armed for a single call, which was already taken or expired; arm it again")]
+    NotArmed,
     /// The writer thread is gone (shutdown).
     #[error("the store is closed")]
     Closed,
@@ -109,18 +112,29 @@ impl Store {
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        self.enqueue(job, move |outcome| {
+            let _ = reply.send(outcome);
+        })?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Sends `job` to the writer; `done` gets its result once the batch's commit is known.
+    fn enqueue<R, F>(&self, job: F, done: impl FnOnce(Result<R, StoreError>) + Send + 'static) -> Result<(), StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    {
         let job: Job = Box::new(move |conn| {
             let result = in_savepoint(conn, job);
             Box::new(move |commit: Result<(), String>| {
-                let _ = reply.send(match (result, commit) {
+                done(match (result, commit) {
                     (Ok(value), Ok(())) => Ok(value),
                     (Err(e), _) => Err(e),
                     (Ok(_), Err(e)) => Err(StoreError::Conflict(format!("commit failed: {e}"))),
                 });
             })
         });
-        self.writer.send(job).map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        self.writer.send(job).map_err(|_| StoreError::Closed)
     }
 
     /// Queues `job` for the writer's next group commit without waiting for it; a failure is
@@ -130,16 +144,13 @@ impl Store {
     where
         F: FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
     {
-        let job: Job = Box::new(move |conn| {
-            let result = in_savepoint(conn, job);
-            Box::new(move |commit: Result<(), String>| match (result, commit) {
-                (Ok(()), Ok(())) => {}
-                (Err(e), _) => tracing::error!(error = %e, what, "detached write failed"),
-                (Ok(()), Err(e)) => tracing::error!(error = %e, what, "detached write's commit failed"),
-            })
+        let logged = self.enqueue(job, move |outcome| {
+            if let Err(error) = outcome {
+                tracing::error!(%error, what, "detached write failed");
+            }
         });
-        if self.writer.send(job).is_err() {
-            tracing::error!(what, "detached write dropped: the store is closed");
+        if let Err(error) = logged {
+            tracing::error!(%error, what, "detached write dropped");
         }
     }
 

@@ -61,18 +61,14 @@ impl Binary {
     }
 }
 
+/// POSTs JSON with an API key; returns the JSON answer.
+pub async fn post_json(client: &reqwest::Client, url: &str, key: &str, body: &Value) -> Value {
+    client.post(url).bearer_auth(key).json(body).send().await.expect("sent").json().await.expect("json")
+}
+
 /// Creates a block and uploads `module` as its active version; returns the block id.
 pub async fn block_with(client: &reqwest::Client, base: &str, key: &str, module: &str, config: Value) -> String {
-    let created: Value = client
-        .post(format!("{base}/v1/blocks"))
-        .bearer_auth(key)
-        .json(&config)
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
+    let created = post_json(client, &format!("{base}/v1/blocks"), key, &config).await;
     let block = created["id"].as_str().expect("id").to_owned();
     let uploaded = client
         .post(format!("{base}/v1/blocks/{block}/versions"))

@@ -28,7 +28,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::body::read_limited;
+use super::body::{parse_id, read_limited};
 use super::delivery::idempotency;
 use super::error::ApiError;
 use super::targets::{CallInput, block_job, doc_jobs};
@@ -48,10 +48,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/webhooks/{webhook_id}/executions/{execution_id}", get(poll))
 }
 
+/// [`parse_id`] with Powabase's error code for a malformed webhook id.
 fn parse_uuid(raw: &str, name: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", format!("{name} must be a UUID, got {raw:?}"))
-    })
+    parse_id(raw, name).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", e.message()))
 }
 
 fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {

@@ -7,116 +7,31 @@
 //! senders' signature check (its secrets are write-only: listings show their last 4
 //! characters).
 
+mod lifecycle;
+mod view;
+
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::{get, post, put};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::body::{JsonBody, OptionalJsonBody, parse_id};
+use super::body::{JsonBody, parse_id};
 use super::error::ApiError;
 use crate::auth::Admin;
 use crate::auth::webhook_secret::NewSecret;
-use crate::signatures::{HmacConfig, Scheme, SignatureConfig};
+use crate::signatures::SignatureConfig;
 use crate::state::AppState;
-use crate::store::now_ms;
-use crate::store::webhooks::{self, AuthMode, NewWebhook, Target, Webhook, WebhookSettings, WebhookState};
-
-/// Longest arm window: 30 days.
-const MAX_ARM_SECS: u64 = 30 * 24 * 3600;
-/// Default arm window: 1 hour.
-const DEFAULT_ARM_SECS: u64 = 3600;
-/// Longest grace period for the previous secret after a rotation: 7 days.
-const MAX_GRACE_SECS: u64 = 7 * 24 * 3600;
+use crate::store::webhooks::{self, AuthMode, NewWebhook, Target, Webhook, WebhookSettings};
+use view::{WebhookView, view};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/webhooks", post(create).get(list))
         .route("/v1/webhooks/{webhook_id}", get(show).patch(update).delete(remove))
-        .route("/v1/webhooks/{webhook_id}/rotate-secret", post(rotate_secret))
-        .route("/v1/webhooks/{webhook_id}/regenerate-url", post(regenerate_url))
-        .route("/v1/webhooks/{webhook_id}/arm", post(arm))
-        .route("/v1/webhooks/{webhook_id}/enable", post(enable))
-        .route("/v1/webhooks/{webhook_id}/disable", post(disable))
-        .route("/v1/webhooks/{webhook_id}/signature", put(set_signature).delete(remove_signature))
-}
-
-/// A webhook as the API shows it; `secret` only in the answer that minted it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WebhookView {
-    id: Uuid,
-    name: String,
-    url: String,
-    target: Target,
-    auth: AuthMode,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secret: Option<String>,
-    secret_hint: Option<String>,
-    previous_secret_expires_at: Option<i64>,
-    state: WebhookState,
-    armed_until: Option<i64>,
-    /// Whether a call now would be taken (deployed, or armed with a live arm).
-    accepting: bool,
-    settings: WebhookSettings,
-    signature: Option<SignatureView>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-/// A signature check without its secrets.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SignatureView {
-    scheme: Scheme,
-    secret_hints: Vec<String>,
-    tolerance_seconds: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hmac: Option<HmacConfig>,
-}
-
-impl From<SignatureConfig> for SignatureView {
-    fn from(config: SignatureConfig) -> Self {
-        Self {
-            secret_hints: config.secret_hints(),
-            scheme: config.scheme,
-            tolerance_seconds: config.tolerance_seconds,
-            hmac: config.hmac,
-        }
-    }
-}
-
-/// The base of webhook URLs: the configured public URL, else `http://{Host}`.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.config.public_url {
-        return url.clone();
-    }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty());
-    format!("http://{}", host.map_or_else(|| state.config.listen.to_string(), str::to_owned))
-}
-
-fn view(state: &AppState, headers: &HeaderMap, webhook: Webhook, secret: Option<String>) -> WebhookView {
-    let now = now_ms();
-    let previous_live = webhook.previous_secret_expires_at.filter(|until| *until > now);
-    WebhookView {
-        url: format!("{}/api/webhooks/{}", base_url(state, headers), webhook.id),
-        accepting: webhook.accepting(now),
-        id: webhook.id,
-        name: webhook.name,
-        target: webhook.target,
-        auth: webhook.auth_mode,
-        secret,
-        secret_hint: webhook.secret_hint,
-        previous_secret_expires_at: previous_live,
-        state: webhook.state,
-        armed_until: webhook.armed_until,
-        settings: webhook.settings,
-        signature: webhook.signature.map(SignatureView::from),
-        created_at: webhook.created_at,
-        updated_at: webhook.updated_at,
-    }
+        .merge(lifecycle::router())
 }
 
 /// Checks what serde cannot: sizes against the server's limit, content-type patterns, rates.
@@ -284,98 +199,6 @@ fn merge_patch(target: &mut Value, patch: Value) {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RotateBody {
-    /// Keep the old secret valid this long (0 or absent: revoke it at once).
-    #[serde(default)]
-    grace_seconds: u64,
-    /// An owner-chosen new secret.
-    #[serde(default)]
-    secret: Option<String>,
-}
-
-async fn rotate_secret(
-    State(state): State<AppState>,
-    Admin(caller): Admin,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-    OptionalJsonBody(body): OptionalJsonBody<RotateBody>,
-) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
-    if body.grace_seconds > MAX_GRACE_SECS {
-        return Err(ApiError::unprocessable(format!("graceSeconds must be at most {MAX_GRACE_SECS}")));
-    }
-    let secret = match body.secret {
-        Some(chosen) => NewSecret::chosen(chosen).map_err(ApiError::unprocessable)?,
-        None => NewSecret::generate(),
-    };
-    let grace_ms = i64::try_from(body.grace_seconds * 1000).unwrap_or(i64::MAX);
-    let previous_until = (body.grace_seconds > 0).then(|| now_ms().saturating_add(grace_ms));
-    let stored = (secret.hash, secret.hint.clone());
-    let webhook = state
-        .store
-        .write(move |conn| webhooks::rotate_secret(conn, caller.team_id, id, stored, previous_until))
-        .await?;
-    state.cache.forget_webhook(id);
-    Ok(Json(view(&state, &headers, webhook, Some(secret.text))))
-}
-
-async fn regenerate_url(
-    State(state): State<AppState>,
-    Admin(caller): Admin,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
-    state.limiters.forget(id);
-    write_and_show(&state, &headers, id, move |conn| webhooks::regenerate(conn, caller.team_id, id)).await
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ArmBody {
-    /// How long the single call may come (default 1 hour).
-    #[serde(default)]
-    ttl_seconds: Option<u64>,
-}
-
-async fn arm(
-    State(state): State<AppState>,
-    Admin(caller): Admin,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-    OptionalJsonBody(body): OptionalJsonBody<ArmBody>,
-) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
-    let ttl = body.ttl_seconds.unwrap_or(DEFAULT_ARM_SECS);
-    if ttl == 0 || ttl > MAX_ARM_SECS {
-        return Err(ApiError::unprocessable(format!("ttlSeconds must be between 1 and {MAX_ARM_SECS}")));
-    }
-    let until = now_ms().saturating_add(i64::try_from(ttl * 1000).unwrap_or(i64::MAX));
-    set_state(&state, &headers, caller.team_id, id, WebhookState::Armed, Some(until)).await
-}
-
-async fn enable(
-    State(state): State<AppState>,
-    Admin(caller): Admin,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
-    set_state(&state, &headers, caller.team_id, id, WebhookState::Deployed, None).await
-}
-
-async fn disable(
-    State(state): State<AppState>,
-    Admin(caller): Admin,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
-    set_state(&state, &headers, caller.team_id, id, WebhookState::Disabled, None).await
-}
-
 /// Runs a write that returns the changed webhook, drops its cached copy, and shows it.
 async fn write_and_show<F>(
     state: &AppState,
@@ -389,42 +212,6 @@ where
     let webhook = state.store.write(write).await?;
     state.cache.forget_webhook(id);
     Ok(Json(view(state, headers, webhook, None)))
-}
-
-async fn set_state(
-    state: &AppState,
-    headers: &HeaderMap,
-    team_id: Uuid,
-    id: Uuid,
-    new_state: WebhookState,
-    armed_until: Option<i64>,
-) -> Result<Json<WebhookView>, ApiError> {
-    write_and_show(state, headers, id, move |conn| webhooks::set_state(conn, team_id, id, new_state, armed_until)).await
-}
-
-async fn set_signature(
-    State(state): State<AppState>,
-    Admin(caller): Admin,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-    JsonBody(signature): JsonBody<SignatureConfig>,
-) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
-    check_signature(&signature)?;
-    write_and_show(&state, &headers, id, move |conn| {
-        webhooks::set_signature(conn, caller.team_id, id, Some(&signature))
-    })
-    .await
-}
-
-async fn remove_signature(
-    State(state): State<AppState>,
-    Admin(caller): Admin,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
-    write_and_show(&state, &headers, id, move |conn| webhooks::set_signature(conn, caller.team_id, id, None)).await
 }
 
 async fn remove(
