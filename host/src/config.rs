@@ -69,6 +69,9 @@ pub struct Config {
     /// How long a sync call waits for its runs before answering 202 and letting them finish
     /// in the background.
     pub sync_wait: Duration,
+    /// How long the store writer holds a batch of sync-run records open for more before
+    /// committing (see `store/writer.rs`); zero commits each at once.
+    pub record_linger: Duration,
     /// Workers running queued executions.
     pub workers: usize,
     /// Deliveries the queue holds before async calls get 503 + `Retry-After`.
@@ -99,6 +102,7 @@ impl Default for Config {
             max_memory_bytes: 1 << 30,
             max_timeout_ms: 300_000,
             sync_wait: Duration::from_secs(30),
+            record_linger: crate::store::RECORD_LINGER,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             queue_depth: 10_000,
             idempotency_window: Duration::from_secs(24 * 3600),
@@ -126,6 +130,7 @@ struct Layer {
     max_memory_bytes: Option<u64>,
     max_timeout_ms: Option<u64>,
     sync_wait_ms: Option<u64>,
+    record_linger_us: Option<u64>,
     workers: Option<u64>,
     queue_depth: Option<u64>,
     idempotency_window_secs: Option<u64>,
@@ -144,6 +149,9 @@ pub struct Flags {
     /// `--data-dir`.
     pub data_dir: Option<PathBuf>,
 }
+
+/// A record may wait at most this long for its batch: beyond it, a crash loses too much.
+const MAX_RECORD_LINGER_US: u64 = 1_000_000;
 
 /// Env var prefix of every setting (`WASMHOOK_LISTEN`, `WASMHOOK_DATA_DIR`, …).
 pub const ENV_PREFIX: &str = "WASMHOOK_";
@@ -226,6 +234,12 @@ impl Config {
         }
         if let Some(v) = layer.sync_wait_ms {
             self.sync_wait = Duration::from_millis(v);
+        }
+        if let Some(v) = layer.record_linger_us {
+            if v > MAX_RECORD_LINGER_US {
+                return Err(invalid("record_linger_us", format!("{v} is over {MAX_RECORD_LINGER_US} (1 s)")));
+            }
+            self.record_linger = Duration::from_micros(v);
         }
         if let Some(v) = layer.workers {
             self.workers = size("workers", v)?;

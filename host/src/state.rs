@@ -53,6 +53,9 @@ pub enum StartError {
     /// The sandbox could not be built.
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    /// The executor could not recover the queue or start its workers.
+    #[error(transparent)]
+    Executor(#[from] crate::executor::ExecError),
 }
 
 /// The first admin key, created on first start with an empty store. Shown once.
@@ -63,7 +66,7 @@ impl AppState {
     /// Opens the store and builds the sandbox. On an empty store, creates the operator team,
     /// its admin user and an admin key, returned here and never again.
     pub async fn open(config: Config) -> Result<(Self, Option<BootstrapKey>), StartError> {
-        let store = Store::open(&config.database_path())?;
+        let store = Store::open_with_linger(&config.database_path(), config.record_linger)?;
         let mut sandbox_config = SandboxConfig::new(config.artifacts_dir());
         sandbox_config.max_concurrent_runs = config.max_concurrent_runs;
         sandbox_config.max_memory_bytes = config.max_memory_bytes;

@@ -156,6 +156,7 @@ impl From<ExecError> for ApiError {
             ExecError::ShuttingDown => Self::unavailable("SHUTTING_DOWN", error.to_string()),
             ExecError::Store(e) => e.into(),
             ExecError::Sandbox(e) => e.into(),
+            ExecError::Workers(_) => Self::internal(&error),
         }
     }
 }

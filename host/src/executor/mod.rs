@@ -7,11 +7,13 @@
 //!   worker pool and crash recovery at boot.
 //! - [`job`]: one run of one block version, recorded in the store's next group commit.
 //! - `retention`: the background purge of old executions and idempotency records.
+//! - `workers`: the queue workers' own low-priority runtime.
 
 pub mod delivery;
 pub mod job;
 mod queue;
 mod retention;
+mod workers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +54,9 @@ pub enum ExecError {
     /// The sandbox could not run it.
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    /// The queue workers' threads could not be started.
+    #[error("cannot start the queue workers: {0}")]
+    Workers(#[source] std::io::Error),
 }
 
 /// Runs and records; cheap to clone.
@@ -78,7 +83,7 @@ impl Executor {
 
     /// Re-queues what a crash left `queued` or `running`, then starts the workers and the
     /// retention task. Returns how many executions were recovered.
-    pub async fn start(&self) -> Result<usize, StoreError> {
+    pub async fn start(&self) -> Result<usize, ExecError> {
         let recovered = self.store.write(crate::store::executions::recover).await?;
         let count = recovered.len();
         if count > 0 {
@@ -87,10 +92,7 @@ impl Executor {
         for id in recovered {
             self.queue.push(id);
         }
-        for worker in 0..self.config.workers {
-            let this = self.clone();
-            tokio::spawn(async move { this.work(worker).await });
-        }
+        workers::start(self, self.config.workers).map_err(ExecError::Workers)?;
         let this = self.clone();
         tokio::spawn(async move { this.retain().await });
         Ok(count)

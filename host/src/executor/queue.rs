@@ -73,7 +73,10 @@ impl Executor {
             return Ok(()); // already finished (e.g. a recovered duplicate) or purged
         };
         let (team_id, block_id) = (claimed.team_id, claimed.block_id);
-        let block = self.store.read(move |conn| blocks::block(conn, team_id, block_id)).await?;
+        let block = match self.cache.block(block_id).filter(|block| block.team_id == team_id) {
+            Some(block) => (*block).clone(),
+            None => self.store.read(move |conn| blocks::block(conn, team_id, block_id)).await?,
+        };
         let input = claimed
             .input
             .as_deref()

@@ -4,28 +4,33 @@
 //! its queue (up to [`MAX_BATCH`]), runs each inside its own savepoint of one transaction, and
 //! answers all of them after the single `COMMIT`. One commit per batch instead of per row is
 //! what keeps recording executions off the critical path (≈ 9 µs/row in batches vs ≈ 28 µs
-//! one transaction per row on this machine class). Reads use a small pool of connections on
-//! tokio's blocking threads; WAL lets them run beside the writer.
+//! one transaction per row on this machine class). Records of sync runs, which nobody waits
+//! for, may linger up to [`RECORD_LINGER`] for company (`writer.rs`). WAL checkpoints run on
+//! their own thread (`checkpoint.rs`). Reads use a small pool of connections on tokio's
+//! blocking threads; WAL lets them run beside the writer.
 //!
 //! Durability: `synchronous=NORMAL` in WAL mode survives a process crash (`kill -9`), which is
 //! what webhook retries need; a power loss may lose the last commits.
 
 pub mod blocks;
+mod checkpoint;
 pub mod deliveries;
 pub mod docs;
 pub mod executions;
 mod schema;
 pub mod tenancy;
 pub mod webhooks;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
+
+use writer::{Job, Queue};
 
 pub use blocks::{Block, BlockPatch, BlockVersion, NewBlock};
 pub use docs::{Dataset, Doc, DocInput};
@@ -34,6 +39,9 @@ pub use tenancy::{ApiKeyRecord, KeyScope, NewTeam, Team, User};
 
 /// Jobs the writer folds into one transaction at most.
 pub const MAX_BATCH: usize = 512;
+/// How long the writer holds a batch of only detached records open for more (see
+/// `writer.rs` for the measurement behind it).
+pub const RECORD_LINGER: Duration = Duration::from_millis(3);
 const READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -72,13 +80,24 @@ pub enum StoreError {
     },
 }
 
-type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> Finish + Send>;
+/// The writer's queue, closed when the last [`Store`] clone is dropped; the writer thread
+/// then commits what is queued and ends.
+struct WriterHandle {
+    queue: Arc<Queue>,
+    checkpoints: Arc<checkpoint::Stop>,
+}
+
+impl Drop for WriterHandle {
+    fn drop(&mut self) {
+        self.queue.close();
+        self.checkpoints.stop();
+    }
+}
 
 /// Handle to the database. Clones share the writer and the reader pool.
 #[derive(Clone)]
 pub struct Store {
-    writer: mpsc::Sender<Job>,
+    writer: Arc<WriterHandle>,
     readers: Arc<Mutex<Vec<Connection>>>,
     path: Arc<PathBuf>,
 }
@@ -90,19 +109,29 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating and migrating if needed) the database at `path`.
+    /// Opens (creating and migrating if needed) the database at `path`, with the default
+    /// [`RECORD_LINGER`].
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_linger(path, RECORD_LINGER)
+    }
+
+    /// [`Store::open`] with how long the writer may hold a batch of detached records open for
+    /// more (see [`Store::write_detached`]); zero commits every batch at once.
+    pub fn open_with_linger(path: &Path, linger: Duration) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
         }
         let mut conn = open_connection(path, false)?;
         schema::migrate(&mut conn)?;
-        let (writer, jobs) = mpsc::channel::<Job>();
+        let queue = Arc::new(Queue::default());
+        let jobs = Arc::clone(&queue);
         std::thread::Builder::new()
             .name("wasmhook-store-writer".into())
-            .spawn(move || writer_loop(conn, jobs))
+            .spawn(move || writer::writer_loop(conn, jobs, linger))
             .map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
-        Ok(Self { writer, readers: Arc::new(Mutex::new(Vec::new())), path: Arc::new(path.to_path_buf()) })
+        let checkpoints = Arc::new(checkpoint::Stop::default());
+        checkpoint::start(path, Arc::clone(&checkpoints))?;
+        Ok(Self { writer: Arc::new(WriterHandle { queue, checkpoints }), readers: Arc::new(Mutex::new(Vec::new())), path: Arc::new(path.to_path_buf()) })
     }
 
     /// Runs `job` in the writer's next group commit and returns its result once committed.
@@ -112,20 +141,25 @@ impl Store {
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.enqueue(job, move |outcome| {
+        self.enqueue(job, false, move |outcome| {
             let _ = reply.send(outcome);
         })?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Sends `job` to the writer; `done` gets its result once the batch's commit is known.
-    fn enqueue<R, F>(&self, job: F, done: impl FnOnce(Result<R, StoreError>) + Send + 'static) -> Result<(), StoreError>
+    fn enqueue<R, F>(
+        &self,
+        job: F,
+        detached: bool,
+        done: impl FnOnce(Result<R, StoreError>) + Send + 'static,
+    ) -> Result<(), StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
-        let job: Job = Box::new(move |conn| {
-            let result = in_savepoint(conn, job);
+        let run = Box::new(move |conn: &Connection| -> writer::Finish {
+            let result = writer::in_savepoint(conn, job);
             Box::new(move |commit: Result<(), String>| {
                 done(match (result, commit) {
                     (Ok(value), Ok(())) => Ok(value),
@@ -134,7 +168,7 @@ impl Store {
                 });
             })
         });
-        self.writer.send(job).map_err(|_| StoreError::Closed)
+        self.writer.queue.push(Job { run, detached })
     }
 
     /// Queues `job` for the writer's next group commit without waiting for it; a failure is
@@ -144,7 +178,7 @@ impl Store {
     where
         F: FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
     {
-        let logged = self.enqueue(job, move |outcome| {
+        let logged = self.enqueue(job, true, move |outcome| {
             if let Err(error) = outcome {
                 tracing::error!(%error, what, "detached write failed");
             }
@@ -197,56 +231,13 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // Checkpoint less often: pages rewritten by consecutive batches are copied back once.
-        conn.pragma_update(None, "wal_autocheckpoint", 8000)?;
+        // Checkpoints run on their own thread (see `checkpoint.rs`), never inside a commit.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     }
     conn.pragma_update(None, "cache_size", -32_768)?; // KiB: 32 MiB per connection
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
-}
-
-fn in_savepoint<R>(conn: &Connection, job: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
-    // Cached statements: parsing these per job was measurable at tens of thousands of jobs/s.
-    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
-    let result = job(conn);
-    if result.is_err() {
-        conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
-    }
-    conn.prepare_cached("RELEASE job")?.execute([])?;
-    result
-}
-
-fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let outcome = run_batch(&conn, batch);
-        if let Err(e) = &outcome {
-            tracing::error!(error = %e, "store batch failed");
-        }
-    }
-}
-
-fn run_batch(conn: &Connection, batch: Vec<Job>) -> Result<(), String> {
-    // If BEGIN fails the batch is dropped, which answers every waiting caller with `Closed`.
-    let statement =
-        |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop).map_err(|e| e.to_string());
-    statement("BEGIN IMMEDIATE")?;
-    let finishers: Vec<Finish> = batch.into_iter().map(|job| job(conn)).collect();
-    let commit = statement("COMMIT");
-    if commit.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
-    for finish in finishers {
-        finish(commit.clone());
-    }
-    commit
 }
 
 /// Milliseconds since the Unix epoch: the timestamp format of every row.
