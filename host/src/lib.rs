@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod executor;
+pub mod priority;
 pub mod ratelimit;
 pub mod sandbox;
 pub mod signatures;

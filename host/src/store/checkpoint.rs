@@ -57,6 +57,7 @@ pub(super) fn start(path: &Path, stop: Arc<Stop>) -> Result<(), StoreError> {
     std::thread::Builder::new()
         .name("wasmhook-store-checkpoint".into())
         .spawn(move || {
+            crate::priority::lower_current_thread(crate::priority::CHECKPOINT_NICE);
             while stop.wait(INTERVAL) {
                 if let Err(error) = checkpoint(&conn, RESTART_FRAMES) {
                     tracing::warn!(%error, "WAL checkpoint failed");
