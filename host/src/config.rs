@@ -367,4 +367,14 @@ mod tests {
         let err = Config::load(&Flags::default(), env(&[("WASMHOOK_DOC_CONCURRENCY", "0")])).expect_err("zero");
         assert!(err.to_string().contains("doc_concurrency"), "{err}");
     }
+
+    #[test]
+    fn record_linger_is_bounded() {
+        let config = Config::load(&Flags::default(), env(&[("WASMHOOK_RECORD_LINGER_US", "0")])).expect("zero");
+        assert_eq!(config.record_linger, Duration::ZERO, "0 commits every record at once");
+        assert_eq!(Config::default().record_linger, crate::store::RECORD_LINGER);
+        let err =
+            Config::load(&Flags::default(), env(&[("WASMHOOK_RECORD_LINGER_US", "2000000")])).expect_err("too long");
+        assert!(err.to_string().contains("record_linger_us"), "{err}");
+    }
 }
