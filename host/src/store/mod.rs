@@ -123,15 +123,20 @@ impl Store {
         }
         let mut conn = open_connection(path, false)?;
         schema::migrate(&mut conn)?;
+        let restart = checkpoint::RestartGuard::new(path, checkpoint::RESTART_WAL_BYTES);
         let queue = Arc::new(Queue::default());
         let jobs = Arc::clone(&queue);
         std::thread::Builder::new()
             .name("wasmhook-store-writer".into())
-            .spawn(move || writer::writer_loop(conn, jobs, linger))
+            .spawn(move || writer::writer_loop(conn, jobs, linger, restart))
             .map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
         let checkpoints = Arc::new(checkpoint::Stop::default());
         checkpoint::start(path, Arc::clone(&checkpoints))?;
-        Ok(Self { writer: Arc::new(WriterHandle { queue, checkpoints }), readers: Arc::new(Mutex::new(Vec::new())), path: Arc::new(path.to_path_buf()) })
+        Ok(Self {
+            writer: Arc::new(WriterHandle { queue, checkpoints }),
+            readers: Arc::new(Mutex::new(Vec::new())),
+            path: Arc::new(path.to_path_buf()),
+        })
     }
 
     /// Runs `job` in the writer's next group commit and returns its result once committed.
@@ -233,6 +238,7 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // Checkpoints run on their own thread (see `checkpoint.rs`), never inside a commit.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.pragma_update(None, "journal_size_limit", checkpoint::WAL_SIZE_LIMIT)?;
     }
     conn.pragma_update(None, "cache_size", -32_768)?; // KiB: 32 MiB per connection
     conn.pragma_update(None, "temp_store", "MEMORY")?;

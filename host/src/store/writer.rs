@@ -24,6 +24,7 @@ use parking_lot::{Condvar, Mutex};
 
 use rusqlite::Connection;
 
+use super::checkpoint::RestartGuard;
 use super::{MAX_BATCH, StoreError};
 
 /// Answers a job's caller once the batch's commit outcome is known.
@@ -126,13 +127,14 @@ impl Queue {
     }
 }
 
-/// The writer thread's loop: gather a batch, commit it, answer its callers; until the queue
-/// is closed and drained.
-pub(super) fn writer_loop(conn: Connection, queue: Arc<Queue>, linger: Duration) {
+/// The writer thread's loop: gather a batch, commit it, answer its callers, restart the WAL
+/// if it has grown too long (see `checkpoint.rs`); until the queue is closed and drained.
+pub(super) fn writer_loop(conn: Connection, queue: Arc<Queue>, linger: Duration, restart: RestartGuard) {
     while let Some(batch) = queue.next_batch(linger) {
         if let Err(e) = run_batch(&conn, batch) {
             tracing::error!(error = %e, "store batch failed");
         }
+        restart.check(&conn);
     }
 }
 
