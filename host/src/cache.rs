@@ -16,9 +16,10 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::sandbox::BlockDigest;
-use crate::store::blocks::Block;
+use crate::store::blocks::{self, Block};
 use crate::store::docs::Doc;
 use crate::store::webhooks::Webhook;
+use crate::store::{Store, StoreError};
 
 const MAX_ENTRIES: usize = 10_000;
 
@@ -91,6 +92,18 @@ impl Cache {
 
     pub(crate) fn remember_block(&self, block: Arc<Block>) {
         self.blocks.put(block.id, block);
+    }
+
+    /// A block by id whatever its team: from the cache, else read from `store` and remembered.
+    pub(crate) async fn load_block(&self, store: &Store, id: Uuid) -> Result<Option<Arc<Block>>, StoreError> {
+        if let Some(block) = self.block(id) {
+            return Ok(Some(block));
+        }
+        let block = store.read(move |conn| blocks::block_by_id(conn, id)).await?.map(Arc::new);
+        if let Some(block) = &block {
+            self.remember_block(Arc::clone(block));
+        }
+        Ok(block)
     }
 
     /// After any write to the block (config, versions, activation).

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::executor::Executor;
 use crate::ratelimit::RateLimiters;
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxError};
-use crate::store::blocks::{self, Block};
+use crate::store::blocks::Block;
 use crate::store::docs::{self, Doc};
 use crate::store::tenancy;
 use crate::store::webhooks::{self, Webhook};
@@ -84,14 +84,7 @@ impl AppState {
 
     /// A block by id whatever its team, from the cache or the store.
     pub async fn block_by_id(&self, id: Uuid) -> Result<Option<Arc<Block>>, StoreError> {
-        if let Some(block) = self.cache.block(id) {
-            return Ok(Some(block));
-        }
-        let block = self.store.read(move |conn| blocks::block_by_id(conn, id)).await?.map(Arc::new);
-        if let Some(block) = &block {
-            self.cache.remember_block(Arc::clone(block));
-        }
-        Ok(block)
+        self.cache.load_block(&self.store, id).await
     }
 
     /// A block of `team_id` (another team's is "not found"), from the cache or the store.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::Executor;
 use super::job::{Job, Recording, StoredInput};
 use crate::sandbox::{Failure, FailureKind, Outcome};
-use crate::store::{StoreError, blocks, executions, now_ms};
+use crate::store::{StoreError, executions, now_ms};
 
 #[derive(Debug)]
 pub(super) struct Queue {
@@ -73,10 +73,13 @@ impl Executor {
             return Ok(()); // already finished (e.g. a recovered duplicate) or purged
         };
         let (team_id, block_id) = (claimed.team_id, claimed.block_id);
-        let block = match self.cache.block(block_id).filter(|block| block.team_id == team_id) {
-            Some(block) => (*block).clone(),
-            None => self.store.read(move |conn| blocks::block(conn, team_id, block_id)).await?,
-        };
+        let block = self
+            .cache
+            .load_block(&self.store, block_id)
+            .await?
+            .filter(|block| block.team_id == team_id)
+            .ok_or(StoreError::NotFound("block"))?;
+        let block = (*block).clone();
         let input = claimed
             .input
             .as_deref()
