@@ -43,7 +43,8 @@ pub(crate) struct RunDir<'a> {
     extra: Vec<PathBuf>,
 }
 
-static INSTANCE: AtomicU64 = AtomicU64::new(0);
+/// Attempts at a fresh root name before giving up (a clash needs a 64-bit random collision).
+const ROOT_ATTEMPTS: usize = 8;
 
 impl ScratchRoot {
     pub(crate) fn create(base: Option<&Path>) -> Result<Self, SandboxError> {
@@ -51,10 +52,8 @@ impl ScratchRoot {
             Some(base) => base.to_path_buf(),
             None => default_base(),
         };
-        let unique = format!("wasmhook-{}-{}", std::process::id(), INSTANCE.fetch_add(1, Ordering::Relaxed));
-        let root = base.join(unique);
-        std::fs::create_dir_all(&root).map_err(|e| SandboxError::io(&root, e))?;
-        restrict_to_owner(&root)?;
+        std::fs::create_dir_all(&base).map_err(|e| SandboxError::io(&base, e))?;
+        let root = fresh_root(&base)?;
         Ok(Self { root, next: AtomicU64::new(0), idle: Mutex::new(Vec::new()) })
     }
 
@@ -143,15 +142,47 @@ fn default_base() -> PathBuf {
     if writable { shm.to_path_buf() } else { std::env::temp_dir() }
 }
 
-/// Webhook payloads are private to this process's user (`/dev/shm` is world-readable).
-fn restrict_to_owner(dir: &Path) -> Result<(), SandboxError> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| SandboxError::io(dir, e))
+/// Creates a new, empty root under `base`, private to this process's user (`/dev/shm` is
+/// world-readable and payloads are private).
+///
+/// The name is random and the directory must not exist yet. It was once `wasmhook-{pid}-{n}`:
+/// a process killed with `kill -9` leaves its root behind, and a later process that got the
+/// same pid found slot `0` already there and failed its runs (`File exists`).
+fn fresh_root(base: &Path) -> Result<PathBuf, SandboxError> {
+    use std::os::unix::fs::DirBuilderExt;
+    for _ in 0..ROOT_ATTEMPTS {
+        let root = base.join(format!("wasmhook-{}-{:016x}", std::process::id(), rand::random::<u64>()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&root) {
+            Ok(()) => return Ok(root),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(SandboxError::io(&root, e)),
+        }
+    }
+    Err(SandboxError::Internal(format!(
+        "no fresh scratch directory name under {} after {ROOT_ATTEMPTS} tries",
+        base.display()
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_root_left_by_a_killed_process_with_our_pid_does_not_break_runs() {
+        let base = tempfile::tempdir().expect("tempdir");
+        // What a `kill -9`ed process with this pid left behind under the old naming scheme.
+        for n in 0..256 {
+            let stale = base.path().join(format!("wasmhook-{}-{n}", std::process::id())).join("0");
+            std::fs::create_dir_all(&stale).expect("stale slot");
+        }
+        let root = ScratchRoot::create(Some(base.path())).expect("scratch root");
+        let run = root.run_dir("data.json", b"{}", &[]).expect("a run dir despite the leftovers");
+        assert_eq!(std::fs::read(run.path().join("data.json")).expect("read"), b"{}");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(root.path()).expect("root").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "payloads stay private to this user");
+    }
 
     #[test]
     fn slots_are_reused_emptied_and_removed_with_the_root() {
