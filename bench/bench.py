@@ -12,6 +12,8 @@ same way in every arm; each figure the median of REPEATS runs of DURATION second
     with cargo when neither is there);
   - sandbox-only per-run p50/p99, fuel+epoch on vs off, 1 vs 2 threads (cargo bench);
   - restart -> first-run latency; idle RSS; RSS with 1,000 registered blocks.
+  - a Python block: upload (validate + compile), first run after a restart, warm runs, RSS per
+    concurrent run.
 
 usage: bench/run [--quick] [--skip-wasmtime]
 """
@@ -26,12 +28,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELEASE = os.path.join(ROOT, "target", "release")
 MODULES = os.path.join(ROOT, "modules", "target", "wasm32-wasip2", "release")
+# The Python and JavaScript guests, built by the wasmhook-tests build script (`cargo bench --no-run`).
+GUESTS = os.path.join(ROOT, "target", "wasm-modules", "wasm32-wasip2", "release")
+STRIPE_EVENT = {"id": "evt_bench", "type": "charge.succeeded",
+                "data": {"object": {"amount": 4200, "currency": "usd", "customer": "cus_1"}}}
 HTTP_ECHO = os.path.join(ROOT, "bench", "http-echo", "target", "wasm32-wasip2", "release", "http-echo.wasm")
 SERVER_CORE, CLIENT_CORE = "0", "1"
 WASMTIME_VERSION = "48.0.8"
@@ -315,6 +322,75 @@ def restart_and_memory(args, work, results):
           f"after running each once {ran:.0f} MiB", flush=True)
 
 
+def python_arms(args, work, results):
+    """A Python block (componentize-py, ≈ 19 MB): upload (validate + compile), first run after a
+    restart (artifact from disk), warm runs, and host RSS per concurrent run."""
+    print("== Python block (modules/python/stripe_event.py)", flush=True)
+    stripe = open(os.path.join(GUESTS, "python", "stripe_event.wasm"), "rb").read()
+    hostile = open(os.path.join(GUESTS, "python", "hostile.wasm"), "rb").read()
+    data = os.path.join(work, "python-data")
+    server = Wasmhook(data)
+    key = server.key
+    uploads = []
+    for n in range(args.repeats):
+        block = call("POST", f"{server.base}/v1/blocks", key, {"name": f"stripe-{n}", "language": "python"})
+        started = time.perf_counter()
+        # A custom section per upload: a new digest, so each one compiles.
+        call("POST", f"{server.base}/v1/blocks/{block['id']}/versions", key,
+             with_custom_section(stripe, f"bench-{n}".encode()), "application/wasm")
+        uploads.append(time.perf_counter() - started)
+    results["python: upload, validate + compile (s)"] = {"value": statistics.median(uploads)}
+    print(f"   upload (validate + compile, {len(stripe) / 1e6:.1f} MB): {statistics.median(uploads):.1f} s", flush=True)
+    execute = f"/v2/webhook/blocks/{block['id']}/execute"
+    server.stop()
+
+    firsts = []
+    for _ in range(args.repeats):
+        server = Wasmhook(data)
+        started = time.perf_counter()
+        answer = call("POST", f"{server.base}{execute}", key, {"data": STRIPE_EVENT})
+        firsts.append((time.perf_counter() - started) * 1000)
+        assert answer["success"], answer
+        if _ < args.repeats - 1:
+            server.stop()
+    results["python: first run after restart (ms)"] = {"value": statistics.median(firsts)}
+    print(f"   first run after restart: {statistics.median(firsts):.1f} ms", flush=True)
+
+    count = 50 if args.quick else 300
+    wall, runs = [], []
+    for _ in range(count):
+        started = time.perf_counter()
+        answer = call("POST", f"{server.base}{execute}", key, {"data": STRIPE_EVENT})
+        wall.append((time.perf_counter() - started) * 1000)
+        runs.append(answer["duration_ms"])
+    wall.sort()
+    runs.sort()
+    results["python: warm v2 call p50 (ms)"] = {"value": wall[len(wall) // 2]}
+    results["python: warm run p50, server-side duration (ms)"] = {"value": runs[len(runs) // 2]}
+    print(f"   warm: call p50 {wall[len(wall) // 2]:.2f} ms, run p50 {runs[len(runs) // 2]:.2f} ms "
+          f"(p99 {runs[int(len(runs) * 0.99)]:.2f} ms)", flush=True)
+
+    # Concurrent runs held open by a busy loop: RSS growth per run over the idle server.
+    looper = server.block(key, hostile, "python-hostile")
+    call("POST", f"{server.base}/v2/webhook/blocks/{looper}/execute", key, {"data": {"mode": "warm"}})
+    idle = server.rss_mib()
+    concurrent = 8
+    threads = [threading.Thread(target=call, args=("POST", f"{server.base}/v2/webhook/blocks/{looper}/execute", key,
+                                                   {"data": {"mode": "loop"}, "environment_variables": {}}))
+               for _ in range(concurrent)]
+    call("PATCH", f"{server.base}/v1/blocks/{looper}", key, {"timeoutMs": 3000})
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    busy = server.rss_mib()
+    for t in threads:
+        t.join()
+    server.stop()
+    per_run = (busy - idle) / concurrent
+    results["python: host RSS per concurrent run (MiB)"] = {"value": per_run}
+    print(f"   RSS idle {idle:.0f} MiB, {concurrent} concurrent runs {busy:.0f} MiB: {per_run:.1f} MiB per run", flush=True)
+
+
 def with_custom_section(wasm, name):
     """Appends a custom section (id 0) named `name` to a component or module."""
     def leb(n):
@@ -370,6 +446,12 @@ def print_table(results):
     on, off = results.get("sandbox echo, fuel+epoch on"), results.get("sandbox echo, fuel+epoch off")
     if on and off:
         print(f"  fuel+epoch on / off, runs/s (target >= 0.9): {on['runs_per_s'] / off['runs_per_s']:.2f}")
+    first = results.get("python: first run after restart (ms)")
+    if first:
+        print(f"  python first run after restart (target <= 50 ms): {first['value']:.1f} ms")
+    warm = results.get("python: warm run p50, server-side duration (ms)")
+    if warm:
+        print(f"  python warm run p50 (target <= 10 ms): {warm['value']:.2f} ms")
     for cow in ("on", "off"):
         one = results.get(f"sandbox echo, CoW {cow}, 1 thread(s)")
         two = results.get(f"sandbox echo, CoW {cow}, 2 thread(s)")
@@ -397,6 +479,7 @@ def main():
         http_arms(args, wasmtime, work, results)
         sandbox_arms(args, results)
         restart_and_memory(args, work, results)
+        python_arms(args, work, results)
     print_table(results)
     print(f"\nmeasured in {time.time() - started:.0f} s (builds included)")
     if args.json:

@@ -1,10 +1,28 @@
-//! Builds the guest modules in `../modules` (their own workspace) for `wasm32-wasip2`, so that
-//! `cargo test` from a fresh clone needs nothing else. Installs the target through rustup when
+//! Builds the guest modules in `../modules` (their own workspace) for `wasm32-wasip2`, and the
+//! Python and JavaScript guests of `modules/python/` and `modules/js/` with their SDKs' build
+//! commands, so that `cargo test` from a fresh clone needs nothing else (but network once, for
+//! the pinned componentize-py, jco and ComponentizeJS). Installs the target through rustup when
 //! the toolchain lacks it (a toolchain file alone installs nothing when
 //! `RUSTUP_AUTO_INSTALL=0`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+#[path = "build/guests.rs"]
+mod guests;
+
+use guests::Guest;
+
+/// The Python guests of `modules/python/` the tests and benchmarks run.
+const PYTHON_GUESTS: &[Guest] = &[
+    Guest { source: "meeting_transcript.py", command: false },
+    Guest { source: "stripe_event.py", command: false },
+    Guest { source: "hostile.py", command: false },
+    Guest { source: "report_command.py", command: true },
+];
+
+/// The JavaScript guests of `modules/js/`.
+const JS_GUESTS: &[Guest] = &[Guest { source: "github_event.js", command: false }];
 
 const TARGET: &str = "wasm32-wasip2";
 
@@ -14,7 +32,7 @@ fn main() {
     let modules = root.join("modules");
     let target_dir = root.join("target").join("wasm-modules");
 
-    for watched in ["modules", "guest-sdk", "wit"] {
+    for watched in ["modules", "guest-sdk", "wit", "sdk"] {
         watch(&root.join(watched));
     }
 
@@ -44,6 +62,8 @@ fn main() {
     assert!(status.success(), "building modules/ for {TARGET} failed (see the output above)");
 
     let out = target_dir.join(TARGET).join("release");
+    guests::build_python(&root, &out, PYTHON_GUESTS);
+    guests::build_js(&root, &out, JS_GUESTS);
     println!("cargo:rustc-env=GUEST_MODULES_DIR={}", out.display());
 }
 
@@ -73,7 +93,7 @@ fn watch(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.file_name().is_some_and(|n| n == "target") {
+        if path.file_name().is_some_and(|n| n == "target" || n == "__pycache__" || n == "node_modules") {
             continue;
         }
         if path.is_dir() {

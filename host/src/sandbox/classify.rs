@@ -49,6 +49,32 @@ fn over_cap(len: u64, cap: usize) -> Failure {
     )
 }
 
+/// The failure a typed block returned. When the memory cap had denied a growth, that is the
+/// cause (an interpreter such as CPython turns a denied growth into a catchable `MemoryError`
+/// and fails the run in its own words), so it is reported as `memory_limit` with the block's
+/// message kept.
+pub(crate) fn guest_failure(failure: GuestFailure, state: &RunState) -> Failure {
+    if state.limiter.denied {
+        return memory_limit(state, &failure.message);
+    }
+    Failure { kind: FailureKind::GuestError, message: failure.message, code: failure.code }
+}
+
+/// A command's failure exit status, or `memory_limit` when a denied growth came first.
+pub(crate) fn command_failure(state: &RunState) -> Failure {
+    if state.limiter.denied {
+        return memory_limit(state, "the command exited with a failure status");
+    }
+    Failure::new(FailureKind::Exit, "the command exited with a failure status")
+}
+
+fn memory_limit(state: &RunState, detail: &str) -> Failure {
+    Failure::new(
+        FailureKind::MemoryLimit,
+        format!("the run needed more memory than its cap (peak {} bytes): {detail}", state.limiter.peak),
+    )
+}
+
 /// Classifies an error raised while instantiating or running the guest.
 ///
 /// Order matters: our own deadline flag first (an epoch interrupt is a trap too), then fuel,
@@ -70,10 +96,7 @@ pub(crate) fn classify_error(err: &wasmtime::Error, state: &RunState, timeout: D
         return Failure::new(FailureKind::OutOfFuel, "the run used up its fuel budget");
     }
     if state.limiter.denied {
-        return Failure::new(
-            FailureKind::MemoryLimit,
-            format!("the run needed more memory than its cap (peak {} bytes): {}", state.limiter.peak, first_line(err)),
-        );
+        return memory_limit(state, &first_line(err));
     }
     if trap == Some(Trap::UnreachableCodeReached)
         && let Some(message) = state.logs.find("panicked at")

@@ -6,14 +6,19 @@ use std::time::Instant;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use wasmtime_wasi_io::IoView;
 
 use super::bindings::{Level, wasmhook::block::logging};
+use super::http_types::NoOutbound;
 use super::logs::{LogLevel, LogSink};
 
 pub(crate) struct RunState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
+    /// `wasi:http/types` state (field size limits); nothing can be sent (see `http_types`).
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) http_hooks: NoOutbound,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) logs: LogSink,
     /// When the epoch callback must stop the guest.
@@ -25,6 +30,12 @@ pub(crate) struct RunState {
 impl WasiView for RunState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for RunState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.http_hooks }
     }
 }
 

@@ -1,46 +1,40 @@
-//! The one `Linker` of a sandbox: WASI preview 2 without sockets (and without HTTP), plus the
+//! The one `Linker` of a sandbox: every interface of `wasi:cli/imports` (WASI preview 2, every
+//! 0.2.x version: the linker matches semver-compatible imports), `wasi:sockets` included,
+//! `wasi:http/types` without a way to send (see [`super::http_types`]), plus the
 //! `wasmhook:block/logging` import. A block importing anything else fails to prepare.
+//!
+//! Why sockets are linked although blocks get no network: every standard toolchain
+//! (componentize-py, componentize-js, Rust `std` with networking, Go) imports the whole
+//! `wasi:cli/imports` set whether the program opens a socket or not, so refusing the import
+//! would refuse the language. The network is denied at run time instead, per store, by the
+//! WASI context that [`super::run`] builds (see [`deny_network`]).
 
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime_wasi::cli::{WasiCli, WasiCliView};
-use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
-use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
-use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random};
-use wasmtime_wasi::random::WasiRandom;
+use wasmtime_wasi::WasiCtxBuilder;
 
 use super::SandboxError;
 use super::bindings::Block;
 use super::host_state::RunState;
+use super::http_types;
 
 pub(crate) fn build_linker(engine: &Engine) -> Result<Linker<RunState>, SandboxError> {
     let mut linker = Linker::new(engine);
-    add_wasi_without_sockets(&mut linker)
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .and_then(|()| http_types::add_types_to_linker(&mut linker))
         .and_then(|()| Block::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |state| state))
         .map_err(|e| SandboxError::Engine(format!("cannot build the linker: {e:#}")))?;
     Ok(linker)
 }
 
-/// `wasmtime_wasi::p2::add_to_linker_async` minus every `wasi:sockets` interface.
-fn add_wasi_without_sockets(l: &mut Linker<RunState>) -> wasmtime::Result<()> {
-    type S = RunState;
-    wasmtime_wasi_io::add_to_linker_async(l)?;
-    clocks::wall_clock::add_to_linker::<S, WasiClocks>(l, S::clocks)?;
-    clocks::monotonic_clock::add_to_linker::<S, WasiClocks>(l, S::clocks)?;
-    filesystem::types::add_to_linker::<S, WasiFilesystem>(l, S::filesystem)?;
-    filesystem::preopens::add_to_linker::<S, WasiFilesystem>(l, S::filesystem)?;
-    random::random::add_to_linker::<S, WasiRandom>(l, |s| s.wasi.random())?;
-    random::insecure::add_to_linker::<S, WasiRandom>(l, |s| s.wasi.random())?;
-    random::insecure_seed::add_to_linker::<S, WasiRandom>(l, |s| s.wasi.random())?;
-    cli::exit::add_to_linker::<S, WasiCli>(l, S::cli)?;
-    cli::environment::add_to_linker::<S, WasiCli>(l, S::cli)?;
-    cli::stdin::add_to_linker::<S, WasiCli>(l, S::cli)?;
-    cli::stdout::add_to_linker::<S, WasiCli>(l, S::cli)?;
-    cli::stderr::add_to_linker::<S, WasiCli>(l, S::cli)?;
-    cli::terminal_input::add_to_linker::<S, WasiCli>(l, S::cli)?;
-    cli::terminal_output::add_to_linker::<S, WasiCli>(l, S::cli)?;
-    cli::terminal_stdin::add_to_linker::<S, WasiCli>(l, S::cli)?;
-    cli::terminal_stdout::add_to_linker::<S, WasiCli>(l, S::cli)?;
-    cli::terminal_stderr::add_to_linker::<S, WasiCli>(l, S::cli)?;
-    Ok(())
+/// The network policy of a run: nothing. TCP and UDP sockets cannot be created (so a guest
+/// never holds a host file descriptor), no address passes the address check (defence in
+/// depth, should socket creation ever be allowed), and IP name lookup is off. A guest that
+/// tries gets WASI's `access-denied` — `PermissionError` in Python, `ErrorKind::PermissionDenied`
+/// in Rust — and goes on running; the host does not fail the run for trying.
+pub(crate) fn deny_network(wasi: &mut WasiCtxBuilder) {
+    wasi.allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .socket_addr_check(|_addr, _use| Box::pin(async { false }));
 }

@@ -2,7 +2,7 @@
 //!
 //! A [`Sandbox`] is built once per process. It owns the `Engine` (pooling allocator,
 //! copy-on-write memory, epoch interruption, fuel), its single epoch ticker thread, one
-//! `Linker` (WASI p2 without sockets, plus `wasmhook:block/logging`), the on-disk cache of
+//! `Linker` (all of WASI p2, the network denied per run, plus `wasmhook:block/logging`), the on-disk cache of
 //! compiled artifacts and an LRU cache of prepared blocks (`InstancePre`). A run only creates
 //! a `Store`, a `/webhook` directory and a WASI context.
 //!
@@ -17,6 +17,7 @@ mod digest;
 mod engine;
 mod error;
 mod host_state;
+mod http_types;
 mod linker;
 mod logs;
 mod outcome;

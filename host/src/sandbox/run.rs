@@ -8,13 +8,16 @@ use bytes::Bytes;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+use wasmtime_wasi_http::WasiHttpCtx;
 
 use super::capture::{Capture, OutputBuffer};
 use super::classify::{self, Returned};
 use super::config::RunLimits;
 use super::host_state::{MemoryLimiter, RunState};
+use super::http_types::NoOutbound;
+use super::linker;
 use super::logs::{LogSink, LogStream};
-use super::outcome::{Failure, FailureKind, Outcome};
+use super::outcome::Outcome;
 use super::prepare::{BlockShape, PreparedBlock, PreparedPre};
 use super::{Sandbox, SandboxError};
 
@@ -65,6 +68,7 @@ impl Sandbox {
         // Filesystem calls run on this thread instead of hopping through `spawn_blocking`:
         // the files are tiny and on tmpfs, and the hop costs ≈ 500 µs per run.
         wasi.allow_blocking_current_thread(true).stdout(stdout).stderr(Capture::Log(logs.clone(), LogStream::Stderr));
+        linker::deny_network(&mut wasi);
         for (name, value) in input.env.iter().filter(|(name, _)| *name != DATA_FILE_VAR) {
             wasi.env(name, value);
         }
@@ -77,6 +81,8 @@ impl Sandbox {
             RunState {
                 wasi: wasi.build(),
                 table: ResourceTable::new(),
+                http: WasiHttpCtx::new(),
+                http_hooks: NoOutbound,
                 limiter: MemoryLimiter::new(limits.memory_bytes),
                 logs: logs.clone(),
                 deadline: started + limits.timeout,
@@ -114,13 +120,9 @@ impl Sandbox {
         let result = match called {
             Err(_elapsed) => Err(classify::blocked_timeout(limits.timeout)),
             Ok(Ok(Returned::Block(Ok(text)))) => classify::typed_output(text, cap),
-            Ok(Ok(Returned::Block(Err(failure)))) => {
-                Err(Failure { kind: FailureKind::GuestError, message: failure.message, code: failure.code })
-            }
+            Ok(Ok(Returned::Block(Err(failure)))) => Err(classify::guest_failure(failure, store.data())),
             Ok(Ok(Returned::Command(Ok(())))) => classify::command_output(output.take(), cap),
-            Ok(Ok(Returned::Command(Err(())))) => {
-                Err(Failure::new(FailureKind::Exit, "the command exited with a failure status"))
-            }
+            Ok(Ok(Returned::Command(Err(())))) => Err(classify::command_failure(store.data())),
             Ok(Err(err))
                 if block.shape() == BlockShape::Command && err.downcast_ref::<I32Exit>().is_some_and(|e| e.0 == 0) =>
             {
