@@ -54,13 +54,13 @@ def sh(*args, env=None, capture=False, cwd=ROOT):
     return ""
 
 
-def build(skip_wasmtime):
+def build(skip_wasmtime, http=True):
     print("== building release binaries and modules", flush=True)
     sh("cargo", "build", "--release", "--locked", "-p", "wasmhook", "-p", "axum-echo")
     sh("cargo", "build", "--release", "--target", "wasm32-wasip2", "--manifest-path", "modules/Cargo.toml",
        "-p", "echo", "-p", "noop")
     sh("cargo", "bench", "--locked", "-p", "wasmhook-tests", "--bench", "sandbox_run", "--no-run")
-    if not shutil.which("wrk2") and not shutil.which("oha"):
+    if http and not shutil.which("wrk2") and not shutil.which("oha"):
         print(f"== installing oha {OHA_VERSION} for the constant-rate arm (once; ~6 min on 2 cores)", flush=True)
         sh("cargo", "install", "oha", "--version", OHA_VERSION, "--locked")
     if skip_wasmtime:
@@ -465,6 +465,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="2 s runs, 1 repeat, 100 blocks: a smoke test")
     parser.add_argument("--skip-wasmtime", action="store_true", help="skip the wasmtime serve arm")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--only", choices=["http", "sandbox", "restart", "python"], action="append",
+                        help="run only these groups of arms (repeatable; default: all)")
     args = parser.parse_args()
     args.duration, args.repeats = (2, 1) if args.quick else (5, 3)
     for tool in ("wrk", "taskset"):
@@ -473,13 +475,17 @@ def main():
     if (os.cpu_count() or 1) < 2:
         sys.exit("needs 2 cores: the server and the load generator are pinned to separate cores")
     started = time.time()
-    wasmtime = build(args.skip_wasmtime)
+    http = not args.only or "http" in args.only
+    wasmtime = build(args.skip_wasmtime or not http, http)
     results = {}
     with tempfile.TemporaryDirectory() as work:
-        http_arms(args, wasmtime, work, results)
-        sandbox_arms(args, results)
-        restart_and_memory(args, work, results)
-        python_arms(args, work, results)
+        groups = [("http", lambda: http_arms(args, wasmtime, work, results)),
+                  ("sandbox", lambda: sandbox_arms(args, results)),
+                  ("restart", lambda: restart_and_memory(args, work, results)),
+                  ("python", lambda: python_arms(args, work, results))]
+        for name, arms in groups:
+            if not args.only or name in args.only:
+                arms()
     print_table(results)
     print(f"\nmeasured in {time.time() - started:.0f} s (builds included)")
     if args.json:

@@ -8,6 +8,12 @@ pub fn modules_dir() -> PathBuf {
     PathBuf::from(env!("GUEST_MODULES_DIR"))
 }
 
+/// The compiled-artifact cache the tests share (sandboxes and test servers alike), so a module
+/// compiles once per machine rather than once per test.
+pub fn shared_artifact_cache() -> PathBuf {
+    modules_dir().join("test-artifact-cache")
+}
+
 /// Path of a module's `.wasm` by crate name (`echo`, `hello-command`, `memory-bomb`, …).
 pub fn module_path(name: &str) -> PathBuf {
     let dir = modules_dir();

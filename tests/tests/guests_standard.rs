@@ -101,3 +101,33 @@ async fn python_runs_start_from_the_snapshot_every_time() {
         assert_eq!(output["decision"], "approve");
     }
 }
+
+#[tokio::test]
+async fn standard_components_take_pool_slots_by_their_footprint() {
+    let python = prepare("python/stripe_event").await.footprint();
+    assert_eq!((python.core_instances, python.memories, python.tables), (14, 1, 2), "{python:?}");
+    assert_eq!(python.slots(), 2);
+    let js = prepare("js/github_event").await.footprint();
+    assert_eq!((js.core_instances, js.memories, js.tables), (4, 1, 2), "{js:?}");
+    assert_eq!(js.slots(), 1);
+    assert_eq!(prepare("echo").await.footprint().slots(), 1);
+}
+
+/// A pool of 3 run slots holds 24 core instances: three Python runs at once (42) would
+/// exhaust it and fail; weighted by footprint they take turns and all reach their own end.
+#[tokio::test]
+async fn python_runs_wait_for_pool_slots_instead_of_failing() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let mut config = wasmhook::sandbox::SandboxConfig::new(shared_cache_dir());
+    config.scratch_dir = Some(cache.path().to_path_buf());
+    config.max_concurrent_runs = 3;
+    let small = wasmhook::sandbox::Sandbox::new(config).expect("sandbox");
+    let block = small.prepare(&wasmhook_tests::module("python/hostile")).await.expect("prepare");
+    let started = Instant::now();
+    let runs = (0..3).map(|_| small.run(&block, with_timeout(input(json!({ "mode": "loop" })), 300)));
+    for outcome in futures::future::join_all(runs).await {
+        let outcome = outcome.expect("run");
+        assert_eq!(outcome.failure().map(|f| f.kind), Some(FailureKind::Timeout), "{:?}", outcome.failure());
+    }
+    assert!(started.elapsed() >= Duration::from_millis(900), "one at a time: {:?}", started.elapsed());
+}

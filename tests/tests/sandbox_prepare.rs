@@ -75,6 +75,20 @@ async fn a_component_importing_an_unserved_interface_is_rejected_by_name() {
 }
 
 #[tokio::test]
+async fn a_component_that_would_drain_the_pool_is_refused_with_its_counts() {
+    let instances: String = (0..40).map(|i| format!("(core instance $i{i} (instantiate $m))")).collect();
+    let bomb = wat::parse_str(format!("(component (core module $m (memory 1)) {instances})")).expect("wat");
+    let err = prepare_err(&bomb).await;
+    assert!(matches!(err, SandboxError::TooLarge(_)), "{err}");
+    assert!(err.is_invalid_block());
+    let message = err.to_string();
+    assert!(
+        message.contains("40 core instances (at most 32)") && message.contains("40 memories (at most 4)"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
 async fn a_standard_rust_command_importing_sockets_is_accepted() {
     assert_eq!(prepare("net-probe").await.shape(), BlockShape::Command);
 }

@@ -7,12 +7,14 @@
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::SandboxError;
 use super::digest::BlockDigest;
+use super::footprint::Footprint;
 
 #[derive(Debug)]
 pub(crate) struct ArtifactCache {
@@ -34,17 +36,30 @@ impl ArtifactCache {
         self.dir.join(format!("{digest}-{}.cwasm", self.engine_key))
     }
 
-    /// The compiled component for `digest`, if this engine compiled it before.
+    /// The component's pool footprint, kept beside its artifact (counted from the bytes, which a
+    /// restart does not have).
+    fn footprint_path(&self, digest: &BlockDigest) -> PathBuf {
+        self.dir.join(format!("{digest}.footprint.json"))
+    }
+
+    /// The compiled component for `digest` and its footprint, if this engine compiled it
+    /// before.
     ///
-    /// An unreadable or incompatible file is ignored (and the caller recompiles) rather than
-    /// failing the run.
-    pub(crate) fn load(&self, engine: &Engine, digest: &BlockDigest) -> Option<Component> {
+    /// An unreadable or incompatible file, or a missing footprint (an artifact of an older
+    /// version), is ignored (and the caller recompiles) rather than failing the run.
+    pub(crate) fn load(&self, engine: &Engine, digest: &BlockDigest) -> Option<(Component, Footprint)> {
         let path = self.path(digest);
         if !path.exists() {
             return None;
         }
+        let footprint_path = self.footprint_path(digest);
+        let footprint = std::fs::read(&footprint_path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let Some(footprint) = footprint else {
+            tracing::warn!(path = %footprint_path.display(), "artifact without a readable footprint: recompiling");
+            return None;
+        };
         match deserialize(engine, &path) {
-            Ok(component) => Some(component),
+            Ok(component) => Some((component, footprint)),
             Err(err) => {
                 tracing::warn!(path = %path.display(), error = %err, "ignoring unusable compiled artifact");
                 None
@@ -52,17 +67,33 @@ impl ArtifactCache {
         }
     }
 
-    /// Stores a compiled component atomically (write to a temp file, then rename), so a crash
-    /// never leaves a truncated artifact under the final name.
-    pub(crate) fn store(&self, digest: &BlockDigest, component: &Component) -> Result<(), SandboxError> {
+    /// Stores a compiled component and its footprint, each atomically (write to a temp file,
+    /// then rename; the footprint first), so a crash never leaves a truncated file under a
+    /// final name nor an artifact without its footprint.
+    pub(crate) fn store(
+        &self,
+        digest: &BlockDigest,
+        component: &Component,
+        footprint: &Footprint,
+    ) -> Result<(), SandboxError> {
         let bytes = component
             .serialize()
             .map_err(|e| SandboxError::Internal(format!("cannot serialize a component: {e:#}")))?;
-        let path = self.path(digest);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, &bytes).map_err(|e| SandboxError::io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| SandboxError::io(&path, e))
+        let counts = serde_json::to_vec(footprint)
+            .map_err(|e| SandboxError::Internal(format!("cannot encode a footprint: {e}")))?;
+        write_atomically(&self.footprint_path(digest), &counts)?;
+        write_atomically(&self.path(digest), &bytes)
     }
+}
+
+/// Writes `bytes` to a temp file unique to this write, then renames it into place: two uploads
+/// of the same bytes at once (same digest, same process) must not write into one temp file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| SandboxError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| SandboxError::io(path, e))
 }
 
 /// Maps a compiled artifact into memory.

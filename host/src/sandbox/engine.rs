@@ -6,13 +6,9 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
+use super::footprint::{CORE_INSTANCES_PER_SLOT, MAX, MEMORIES_PER_SLOT, TABLES_PER_SLOT};
 use super::{SandboxConfig, SandboxError};
 
-/// Core instances, memories and tables a typical Rust `wasm32-wasip2` component instantiates
-/// (main module plus small shim modules), with headroom.
-const CORE_INSTANCES_PER_RUN: u32 = 8;
-const MEMORIES_PER_RUN: u32 = 2;
-const TABLES_PER_RUN: u32 = 8;
 /// Bytes of each pooled table reset in place rather than decommitted (see `build_engine`).
 const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
 /// Deallocated slots whose decommits are batched into one flush.
@@ -20,15 +16,21 @@ const DECOMMIT_BATCH: usize = 16;
 
 /// Builds the engine: pooling allocator (slots reused, copy-on-write memory images), epoch
 /// interruption for deadlines, and fuel metering when configured.
+///
+/// The pool holds `max_concurrent_runs` run slots (see `footprint`); a run takes as many slots
+/// as its component's footprint needs, so the totals below are never exceeded.
 pub(crate) fn build_engine(config: &SandboxConfig) -> Result<Engine, SandboxError> {
     let runs = config.max_concurrent_runs.max(1);
     let max_memory = usize::try_from(config.max_memory_bytes)
         .map_err(|_| SandboxError::Engine("max_memory_bytes does not fit in usize".into()))?;
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(runs)
-        .total_core_instances(runs.saturating_mul(CORE_INSTANCES_PER_RUN))
-        .total_memories(runs.saturating_mul(MEMORIES_PER_RUN))
-        .total_tables(runs.saturating_mul(TABLES_PER_RUN))
+        .total_core_instances(runs.saturating_mul(CORE_INSTANCES_PER_SLOT))
+        .total_memories(runs.saturating_mul(MEMORIES_PER_SLOT))
+        .total_tables(runs.saturating_mul(TABLES_PER_SLOT))
+        .max_core_instances_per_component(MAX.core_instances)
+        .max_memories_per_component(MAX.memories)
+        .max_tables_per_component(MAX.tables)
         .total_stacks(runs)
         .max_memory_size(max_memory)
         // Measured on this machine class (echo, 1 KiB): resetting tables in place is cheaper

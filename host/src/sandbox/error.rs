@@ -21,6 +21,10 @@ pub enum SandboxError {
     /// The component is valid but is neither a `wasmhook:block` block nor a `wasi:cli/command`.
     #[error("unsupported component: {0}")]
     WrongWorld(String),
+    /// The component is valid but would take more of the pooling allocator than any block may
+    /// (see `Footprint`).
+    #[error("component too large for the sandbox: {0}")]
+    TooLarge(String),
     /// A run asked for more memory than the sandbox's pool slots hold.
     #[error("memory cap {requested} bytes is over the sandbox maximum of {max} bytes")]
     MemoryCapTooLarge {
@@ -56,6 +60,9 @@ impl SandboxError {
     /// True when the error is the uploader's fault (bad bytes or wrong world), as opposed to a
     /// host problem; the API maps these to 400.
     pub fn is_invalid_block(&self) -> bool {
-        matches!(self, Self::NotWasm(_) | Self::CoreModule | Self::InvalidComponent(_) | Self::WrongWorld(_))
+        matches!(
+            self,
+            Self::NotWasm(_) | Self::CoreModule | Self::InvalidComponent(_) | Self::WrongWorld(_) | Self::TooLarge(_)
+        )
     }
 }

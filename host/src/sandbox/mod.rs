@@ -16,6 +16,7 @@ mod config;
 mod digest;
 mod engine;
 mod error;
+mod footprint;
 mod host_state;
 mod http_types;
 mod linker;
@@ -39,6 +40,7 @@ use wasmtime::component::{Component, Linker};
 pub use config::{DEFAULT_FUEL_PER_MS, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, RunLimits, SandboxConfig};
 pub use digest::BlockDigest;
 pub use error::SandboxError;
+pub use footprint::Footprint;
 pub use logs::{LogLevel, LogLine, LogStream, Logs};
 pub use outcome::{Failure, FailureKind, Outcome, RunStatus};
 pub use prepare::{BlockShape, PreparedBlock};
@@ -75,6 +77,7 @@ pub struct Sandbox {
     artifacts: ArtifactCache,
     prepared: Mutex<LruCache<BlockDigest, Arc<PreparedBlock>>>,
     scratch: ScratchRoot,
+    /// Run slots of the pooling allocator; a run takes its block's `Footprint::slots`.
     permits: Semaphore,
     counters: Counters,
     config: SandboxConfig,
@@ -124,12 +127,18 @@ impl Sandbox {
         prepare::check_header(wasm)?;
         let engine = self.engine.clone();
         let bytes = wasm.to_vec();
-        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
-            .await
-            .map_err(|e| SandboxError::Internal(format!("the compile task failed: {e}")))?
-            .map_err(|e| SandboxError::InvalidComponent(format!("{e:#}")))?;
-        let prepared = Arc::new(PreparedBlock::link(&self.engine, &self.linker, &component, digest)?);
-        self.artifacts.store(&digest, &component)?;
+        let (component, footprint) = tokio::task::spawn_blocking(move || {
+            // Counted before compiling: an oversized component is refused without the cost.
+            let footprint = Footprint::of(&bytes)?;
+            footprint.check()?;
+            let component =
+                Component::new(&engine, &bytes).map_err(|e| SandboxError::InvalidComponent(format!("{e:#}")))?;
+            Ok::<_, SandboxError>((component, footprint))
+        })
+        .await
+        .map_err(|e| SandboxError::Internal(format!("the compile task failed: {e}")))??;
+        let prepared = Arc::new(PreparedBlock::link(&self.engine, &self.linker, &component, digest, footprint)?);
+        self.artifacts.store(&digest, &component, &footprint)?;
         self.counters.compiled.fetch_add(1, Ordering::Relaxed);
         self.prepared.lock().put(digest, Arc::clone(&prepared));
         Ok(prepared)
@@ -143,10 +152,10 @@ impl Sandbox {
             self.counters.memory_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Some(Arc::clone(prepared)));
         }
-        let Some(component) = self.artifacts.load(&self.engine, digest) else {
+        let Some((component, footprint)) = self.artifacts.load(&self.engine, digest) else {
             return Ok(None);
         };
-        let prepared = Arc::new(PreparedBlock::link(&self.engine, &self.linker, &component, *digest)?);
+        let prepared = Arc::new(PreparedBlock::link(&self.engine, &self.linker, &component, *digest, footprint)?);
         self.counters.loaded_from_disk.fetch_add(1, Ordering::Relaxed);
         self.prepared.lock().put(*digest, Arc::clone(&prepared));
         Ok(Some(prepared))

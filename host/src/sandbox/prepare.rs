@@ -10,6 +10,7 @@ use wasmtime_wasi::p2::bindings::CommandPre;
 use super::SandboxError;
 use super::bindings::BlockPre;
 use super::digest::BlockDigest;
+use super::footprint::Footprint;
 use super::host_state::RunState;
 
 /// How a block is called.
@@ -25,6 +26,7 @@ pub enum BlockShape {
 /// A validated, compiled and pre-linked block version, ready to instantiate in microseconds.
 pub struct PreparedBlock {
     digest: BlockDigest,
+    footprint: Footprint,
     pub(crate) pre: PreparedPre,
 }
 
@@ -37,6 +39,11 @@ impl PreparedBlock {
     /// The sha256 of the block's wasm bytes.
     pub fn digest(&self) -> BlockDigest {
         self.digest
+    }
+
+    /// What one run takes from the pooling allocator.
+    pub fn footprint(&self) -> Footprint {
+        self.footprint
     }
 
     /// Whether this is a typed block or a command.
@@ -52,6 +59,7 @@ impl PreparedBlock {
         linker: &Linker<RunState>,
         component: &Component,
         digest: BlockDigest,
+        footprint: Footprint,
     ) -> Result<Self, SandboxError> {
         let shape = detect_shape(engine, component)?;
         let instance_pre = linker.instantiate_pre(component).map_err(|e| {
@@ -69,13 +77,17 @@ impl PreparedBlock {
                 SandboxError::WrongWorld(format!("its `wasi:cli/run` export is not the WASI p2 one: {e:#}"))
             })?),
         };
-        Ok(Self { digest, pre })
+        Ok(Self { digest, footprint, pre })
     }
 }
 
 impl std::fmt::Debug for PreparedBlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PreparedBlock").field("digest", &self.digest).field("shape", &self.shape()).finish()
+        f.debug_struct("PreparedBlock")
+            .field("digest", &self.digest)
+            .field("shape", &self.shape())
+            .field("footprint", &self.footprint)
+            .finish()
     }
 }
 

@@ -53,8 +53,14 @@ impl Sandbox {
             });
         }
         let extra = extra_files(&input)?;
-        let _permit =
-            self.permits.acquire().await.map_err(|_| SandboxError::Internal("the sandbox is shutting down".into()))?;
+        // As many pool slots as the component takes (a Python run: 2), so runs wait for room
+        // instead of failing on an exhausted pool.
+        let slots = block.footprint().slots().min(self.config.max_concurrent_runs.max(1));
+        let _permit = self
+            .permits
+            .acquire_many(slots)
+            .await
+            .map_err(|_| SandboxError::Internal("the sandbox is shutting down".into()))?;
         let started = Instant::now();
         let dir = self.scratch.run_dir(DATA_FILE_NAME, &input.data, &extra)?;
 

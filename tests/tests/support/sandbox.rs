@@ -8,7 +8,7 @@ use std::time::Duration;
 use wasmhook::sandbox::{Outcome, PreparedBlock, RunInput, RunLimits, Sandbox, SandboxConfig};
 
 pub fn shared_cache_dir() -> std::path::PathBuf {
-    wasmhook_tests::modules_dir().join("test-artifact-cache")
+    wasmhook_tests::shared_artifact_cache()
 }
 
 pub fn sandbox() -> &'static Sandbox {

@@ -25,9 +25,14 @@ pub struct Response {
 }
 
 impl TestServer {
-    /// A server on a fresh data dir (removed when dropped).
+    /// A server on a fresh data dir (removed when dropped). Its compiled artifacts go to the
+    /// cache the tests share (a symlink), so a 14–19 MB Python or JavaScript component is
+    /// compiled once per machine, not once per test; restart tests use `start_in`.
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
+        let shared = wasmhook_tests::shared_artifact_cache();
+        std::fs::create_dir_all(&shared).expect("shared artifact cache");
+        std::os::unix::fs::symlink(&shared, dir.path().join("artifacts")).expect("link the artifact cache");
         let mut server = Self::start_in(dir.path()).await;
         server._dir = Some(dir);
         server
