@@ -83,11 +83,11 @@ impl Footprint {
                 Payload::ComponentAliasSection(reader) => {
                     let frame = stack.last_mut().ok_or_else(|| malformed("an alias section"))?;
                     for alias in reader {
-                        let adds_module = match alias.map_err(invalid)? {
-                            ComponentAlias::Outer { kind: ComponentOuterAliasKind::CoreModule, .. } => true,
-                            ComponentAlias::InstanceExport { kind: ComponentExternalKind::Module, .. } => true,
-                            _ => false,
-                        };
+                        let adds_module = matches!(
+                            alias.map_err(invalid)?,
+                            ComponentAlias::Outer { kind: ComponentOuterAliasKind::CoreModule, .. }
+                                | ComponentAlias::InstanceExport { kind: ComponentExternalKind::Module, .. }
+                        );
                         if adds_module {
                             frame.modules.push(None);
                         }
