@@ -370,8 +370,12 @@ def python_arms(args, work, results):
     print(f"   warm: call p50 {wall[len(wall) // 2]:.2f} ms, run p50 {runs[len(runs) // 2]:.2f} ms "
           f"(p99 {runs[int(len(runs) * 0.99)]:.2f} ms)", flush=True)
 
-    # Concurrent runs held open by a busy loop: RSS growth per run over the idle server.
+    # Concurrent runs held open by a busy loop: RSS growth per run over the idle server. On a
+    # restarted server (artifact from disk): the upload's compile leaves the allocator's memory
+    # high, which would hide the runs.
     looper = server.block(key, hostile, "python-hostile")
+    server.stop()
+    server = Wasmhook(data)
     call("POST", f"{server.base}/v2/webhook/blocks/{looper}/execute", key, {"data": {"mode": "warm"}})
     idle = server.rss_mib()
     concurrent = 8
@@ -469,7 +473,7 @@ def main():
                         help="run only these groups of arms (repeatable; default: all)")
     args = parser.parse_args()
     args.duration, args.repeats = (2, 1) if args.quick else (5, 3)
-    for tool in ("wrk", "taskset"):
+    for tool in ("wrk", "taskset") if not args.only or "http" in args.only else ("taskset",):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is required (Debian: apt-get install wrk util-linux)")
     if (os.cpu_count() or 1) < 2:

@@ -18,6 +18,7 @@ const PYTHON_GUESTS: &[Guest] = &[
     Guest { source: "meeting_transcript.py", command: false },
     Guest { source: "stripe_event.py", command: false },
     Guest { source: "hostile.py", command: false },
+    Guest { source: "inspector.py", command: false },
     Guest { source: "report_command.py", command: true },
 ];
 

@@ -102,4 +102,11 @@ async fn a_js_block_behind_a_trigger_webhook_reads_the_captured_header() {
 
     let ignored = server.trigger(&path, &headers, push("feature/x").to_string()).await;
     assert_eq!(ignored.body["output"]["route"], "ignore", "{}", ignored.body);
+
+    let ping = [("content-type", "application/json"), ("x-github-event", "ping")];
+    let ponged = server.trigger(&path, &ping, r#"{"zen": "Keep it simple.", "hook_id": 9}"#).await;
+    assert_eq!(ponged.status, StatusCode::OK);
+    assert_eq!(ponged.bytes, b"pong Keep it simple.", "the block's own response");
+    assert_eq!(ponged.headers["x-hook-id"], "9");
+    assert!(ponged.headers["content-type"].to_str().expect("ascii").starts_with("text/plain"));
 }

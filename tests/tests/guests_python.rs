@@ -141,3 +141,40 @@ async fn a_python_block_behind_a_trigger_webhook() {
     assert_eq!(bad.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", bad.body);
     assert_eq!(bad.body["error_code"], "EXECUTION_FAILED", "{}", bad.body);
 }
+
+#[tokio::test]
+async fn the_python_context_sees_the_raw_body_headers_and_request_and_can_answer_itself() {
+    use sha2::Digest;
+    let server = TestServer::start().await;
+    let key = server.key();
+    let block =
+        server.block(key, "python/inspector", json!({ "language": "python", "env": { "LOG_LEVEL": "debug" } })).await;
+    let hook = server
+        .webhook(key, json!({ "target": { "type": "block", "id": block }, "auth": "none", "settings": { "captureRequest": true } }))
+        .await;
+    let path = format!("/api/webhooks/{}", hook["id"].as_str().expect("id"));
+    let xml = b"<?xml version=\"1.0\"?>\n<order id=\"7\">caf\xc3\xa9</order>".to_vec();
+    let headers = [("content-type", "application/xml"), ("x-request-source", "erp")];
+    let seen = server.trigger(&format!("{path}?region=eu"), &headers, xml.clone()).await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+    let output = &seen.body["output"];
+    assert_eq!(output["body_sha256"], hex::encode(sha2::Sha256::digest(&xml)), "byte-exact: {output}");
+    assert_eq!(output["body_len"], xml.len());
+    assert_eq!(output["data"], json!({}));
+    assert_eq!(output["content_type"], "application/xml");
+    assert_eq!(output["headers"]["x-request-source"], "erp");
+    assert_eq!(output["request"]["method"], "POST");
+    assert_eq!(output["request"]["query"], json!({ "region": "eu" }));
+    assert_eq!(output["webhook_id"], hook["id"]);
+    assert_eq!(output["block_id"], block);
+    let execution =
+        server.get(&format!("/v1/executions/{}", seen.body["execution_id"].as_str().expect("id")), key).await;
+    let logs = log_messages(&execution.body);
+    assert!(logs.contains(&("debug".into(), format!("{} body bytes", xml.len()))), "LOG_LEVEL=debug: {logs:?}");
+
+    let replied = server.trigger(&path, &[("content-type", "application/json")], r#"{"reply": "challenge-42"}"#).await;
+    assert_eq!(replied.status, StatusCode::ACCEPTED, "{:?}", String::from_utf8_lossy(&replied.bytes));
+    assert_eq!(replied.bytes, b"challenge-42");
+    assert_eq!(replied.headers["x-handled-by"], "wasmhook-python");
+    assert!(replied.headers["content-type"].to_str().expect("ascii").starts_with("text/plain"));
+}
