@@ -33,7 +33,7 @@ pub(crate) const TABLES_PER_SLOT: u32 = 8;
 pub(crate) const MAX: Footprint = Footprint { core_instances: 32, memories: 4, tables: 16 };
 
 /// Pool resources one instance of a component takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Footprint {
     /// Core module instantiations.
     pub core_instances: u32,
@@ -55,8 +55,6 @@ struct Frame {
 }
 
 impl Footprint {
-    const ZERO: Self = Self { core_instances: 0, memories: 0, tables: 0 };
-
     /// Counts what instantiating `wasm` (a component) takes. A nested component counts as
     /// instantiated once; a module of unknown contents as defining one memory and one table.
     pub(crate) fn of(wasm: &[u8]) -> Result<Self, SandboxError> {
@@ -135,8 +133,15 @@ impl Footprint {
         .fold(1, u32::max)
     }
 
-    /// Refuses a component over [`MAX`], naming what is over.
-    pub(crate) fn check(&self) -> Result<(), SandboxError> {
+    /// Refuses a component over [`MAX`], or one that needs more run slots than the pool has
+    /// (`max_concurrent_runs`), naming what is over.
+    pub(crate) fn check(&self, pool_slots: u32) -> Result<(), SandboxError> {
+        if self.slots() > pool_slots {
+            return Err(SandboxError::TooLarge(format!(
+                "one instance needs {} run slots ({self:?}) and this server has max_concurrent_runs = {pool_slots}",
+                self.slots()
+            )));
+        }
         let over: Vec<String> = [
             ("core instances", self.core_instances, MAX.core_instances),
             ("memories", self.memories, MAX.memories),
@@ -153,12 +158,6 @@ impl Footprint {
             "one instance would take {}; standard toolchains need far fewer (componentize-py: 14 core instances)",
             over.join(", ")
         )))
-    }
-}
-
-impl Default for Footprint {
-    fn default() -> Self {
-        Self::ZERO
     }
 }
 
@@ -202,15 +201,17 @@ mod tests {
     fn a_small_component_takes_one_slot_and_a_bomb_is_refused() {
         let small = Footprint { core_instances: 3, memories: 1, tables: 1 };
         assert_eq!(small.slots(), 1);
-        assert!(small.check().is_ok());
+        assert!(small.check(1).is_ok());
         assert_eq!(Footprint::default().slots(), 1);
         let python = Footprint { core_instances: 14, memories: 1, tables: 2 };
         assert_eq!(python.slots(), 2);
+        let err = python.check(1).expect_err("a one-slot pool cannot hold it");
+        assert!(err.to_string().contains("needs 2 run slots"), "{err}");
 
         let many: String = (0..40).map(|i| format!("(core instance $i{i} (instantiate $m))")).collect();
         let bomb = Footprint::of(&component(&format!("(component (core module $m) {many})"))).expect("parses");
         assert_eq!(bomb.core_instances, 40);
-        let err = bomb.check().expect_err("refused");
+        let err = bomb.check(256).expect_err("refused");
         assert!(err.to_string().contains("40 core instances (at most 32)"), "{err}");
         assert!(err.is_invalid_block());
     }

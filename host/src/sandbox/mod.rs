@@ -127,10 +127,11 @@ impl Sandbox {
         prepare::check_header(wasm)?;
         let engine = self.engine.clone();
         let bytes = wasm.to_vec();
+        let pool_slots = self.config.max_concurrent_runs.max(1);
         let (component, footprint) = tokio::task::spawn_blocking(move || {
             // Counted before compiling: an oversized component is refused without the cost.
             let footprint = Footprint::of(&bytes)?;
-            footprint.check()?;
+            footprint.check(pool_slots)?;
             let component =
                 Component::new(&engine, &bytes).map_err(|e| SandboxError::InvalidComponent(format!("{e:#}")))?;
             Ok::<_, SandboxError>((component, footprint))

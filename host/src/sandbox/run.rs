@@ -54,7 +54,8 @@ impl Sandbox {
         }
         let extra = extra_files(&input)?;
         // As many pool slots as the component takes (a Python run: 2), so runs wait for room
-        // instead of failing on an exhausted pool.
+        // instead of failing on an exhausted pool. Capped at the pool's size: a block prepared
+        // before `max_concurrent_runs` was lowered must fail to instantiate, not wait forever.
         let slots = block.footprint().slots().min(self.config.max_concurrent_runs.max(1));
         let _permit = self
             .permits
