@@ -41,7 +41,7 @@ pub use config::{DEFAULT_FUEL_PER_MS, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, Run
 pub use digest::BlockDigest;
 pub use error::SandboxError;
 pub use footprint::Footprint;
-pub use logs::{LogLevel, LogLine, LogStream, Logs};
+pub use logs::{LOG_LINE_COST, LogLevel, LogLine, LogStream, Logs, MAX_LOG_LINES};
 pub use outcome::{Failure, FailureKind, Outcome, RunStatus};
 pub use prepare::{BlockShape, PreparedBlock};
 pub use run::{DATA_FILE_NAME, DATA_FILE_VAR, GUEST_DIR, RunInput};
