@@ -125,3 +125,26 @@ async fn a_failing_block_is_reported_and_recorded() {
     let logged = execution.body["logs"].as_array().expect("logs");
     assert!(logged.iter().any(|l| l["message"].as_str().unwrap_or_default().contains("panicked at")), "{logged:?}");
 }
+
+/// Caller env names are validated like block env, and the host's own variables cannot be
+/// forged (#13: `{"BAD=KEY": "x"}` reached the guest as `BAD` = `KEY=x`).
+#[tokio::test]
+async fn env_names_are_validated_and_host_variables_cannot_be_forged() {
+    let server = TestServer::start().await;
+    let key = server.key();
+    let echo = server.block(key, "echo", json!({ "env": { "ECHO_ENV": "BAD" } })).await;
+    let path = format!("/v2/webhook/blocks/{echo}/execute");
+    for (body, named) in [
+        (json!({ "environment_variables": { "BAD=KEY": "x" } }), "BAD=KEY"),
+        (json!({ "environment_variables": { "WEBHOOK_VERIFIED": "stripe" } }), "WEBHOOK_VERIFIED"),
+        (json!({ "rust": { "environment_variables": { "EXECUTION_ID": "forged" } } }), "EXECUTION_ID"),
+        (json!({ "wasm": { "environment_variables": { "NUL": "a\u{0}b" } } }), "NUL"),
+    ] {
+        let refused = server.post(&path, key, body).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+        assert!(refused.body["error"].as_str().expect("error").contains(named), "{}", refused.body);
+    }
+    let created = server.post("/v1/blocks", key, json!({ "name": "forger", "env": { "DATASET_KEY": "x" } })).await;
+    assert_eq!(created.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", created.body);
+    assert!(created.body["error"].as_str().expect("error").contains("set by the host"), "{}", created.body);
+}

@@ -172,6 +172,12 @@ async fn invalid_bodies_are_400_or_422_naming_the_field() {
         wrong_type.body
     );
 
+    for (env, named) in [(json!({ "BAD=KEY": "x" }), "BAD=KEY"), (json!({ "BLOCK_ID": "forged" }), "BLOCK_ID")] {
+        let refused = server.post(&path, key, json!({ "environmentVariables": env })).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+        assert!(refused.body["error"].as_str().expect("msg").contains(named), "{}", refused.body);
+    }
+
     let keys_not_list = server.post(&path, key, json!({ "datasetKeys": "a" })).await;
     assert_eq!(keys_not_list.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(keys_not_list.body["error"].as_str().expect("msg").contains("datasetKeys"));

@@ -4,7 +4,50 @@
 use std::collections::BTreeMap;
 
 use super::error::ApiError;
+use super::trigger::request::{
+    BODY_FILE_VAR, CONTENT_TYPE_VAR, HEADERS_FILE_VAR, REQUEST_FILE_VAR, VERIFIED_VAR, WEBHOOK_ID_VAR,
+};
 use crate::config::Config;
+use crate::executor::{BLOCK_ID_VAR, DATASET_KEY_VAR, EXECUTION_ID_VAR};
+use crate::sandbox::DATA_FILE_VAR;
+
+/// Variables the host sets for a run (every run, or trigger calls). Neither a caller's
+/// `environment_variables` nor a block's saved `env` may set them: a guest must be able to
+/// trust `WEBHOOK_VERIFIED`, `EXECUTION_ID` and the file paths.
+pub(crate) const RESERVED_ENV_VARS: [&str; 10] = [
+    EXECUTION_ID_VAR,
+    BLOCK_ID_VAR,
+    DATASET_KEY_VAR,
+    DATA_FILE_VAR,
+    BODY_FILE_VAR,
+    CONTENT_TYPE_VAR,
+    WEBHOOK_ID_VAR,
+    VERIFIED_VAR,
+    HEADERS_FILE_VAR,
+    REQUEST_FILE_VAR,
+];
+
+/// Longest variable name accepted.
+const MAX_ENV_NAME_BYTES: usize = 256;
+
+/// Checks an environment map set by a caller or a block owner; the message names `field` and
+/// the offending key. A name must be 1–256 bytes without `=` or NUL (the guest would otherwise
+/// see `BAD=KEY` as `BAD` = `KEY=…`) and not one of [`RESERVED_ENV_VARS`]; a value must not
+/// hold NUL (C guests would cut it there).
+pub(crate) fn check_env(env: &BTreeMap<String, String>, field: &str) -> Result<(), String> {
+    for (key, value) in env {
+        if key.is_empty() || key.len() > MAX_ENV_NAME_BYTES || key.contains(['=', '\0']) {
+            return Err(format!("`{field}` key {key:?} is not a valid variable name (1-256 bytes, no `=` or NUL)"));
+        }
+        if RESERVED_ENV_VARS.contains(&key.as_str()) {
+            return Err(format!("`{field}` key {key:?} is set by the host and cannot be overridden"));
+        }
+        if value.contains('\0') {
+            return Err(format!("`{field}.{key}` contains a NUL character"));
+        }
+    }
+    Ok(())
+}
 
 /// Checks a block's settings.
 pub(crate) fn check_block(
@@ -25,11 +68,7 @@ pub(crate) fn check_block(
     if !language_ok {
         return Err(ApiError::unprocessable("`language` must be a lowercase identifier such as rust or python"));
     }
-    for key in env.keys() {
-        if key.is_empty() || key.contains(['=', '\0']) {
-            return Err(ApiError::unprocessable(format!("`env` key {key:?} is not a valid variable name")));
-        }
-    }
+    check_env(env, "env").map_err(ApiError::unprocessable)?;
     check_timeout(config, timeout_ms, "timeoutMs")?;
     if fuel == Some(0) {
         return Err(ApiError::unprocessable("`fuel` must be greater than 0 (or null for the default)"));

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use super::body::{parse_id, raw_slice, read_limited, require_json};
 use super::delivery::{accepted, idempotency, mark_replayed, mode};
 use super::error::ApiError;
+use super::limits;
 use super::targets::{CallInput, block_job};
 use crate::auth::{self, AuthError};
 use crate::executor::{Delivery, Dispatched, RunSummary};
@@ -115,12 +116,15 @@ fn env_object(raw: &RawValue, name: &str) -> Result<BTreeMap<String, String>, Ap
     let Value::Object(map) = value else {
         return Err(ApiError::bad_request(format!("`{name}` must be an object of strings")));
     };
-    map.into_iter()
+    let env = map
+        .into_iter()
         .map(|(key, value)| match value {
             Value::String(text) => Ok((key, text)),
             other => Err(ApiError::bad_request(format!("`{name}.{key}` must be a string, got {other}"))),
         })
-        .collect()
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
+    limits::check_env(&env, name).map_err(ApiError::bad_request)?;
+    Ok(env)
 }
 
 fn language_env(raw: &RawValue, language: &str) -> Result<BTreeMap<String, String>, ApiError> {

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::body::{parse_id, parse_json, raw_slice, read_limited, require_json};
 use super::delivery::{accepted, idempotency, mark_replayed, mode};
 use super::error::ApiError;
+use super::limits;
 use super::targets::{CallInput, doc_jobs};
 use crate::auth::Caller;
 use crate::executor::{Delivery, Dispatched};
@@ -83,6 +84,7 @@ async fn execute(
     let team_id = caller.team_id;
     let doc = state.doc(team_id, doc_id).await?;
     let env = request.environment_variables;
+    limits::check_env(&env, "environmentVariables").map_err(ApiError::unprocessable)?;
     let input = CallInput { data: data.clone(), files: Vec::new(), env, trigger: Trigger::V4, webhook_id: None };
     let (selected, jobs) = doc_jobs(&state, &doc, request.dataset_keys.as_deref(), input).await?;
     let idempotency = idempotency(&headers, &bytes, &data, doc.idempotency_pointer.as_deref())?;

@@ -13,7 +13,7 @@
 //! `GET /api/webhooks/{webhook_id}/executions/{execution_id}` lets the sender poll an
 //! execution its webhook accepted, with the same credentials.
 
-mod request;
+pub(crate) mod request;
 mod respond;
 
 use std::net::SocketAddr;
