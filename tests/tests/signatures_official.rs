@@ -275,3 +275,16 @@ async fn generic_hmac_with_template_timestamp_prefix_and_encodings() {
         .await;
     assert_eq!(refused_secret.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused_secret.body);
 }
+
+/// A non-ASCII signing secret once panicked the listing (a byte slice for its hint).
+#[tokio::test]
+async fn a_non_ascii_signing_secret_is_shown_by_its_last_four_characters() {
+    let server = TestServer::start().await;
+    let config = json!({ "scheme": "stripe", "secrets": ["€€€€€€€€€€€€€€€€"] });
+    let (hook, created) = Hook::create(&server, config, "none").await;
+    assert_eq!(created["signature"]["secretHints"], json!(["€€€€"]));
+    let listed = server.get("/v1/webhooks", server.key()).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let shown = server.get(&format!("/v1/webhooks/{}", hook.id), server.key()).await;
+    assert_eq!(shown.body["signature"]["secretHints"], json!(["€€€€"]));
+}

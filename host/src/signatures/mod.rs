@@ -139,9 +139,30 @@ impl SignatureConfig {
         Ok(())
     }
 
-    /// The secrets' last 4 characters, for listings.
+    /// The secrets' last 4 characters (not bytes: a byte slice of `"€€€€€"` panicked, and
+    /// took every later listing of the team's webhooks with it), for listings.
     pub fn secret_hints(&self) -> Vec<String> {
-        self.secrets.iter().map(|s| s[s.len().saturating_sub(4)..].to_owned()).collect()
+        self.secrets.iter().map(|s| last_chars(s, 4).to_owned()).collect()
+    }
+}
+
+/// The last `n` characters of `text` (all of it when shorter).
+fn last_chars(text: &str, n: usize) -> &str {
+    let start = text.char_indices().rev().nth(n.saturating_sub(1)).map_or(0, |(at, _)| at);
+    &text[start..]
+}
+
+#[cfg(test)]
+mod hint_tests {
+    use super::*;
+
+    #[test]
+    fn hints_are_the_last_four_characters_of_any_secret() {
+        assert_eq!(last_chars("€€€€€", 4), "€€€€");
+        assert_eq!(last_chars("abcdef", 4), "cdef");
+        assert_eq!(last_chars("ab", 4), "ab");
+        assert_eq!(last_chars("", 4), "");
+        assert_eq!(last_chars("x€yz", 4), "x€yz");
     }
 }
 
