@@ -152,20 +152,6 @@ fn last_chars(text: &str, n: usize) -> &str {
     &text[start..]
 }
 
-#[cfg(test)]
-mod hint_tests {
-    use super::*;
-
-    #[test]
-    fn hints_are_the_last_four_characters_of_any_secret() {
-        assert_eq!(last_chars("€€€€€", 4), "€€€€");
-        assert_eq!(last_chars("abcdef", 4), "cdef");
-        assert_eq!(last_chars("ab", 4), "ab");
-        assert_eq!(last_chars("", 4), "");
-        assert_eq!(last_chars("x€yz", 4), "x€yz");
-    }
-}
-
 /// A header's value as text.
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, SignatureError> {
     headers
@@ -179,4 +165,18 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, SignatureEr
 /// A Unix-seconds timestamp header.
 fn timestamp(headers: &HeaderMap, name: &str) -> Result<i64, SignatureError> {
     header(headers, name)?.parse().map_err(|_| SignatureError::Missing(name.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_are_the_last_four_characters_of_any_secret() {
+        assert_eq!(last_chars("€€€€€", 4), "€€€€");
+        assert_eq!(last_chars("abcdef", 4), "cdef");
+        assert_eq!(last_chars("ab", 4), "ab");
+        assert_eq!(last_chars("", 4), "");
+        assert_eq!(last_chars("x€yz", 4), "x€yz");
+    }
 }
