@@ -298,6 +298,13 @@ impl Config {
         if self.retention_interval.is_zero() {
             return Err(invalid("retention_interval_ms", "must be greater than 0"));
         }
+        // An idempotent repeat answers with the original execution ids: they must still exist.
+        if self.retention < self.idempotency_window {
+            return Err(invalid(
+                "retention_secs",
+                "must be at least idempotency_window_secs (a repeat answers with the original executions)",
+            ));
+        }
         Ok(())
     }
 
@@ -366,6 +373,9 @@ mod tests {
         assert!(err.to_string().contains("listen"), "{err}");
         let err = Config::load(&Flags::default(), env(&[("WASMHOOK_DOC_CONCURRENCY", "0")])).expect_err("zero");
         assert!(err.to_string().contains("doc_concurrency"), "{err}");
+        let err = Config::load(&Flags::default(), env(&[("WASMHOOK_RETENTION_SECS", "3600")]))
+            .expect_err("retention under the 24 h idempotency window");
+        assert!(err.to_string().contains("retention_secs"), "{err}");
     }
 
     #[test]

@@ -67,6 +67,10 @@ async fn block_settings_are_validated_and_applied() {
     assert!(too_long.body["error"].as_str().expect("msg").contains("timeoutMs"));
     let unknown_field = server.post("/v1/blocks", key, json!({ "name": "x", "timeout": 5 })).await;
     assert_eq!(unknown_field.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Over i64::MAX once passed validation and failed in SQLite with a 500.
+    let huge_fuel = server.post("/v1/blocks", key, json!({ "name": "x", "fuel": u64::MAX })).await;
+    assert_eq!(huge_fuel.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", huge_fuel.body);
+    assert!(huge_fuel.body["error"].as_str().expect("msg").contains("fuel"));
 
     let id = server.block(key, "memory-bomb", json!({ "memoryBytes": 16 << 20 })).await;
     let run = server.post(&format!("/v2/webhook/blocks/{id}/execute"), key, json!({})).await;

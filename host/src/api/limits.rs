@@ -70,8 +70,12 @@ pub(crate) fn check_block(
     }
     check_env(env, "env").map_err(ApiError::unprocessable)?;
     check_timeout(config, timeout_ms, "timeoutMs")?;
-    if fuel == Some(0) {
-        return Err(ApiError::unprocessable("`fuel` must be greater than 0 (or null for the default)"));
+    // Stored as a SQLite INTEGER (i64): a larger budget was accepted and then failed as a 500.
+    if fuel.is_some_and(|f| f == 0 || f > i64::MAX as u64) {
+        return Err(ApiError::unprocessable(format!(
+            "`fuel` must be between 1 and {} (or null for the default)",
+            i64::MAX
+        )));
     }
     if let Some(memory) = memory_bytes
         && !(1 << 20..=config.max_memory_bytes).contains(&memory)

@@ -54,10 +54,30 @@ fn over_cap(len: u64, cap: usize) -> Failure {
 /// and fails the run in its own words), so it is reported as `memory_limit` with the block's
 /// message kept.
 pub(crate) fn guest_failure(failure: GuestFailure, state: &RunState) -> Failure {
+    let message = truncated(failure.message, MAX_FAILURE_MESSAGE_BYTES);
     if state.limiter.denied {
-        return memory_limit(state, &failure.message);
+        return memory_limit(state, &message);
     }
-    Failure { kind: FailureKind::GuestError, message: failure.message, code: failure.code }
+    let code = failure.code.map(|code| truncated(code, MAX_FAILURE_CODE_BYTES));
+    Failure { kind: FailureKind::GuestError, message, code }
+}
+
+/// Longest failure message kept from a guest (it is stored with the execution and returned).
+pub const MAX_FAILURE_MESSAGE_BYTES: usize = 4096;
+/// Longest failure code kept from a guest.
+pub const MAX_FAILURE_CODE_BYTES: usize = 64;
+
+/// `text` cut to at most `max` bytes at a character boundary, marked with `…` when cut.
+fn truncated(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max.saturating_sub('…'.len_utf8());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }
 
 /// A command's failure exit status, or `memory_limit` when a denied growth came first.
@@ -142,6 +162,15 @@ mod tests {
         assert_eq!(not_json.kind, FailureKind::InvalidOutput);
         let too_big = typed_output("\"0123456789\"".into(), 5).expect_err("too big");
         assert!(too_big.message.contains("12 bytes"), "{}", too_big.message);
+    }
+
+    #[test]
+    fn guest_text_is_cut_at_a_character_boundary() {
+        assert_eq!(truncated("short".into(), 10), "short");
+        let cut = truncated("€".repeat(2000), MAX_FAILURE_MESSAGE_BYTES);
+        assert!(cut.len() <= MAX_FAILURE_MESSAGE_BYTES && cut.ends_with('…'), "{}", cut.len());
+        let code = truncated("x".repeat(1000), MAX_FAILURE_CODE_BYTES);
+        assert_eq!(code.len(), MAX_FAILURE_CODE_BYTES);
     }
 
     #[test]
