@@ -91,16 +91,7 @@ fn ensure_target() {
 
 /// Re-runs this script when any source file under `dir` changes (build outputs excluded).
 fn watch(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.file_name().is_some_and(|n| n == "target" || n == "__pycache__" || n == "node_modules") {
-            continue;
-        }
-        if path.is_dir() {
-            watch(&path);
-        } else {
-            println!("cargo:rerun-if-changed={}", path.display());
-        }
+    for file in guests::source_files(dir) {
+        println!("cargo:rerun-if-changed={}", file.display());
     }
 }

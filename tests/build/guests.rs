@@ -154,18 +154,24 @@ fn stamp_of(paths: &[PathBuf], command: bool) -> u64 {
 }
 
 fn hash_path(path: &Path, hasher: &mut DefaultHasher) {
-    if path.file_name().is_some_and(|n| n == "__pycache__" || n == "node_modules") {
-        return;
+    for file in source_files(path) {
+        file.hash(hasher);
+        std::fs::read(&file).unwrap_or_default().hash(hasher);
     }
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> =
-            std::fs::read_dir(path).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
-        entries.sort();
-        for entry in entries {
-            hash_path(&entry, hasher);
-        }
-    } else {
-        path.hash(hasher);
-        std::fs::read(path).unwrap_or_default().hash(hasher);
+}
+
+/// The files under `path` (itself, if a file) in a stable order, without build outputs and
+/// caches (`target`, `__pycache__`, `node_modules`): what the guests are built from, and so
+/// what the build script watches and stamps.
+pub fn source_files(path: &Path) -> Vec<PathBuf> {
+    if path.file_name().is_some_and(|n| n == "target" || n == "__pycache__" || n == "node_modules") {
+        return Vec::new();
     }
+    if !path.is_dir() {
+        return vec![path.to_path_buf()];
+    }
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(path).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    entries.sort();
+    entries.iter().flat_map(|entry| source_files(entry)).collect()
 }
