@@ -94,39 +94,32 @@ impl AppState {
 
     /// A trigger webhook by the id in its URL, from the cache or the store.
     pub async fn webhook_by_id(&self, id: Uuid) -> Result<WebhookLookup, StoreError> {
-        if let Some(webhook) = self.cache.webhook(id) {
+        let store = &self.store;
+        let found = self
+            .cache
+            .webhook(id, || async move { Ok(store.read(move |conn| webhooks::by_id(conn, id)).await?.map(Arc::new)) })
+            .await?;
+        if let Some(webhook) = found {
             return Ok(WebhookLookup::Found(webhook));
         }
-        let (found, removed) = self
-            .store
-            .read(move |conn| {
-                let found = webhooks::by_id(conn, id)?;
-                let removed = found.is_none() && webhooks::removed(conn, id)?;
-                Ok((found, removed))
-            })
-            .await?;
-        Ok(match found {
-            Some(webhook) => {
-                let webhook = Arc::new(webhook);
-                self.cache.remember_webhook(Arc::clone(&webhook));
-                WebhookLookup::Found(webhook)
-            }
-            None if removed => WebhookLookup::Removed,
-            None => WebhookLookup::Missing,
-        })
+        let removed = store.read(move |conn| webhooks::removed(conn, id)).await?;
+        Ok(if removed { WebhookLookup::Removed } else { WebhookLookup::Missing })
     }
 
     /// A doc of `team_id` (archived included), from the cache or the store.
     pub async fn doc(&self, team_id: Uuid, id: Uuid) -> Result<Arc<Doc>, StoreError> {
-        let doc = match self.cache.doc(id) {
-            Some(doc) => doc,
-            None => {
-                let doc = Arc::new(self.store.read(move |conn| docs::doc(conn, team_id, id)).await?);
-                self.cache.remember_doc(Arc::clone(&doc));
-                doc
-            }
-        };
-        if doc.team_id == team_id { Ok(doc) } else { Err(StoreError::NotFound("doc")) }
+        let store = &self.store;
+        let doc = self
+            .cache
+            .doc(id, || async move {
+                match store.read(move |conn| docs::doc(conn, team_id, id)).await {
+                    Ok(doc) => Ok(Some(Arc::new(doc))),
+                    Err(StoreError::NotFound(_)) => Ok(None),
+                    Err(other) => Err(other),
+                }
+            })
+            .await?;
+        doc.filter(|doc| doc.team_id == team_id).ok_or(StoreError::NotFound("doc"))
     }
 }
 

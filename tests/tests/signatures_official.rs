@@ -288,3 +288,94 @@ async fn a_non_ascii_signing_secret_is_shown_by_its_last_four_characters() {
     let shown = server.get(&format!("/v1/webhooks/{}", hook.id), server.key()).await;
     assert_eq!(shown.body["signature"]["secretHints"], json!(["€€€€"]));
 }
+
+fn replayed(answer: &Triggered, first: &Triggered) {
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.headers["idempotent-replayed"], "true", "{:?}", answer.headers);
+    assert_eq!(answer.body["execution_id"], first.body["execution_id"]);
+}
+
+fn with(headers: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+    let mut all = headers.to_vec();
+    all.push((name.to_owned(), value.to_owned()));
+    all
+}
+
+/// #13 item 5: a verified signature's own delivery id (or, without one, the signed content) is
+/// the idempotency key. A replayer's `Idempotency-Key`, a changed `X-GitHub-Delivery`, and a
+/// sender's retry re-signed with a new timestamp are all the same delivery, run once.
+#[tokio::test]
+async fn a_signed_delivery_runs_once_whatever_unsigned_headers_a_replayer_adds() {
+    let server = TestServer::start().await;
+
+    let standard = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let (hook, _) =
+        Hook::create(&server, json!({ "scheme": "standard_webhooks", "secrets": [standard] }), "none").await;
+    let body = r#"{"type": "invoice.paid"}"#;
+    let signed = sign("python", "standard_webhooks", standard, body, now(), "msg_replayed");
+    let first = hook.send(&with(&signed, "idempotency-key", "sender-1"), body).await;
+    verified(&first, "standard_webhooks");
+    replayed(&hook.send(&with(&signed, "idempotency-key", "replayer-2"), body).await, &first);
+    replayed(&hook.send(&signed, body).await, &first);
+    assert_eq!(hook.runs().await, 1);
+
+    let secret = "whsec_test_5f0c3c9a3b6e4d1f8a2b7c6d5e4f3a2b";
+    let (hook, _) = Hook::create(&server, json!({ "scheme": "stripe", "secrets": [secret] }), "none").await;
+    let event = r#"{"id": "evt_retried", "type": "charge.succeeded"}"#;
+    let first = hook.send(&sign("node", "stripe", secret, event, now() - 30, ""), event).await;
+    verified(&first, "stripe");
+    let retry = sign("node", "stripe", secret, event, now(), "");
+    replayed(&hook.send(&with(&retry, "idempotency-key", "another"), event).await, &first);
+    let next = r#"{"id": "evt_next", "type": "charge.succeeded"}"#;
+    verified(&hook.send(&sign("node", "stripe", secret, next, now(), ""), next).await, "stripe");
+    assert_eq!(hook.runs().await, 2, "a Stripe retry (new t, same evt id) runs once");
+
+    let secret = "It's a Secret to Everybody";
+    let (hook, _) = Hook::create(&server, json!({ "scheme": "github", "secrets": [secret] }), "none").await;
+    let push = r#"{"ref": "refs/heads/main", "after": "9f1c"}"#;
+    let signed = sign("node", "github", secret, push, 0, "");
+    let first = hook.send(&with(&signed, "x-github-delivery", "72d3162e-cc78"), push).await;
+    verified(&first, "github");
+    replayed(&hook.send(&with(&signed, "x-github-delivery", "72d3162e-cc78"), push).await, &first);
+    replayed(&hook.send(&with(&signed, "x-github-delivery", "forged-delivery"), push).await, &first);
+    assert_eq!(hook.runs().await, 1, "a GitHub redelivery runs once");
+
+    let secret = "8f742231b10e8888abcd99yyyzzz85a5";
+    let (hook, _) = Hook::create(&server, json!({ "scheme": "slack", "secrets": [secret] }), "none").await;
+    let signed = sign("python", "slack", secret, body, now(), "");
+    let first = hook.send(&signed, body).await;
+    verified(&first, "slack");
+    replayed(&hook.send(&with(&signed, "idempotency-key", "fresh"), body).await, &first);
+    assert_eq!(hook.runs().await, 1, "a captured Slack request replayed within the tolerance runs once");
+}
+
+/// #13 item 12: a webhook authenticated only by its signature is rate-limited after the
+/// signature verifies, so unsigned calls from anyone with the URL cannot drain the bucket.
+#[tokio::test]
+async fn strangers_cannot_drain_a_signed_webhooks_rate_limit() {
+    let server = TestServer::start().await;
+    let key = server.key();
+    let block = server.block(key, "request-inspector", json!({})).await;
+    let secret = "It's a Secret to Everybody";
+    let created = server
+        .webhook(
+            key,
+            json!({
+                "target": { "type": "block", "id": block },
+                "auth": "none",
+                "signature": { "scheme": "github", "secrets": [secret] },
+                "settings": { "rateLimit": { "perSecond": 0.01, "burst": 1 } },
+            }),
+        )
+        .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let hook = Hook { server: &server, path: format!("/api/webhooks/{id}"), id };
+    for _ in 0..5 {
+        refused(&hook.send(&[], "{}").await, "SIGNATURE_INVALID");
+    }
+    let body = r#"{"zen": "genuine"}"#;
+    verified(&hook.send(&sign("node", "github", secret, body, 0, ""), body).await, "github");
+    let again = r#"{"zen": "genuine, again"}"#;
+    let limited = hook.send(&sign("node", "github", secret, again, 0, ""), again).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "the genuine sender's bucket is still enforced");
+}

@@ -250,6 +250,12 @@ async fn rate_limits_answer_429_with_a_sane_retry_after() {
     let id = created["id"].as_str().expect("id");
     let refused = server.request(reqwest::Method::PATCH, &format!("/v1/webhooks/{id}"), Some(key), Some(invalid)).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    // #13 item 11: another team's regenerate-url is a 404 with no side effect (it used to
+    // reset this webhook's bucket before checking the team).
+    let other = server.other_team().await;
+    let foreign = server.post(&format!("/v1/webhooks/{id}/regenerate-url"), &other, json!({})).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.body);
+    assert_eq!(server.trigger(&path, &[], "{}").await.status, StatusCode::TOO_MANY_REQUESTS, "bucket kept");
     let lifted = json!({ "settings": { "rateLimit": null } });
     let patched = server.request(reqwest::Method::PATCH, &format!("/v1/webhooks/{id}"), Some(key), Some(lifted)).await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use crate::executor::{IdempotencyKey, Mode};
+use crate::signatures::ReplayKey;
 
 /// Header set on answers that repeat an earlier delivery with the same idempotency key.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -45,6 +46,12 @@ pub fn idempotency(
 ) -> Result<Option<IdempotencyKey>, ApiError> {
     let key = idempotency_key(headers, data, pointer)?;
     Ok(key.map(|key| IdempotencyKey { key, request_hash: Sha256::digest(body).into() }))
+}
+
+/// The idempotency key of a request whose signature verified: the signature's replay key, and
+/// never an unsigned header, which a replayer could change to run a captured request again.
+pub fn signed_idempotency(key: ReplayKey, body: &[u8]) -> IdempotencyKey {
+    IdempotencyKey { key: key.into_string(), request_hash: Sha256::digest(body).into() }
 }
 
 /// The key: the `Idempotency-Key` header, else Standard Webhooks' `webhook-id`, else the value

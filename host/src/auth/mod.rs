@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::api::error::ApiError;
 use crate::state::AppState;
+use crate::store::StoreError;
 use crate::store::tenancy::{self, KeyScope};
 
 /// An authenticated caller.
@@ -57,14 +58,20 @@ pub async fn authenticate(state: &AppState, key_text: &str) -> Result<Caller, Ap
     let parsed = keys::parse(key_text).ok_or(AuthError::Malformed)?;
     let user_id = parsed.user_id;
     let hash = keys::hash_secret(parsed.secret);
-    if let Some(caller) = state.cache.caller(user_id, &hash) {
-        return Ok(caller);
-    }
-    let candidates = state.store.read(move |conn| tenancy::active_keys_of_user(conn, user_id)).await?;
-    let key = keys::verify(&candidates, &hash).ok_or(AuthError::Invalid)?;
-    let caller = Caller { team_id: key.team_id, user_id: key.user_id, key_id: key.id, scope: key.scope };
-    state.cache.remember_caller(user_id, hash, caller);
-    Ok(caller)
+    let store = &state.store;
+    let caller = state
+        .cache
+        .caller(user_id, hash, || async move {
+            let candidates = store.read(move |conn| tenancy::active_keys_of_user(conn, user_id)).await?;
+            Ok::<_, StoreError>(keys::verify(&candidates, &hash).map(|key| Caller {
+                team_id: key.team_id,
+                user_id: key.user_id,
+                key_id: key.id,
+                scope: key.scope,
+            }))
+        })
+        .await?;
+    Ok(caller.ok_or(AuthError::Invalid)?)
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -117,18 +117,19 @@ impl Executor {
     /// immutable) or the store, then the prepared block from memory, the artifact on disk, or
     /// a compile of the stored bytes (after the artifact cache was wiped or the engine changed).
     async fn prepared(&self, block_id: Uuid, version: i64) -> Result<Arc<PreparedBlock>, ExecError> {
-        let digest = match self.cache.digest(block_id, version) {
-            Some(digest) => digest,
-            None => {
-                let stored = self.store.read(move |conn| blocks::version(conn, block_id, version)).await?;
+        let store = &self.store;
+        let digest = self
+            .cache
+            .digest(block_id, version, || async move {
+                let stored = store.read(move |conn| blocks::version(conn, block_id, version)).await?;
                 let digest: BlockDigest = stored
                     .digest
                     .parse()
                     .map_err(|_| StoreError::Corrupt(format!("block digest {:?} is not hex", stored.digest)))?;
-                self.cache.remember_digest(block_id, version, digest);
-                digest
-            }
-        };
+                Ok(Some(digest))
+            })
+            .await?
+            .ok_or(StoreError::NotFound("block version"))?;
         if let Some(prepared) = self.sandbox.cached(&digest)? {
             return Ok(prepared);
         }

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
-use super::{SignatureError, header, mac, timestamp};
+use super::{ReplayKey, SignatureError, Signed, header, mac, timestamp};
 
 /// The MAC's hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,13 +82,14 @@ impl HmacConfig {
         Ok(())
     }
 
-    /// Verifies; returns the timestamp when a timestamp header is configured.
+    /// Verifies; returns the timestamp when a timestamp header is configured, and the replay
+    /// key: the id when the template signs `{id}`, else the signed content.
     pub(super) fn verify(
         &self,
         secrets: &[String],
         headers: &HeaderMap,
         body: &[u8],
-    ) -> Result<Option<i64>, SignatureError> {
+    ) -> Result<Signed, SignatureError> {
         let raw_timestamp = self.timestamp_header.as_deref().map(|name| header(headers, name)).transpose()?;
         let signed_at = self.timestamp_header.as_deref().map(|name| timestamp(headers, name)).transpose()?;
         let id = self.id_header.as_deref().map(|name| header(headers, name)).transpose()?;
@@ -108,7 +109,14 @@ impl HmacConfig {
                 HmacAlgorithm::Sha1 => mac::sha1(secret.as_bytes(), &parts),
             })
             .collect();
-        if mac::any_matches(&expected, &[signature]) { Ok(signed_at) } else { Err(SignatureError::Invalid) }
+        if !mac::any_matches(&expected, &[signature]) {
+            return Err(SignatureError::Invalid);
+        }
+        let replay_key = match id {
+            Some(id) if self.content.contains("{id}") => ReplayKey::id(id),
+            _ => ReplayKey::content(&parts),
+        };
+        Ok(Signed { timestamp: signed_at, replay_key })
     }
 
     /// The template as pieces: literal text, the body, the timestamp and the id, in order.

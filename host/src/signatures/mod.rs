@@ -5,6 +5,11 @@
 //! downtime — a signature made with any of them is accepted) and a timestamp tolerance. The
 //! signature is checked first and the timestamp second, so only an authentic message learns
 //! that it is stale. Every comparison is constant-time; the MACs come from the `hmac` crate.
+//!
+//! A verified request also yields its [`ReplayKey`], built from signed content only: the
+//! sender's delivery id where the scheme signs one, else a digest of what was signed. It is
+//! the delivery's idempotency key, so neither a retry nor a captured request replayed within
+//! the tolerance runs twice, whatever unsigned headers (`Idempotency-Key`) a replayer adds.
 
 mod generic;
 mod mac;
@@ -12,6 +17,7 @@ mod schemes;
 
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 pub use generic::{Encoding, HmacAlgorithm, HmacConfig};
 
@@ -89,6 +95,49 @@ pub enum SignatureError {
     },
 }
 
+/// What a verified signature vouches for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Signed {
+    /// The signed timestamp, when the scheme has one.
+    timestamp: Option<i64>,
+    /// The delivery's identity.
+    replay_key: ReplayKey,
+}
+
+/// Longest delivery id kept as is in a replay key; longer ids are hashed.
+const MAX_ID_IN_KEY: usize = 200;
+
+/// A delivery's identity as its signature vouches for it: `id:<sender's id>` or
+/// `sha256:<hex of the signed content>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayKey(String);
+
+impl ReplayKey {
+    /// From a signed delivery id (hashed when long, so the key stays short).
+    fn id(id: &str) -> Self {
+        if id.len() <= MAX_ID_IN_KEY { Self(format!("id:{id}")) } else { Self::content(&[b"id:", id.as_bytes()]) }
+    }
+
+    /// From the signed content, given in pieces as the MAC saw it.
+    fn content(parts: &[&[u8]]) -> Self {
+        let mut hash = Sha256::new();
+        for part in parts {
+            hash.update(part);
+        }
+        Self(format!("sha256:{}", hex::encode(hash.finalize())))
+    }
+
+    /// The key's text (at most 255 bytes, printable ASCII or the sender's id).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key's text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 impl SignatureConfig {
     /// Checks what serde cannot: secret count and shape, the generic scheme's settings.
     pub fn validate(&self) -> Result<(), String> {
@@ -115,15 +164,13 @@ impl SignatureConfig {
         }
     }
 
-    /// Verifies `body` as signed according to the scheme, at `now` (Unix seconds).
-    pub fn verify(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<(), SignatureError> {
-        let timestamp = match self.scheme {
+    /// Verifies `body` as signed according to the scheme, at `now` (Unix seconds); returns
+    /// the delivery's replay key.
+    pub fn verify(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<ReplayKey, SignatureError> {
+        let Signed { timestamp, replay_key } = match self.scheme {
             Scheme::StandardWebhooks => schemes::standard_webhooks(&self.secrets, headers, body)?,
             Scheme::Stripe => schemes::stripe(&self.secrets, headers, body)?,
-            Scheme::Github => {
-                schemes::github(&self.secrets, headers, body)?;
-                None
-            }
+            Scheme::Github => schemes::github(&self.secrets, headers, body)?,
             Scheme::Slack => schemes::slack(&self.secrets, headers, body)?,
             Scheme::Hmac => match &self.hmac {
                 Some(hmac) => hmac.verify(&self.secrets, headers, body)?,
@@ -136,7 +183,7 @@ impl SignatureConfig {
                 return Err(SignatureError::Stale { skew_secs, tolerance_secs: self.tolerance_seconds });
             }
         }
-        Ok(())
+        Ok(replay_key)
     }
 
     /// The secrets' last 4 characters (not bytes: a byte slice of `"€€€€€"` panicked, and

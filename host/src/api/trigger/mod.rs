@@ -7,7 +7,10 @@
 //! `Retry-After`) → 415 `UNSUPPORTED_MEDIA_TYPE` → 413 `PAYLOAD_TOO_LARGE` (declared length,
 //! or as soon as the streamed body passes the limit) → 401 `SIGNATURE_INVALID` /
 //! `TIMESTAMP_OUT_OF_TOLERANCE` (the sender's signature over the raw bytes, before anything
-//! else reads them) → run. An armed webhook's single call is
+//! else reads them) → run. A webhook authenticated only by its signature is rate-limited after
+//! the signature verifies, so a stranger with the URL cannot drain the sender's bucket. A
+//! verified signature's replay key (see [`crate::signatures`]) is the idempotency key: a
+//! sender-supplied `Idempotency-Key` is ignored on signed webhooks. An armed webhook's single call is
 //! taken atomically with the delivery's rows, so of concurrent calls exactly one runs.
 //!
 //! `GET /api/webhooks/{webhook_id}/executions/{execution_id}` lets the sender poll an
@@ -29,7 +32,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::body::{parse_id, read_limited};
-use super::delivery::idempotency;
+use super::delivery::{idempotency, signed_idempotency};
 use super::error::ApiError;
 use super::targets::{CallInput, block_job, doc_jobs};
 use crate::auth::webhook_secret;
@@ -105,16 +108,11 @@ async fn trigger(
         return Err(ApiError::new(StatusCode::FORBIDDEN, "WEBHOOK_INACTIVE", why));
     }
     let settings = &webhook.settings;
-    if let Some(limit) = &settings.rate_limit
-        && let Err(wait) = state.limiters.check(webhook.id, limit)
-    {
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
-            format!("over this webhook's rate limit of {} calls/s (burst {})", limit.per_second, limit.burst),
-        )
-        .with_retry_after(secs.max(1)));
+    // A signature-only webhook is authenticated only once its body is verified: limiting it
+    // earlier would let anyone who knows the URL drain the genuine sender's bucket.
+    let limited_before_body = webhook.auth_mode == AuthMode::Secret || webhook.signature.is_none();
+    if limited_before_body {
+        rate_limit(&state, &webhook)?;
     }
     if let Some(allowed) = &settings.content_types
         && !content_type_allowed(essence(&parts.headers).as_deref(), allowed)
@@ -127,8 +125,14 @@ async fn trigger(
     }
     let limit = usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX);
     let bytes = read_limited(&parts.headers, Body::new(body), limit).await?;
-    if let Some(signature) = &webhook.signature {
-        signature.verify(&parts.headers, &bytes, received_at.div_euclid(1000)).map_err(signature_error)?;
+    let replay_key = match &webhook.signature {
+        Some(signature) => {
+            Some(signature.verify(&parts.headers, &bytes, received_at.div_euclid(1000)).map_err(signature_error)?)
+        }
+        None => None,
+    };
+    if !limited_before_body {
+        rate_limit(&state, &webhook)?;
     }
 
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
@@ -140,7 +144,10 @@ async fn trigger(
         peer,
         received_at,
     };
-    let idempotency = idempotency(&parts.headers, &bytes, &[], None)?;
+    let idempotency = match replay_key {
+        Some(key) => Some(signed_idempotency(key, &bytes)),
+        None => idempotency(&parts.headers, &bytes, &[], None)?,
+    };
     let mut handed = hand_over(&meta, bytes, settings.capture_request)?;
     if let Some(signature) = &webhook.signature {
         handed.env.insert(VERIFIED_VAR.to_owned(), signature.scheme.as_str().to_owned());
@@ -184,6 +191,20 @@ async fn trigger(
             Err(respond::still_running(webhook.id, first))
         }
     }
+}
+
+/// Takes a token from the webhook's bucket, if it has a rate limit: 429 `RATE_LIMITED` with
+/// `Retry-After` when it is empty.
+fn rate_limit(state: &AppState, webhook: &Webhook) -> Result<(), ApiError> {
+    let Some(limit) = &webhook.settings.rate_limit else { return Ok(()) };
+    let Err(wait) = state.limiters.check(webhook.id, limit) else { return Ok(()) };
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    Err(ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        format!("over this webhook's rate limit of {} calls/s (burst {})", limit.per_second, limit.burst),
+    )
+    .with_retry_after(secs.max(1)))
 }
 
 fn signature_error(error: SignatureError) -> ApiError {

@@ -80,8 +80,12 @@ async fn regenerate_url(
     Path(raw): Path<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
+    let shown =
+        write_and_show(&state, &headers, id, move |conn| webhooks::regenerate(conn, caller.team_id, id)).await?;
+    // Only once the write proved the webhook is the caller's: another team's call is a 404
+    // with no side effect (it used to reset the victim's rate-limit bucket first).
     state.limiters.forget(id);
-    write_and_show(&state, &headers, id, move |conn| webhooks::regenerate(conn, caller.team_id, id)).await
+    Ok(shown)
 }
 
 #[derive(Debug, Default, Deserialize)]
