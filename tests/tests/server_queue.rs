@@ -303,3 +303,46 @@ async fn shutdown_finishes_running_work_and_keeps_queued_work_for_the_next_start
     }
     restarted.stop().await;
 }
+
+/// #13 item 15: a queued run whose block cannot be loaded is failed with the reason, not left
+/// `running` forever. The block's row is made unreadable while the server is down; the
+/// restarted server's recovery queues the run again and its worker cannot load the block.
+#[tokio::test]
+async fn a_queued_run_whose_block_cannot_load_fails_instead_of_staying_running() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start_in(dir.path()).await;
+    let key = server.key().to_owned();
+    let echo = server.block(&key, "echo", json!({})).await;
+    let ran = server.post(&format!("/v2/webhook/blocks/{echo}/execute"), &key, json!({ "data": {} })).await;
+    assert_eq!(ran.status, StatusCode::OK, "{}", ran.body);
+    let id = ran.body["execution_id"].as_str().expect("id").to_owned();
+    server.state.store.flush().await.expect("flush");
+    let db = server.state.config.database_path();
+    server.stop().await;
+
+    let conn = rusqlite::Connection::open(&db).expect("sqlite");
+    conn.execute("UPDATE executions SET status = 'queued' WHERE id = ?1", [&id]).expect("requeue");
+    conn.execute("UPDATE blocks SET env = 'not json' WHERE id = ?1", [&echo]).expect("corrupt the block");
+    drop(conn);
+
+    let restarted = TestServer::start_in(dir.path()).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (status, message) = loop {
+        restarted.state.store.flush().await.expect("flush");
+        let conn = rusqlite::Connection::open(&db).expect("sqlite");
+        let row: (String, Option<String>) = conn
+            .query_row("SELECT status, error_message FROM executions WHERE id = ?1", [&id], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .expect("row");
+        if row.0 != "queued" && row.0 != "running" {
+            break row;
+        }
+        assert!(Instant::now() < deadline, "still {}", row.0);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status, "failed");
+    let message = message.expect("a reason");
+    assert!(message.contains("cannot load its block") && message.contains("block env"), "{message}");
+    restarted.stop().await;
+}

@@ -84,6 +84,10 @@ async fn status_codes() {
 
     let invalid_json = server.raw(&path, Some(key), Some("application/json"), b"{nope".to_vec()).await;
     assert_eq!(invalid_json.status, StatusCode::BAD_REQUEST);
+    let latin1 =
+        server.raw(&path, Some(key), Some("application/json"), b"{\"data\": {\"n\": \"\xe9\"}}".to_vec()).await;
+    assert_eq!(latin1.status, StatusCode::BAD_REQUEST, "{}", latin1.body);
+    assert!(latin1.body["error"].as_str().expect("msg").contains("UTF-8"));
     let not_object_data = server.post(&path, key, json!({ "data": "text" })).await;
     assert_eq!(not_object_data.status, StatusCode::BAD_REQUEST);
     let bad_env = server.post(&path, key, json!({ "environment_variables": { "A": true } })).await;

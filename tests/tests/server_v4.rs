@@ -186,6 +186,11 @@ async fn invalid_bodies_are_400_or_422_naming_the_field() {
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     assert!(malformed.body["error"].as_str().expect("msg").contains("not valid JSON"));
 
+    let latin1 =
+        server.raw(&path, Some(key), Some("application/json"), b"{\"data\": {\"n\": \"\xe9\"}}".to_vec()).await;
+    assert_eq!(latin1.status, StatusCode::BAD_REQUEST, "{}", latin1.body);
+    assert!(latin1.body["error"].as_str().expect("msg").contains("UTF-8"));
+
     let empty = server.raw(&path, Some(key), Some("application/json"), Vec::new()).await;
     assert_eq!(empty.status, StatusCode::BAD_REQUEST);
 
@@ -228,4 +233,36 @@ async fn oversized_bodies_are_413_before_they_are_read_whole() {
         assert_eq!(streamed.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
     }
     assert_eq!(server.get("/v1/executions", key).await.body, json!([]), "nothing ran");
+}
+
+/// #13 item 15: a doc with no datasets was a 500 on the async v4 path and on trigger
+/// webhooks. Every path now refuses it with 422 and runs nothing.
+#[tokio::test]
+async fn a_doc_without_datasets_is_a_422_on_every_path() {
+    let server = TestServer::start().await;
+    let key = server.key();
+    let doc = server.doc(key, json!([])).await;
+    let path = format!("/v4/webhook/docs/{doc}/execute");
+    for wait in ["true", "false"] {
+        let answer = server.post(&format!("{path}?wait={wait}"), key, json!({ "data": {} })).await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "wait={wait}: {}", answer.body);
+        assert!(answer.body["error"].as_str().expect("msg").contains("no datasets"), "{}", answer.body);
+    }
+    for mode in ["sync", "async"] {
+        let created = server
+            .webhook(
+                key,
+                json!({ "target": { "type": "doc", "id": doc }, "auth": "none", "allowMultiple": true,
+                        "settings": { "responseMode": mode } }),
+            )
+            .await;
+        let id = created["id"].as_str().expect("id");
+        let answer =
+            server.trigger(&format!("/api/webhooks/{id}"), &[("content-type", "application/json")], "{}").await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{mode}: {}", answer.body);
+    }
+    server.state.store.flush().await.expect("flush");
+    let conn = rusqlite::Connection::open(server.state.config.database_path()).expect("sqlite");
+    let runs: i64 = conn.query_row("SELECT COUNT(*) FROM executions", [], |row| row.get(0)).expect("count");
+    assert_eq!(runs, 0);
 }

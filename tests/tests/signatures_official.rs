@@ -252,13 +252,16 @@ async fn generic_hmac_with_template_timestamp_prefix_and_encodings() {
 
     let sha1 = json!({
         "scheme": "hmac",
-        "secrets": ["legacy-secret"],
+        "secrets": ["legacy-shared-secret"],
         "hmac": { "algorithm": "sha1", "header": "x-signature", "encoding": "base64", "prefix": "sha1=" },
     });
     let (legacy, _) = Hook::create(&server, sha1, "none").await;
-    verified(&legacy.send(&sign("python", "hmac-sha1-base64", "legacy-secret", body, 0, ""), body).await, "hmac");
+    verified(
+        &legacy.send(&sign("python", "hmac-sha1-base64", "legacy-shared-secret", body, 0, ""), body).await,
+        "hmac",
+    );
     refused(
-        &legacy.send(&sign("python", "hmac-sha1-base64", "legacy-secret", body, 0, ""), "{}").await,
+        &legacy.send(&sign("python", "hmac-sha1-base64", "legacy-shared-secret", body, 0, ""), "{}").await,
         "SIGNATURE_INVALID",
     );
 

@@ -61,6 +61,31 @@ async fn any_body_reaches_the_block_byte_exact() {
     let broken = server.trigger(&path, &[("content-type", "application/json")], "{not json").await;
     assert_eq!(broken.status, StatusCode::BAD_REQUEST, "{}", broken.body);
     assert!(broken.body["error"].as_str().expect("msg").contains("not valid JSON"));
+
+    // #13 item 7: declared JSON with a non-UTF-8 byte inside a string is refused; undeclared,
+    // it is not JSON and is handed over byte-exact.
+    let latin1 = b"{\"name\": \"caf\xe9\"}".to_vec();
+    let refused = server.trigger(&path, &[("content-type", "application/json")], latin1.clone()).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body["error"].as_str().expect("msg").contains("UTF-8"), "{}", refused.body);
+    let raw = server.trigger(&path, &[], latin1.clone()).await;
+    assert_eq!(raw.status, StatusCode::OK, "{}", raw.body);
+    assert_eq!(raw.body["output"]["bodyHex"], hex(&latin1), "kept byte-exact");
+    assert_eq!(raw.body["output"]["env"]["WEBHOOK_BODY_FILE"], "/webhook/body");
+}
+
+/// #13 item 7 on the durable path: the 201 used to be followed by a run with `null` data.
+#[tokio::test]
+async fn async_json_with_invalid_utf8_is_refused_before_anything_is_stored() {
+    let server = TestServer::start().await;
+    let path = open_webhook(&server, "request-inspector", json!({ "responseMode": "async" }), json!({})).await;
+    let latin1 = b"{\"name\": \"caf\xe9\"}".to_vec();
+    let refused = server.trigger(&path, &[("content-type", "application/json")], latin1).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    server.state.store.flush().await.expect("flush");
+    let conn = rusqlite::Connection::open(server.state.config.database_path()).expect("sqlite");
+    let stored: i64 = conn.query_row("SELECT COUNT(*) FROM executions", [], |row| row.get(0)).expect("count");
+    assert_eq!(stored, 0, "nothing was accepted");
 }
 
 #[tokio::test]
@@ -102,13 +127,20 @@ async fn sync_failures_are_500_and_timeouts_504_with_the_execution_id() {
     let failed = server.trigger(&panics, &[], "{}").await;
     assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(failed.body["error_code"], "EXECUTION_FAILED");
-    assert!(failed.body["error"].as_str().expect("msg").contains("boom"), "{}", failed.body);
+    // #13 item 17: a panic's text (and a trap's backtrace) stays out of the public answer;
+    // the owner reads it in the execution record.
+    let public = failed.body["error"].as_str().expect("msg");
+    assert!(!public.contains("boom") && public.contains("crashed"), "{}", failed.body);
     let id = failed.body["execution_id"].as_str().expect("execution id for debugging");
     let recorded = server.get(&format!("/v1/executions/{id}"), server.key()).await;
     assert_eq!(
         (recorded.body["status"].as_str(), recorded.body["trigger"].as_str()),
         (Some("failed"), Some("webhook"))
     );
+    assert!(recorded.body["error"]["message"].as_str().expect("msg").contains("boom"), "{}", recorded.body);
+    let polled = server.get(&format!("{panics}/executions/{id}"), server.key()).await;
+    assert_eq!(polled.status, StatusCode::OK, "{}", polled.body);
+    assert!(!polled.body["error"].as_str().expect("msg").contains("boom"), "{}", polled.body);
 
     let looping = open_webhook(&server, "loop-forever", json!({ "timeoutMs": 200 }), json!({})).await;
     let started = Instant::now();

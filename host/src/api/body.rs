@@ -70,7 +70,19 @@ pub fn require_json(headers: &HeaderMap, bytes: &[u8]) -> Result<(), ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("the request body is empty: send a JSON object (at least {})"));
     }
-    Ok(())
+    require_utf8(bytes)
+}
+
+/// JSON text must be UTF-8 (RFC 8259 §8.1). Checked explicitly because `serde_json` does not
+/// check strings it skips or keeps raw: invalid bytes inside a string were accepted with a
+/// 201 and the delivery then ran with `null` instead of what was sent.
+pub fn require_utf8(bytes: &[u8]) -> Result<(), ApiError> {
+    std::str::from_utf8(bytes).map(drop).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the JSON body is not valid UTF-8 (invalid byte at offset {}); JSON text must be UTF-8",
+            e.valid_up_to()
+        ))
+    })
 }
 
 /// Deserializes JSON: a syntax error is a 400, a wrong shape a 422 naming the field.
@@ -129,6 +141,16 @@ mod tests {
         assert_eq!(err.status().as_u16(), 422);
         assert!(format!("{err:?}").contains("count"), "{err:?}");
         assert_eq!(parse_json::<Body>(b"{\"count\": 1} trailing").expect_err("trailing").status().as_u16(), 400);
+    }
+
+    #[test]
+    fn json_with_invalid_utf8_inside_a_string_is_a_400() {
+        let headers = HeaderMap::new();
+        let bytes = b"{\"name\": \"caf\xe9\"}";
+        let err = require_json(&headers, bytes).expect_err("not UTF-8");
+        assert_eq!(err.status().as_u16(), 400);
+        assert!(err.message().contains("offset 13"), "{}", err.message());
+        assert!(require_json(&headers, "{\"name\": \"café\"}".as_bytes()).is_ok());
     }
 
     #[test]

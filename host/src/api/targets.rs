@@ -52,7 +52,7 @@ pub(super) fn block_job(block: &Block, input: CallInput) -> Result<Job, ApiError
 
 /// The jobs of the doc's datasets selected by `keys` (all when `None`), in doc order, with the
 /// datasets they run. A dataset whose block has no version makes the whole call a 409, so a
-/// delivery is accepted whole or not at all.
+/// delivery is accepted whole or not at all; a doc without datasets is a 422.
 pub(super) async fn doc_jobs(
     state: &AppState,
     doc: &Doc,
@@ -63,6 +63,14 @@ pub(super) async fn doc_jobs(
         return Err(ApiError::not_found("doc"));
     }
     let selected = select(&doc.datasets, keys)?;
+    if selected.is_empty() {
+        // Nothing would run: refused rather than answered 2xx, so a sender keeps the delivery
+        // (and retries it) instead of believing it was handled.
+        return Err(ApiError::unprocessable(format!(
+            "doc {} has no datasets to run: add one with PUT /v1/docs/{}",
+            doc.id, doc.id
+        )));
+    }
     let created_at = now_ms();
     let mut jobs = Vec::with_capacity(selected.len());
     for dataset in &selected {

@@ -17,6 +17,12 @@ const PREFIX: &str = "whk_";
 const RANDOM_LEN: usize = 40;
 /// The shortest secret an owner may choose for a webhook.
 pub const MIN_CHOSEN_LEN: usize = 24;
+/// The fewest guesses (log10, as `zxcvbn` estimates them) an owner-chosen secret must need:
+/// 10^16 ≈ 2^53. Secrets are stored as unsalted SHA-256 because every call checks one and a
+/// KDF would cost each call milliseconds; that is sound only for high-entropy secrets, so a
+/// chosen one is held to this (a generated one has ≈ 238 bits). Repeats, sequences, keyboard
+/// walks and dictionary words score low: `passwordpasswordpassword` is 10^1.
+pub const MIN_CHOSEN_GUESSES_LOG10: f64 = 16.0;
 /// Query parameters that carry a secret: accepted for auth, never stored or shown to a block.
 pub const SECRET_QUERY_PARAMS: [&str; 2] = ["token", "key"];
 
@@ -42,6 +48,13 @@ impl NewSecret {
     pub fn chosen(text: String) -> Result<Self, String> {
         if text.len() < MIN_CHOSEN_LEN || !text.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(format!("a webhook secret must be at least {MIN_CHOSEN_LEN} printable ASCII characters"));
+        }
+        let guesses = zxcvbn::zxcvbn(&text, &[]).guesses_log10();
+        if guesses < MIN_CHOSEN_GUESSES_LOG10 {
+            return Err(format!(
+                "this webhook secret is guessable (about 10^{guesses:.0} guesses; at least 10^{MIN_CHOSEN_GUESSES_LOG10:.0} \
+                 are needed): use a random one, or omit `secret` to have one generated"
+            ));
         }
         Ok(Self::from_text(text))
     }
@@ -85,7 +98,11 @@ mod tests {
         assert_ne!(a.text, b.text);
         assert_eq!(a.hash, hash_secret(&a.text));
         assert!(NewSecret::chosen("short".into()).is_err());
-        assert!(NewSecret::chosen("x".repeat(MIN_CHOSEN_LEN)).is_ok());
+        assert!(NewSecret::chosen("x".repeat(MIN_CHOSEN_LEN)).is_err(), "a repeat is guessable");
+        assert!(NewSecret::chosen("passwordpasswordpassword".into()).is_err());
+        assert!(NewSecret::chosen("0123456789abcdef01234567".into()).is_err(), "a sequence is guessable");
+        assert!(NewSecret::chosen("Xk9pQ2mZ7vR4tL8wN3bY6cH1".into()).is_ok());
+        assert!(NewSecret::chosen(NewSecret::generate().text).is_ok());
     }
 
     #[test]

@@ -136,7 +136,7 @@ impl Executor {
                     webhooks::take_arm(conn, webhook, now)?;
                 }
                 for job in &delivery.jobs {
-                    let input = job.stored_input();
+                    let input = job.stored_input()?;
                     executions::insert_pending(conn, &job.record(&input), status)?;
                 }
                 Ok(KeyClaim::New)
@@ -175,7 +175,7 @@ impl Executor {
                     self.store
                         .write(move |conn| {
                             for job in &jobs {
-                                let input = job.stored_input();
+                                let input = job.stored_input()?;
                                 executions::insert_pending(conn, &job.record(&input), ExecutionStatus::Running)?;
                             }
                             Ok(())

@@ -119,7 +119,7 @@ impl From<Execution> for RunSummary {
 
 impl Job {
     /// The `{data, env}` kept for replay (and for running a queued job after a restart).
-    pub(crate) fn stored_input(&self) -> String {
+    pub(crate) fn stored_input(&self) -> Result<String, StoreError> {
         StoredInput::serialize(&self.data, &self.request_env, &self.files)
     }
 
@@ -200,17 +200,19 @@ impl StoredInput {
         Ok(Self { data: Bytes::copy_from_slice(raw.data.get().as_bytes()), env: raw.env, files })
     }
 
-    /// The stored text of `data`, `env` and `files`.
-    fn serialize(data: &[u8], env: &BTreeMap<String, String>, files: &[(String, Bytes)]) -> String {
-        let env = serde_json::to_string(env).unwrap_or_else(|_| "{}".into());
-        let data = std::str::from_utf8(data).unwrap_or("null");
+    /// The stored text of `data`, `env` and `files`. `data` is JSON text checked as UTF-8 by
+    /// the API; were it not, the delivery is refused rather than stored as anything else.
+    fn serialize(data: &[u8], env: &BTreeMap<String, String>, files: &[(String, Bytes)]) -> Result<String, StoreError> {
+        let env = serde_json::to_string(env).map_err(|e| StoreError::Invalid(format!("request env: {e}")))?;
+        let data = std::str::from_utf8(data)
+            .map_err(|e| StoreError::Invalid(format!("data is not UTF-8 JSON (byte {})", e.valid_up_to())))?;
         if files.is_empty() {
-            return format!("{{\"data\":{data},\"env\":{env}}}");
+            return Ok(format!("{{\"data\":{data},\"env\":{env}}}"));
         }
         let files: BTreeMap<&str, String> =
             files.iter().map(|(name, bytes)| (name.as_str(), BASE64.encode(bytes))).collect();
-        let files = serde_json::to_string(&files).unwrap_or_else(|_| "{}".into());
-        format!("{{\"data\":{data},\"env\":{env},\"files\":{files}}}")
+        let files = serde_json::to_string(&files).map_err(|e| StoreError::Invalid(format!("request files: {e}")))?;
+        Ok(format!("{{\"data\":{data},\"env\":{env},\"files\":{files}}}"))
     }
 }
 
@@ -258,7 +260,7 @@ impl Executor {
     ) -> Result<RunSummary, ExecError> {
         let summary = RunSummary::of(&job, &outcome);
         let write = move |conn: &rusqlite::Connection| {
-            let input = job.stored_input();
+            let input = job.stored_input()?;
             executions::finish(conn, &job.record(&input), &outcome, now_ms())
         };
         match recording {

@@ -73,13 +73,18 @@ impl Executor {
             return Ok(()); // already finished (e.g. a recovered duplicate) or purged
         };
         let (team_id, block_id) = (claimed.team_id, claimed.block_id);
-        let block = self
-            .cache
-            .load_block(&self.store, block_id)
-            .await?
-            .filter(|block| block.team_id == team_id)
-            .ok_or(StoreError::NotFound("block"))?;
-        let block = (*block).clone();
+        let loaded = match self.cache.load_block(&self.store, block_id).await {
+            Ok(block) => block.filter(|block| block.team_id == team_id).ok_or(StoreError::NotFound("block")),
+            Err(error) => Err(error),
+        };
+        let block = match loaded {
+            Ok(block) => (*block).clone(),
+            Err(error) => {
+                let message = format!("the host could not run it: cannot load its block: {error}");
+                self.store.write(move |conn| executions::fail_unstarted(conn, id, &message, now_ms())).await?;
+                return Err(error.into());
+            }
+        };
         let input = claimed
             .input
             .as_deref()

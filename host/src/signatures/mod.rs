@@ -25,6 +25,12 @@ pub use generic::{Encoding, HmacAlgorithm, HmacConfig};
 pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
 /// At most this many secrets per webhook.
 pub const MAX_SECRETS: usize = 10;
+/// The shortest HMAC secret accepted (bytes): 128 bits. Stripe, Slack and Svix issue longer
+/// ones; a 1-character secret let anyone who guessed it sign.
+pub const MIN_SECRET_BYTES: usize = 16;
+/// A Standard Webhooks key's decoded length, per the specification: 24 to 64 bytes. An empty
+/// key (`whsec_`) made every signature computable by anyone.
+pub const STANDARD_KEY_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
 
 fn default_tolerance() -> u64 {
     DEFAULT_TOLERANCE_SECS
@@ -144,16 +150,26 @@ impl SignatureConfig {
         if self.secrets.is_empty() || self.secrets.len() > MAX_SECRETS {
             return Err(format!("signature.secrets must hold 1 to {MAX_SECRETS} secrets"));
         }
-        if self.secrets.iter().any(String::is_empty) {
-            return Err("signature.secrets must not hold empty secrets".into());
+        if let Some(i) = self.secrets.iter().position(|s| s.len() < MIN_SECRET_BYTES) {
+            return Err(format!(
+                "signature.secrets[{i}] is shorter than {MIN_SECRET_BYTES} bytes: use the sender's generated secret"
+            ));
         }
         if self.tolerance_seconds == 0 || self.tolerance_seconds > 86_400 {
             return Err("signature.toleranceSeconds must be between 1 and 86400".into());
         }
         if self.scheme == Scheme::StandardWebhooks {
             for (i, secret) in self.secrets.iter().enumerate() {
-                schemes::standard_key(secret)
+                let key = schemes::standard_key(secret)
                     .map_err(|e| format!("signature.secrets[{i}] is not a whsec_<base64> secret: {e}"))?;
+                if !STANDARD_KEY_BYTES.contains(&key.len()) {
+                    return Err(format!(
+                        "signature.secrets[{i}] decodes to {} bytes; a Standard Webhooks key is {} to {} bytes",
+                        key.len(),
+                        STANDARD_KEY_BYTES.start(),
+                        STANDARD_KEY_BYTES.end()
+                    ));
+                }
             }
         }
         match (self.scheme, &self.hmac) {
@@ -217,6 +233,22 @@ fn timestamp(headers: &HeaderMap, name: &str) -> Result<i64, SignatureError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(scheme: Scheme, secret: &str) -> SignatureConfig {
+        SignatureConfig { scheme, secrets: vec![secret.to_owned()], tolerance_seconds: 300, hmac: None }
+    }
+
+    /// #13 item 16: an empty Standard Webhooks key and 1-character HMAC secrets were accepted.
+    #[test]
+    fn weak_secrets_are_refused() {
+        assert!(config(Scheme::StandardWebhooks, "whsec_").validate().is_err(), "empty key");
+        assert!(config(Scheme::StandardWebhooks, "whsec_YWJj").validate().is_err(), "3-byte key");
+        assert!(config(Scheme::StandardWebhooks, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").validate().is_ok());
+        for scheme in [Scheme::Stripe, Scheme::Github, Scheme::Slack] {
+            assert!(config(scheme, "x").validate().is_err(), "{scheme:?}");
+            assert!(config(scheme, "8f742231b10e8888abcd99yyyzzz85a5").validate().is_ok(), "{scheme:?}");
+        }
+    }
 
     #[test]
     fn hints_are_the_last_four_characters_of_any_secret() {

@@ -235,7 +235,7 @@ async fn poll(
         "execution_id": execution.id,
         "status": respond::status_word(execution.status),
         "output": execution.output,
-        "error": execution.error.map(|f| f.message),
+        "error": execution.error.as_ref().map(respond::public_message),
         "created_at": execution.created_at,
         "finished_at": execution.finished_at,
     })))

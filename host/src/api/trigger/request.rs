@@ -19,6 +19,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use crate::api::body::require_utf8;
 use crate::api::error::ApiError;
 use crate::auth::webhook_secret::SECRET_QUERY_PARAMS;
 use crate::sandbox::{DATA_FILE_NAME, GUEST_DIR};
@@ -98,13 +99,15 @@ pub fn hand_over(meta: &RequestMeta<'_>, body: Bytes, capture: bool) -> Result<H
     let json_body = match essence.as_deref() {
         _ if empty => false,
         Some(e) if is_json(e) => {
+            require_utf8(&body)?;
             serde_json::from_slice::<serde::de::IgnoredAny>(&body).map_err(|e| {
                 ApiError::bad_request(format!("the body is declared as JSON but is not valid JSON: {e}"))
             })?;
             true
         }
         Some(_) => false,
-        None => serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok(),
+        // Undeclared: JSON only if it is UTF-8 JSON; anything else is handed over as raw bytes.
+        None => std::str::from_utf8(&body).is_ok() && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok(),
     };
 
     let mut files = Vec::new();

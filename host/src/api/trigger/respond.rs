@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::api::delivery::mark_replayed;
 use crate::api::error::ApiError;
 use crate::executor::RunSummary;
-use crate::sandbox::FailureKind;
+use crate::sandbox::{Failure, FailureKind};
 use crate::store::executions::ExecutionStatus;
 use crate::store::webhooks::Target;
 
@@ -96,7 +96,7 @@ pub fn finished(runs: &[RunSummary], keys: Option<&[String]>, replayed: bool) ->
 }
 
 fn failure(run: &RunSummary) -> ApiError {
-    let message = run.error.as_ref().map_or_else(|| "the execution failed".to_owned(), |f| f.message.clone());
+    let message = run.error.as_ref().map_or_else(|| "the execution failed".to_owned(), public_message);
     let timed_out =
         run.status == ExecutionStatus::TimedOut || run.error.as_ref().is_some_and(|f| f.kind == FailureKind::Timeout);
     let error = if timed_out {
@@ -105,6 +105,24 @@ fn failure(run: &RunSummary) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "EXECUTION_FAILED", message)
     };
     error.with_field("execution_id", run.execution_id.to_string())
+}
+
+/// What a sender (who may be anyone holding the URL) is told about a failed run. The block's
+/// own error is its answer to the sender and is passed on; a trap, panic, exit or host failure
+/// can carry internals (backtraces, paths, values a panic formatted), so the sender gets its
+/// kind only, and the owner reads the details in `GET /v1/executions/{id}`.
+pub(super) fn public_message(failure: &Failure) -> String {
+    match failure.kind {
+        FailureKind::GuestError => failure.message.clone(),
+        FailureKind::Timeout => "the execution timed out".into(),
+        FailureKind::OutOfFuel => "the execution ran out of fuel".into(),
+        FailureKind::MemoryLimit => "the execution went over its memory limit".into(),
+        FailureKind::InvalidOutput => "the block's output was invalid".into(),
+        FailureKind::Trap | FailureKind::Panic | FailureKind::Exit => {
+            "the block crashed; its owner can see the details in the execution record".into()
+        }
+        FailureKind::Internal => "the host could not run the block; its owner can see the details".into(),
+    }
 }
 
 /// A sync delivery still running past the sync wait: 504, but it goes on; poll the id.

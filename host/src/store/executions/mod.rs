@@ -11,7 +11,7 @@ use uuid::Uuid;
 mod writes;
 
 pub use writes::{Claimed, NewExecution, finish, insert_pending};
-pub(crate) use writes::{claim, purge, recover};
+pub(crate) use writes::{claim, fail_unstarted, purge, recover};
 
 use super::{StoreError, opt_uuid_at, uuid_at};
 use crate::sandbox::{Failure, LogLine, RunStatus};

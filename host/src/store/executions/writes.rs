@@ -192,6 +192,19 @@ pub(crate) fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Clai
         .transpose()
 }
 
+/// Fails a claimed execution the host could not even start (its block unreadable): without
+/// this it stayed `running` forever. Only a `running` row changes; its input is dropped unless
+/// kept, as for any finished run.
+pub(crate) fn fail_unstarted(conn: &Connection, id: Uuid, message: &str, now: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE executions SET status = 'failed', error_kind = ?2, error_message = ?3, finished_at = ?4,
+            input = CASE WHEN keep_input THEN input END
+         WHERE id = ?1 AND status = 'running'",
+    )?
+    .execute(params![id.to_string(), kind_str(FailureKind::Internal), message, now])?;
+    Ok(())
+}
+
 /// After a crash: everything left `running` goes back to `queued`; returns every queued id,
 /// oldest first, for the workers.
 pub(crate) fn recover(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
