@@ -84,7 +84,21 @@ pub struct Config {
     pub retention_interval: Duration,
     /// How long shutdown waits for runs in flight.
     pub shutdown_grace: Duration,
+    /// How long a client may take to send a request's head; also the idle timeout of a
+    /// kept-alive connection.
+    pub header_timeout: Duration,
+    /// How long a client may take to send a whole request body (408 after).
+    pub body_timeout: Duration,
+    /// Connections open at once; past it new ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// Sync runs waiting or running at once; `None`: 4 × `max_concurrent_runs` (see
+    /// [`Config::sync_run_limit`]). Past it a sync call is a 503 with `Retry-After`.
+    pub max_sync_runs: Option<usize>,
 }
+
+/// Sync runs allowed per run slot by default: enough to keep every slot busy with a queue
+/// behind it, few enough that waiting payloads stay bounded.
+const SYNC_RUNS_PER_SLOT: usize = 4;
 
 impl Default for Config {
     fn default() -> Self {
@@ -109,6 +123,10 @@ impl Default for Config {
             retention: Duration::from_secs(30 * 24 * 3600),
             retention_interval: Duration::from_secs(3600),
             shutdown_grace: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
+            max_sync_runs: None,
         }
     }
 }
@@ -137,6 +155,10 @@ struct Layer {
     retention_secs: Option<u64>,
     retention_interval_ms: Option<u64>,
     shutdown_grace_ms: Option<u64>,
+    header_timeout_ms: Option<u64>,
+    body_timeout_ms: Option<u64>,
+    max_connections: Option<u64>,
+    max_sync_runs: Option<u64>,
 }
 
 /// Values given as command-line flags.
@@ -259,6 +281,18 @@ impl Config {
         if let Some(v) = layer.shutdown_grace_ms {
             self.shutdown_grace = Duration::from_millis(v);
         }
+        if let Some(v) = layer.header_timeout_ms {
+            self.header_timeout = Duration::from_millis(v);
+        }
+        if let Some(v) = layer.body_timeout_ms {
+            self.body_timeout = Duration::from_millis(v);
+        }
+        if let Some(v) = layer.max_connections {
+            self.max_connections = size("max_connections", v)?;
+        }
+        if let Some(v) = layer.max_sync_runs {
+            self.max_sync_runs = Some(size("max_sync_runs", v)?);
+        }
         Ok(())
     }
 
@@ -295,6 +329,18 @@ impl Config {
         if self.queue_depth == 0 {
             return Err(invalid("queue_depth", "must be greater than 0"));
         }
+        if self.header_timeout.is_zero() {
+            return Err(invalid("header_timeout_ms", "must be greater than 0"));
+        }
+        if self.body_timeout.is_zero() {
+            return Err(invalid("body_timeout_ms", "must be greater than 0"));
+        }
+        if self.max_sync_runs == Some(0) {
+            return Err(invalid("max_sync_runs", "must be greater than 0"));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("max_connections", "must be greater than 0"));
+        }
         if self.retention_interval.is_zero() {
             return Err(invalid("retention_interval_ms", "must be greater than 0"));
         }
@@ -306,6 +352,11 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Sync runs waiting or running at once: `max_sync_runs`, else 4 per run slot.
+    pub fn sync_run_limit(&self) -> usize {
+        self.max_sync_runs.unwrap_or(self.max_concurrent_runs as usize * SYNC_RUNS_PER_SLOT)
     }
 
     /// The SQLite file.

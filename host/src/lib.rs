@@ -14,12 +14,12 @@ pub mod executor;
 pub mod priority;
 pub mod ratelimit;
 pub mod sandbox;
+pub mod serve;
 pub mod signatures;
 pub mod state;
 pub mod store;
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::Body;
@@ -54,8 +54,12 @@ pub async fn run(
     let executor = state.executor.clone();
     let store = state.store.clone();
     let grace = state.config.shutdown_grace;
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    let limits = serve::ConnectionLimits {
+        header_timeout: state.config.header_timeout,
+        max_connections: state.config.max_connections,
+        drain: grace,
+    };
+    let served = serve::serve(listener, app(state), limits, shutdown).await;
     executor.shutdown(grace).await;
     // Records queued without waiting (sync runs) are committed before the process exits.
     if let Err(error) = store.flush().await {

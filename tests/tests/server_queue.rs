@@ -346,3 +346,36 @@ async fn a_queued_run_whose_block_cannot_load_fails_instead_of_staying_running()
     assert!(message.contains("cannot load its block") && message.contains("block env"), "{message}");
     restarted.stop().await;
 }
+
+/// #13 item 8: sync runs waiting or running are bounded (`max_sync_runs`), including those
+/// still running past the sync wait; beyond it a sync call is a 503 with `Retry-After` and
+/// stores nothing. A slot frees when its run is recorded.
+#[tokio::test]
+async fn sync_overload_is_a_503_with_retry_after_and_slots_free_when_runs_end() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = Config { max_sync_runs: Some(2), sync_wait: Duration::from_millis(200), ..test_config(dir.path()) };
+    let server = TestServer::start_with(config).await;
+    let key = server.key();
+    let slow = server.block(key, "loop-forever", json!({ "timeoutMs": 1200 })).await;
+    let path = format!("/v2/webhook/blocks/{slow}/execute");
+    // Two sync calls outlive the 200 ms sync wait (202) but keep running, holding their slots.
+    for _ in 0..2 {
+        let (status, _, body) = post_with(&server, &path, key, &[], json!({})).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    let before = executions_in(&server).await;
+    let (status, headers, body) = post_with(&server, &path, key, &[], json!({})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error_code"], "OVERLOADED");
+    assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    assert_eq!(executions_in(&server).await, before, "a refused call stores nothing");
+    // Async calls are bounded by the queue, not by sync slots.
+    let (status, _, _) = post_with(&server, &format!("{path}?wait=false"), key, &[], json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // Once the two runs time out and are recorded, sync calls are taken again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let echo = server.block(key, "echo", json!({})).await;
+    let (status, _, body) =
+        post_with(&server, &format!("/v2/webhook/blocks/{echo}/execute"), key, &[], json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

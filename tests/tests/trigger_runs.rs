@@ -78,7 +78,7 @@ async fn any_body_reaches_the_block_byte_exact() {
 #[tokio::test]
 async fn async_json_with_invalid_utf8_is_refused_before_anything_is_stored() {
     let server = TestServer::start().await;
-    let path = open_webhook(&server, "request-inspector", json!({ "responseMode": "async" }), json!({})).await;
+    let path = open_webhook(&server, "request-inspector", json!({}), json!({ "responseMode": "async" })).await;
     let latin1 = b"{\"name\": \"caf\xe9\"}".to_vec();
     let refused = server.trigger(&path, &[("content-type", "application/json")], latin1).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);

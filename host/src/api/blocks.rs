@@ -105,7 +105,7 @@ async fn upload(
     }
     let team_id = caller.team_id;
     state.store.read(move |conn| blocks::block(conn, team_id, id)).await?;
-    let bytes = read_limited(&headers, body, state.config.max_wasm_bytes).await?;
+    let bytes = read_limited(&state, &headers, body, state.config.max_wasm_bytes).await?;
     let prepared = state.sandbox.prepare(&bytes).await?;
     let digest = prepared.digest().to_string();
     let shape =

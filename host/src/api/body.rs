@@ -3,7 +3,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use uuid::Uuid;
@@ -22,20 +22,30 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
-        let bytes = read_limited(&parts.headers, body, state.config.max_body_bytes).await?;
+        let bytes = read_limited(state, &parts.headers, body, state.config.max_body_bytes).await?;
         Ok(Self(parse_owned(&parts.headers, &bytes)?))
     }
 }
 
-/// Reads a body of at most `limit` bytes; over the limit is a 413 (checked against
-/// `Content-Length` first, so an honest oversized upload is refused before it is read).
-pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+/// Reads a body of at most `limit` bytes within the server's `body_timeout`. Over the limit is
+/// a 413 (checked against `Content-Length` first, so an honest oversized upload is refused
+/// before it is read); a body still arriving at the deadline is a 408, so a client trickling
+/// bytes cannot hold a connection and a task open.
+pub async fn read_limited(state: &AppState, headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(ApiError::too_large(limit));
     }
-    axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::too_large(limit))
+    let deadline = state.config.body_timeout;
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
+        Ok(read) => read.map_err(|_| ApiError::too_large(limit)),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            format!("the request body did not arrive within {} ms", deadline.as_millis()),
+        )),
+    }
 }
 
 /// Like [`JsonBody`], but an empty body is `T::default()` (action endpoints whose options are
@@ -48,7 +58,7 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJsonBody<T
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
-        let bytes = read_limited(&parts.headers, body, state.config.max_body_bytes).await?;
+        let bytes = read_limited(state, &parts.headers, body, state.config.max_body_bytes).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(T::default()));
         }

@@ -111,7 +111,7 @@ async fn replay(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&raw, "execution_id")?;
     let mode = mode(&headers, query.as_deref())?;
-    let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
+    let bytes = read_limited(&state, &headers, body, state.config.max_body_bytes).await?;
     let request: ReplayBody =
         if bytes.iter().all(u8::is_ascii_whitespace) { ReplayBody::default() } else { parse_json(&bytes)? };
     let team_id = caller.team_id;

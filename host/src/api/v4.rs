@@ -76,7 +76,7 @@ async fn execute(
 ) -> Result<Response, ApiError> {
     let doc_id = parse_id(&raw_id, "doc_id")?;
     let mode = mode(&headers, query.as_deref())?;
-    let bytes = read_limited(&headers, body, state.config.max_body_bytes).await?;
+    let bytes = read_limited(&state, &headers, body, state.config.max_body_bytes).await?;
     require_json(&headers, &bytes)?;
     let request: V4Body<'_> = parse_json(&bytes)?;
     let data = data_bytes(request.data, &bytes)?;

@@ -10,7 +10,9 @@
 use std::time::Instant;
 
 use futures::future::join_all;
-use tokio::sync::Semaphore;
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use super::job::{Job, Recording, RunSummary};
@@ -86,6 +88,17 @@ impl Executor {
         if mode == Mode::Async && !self.queue.has_room(delivery.jobs.len()) {
             return Err(ExecError::QueueFull);
         }
+        // Taken before anything is stored, so a refused sync call leaves nothing behind.
+        let sync_slots = match mode {
+            Mode::Async => None,
+            Mode::Sync => {
+                let wanted = u32::try_from(delivery.jobs.len()).unwrap_or(u32::MAX);
+                let slots = Arc::clone(&self.sync_slots)
+                    .try_acquire_many_owned(wanted)
+                    .map_err(|_| ExecError::SyncOverloaded(self.config.sync_run_limit()))?;
+                Some(slots)
+            }
+        };
         let ids: Vec<Uuid> = delivery.jobs.iter().map(|job| job.execution_id).collect();
         let durable_now = mode == Mode::Async || delivery.idempotency.is_some() || delivery.single_use.is_some();
         if durable_now {
@@ -105,7 +118,7 @@ impl Executor {
                 }
                 Ok(Dispatched::Accepted { ids, replayed: false })
             }
-            Mode::Sync => self.run_inline(delivery.jobs, durable_now).await,
+            Mode::Sync => self.run_inline(delivery.jobs, durable_now, sync_slots).await,
         }
     }
 
@@ -146,7 +159,12 @@ impl Executor {
 
     /// Runs the jobs now (at most `doc_concurrency` at once). If they outlive the sync wait,
     /// makes them durable as `running` and answers with their ids; they keep running.
-    async fn run_inline(&self, jobs: Vec<Job>, recorded: bool) -> Result<Dispatched, ExecError> {
+    async fn run_inline(
+        &self,
+        jobs: Vec<Job>,
+        recorded: bool,
+        mut sync_slots: Option<OwnedSemaphorePermit>,
+    ) -> Result<Dispatched, ExecError> {
         let ids: Vec<Uuid> = jobs.iter().map(|job| job.execution_id).collect();
         let limit = std::sync::Arc::new(Semaphore::new(self.config.doc_concurrency));
         let handles: Vec<_> = jobs
@@ -154,9 +172,13 @@ impl Executor {
             .cloned()
             .map(|job| {
                 let (this, limit) = (self.clone(), limit.clone());
+                // Each run's task holds one sync slot until it is recorded.
+                let slot = sync_slots.as_mut().and_then(|slots| slots.split(1));
                 self.tasks.spawn(async move {
                     let _permit = limit.acquire_owned().await;
-                    this.run_job(job, Recording::Queued).await
+                    let summary = this.run_job(job, Recording::Queued).await;
+                    drop(slot);
+                    summary
                 })
             })
             .collect();

@@ -265,7 +265,7 @@ impl Executor {
         };
         match recording {
             Recording::Committed => self.store.write(write).await?,
-            Recording::Queued => self.store.write_detached("execution record", write),
+            Recording::Queued => self.store.write_detached("execution record", write).await,
         }
         Ok(summary)
     }

@@ -18,6 +18,7 @@ mod workers;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
@@ -45,6 +46,9 @@ pub enum ExecError {
     /// The queue holds `queue_depth` deliveries already.
     #[error("the execution queue is full; retry later")]
     QueueFull,
+    /// `max_sync_runs` sync runs are waiting or running already.
+    #[error("too many synchronous runs are in progress ({0} at most); retry later or send it async")]
+    SyncOverloaded(usize),
     /// The server is shutting down and takes no new work.
     #[error("the server is shutting down")]
     ShuttingDown,
@@ -71,6 +75,9 @@ pub struct Executor {
     /// Every run in flight (workers' and detached sync runs), so shutdown can wait for them.
     tasks: TaskTracker,
     stopping: CancellationToken,
+    /// One permit per sync run waiting or running, held by its task until the run is recorded
+    /// (also past the sync wait): bounds the payloads and tasks of sync work in memory.
+    sync_slots: Arc<Semaphore>,
 }
 
 impl Executor {
@@ -78,7 +85,17 @@ impl Executor {
     /// and start the workers.
     pub fn new(store: Store, sandbox: Arc<Sandbox>, config: Arc<Config>, cache: Arc<Cache>) -> Self {
         let queue = Arc::new(Queue::new(config.queue_depth));
-        Self { store, sandbox, config, cache, queue, tasks: TaskTracker::new(), stopping: CancellationToken::new() }
+        let sync_slots = Arc::new(Semaphore::new(config.sync_run_limit()));
+        Self {
+            store,
+            sandbox,
+            config,
+            cache,
+            queue,
+            tasks: TaskTracker::new(),
+            stopping: CancellationToken::new(),
+            sync_slots,
+        }
     }
 
     /// Re-queues what a crash left `queued` or `running`, then starts the workers and the

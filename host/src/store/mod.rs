@@ -85,7 +85,14 @@ pub enum StoreError {
 struct WriterHandle {
     queue: Arc<Queue>,
     checkpoints: Arc<checkpoint::Stop>,
+    /// Detached writes not yet committed, at most [`MAX_DETACHED`].
+    detached: Arc<tokio::sync::Semaphore>,
 }
+
+/// Detached writes (sync-run records) queued at most. Past it a sync run waits for the writer
+/// before answering: without the bound, a burst faster than the disk grew the queue (and
+/// its records, up to 1 MiB of output each) without limit.
+pub const MAX_DETACHED: usize = 4 * MAX_BATCH;
 
 impl Drop for WriterHandle {
     fn drop(&mut self) {
@@ -133,7 +140,11 @@ impl Store {
         let checkpoints = Arc::new(checkpoint::Stop::default());
         checkpoint::start(path, Arc::clone(&checkpoints))?;
         Ok(Self {
-            writer: Arc::new(WriterHandle { queue, checkpoints }),
+            writer: Arc::new(WriterHandle {
+                queue,
+                checkpoints,
+                detached: Arc::new(tokio::sync::Semaphore::new(MAX_DETACHED)),
+            }),
             readers: Arc::new(Mutex::new(Vec::new())),
             path: Arc::new(path.to_path_buf()),
         })
@@ -176,14 +187,23 @@ impl Store {
         self.writer.queue.push(Job { run, detached })
     }
 
-    /// Queues `job` for the writer's next group commit without waiting for it; a failure is
-    /// logged. Writes are applied in the order they are queued, so a later [`Store::write`]
-    /// or [`Store::flush`] returns only once this one is committed too.
-    pub fn write_detached<F>(&self, what: &'static str, job: F)
+    /// Queues `job` for the writer's next group commit without waiting for the commit; a
+    /// failure is logged. Waits only while [`MAX_DETACHED`] detached writes are queued
+    /// (backpressure). Writes are applied in the order they are queued, so a later
+    /// [`Store::write`] or [`Store::flush`] returns only once this one is committed too.
+    pub async fn write_detached<F>(&self, what: &'static str, job: F)
     where
         F: FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
     {
+        let slot = match Arc::clone(&self.writer.detached).acquire_owned().await {
+            Ok(slot) => slot,
+            Err(_) => {
+                tracing::error!(what, "detached write dropped: the writer is closed");
+                return;
+            }
+        };
         let logged = self.enqueue(job, true, move |outcome| {
+            drop(slot);
             if let Err(error) = outcome {
                 tracing::error!(%error, what, "detached write failed");
             }

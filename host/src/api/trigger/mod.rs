@@ -124,7 +124,7 @@ async fn trigger(
         ));
     }
     let limit = usize::try_from(settings.max_body_bytes).unwrap_or(usize::MAX);
-    let bytes = read_limited(&parts.headers, Body::new(body), limit).await?;
+    let bytes = read_limited(&state, &parts.headers, Body::new(body), limit).await?;
     let replay_key = match &webhook.signature {
         Some(signature) => {
             Some(signature.verify(&parts.headers, &bytes, received_at.div_euclid(1000)).map_err(signature_error)?)
