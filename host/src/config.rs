@@ -91,6 +91,9 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Connections open at once; past it new ones wait in the listen backlog.
     pub max_connections: usize,
+    /// Guest memory all runs together may reserve (each reserves its memory cap); `None`:
+    /// three quarters of the machine's (or cgroup's) memory, see [`Config::memory_budget`].
+    pub memory_budget_bytes: Option<u64>,
     /// Sync runs waiting or running at once; `None`: 4 × `max_concurrent_runs` (see
     /// [`Config::sync_run_limit`]). Past it a sync call is a 503 with `Retry-After`.
     pub max_sync_runs: Option<usize>,
@@ -127,6 +130,7 @@ impl Default for Config {
             body_timeout: Duration::from_secs(60),
             max_connections: 10_000,
             max_sync_runs: None,
+            memory_budget_bytes: None,
         }
     }
 }
@@ -159,6 +163,7 @@ struct Layer {
     body_timeout_ms: Option<u64>,
     max_connections: Option<u64>,
     max_sync_runs: Option<u64>,
+    memory_budget_bytes: Option<u64>,
 }
 
 /// Values given as command-line flags.
@@ -290,6 +295,9 @@ impl Config {
         if let Some(v) = layer.max_connections {
             self.max_connections = size("max_connections", v)?;
         }
+        if let Some(v) = layer.memory_budget_bytes {
+            self.memory_budget_bytes = Some(v);
+        }
         if let Some(v) = layer.max_sync_runs {
             self.max_sync_runs = Some(size("max_sync_runs", v)?);
         }
@@ -335,6 +343,9 @@ impl Config {
         if self.body_timeout.is_zero() {
             return Err(invalid("body_timeout_ms", "must be greater than 0"));
         }
+        if self.memory_budget_bytes.is_some_and(|b| b < self.default_memory_bytes) {
+            return Err(invalid("memory_budget_bytes", "must be at least default_memory_bytes (one default run)"));
+        }
         if self.max_sync_runs == Some(0) {
             return Err(invalid("max_sync_runs", "must be greater than 0"));
         }
@@ -352,6 +363,16 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The guest-memory budget: `memory_budget_bytes`, else ¾ of the machine's memory.
+    pub fn memory_budget(&self) -> u64 {
+        self.memory_budget_bytes.unwrap_or_else(crate::sandbox::default_memory_budget)
+    }
+
+    /// The largest memory cap a run can have: `max_memory_bytes`, or the whole budget if less.
+    pub fn run_memory_ceiling(&self) -> u64 {
+        self.max_memory_bytes.min(self.memory_budget())
     }
 
     /// Sync runs waiting or running at once: `max_sync_runs`, else 4 per run slot.
@@ -427,6 +448,18 @@ mod tests {
         let err = Config::load(&Flags::default(), env(&[("WASMHOOK_RETENTION_SECS", "3600")]))
             .expect_err("retention under the 24 h idempotency window");
         assert!(err.to_string().contains("retention_secs"), "{err}");
+    }
+
+    #[test]
+    fn the_memory_budget_bounds_a_runs_cap_and_defaults_from_the_machine() {
+        let config = Config::load(&Flags::default(), env(&[("WASMHOOK_MEMORY_BUDGET_BYTES", "268435456")]))
+            .expect("256 MiB budget");
+        assert_eq!(config.run_memory_ceiling(), 256 << 20, "no cap can exceed the whole budget");
+        let err = Config::load(&Flags::default(), env(&[("WASMHOOK_MEMORY_BUDGET_BYTES", "1048576")]))
+            .expect_err("under one default run");
+        assert!(err.to_string().contains("memory_budget_bytes"), "{err}");
+        let machine = Config::default().memory_budget();
+        assert!(machine >= 64 << 20, "¾ of this machine's memory: {machine}");
     }
 
     #[test]

@@ -70,6 +70,7 @@ impl AppState {
         let mut sandbox_config = SandboxConfig::new(config.artifacts_dir());
         sandbox_config.max_concurrent_runs = config.max_concurrent_runs;
         sandbox_config.max_memory_bytes = config.max_memory_bytes;
+        sandbox_config.memory_budget_bytes = config.memory_budget();
         sandbox_config.prepared_cache_capacity = config.prepared_cache;
         sandbox_config.memory_init_cow = config.memory_cow;
         let sandbox = Arc::new(Sandbox::new(sandbox_config)?);

@@ -139,7 +139,7 @@ impl From<SandboxError> for ApiError {
     fn from(error: SandboxError) -> Self {
         if error.is_invalid_block() {
             Self::new(StatusCode::BAD_REQUEST, "INVALID_BLOCK", error.to_string())
-        } else if let SandboxError::MemoryCapTooLarge { .. } = error {
+        } else if let SandboxError::MemoryCapTooLarge { .. } | SandboxError::OverMemoryBudget { .. } = error {
             Self::unprocessable(error.to_string())
         } else {
             Self::internal(&error)

@@ -77,12 +77,13 @@ pub(crate) fn check_block(
             i64::MAX
         )));
     }
+    let ceiling = config.run_memory_ceiling();
     if let Some(memory) = memory_bytes
-        && !(1 << 20..=config.max_memory_bytes).contains(&memory)
+        && !(1 << 20..=ceiling).contains(&memory)
     {
         return Err(ApiError::unprocessable(format!(
-            "`memoryBytes` must be between 1048576 and {} (the server's max_memory_bytes)",
-            config.max_memory_bytes
+            "`memoryBytes` must be between 1048576 and {ceiling} (the server's max_memory_bytes, or its \
+             memory_budget_bytes if smaller)"
         )));
     }
     Ok(())

@@ -32,6 +32,10 @@ pub struct SandboxConfig {
     pub max_concurrent_runs: u32,
     /// The largest memory cap any run may ask for (the size of a pooled memory slot).
     pub max_memory_bytes: u64,
+    /// Guest memory all runs together may reserve. Each run reserves its memory cap before it
+    /// starts and waits while the budget is spent, so the sum of the caps of the runs in flight
+    /// — the most their guests can touch — stays within it.
+    pub memory_budget_bytes: u64,
     /// Period of the engine's single epoch ticker thread; deadlines are precise to one tick.
     pub epoch_tick: Duration,
     /// Prepared blocks (`InstancePre`) kept in memory, least recently used evicted first.
@@ -62,6 +66,7 @@ impl SandboxConfig {
             scratch_dir: None,
             max_concurrent_runs: 256,
             max_memory_bytes: 1 << 30,
+            memory_budget_bytes: default_memory_budget(),
             epoch_tick: Duration::from_millis(5),
             prepared_cache_capacity: 128,
             max_output_bytes: 1 << 20,
@@ -71,6 +76,27 @@ impl SandboxConfig {
             epoch_interruption: true,
         }
     }
+}
+
+/// The guest-memory budget when the machine's memory cannot be read.
+const FALLBACK_MEMORY_BUDGET: u64 = 4 << 30;
+
+/// The default guest-memory budget: three quarters of the memory this process may use (the
+/// cgroup's `memory.max` when set, else `MemTotal`), leaving a quarter for the host itself
+/// (compiled code, caches, request bodies). 4 GiB when neither can be read.
+pub fn default_memory_budget() -> u64 {
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok().and_then(|t| t.trim().parse::<u64>().ok());
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| {
+        let line = text.lines().find(|line| line.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        kib.checked_mul(1024)
+    });
+    let available = match (cgroup, total) {
+        (Some(cgroup), Some(total)) => cgroup.min(total),
+        (Some(one), None) | (None, Some(one)) => one,
+        (None, None) => return FALLBACK_MEMORY_BUDGET,
+    };
+    available / 4 * 3
 }
 
 /// Hard limits of one run.

@@ -33,6 +33,17 @@ pub enum SandboxError {
         /// `SandboxConfig::max_memory_bytes`.
         max: u64,
     },
+    /// A run's memory cap is larger than the whole server's guest-memory budget.
+    #[error(
+        "memory cap {requested} bytes is over the server's guest-memory budget of {budget} bytes \
+         (memory_budget_bytes); lower the block's memoryBytes"
+    )]
+    OverMemoryBudget {
+        /// What the run asked for.
+        requested: u64,
+        /// `SandboxConfig::memory_budget_bytes`, whole MiB.
+        budget: u64,
+    },
     /// The run's input was malformed (e.g. an extra file name with a path separator).
     #[error("invalid run input: {0}")]
     InvalidInput(String),

@@ -37,7 +37,9 @@ use tokio::sync::Semaphore;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-pub use config::{DEFAULT_FUEL_PER_MS, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, RunLimits, SandboxConfig};
+pub use config::{
+    DEFAULT_FUEL_PER_MS, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, RunLimits, SandboxConfig, default_memory_budget,
+};
 pub use digest::BlockDigest;
 pub use error::SandboxError;
 pub use footprint::Footprint;
@@ -79,6 +81,8 @@ pub struct Sandbox {
     scratch: ScratchRoot,
     /// Run slots of the pooling allocator; a run takes its block's `Footprint::slots`.
     permits: Semaphore,
+    /// The guest-memory budget in MiB; a run takes its memory cap's worth.
+    memory: Semaphore,
     counters: Counters,
     config: SandboxConfig,
     _ticker: EpochTicker,
@@ -104,6 +108,11 @@ impl Sandbox {
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)?;
         Ok(Self {
             permits: Semaphore::new(config.max_concurrent_runs.max(1) as usize),
+            memory: Semaphore::new(
+                usize::try_from(config.memory_budget_bytes >> 20)
+                    .unwrap_or(Semaphore::MAX_PERMITS)
+                    .min(Semaphore::MAX_PERMITS),
+            ),
             prepared: Mutex::new(LruCache::new(capacity)),
             counters: Counters::default(),
             engine,

@@ -52,6 +52,19 @@ impl Sandbox {
                 max: self.config.max_memory_bytes,
             });
         }
+        // The cap's worth of the server's guest-memory budget, in whole MiB, held for the run:
+        // caps of runs in flight never sum past the budget. A cap over the whole budget could
+        // never start, so it fails now instead of waiting forever.
+        let mebibytes = limits.memory_bytes.div_ceil(1 << 20);
+        let budget = self.config.memory_budget_bytes >> 20;
+        if mebibytes > budget {
+            return Err(SandboxError::OverMemoryBudget { requested: limits.memory_bytes, budget: budget << 20 });
+        }
+        let _memory = self
+            .memory
+            .acquire_many(u32::try_from(mebibytes).unwrap_or(u32::MAX))
+            .await
+            .map_err(|_| SandboxError::Internal("the sandbox is shutting down".into()))?;
         let extra = extra_files(&input)?;
         // As many pool slots as the component takes (a Python run: 2), so runs wait for room
         // instead of failing on an exhausted pool. Capped at the pool's size: a block prepared
