@@ -91,6 +91,8 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Connections open at once; past it new ones wait in the listen backlog.
     pub max_connections: usize,
+    /// Components compiled at once (each on every core, at a low priority).
+    pub max_concurrent_compiles: usize,
     /// Guest memory all runs together may reserve (each reserves its memory cap); `None`:
     /// three quarters of the machine's (or cgroup's) memory, see [`Config::memory_budget`].
     pub memory_budget_bytes: Option<u64>,
@@ -102,6 +104,8 @@ pub struct Config {
 /// Sync runs allowed per run slot by default: enough to keep every slot busy with a queue
 /// behind it, few enough that waiting payloads stay bounded.
 const SYNC_RUNS_PER_SLOT: usize = 4;
+/// Uploads admitted per compile slot (one compiling, the rest reading or waiting).
+const UPLOADS_PER_COMPILE: usize = 4;
 
 impl Default for Config {
     fn default() -> Self {
@@ -131,6 +135,7 @@ impl Default for Config {
             max_connections: 10_000,
             max_sync_runs: None,
             memory_budget_bytes: None,
+            max_concurrent_compiles: 1,
         }
     }
 }
@@ -164,6 +169,7 @@ struct Layer {
     max_connections: Option<u64>,
     max_sync_runs: Option<u64>,
     memory_budget_bytes: Option<u64>,
+    max_concurrent_compiles: Option<u64>,
 }
 
 /// Values given as command-line flags.
@@ -295,6 +301,9 @@ impl Config {
         if let Some(v) = layer.max_connections {
             self.max_connections = size("max_connections", v)?;
         }
+        if let Some(v) = layer.max_concurrent_compiles {
+            self.max_concurrent_compiles = size("max_concurrent_compiles", v)?;
+        }
         if let Some(v) = layer.memory_budget_bytes {
             self.memory_budget_bytes = Some(v);
         }
@@ -346,6 +355,9 @@ impl Config {
         if self.memory_budget_bytes.is_some_and(|b| b < self.default_memory_bytes) {
             return Err(invalid("memory_budget_bytes", "must be at least default_memory_bytes (one default run)"));
         }
+        if self.max_concurrent_compiles == 0 {
+            return Err(invalid("max_concurrent_compiles", "must be greater than 0"));
+        }
         if self.max_sync_runs == Some(0) {
             return Err(invalid("max_sync_runs", "must be greater than 0"));
         }
@@ -363,6 +375,12 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Uploads read or compiled at once, waiting ones included: 4 per compile slot. More are
+    /// refused before their body is read, so 64 MiB bodies cannot pile up in memory.
+    pub fn upload_limit(&self) -> usize {
+        self.max_concurrent_compiles.saturating_mul(UPLOADS_PER_COMPILE)
     }
 
     /// The guest-memory budget: `memory_budget_bytes`, else ¾ of the machine's memory.

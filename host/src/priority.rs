@@ -9,6 +9,8 @@ use std::io;
 pub const QUEUE_WORKER_NICE: i32 = 10;
 /// The WAL checkpointer: its copying preempted request handling for milliseconds at a time.
 pub const CHECKPOINT_NICE: i32 = 19;
+/// Compiling an upload (Cranelift, on every core for seconds): runs come first.
+pub const COMPILE_NICE: i32 = 15;
 
 /// Lowers the calling thread's priority to `nice` (Linux: `setpriority` on a thread id
 /// affects only that thread). Failure only costs the priority, so it is logged, not fatal.

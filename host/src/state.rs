@@ -31,6 +31,9 @@ pub struct AppState {
     pub cache: Arc<Cache>,
     /// Trigger webhooks' token buckets.
     pub limiters: Arc<RateLimiters>,
+    /// Uploads being read or compiled; past [`Config::upload_limit`] an upload is a 503 before
+    /// its body is read.
+    pub uploads: Arc<tokio::sync::Semaphore>,
 }
 
 /// What a trigger webhook's id refers to.
@@ -71,6 +74,7 @@ impl AppState {
         sandbox_config.max_concurrent_runs = config.max_concurrent_runs;
         sandbox_config.max_memory_bytes = config.max_memory_bytes;
         sandbox_config.memory_budget_bytes = config.memory_budget();
+        sandbox_config.max_concurrent_compiles = config.max_concurrent_compiles;
         sandbox_config.prepared_cache_capacity = config.prepared_cache;
         sandbox_config.memory_init_cow = config.memory_cow;
         let sandbox = Arc::new(Sandbox::new(sandbox_config)?);
@@ -80,7 +84,8 @@ impl AppState {
         let bootstrap = bootstrap(&store).await?;
         executor.start().await?;
         let limiters = Arc::new(RateLimiters::default());
-        Ok((Self { store, sandbox, executor, config, cache, limiters }, bootstrap))
+        let uploads = Arc::new(tokio::sync::Semaphore::new(config.upload_limit()));
+        Ok((Self { store, sandbox, executor, config, cache, limiters, uploads }, bootstrap))
     }
 
     /// A block by id whatever its team, from the cache or the store.

@@ -135,3 +135,44 @@ async fn v2_authenticates_a_header_key_before_reading_the_body() {
     assert!(text.starts_with("HTTP/1.1 401"), "{text}");
     assert!(started.elapsed() < Duration::from_millis(400));
 }
+
+/// #13 item 4: uploads past the admission limit (4 per compile slot) are refused before their
+/// body is read; the stalled ones time out and free their places.
+#[tokio::test]
+async fn uploads_past_the_admission_limit_are_a_503_before_their_body_is_read() {
+    let (_dir, server) = start().await;
+    let key = server.key().to_owned();
+    let created = server.post("/v1/blocks", &key, json!({ "name": "big" })).await;
+    let block = created.body["id"].as_str().expect("id").to_owned();
+    let head = format!(
+        "POST /v1/blocks/{block}/versions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/wasm\r\nContent-Length: 50000000\r\n\r\n\0asm"
+    );
+    let mut stalled = Vec::new();
+    for _ in 0..server.state.config.upload_limit() {
+        let mut stream = TcpStream::connect(addr(&server)).await.expect("connect");
+        stream.write_all(head.as_bytes()).await.expect("head and 4 bytes of a 50 MB body");
+        stalled.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let refused = server
+        .client
+        .post(format!("{}/v1/blocks/{block}/versions", server.base))
+        .bearer_auth(&key)
+        .header("content-type", "application/wasm")
+        .body(wasmhook_tests::module("noop"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status().as_u16(), 503);
+    assert_eq!(refused.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
+    let body: serde_json::Value = refused.json().await.expect("json");
+    assert_eq!(body["error_code"], "UPLOADS_BUSY");
+    // The stalled uploads hit the body deadline (408) and free their places.
+    for stream in &mut stalled {
+        let (answer, _) = read_until_closed(stream, Duration::from_secs(3)).await;
+        assert!(answer.starts_with(b"HTTP/1.1 408"), "{}", String::from_utf8_lossy(&answer));
+    }
+    let uploaded = server.upload(&key, &block, "noop").await;
+    assert_eq!(uploaded["version"], 1, "{uploaded}");
+}

@@ -1,6 +1,8 @@
 //! `/v1/blocks`: create and configure blocks, upload versions (raw `application/wasm`),
 //! activate a version (upgrade or rollback).
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -105,14 +107,30 @@ async fn upload(
     }
     let team_id = caller.team_id;
     state.store.read(move |conn| blocks::block(conn, team_id, id)).await?;
+    // Held until the version is stored: bounds uploads in memory and waiting to compile.
+    let _upload = Arc::clone(&state.uploads).try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "UPLOADS_BUSY",
+            format!("{} uploads are being compiled or waiting; retry shortly", state.config.upload_limit()),
+        )
+        .with_retry_after(5)
+    })?;
     let bytes = read_limited(&state, &headers, body, state.config.max_wasm_bytes).await?;
     let prepared = state.sandbox.prepare(&bytes).await?;
     let digest = prepared.digest().to_string();
     let shape =
         serde_json::to_value(prepared.shape()).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    // The bytes go in 1 MiB writer jobs first; the version row then seals them.
+    let chunks = state.store.put_wasm_chunks(&digest, &bytes).await?;
+    let size = bytes.len();
+    drop(bytes);
     let version = state
         .store
-        .write(move |conn| blocks::insert_version(conn, team_id, id, &digest, &bytes, &shape, activate))
+        .write(move |conn| {
+            let blob = blocks::StoredBlob { digest: &digest, size, chunks };
+            blocks::insert_version(conn, team_id, id, blob, &shape, activate)
+        })
         .await?;
     state.cache.forget_block(id);
     Ok((StatusCode::CREATED, Json(version)))

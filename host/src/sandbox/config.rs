@@ -36,6 +36,9 @@ pub struct SandboxConfig {
     /// starts and waits while the budget is spent, so the sum of the caps of the runs in flight
     /// — the most their guests can touch — stays within it.
     pub memory_budget_bytes: u64,
+    /// Components compiled at once; further compiles wait. Each compile already uses every
+    /// core (Cranelift compiles functions in parallel), so more at once only adds memory.
+    pub max_concurrent_compiles: usize,
     /// Period of the engine's single epoch ticker thread; deadlines are precise to one tick.
     pub epoch_tick: Duration,
     /// Prepared blocks (`InstancePre`) kept in memory, least recently used evicted first.
@@ -67,6 +70,7 @@ impl SandboxConfig {
             max_concurrent_runs: 256,
             max_memory_bytes: 1 << 30,
             memory_budget_bytes: default_memory_budget(),
+            max_concurrent_compiles: 1,
             epoch_tick: Duration::from_millis(5),
             prepared_cache_capacity: 128,
             max_output_bytes: 1 << 20,

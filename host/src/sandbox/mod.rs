@@ -53,6 +53,19 @@ use engine::EpochTicker;
 use host_state::RunState;
 use scratch::ScratchRoot;
 
+/// Lowers the priority of the threads Cranelift compiles on (rayon's global pool, which
+/// wasmtime's parallel compilation uses) to [`crate::priority::COMPILE_NICE`]. The pool is
+/// built once per process; a second sandbox finds it built and keeps it.
+fn lower_compiler_threads() {
+    let built = rayon::ThreadPoolBuilder::new()
+        .thread_name(|n| format!("wasmhook-cranelift-{n}"))
+        .start_handler(|_| crate::priority::lower_current_thread(crate::priority::COMPILE_NICE))
+        .build_global();
+    if built.is_err() {
+        tracing::debug!("rayon's global pool was already built: compile threads keep its priority");
+    }
+}
+
 /// Where prepared blocks came from since the sandbox started: proof that a restart does not
 /// recompile, and a view of cache efficiency.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -83,6 +96,8 @@ pub struct Sandbox {
     permits: Semaphore,
     /// The guest-memory budget in MiB; a run takes its memory cap's worth.
     memory: Semaphore,
+    /// Compiles in progress, at most `max_concurrent_compiles`.
+    compiles: Semaphore,
     counters: Counters,
     config: SandboxConfig,
     _ticker: EpochTicker,
@@ -106,8 +121,10 @@ impl Sandbox {
         let scratch = ScratchRoot::create(config.scratch_dir.as_deref())?;
         let capacity = NonZeroUsize::new(config.prepared_cache_capacity).unwrap_or(NonZeroUsize::MIN);
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)?;
+        lower_compiler_threads();
         Ok(Self {
             permits: Semaphore::new(config.max_concurrent_runs.max(1) as usize),
+            compiles: Semaphore::new(config.max_concurrent_compiles.max(1)),
             memory: Semaphore::new(
                 usize::try_from(config.memory_budget_bytes >> 20)
                     .unwrap_or(Semaphore::MAX_PERMITS)
@@ -134,19 +151,31 @@ impl Sandbox {
             return Ok(prepared);
         }
         prepare::check_header(wasm)?;
+        let _compiling =
+            self.compiles.acquire().await.map_err(|_| SandboxError::Internal("the sandbox is shutting down".into()))?;
         let engine = self.engine.clone();
         let bytes = wasm.to_vec();
         let pool_slots = self.config.max_concurrent_runs.max(1);
-        let (component, footprint) = tokio::task::spawn_blocking(move || {
-            // Counted before compiling: an oversized component is refused without the cost.
-            let footprint = Footprint::of(&bytes)?;
-            footprint.check(pool_slots)?;
-            let component =
-                Component::new(&engine, &bytes).map_err(|e| SandboxError::InvalidComponent(format!("{e:#}")))?;
-            Ok::<_, SandboxError>((component, footprint))
-        })
-        .await
-        .map_err(|e| SandboxError::Internal(format!("the compile task failed: {e}")))??;
+        let (done, compiled) = tokio::sync::oneshot::channel();
+        // Its own thread at a low priority (not a pooled blocking thread, which would keep the
+        // priority for the store's reads later): runs preempt a compile, not the reverse.
+        std::thread::Builder::new()
+            .name("wasmhook-compile".into())
+            .spawn(move || {
+                crate::priority::lower_current_thread(crate::priority::COMPILE_NICE);
+                let result = (|| {
+                    // Counted before compiling: an oversized component is refused without the cost.
+                    let footprint = Footprint::of(&bytes)?;
+                    footprint.check(pool_slots)?;
+                    let component = Component::new(&engine, &bytes)
+                        .map_err(|e| SandboxError::InvalidComponent(format!("{e:#}")))?;
+                    Ok::<_, SandboxError>((component, footprint))
+                })();
+                let _ = done.send(result);
+            })
+            .map_err(|e| SandboxError::Internal(format!("cannot start a compile thread: {e}")))?;
+        let (component, footprint) =
+            compiled.await.map_err(|_| SandboxError::Internal("the compile thread panicked".into()))??;
         let prepared = Arc::new(PreparedBlock::link(&self.engine, &self.linker, &component, digest, footprint)?);
         self.artifacts.store(&digest, &component, &footprint)?;
         self.counters.compiled.fetch_add(1, Ordering::Relaxed);

@@ -265,17 +265,28 @@ pub(crate) fn update_block(
 }
 
 /// Stores the bytes (once per digest) and appends a version; activates it when asked.
+/// A component's bytes as written by [`Store::put_wasm_chunks`](super::Store::put_wasm_chunks).
+#[derive(Debug, Clone, Copy)]
+pub struct StoredBlob<'a> {
+    /// Its SHA-256, hex.
+    pub digest: &'a str,
+    /// Its length.
+    pub size: usize,
+    /// How many chunks hold it.
+    pub chunks: usize,
+}
+
 pub(crate) fn insert_version(
     conn: &Connection,
     team_id: Uuid,
     block_id: Uuid,
-    digest: &str,
-    bytes: &[u8],
+    blob: StoredBlob<'_>,
     shape: &str,
     activate: bool,
 ) -> Result<BlockVersion, StoreError> {
     block(conn, team_id, block_id)?;
-    conn.execute("INSERT OR IGNORE INTO wasm_blobs (digest, bytes) VALUES (?1, ?2)", params![digest, bytes])?;
+    let StoredBlob { digest, size, chunks } = blob;
+    super::blobs::seal(conn, digest, chunks)?;
     let next: i64 = conn.query_row(
         "SELECT COALESCE(MAX(version), 0) + 1 FROM block_versions WHERE block_id = ?1",
         [block_id.to_string()],
@@ -285,7 +296,7 @@ pub(crate) fn insert_version(
         block_id,
         version: next,
         digest: digest.to_owned(),
-        size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+        size: i64::try_from(size).unwrap_or(i64::MAX),
         shape: shape.to_owned(),
         created_at: now_ms(),
     };
@@ -352,7 +363,5 @@ pub(crate) fn versions(conn: &Connection, team_id: Uuid, block_id: Uuid) -> Resu
 
 /// The wasm bytes of a digest (to recompile when no artifact is cached).
 pub(crate) fn wasm_bytes(conn: &Connection, digest: &str) -> Result<Vec<u8>, StoreError> {
-    conn.query_row("SELECT bytes FROM wasm_blobs WHERE digest = ?1", [digest], |row| row.get(0))
-        .optional()?
-        .ok_or(StoreError::NotFound("wasm bytes"))
+    super::blobs::read(conn, digest)
 }

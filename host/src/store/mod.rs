@@ -12,6 +12,7 @@
 //! Durability: `synchronous=NORMAL` in WAL mode survives a process crash (`kill -9`), which is
 //! what webhook retries need; a power loss may lose the last commits.
 
+pub mod blobs;
 pub mod blocks;
 mod checkpoint;
 pub mod deliveries;

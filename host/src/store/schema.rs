@@ -167,6 +167,17 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX executions_doc;
     CREATE INDEX executions_doc ON executions(doc_id, created_at DESC) WHERE doc_id IS NOT NULL;
     "#,
+    // 6: components stored in 1 MiB chunks, each its own writer job (see `blobs.rs`); rows
+    // written before keep their bytes inline (`chunks = 0`).
+    r#"
+    ALTER TABLE wasm_blobs ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE wasm_blob_chunks (
+        digest TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (digest, seq)
+    );
+    "#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.
