@@ -76,6 +76,9 @@ pub struct Config {
     pub workers: usize,
     /// Deliveries the queue holds before async calls get 503 + `Retry-After`.
     pub queue_depth: usize,
+    /// Executions one team may have queued; `None`: a quarter of `queue_depth` (see
+    /// [`Config::team_queue_depth`]).
+    pub team_queue_depth: Option<usize>,
     /// How long an idempotency key is remembered.
     pub idempotency_window: Duration,
     /// How long executions (with logs and inputs) are kept.
@@ -126,6 +129,7 @@ impl Default for Config {
             record_linger: crate::store::RECORD_LINGER,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             queue_depth: 10_000,
+            team_queue_depth: None,
             idempotency_window: Duration::from_secs(24 * 3600),
             retention: Duration::from_secs(30 * 24 * 3600),
             retention_interval: Duration::from_secs(3600),
@@ -160,6 +164,7 @@ struct Layer {
     record_linger_us: Option<u64>,
     workers: Option<u64>,
     queue_depth: Option<u64>,
+    team_queue_depth: Option<u64>,
     idempotency_window_secs: Option<u64>,
     retention_secs: Option<u64>,
     retention_interval_ms: Option<u64>,
@@ -280,6 +285,9 @@ impl Config {
         if let Some(v) = layer.queue_depth {
             self.queue_depth = size("queue_depth", v)?;
         }
+        if let Some(v) = layer.team_queue_depth {
+            self.team_queue_depth = Some(size("team_queue_depth", v)?);
+        }
         if let Some(v) = layer.idempotency_window_secs {
             self.idempotency_window = Duration::from_secs(v);
         }
@@ -355,6 +363,9 @@ impl Config {
         if self.memory_budget_bytes.is_some_and(|b| b < self.default_memory_bytes) {
             return Err(invalid("memory_budget_bytes", "must be at least default_memory_bytes (one default run)"));
         }
+        if self.team_queue_depth == Some(0) {
+            return Err(invalid("team_queue_depth", "must be greater than 0"));
+        }
         if self.max_concurrent_compiles == 0 {
             return Err(invalid("max_concurrent_compiles", "must be greater than 0"));
         }
@@ -375,6 +386,12 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Executions one team may have queued: `team_queue_depth`, else a quarter of
+    /// `queue_depth` (at least 1), so at least four teams can always enqueue.
+    pub fn team_queue_depth(&self) -> usize {
+        self.team_queue_depth.unwrap_or((self.queue_depth / 4).max(1))
     }
 
     /// Uploads read or compiled at once, waiting ones included: 4 per compile slot. More are

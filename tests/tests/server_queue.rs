@@ -155,7 +155,13 @@ async fn twenty_concurrent_duplicates_run_once() {
 #[tokio::test]
 async fn a_full_queue_answers_503_with_retry_after() {
     let dir = tempfile::tempdir().expect("tmp");
-    let server = TestServer::start_with(Config { workers: 1, queue_depth: 2, ..test_config(dir.path()) }).await;
+    let server = TestServer::start_with(Config {
+        workers: 1,
+        queue_depth: 2,
+        team_queue_depth: Some(2),
+        ..test_config(dir.path())
+    })
+    .await;
     let key = server.key();
     let slow = server.block(key, "loop-forever", json!({ "timeoutMs": 800 })).await;
     let path = format!("/v2/webhook/blocks/{slow}/execute?wait=false");
@@ -378,4 +384,45 @@ async fn sync_overload_is_a_503_with_retry_after_and_slots_free_when_runs_end() 
     let (status, _, body) =
         post_with(&server, &format!("/v2/webhook/blocks/{echo}/execute"), key, &[], json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// #13 item 10: one team flooding the queue neither delays another team's delivery behind its
+/// backlog (teams take turns) nor takes the whole queue (a per-team share).
+#[tokio::test]
+async fn a_flooding_team_neither_delays_nor_locks_out_another() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = Config { workers: 1, queue_depth: 100, team_queue_depth: Some(30), ..test_config(dir.path()) };
+    let server = TestServer::start_with(config).await;
+    let flooder = server.key().to_owned();
+    let other = server.other_team().await;
+    let slow = server.block(&flooder, "loop-forever", json!({ "timeoutMs": 60 })).await;
+    let echo = server.block(&other, "echo", json!({})).await;
+    let flood_path = format!("/v2/webhook/blocks/{slow}/execute?wait=false");
+    let mut statuses = Vec::new();
+    for _ in 0..35 {
+        let (status, _, body) = post_with(&server, &flood_path, &flooder, &[], json!({})).await;
+        statuses.push((status, body["error_code"].as_str().map(str::to_owned)));
+    }
+    let accepted = statuses.iter().filter(|(s, _)| *s == StatusCode::ACCEPTED).count();
+    assert!((30..=31).contains(&accepted), "the flooder gets its share (30 queued + 1 running): {accepted}");
+    assert!(
+        statuses
+            .iter()
+            .any(|(s, code)| *s == StatusCode::SERVICE_UNAVAILABLE && code.as_deref() == Some("TEAM_QUEUE_FULL"))
+    );
+
+    // The other team is still accepted, and its delivery runs on its first turn: after at most
+    // about two of the flooder's 60 ms runs, not after its ~30 queued ones (1.8 s).
+    let sent = Instant::now();
+    let (status, _, body) =
+        post_with(&server, &format!("/v2/webhook/blocks/{echo}/execute?wait=false"), &other, &[], json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id = body["execution_id"].as_str().expect("id").to_owned();
+    let done = wait_terminal(&server, &other, &id).await;
+    let waited = sent.elapsed();
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(waited < Duration::from_millis(600), "the other team waited {waited:?} behind the flood");
+    let executions = server.get("/v1/executions?status=queued", &flooder).await;
+    let still_queued = executions.body.as_array().map_or(0, Vec::len);
+    assert!(still_queued >= 20, "most of the flood was still queued: {still_queued}");
 }

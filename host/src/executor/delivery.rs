@@ -16,6 +16,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use super::job::{Job, Recording, RunSummary};
+use super::queue::Full;
 use super::{ExecError, Executor};
 use crate::store::deliveries::{self, KeyClaim, KeyUse};
 use crate::store::executions::{self, ExecutionStatus};
@@ -85,8 +86,12 @@ impl Executor {
         if self.stopping.is_cancelled() {
             return Err(ExecError::ShuttingDown);
         }
-        if mode == Mode::Async && !self.queue.has_room(delivery.jobs.len()) {
-            return Err(ExecError::QueueFull);
+        if mode == Mode::Async {
+            match self.queue.room(delivery.team_id, delivery.jobs.len()) {
+                Ok(()) => {}
+                Err(Full::Server) => return Err(ExecError::QueueFull),
+                Err(Full::Team) => return Err(ExecError::TeamQueueFull(self.config.team_queue_depth())),
+            }
         }
         // Taken before anything is stored, so a refused sync call leaves nothing behind.
         let sync_slots = match mode {
@@ -114,7 +119,7 @@ impl Executor {
         match mode {
             Mode::Async => {
                 for id in &ids {
-                    self.queue.push(*id);
+                    self.queue.push(delivery.team_id, *id);
                 }
                 Ok(Dispatched::Accepted { ids, replayed: false })
             }

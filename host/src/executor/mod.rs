@@ -46,6 +46,9 @@ pub enum ExecError {
     /// The queue holds `queue_depth` deliveries already.
     #[error("the execution queue is full; retry later")]
     QueueFull,
+    /// The caller's team has `team_queue_depth` executions queued already.
+    #[error("your team has {0} executions queued, its share of the queue; retry later")]
+    TeamQueueFull(usize),
     /// `max_sync_runs` sync runs are waiting or running already.
     #[error("too many synchronous runs are in progress ({0} at most); retry later or send it async")]
     SyncOverloaded(usize),
@@ -84,7 +87,7 @@ impl Executor {
     /// An executor over the shared store and sandbox. Call [`Executor::start`] to recover
     /// and start the workers.
     pub fn new(store: Store, sandbox: Arc<Sandbox>, config: Arc<Config>, cache: Arc<Cache>) -> Self {
-        let queue = Arc::new(Queue::new(config.queue_depth));
+        let queue = Arc::new(Queue::new(config.queue_depth, config.team_queue_depth()));
         let sync_slots = Arc::new(Semaphore::new(config.sync_run_limit()));
         Self {
             store,
@@ -106,8 +109,8 @@ impl Executor {
         if count > 0 {
             tracing::info!(count, "re-queued executions left unfinished by the last run");
         }
-        for id in recovered {
-            self.queue.push(id);
+        for (team, id) in recovered {
+            self.queue.push(team, id);
         }
         workers::start(self, self.config.workers).map_err(ExecError::Workers)?;
         let this = self.clone();

@@ -1,10 +1,17 @@
 //! The dispatch side of the durable queue. The `queued` rows in the store are the truth; this
-//! channel only tells workers which ids to claim, so losing it (a crash) loses nothing:
+//! in-memory queue only tells workers which ids to claim, so losing it (a crash) loses nothing:
 //! [`Executor::start`] rebuilds it from the store.
+//!
+//! **Fair between teams.** Each team has its own FIFO lane, and workers take from the lanes in
+//! turn (round robin, one execution per turn), so a team that queues 10,000 deliveries delays
+//! another team's next one by at most one run per busy team, not by 10,000. Each team may also
+//! hold at most `team_queue_depth` queued executions, so one team cannot fill `queue_depth`
+//! and leave every other team with 503s.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{HashMap, VecDeque};
 
-use tokio::sync::{Mutex, mpsc};
+use parking_lot::Mutex;
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::Executor;
@@ -12,39 +19,85 @@ use super::job::{Job, Recording, StoredInput};
 use crate::sandbox::{Failure, FailureKind, Outcome};
 use crate::store::{StoreError, executions, now_ms};
 
+/// Why the queue has no room for a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Full {
+    /// `queue_depth` executions are queued across all teams.
+    Server,
+    /// This team has `team_queue_depth` executions queued.
+    Team,
+}
+
 #[derive(Debug)]
 pub(super) struct Queue {
-    sender: mpsc::UnboundedSender<Uuid>,
-    receiver: Mutex<mpsc::UnboundedReceiver<Uuid>>,
-    depth: AtomicUsize,
+    lanes: Mutex<Lanes>,
+    /// One permit per queued id: workers wait on it.
+    ready: Semaphore,
     max_depth: usize,
+    max_team_depth: usize,
+}
+
+#[derive(Debug, Default)]
+struct Lanes {
+    /// Each team's queued ids, oldest first.
+    by_team: HashMap<Uuid, VecDeque<Uuid>>,
+    /// Teams with queued ids, in the order they are served.
+    turn: VecDeque<Uuid>,
+    depth: usize,
 }
 
 impl Queue {
-    pub(super) fn new(max_depth: usize) -> Self {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        Self { sender, receiver: Mutex::new(receiver), depth: AtomicUsize::new(0), max_depth }
+    pub(super) fn new(max_depth: usize, max_team_depth: usize) -> Self {
+        Self { lanes: Mutex::new(Lanes::default()), ready: Semaphore::new(0), max_depth, max_team_depth }
     }
 
-    /// Room for `n` more deliveries?
-    pub(super) fn has_room(&self, n: usize) -> bool {
-        self.depth.load(Ordering::Relaxed) + n <= self.max_depth
+    /// Room for `n` more executions of `team`?
+    pub(super) fn room(&self, team: Uuid, n: usize) -> Result<(), Full> {
+        let lanes = self.lanes.lock();
+        if lanes.depth + n > self.max_depth {
+            return Err(Full::Server);
+        }
+        if lanes.by_team.get(&team).map_or(0, VecDeque::len) + n > self.max_team_depth {
+            return Err(Full::Team);
+        }
+        Ok(())
     }
 
-    pub(super) fn push(&self, id: Uuid) {
-        self.depth.fetch_add(1, Ordering::Relaxed);
-        let _ = self.sender.send(id);
+    pub(super) fn push(&self, team: Uuid, id: Uuid) {
+        {
+            let mut lanes = self.lanes.lock();
+            let lane = lanes.by_team.entry(team).or_default();
+            lane.push_back(id);
+            if lane.len() == 1 {
+                lanes.turn.push_back(team);
+            }
+            lanes.depth += 1;
+        }
+        self.ready.add_permits(1);
     }
 
     pub(super) fn depth(&self) -> usize {
-        self.depth.load(Ordering::Relaxed)
+        self.lanes.lock().depth
     }
 
+    /// The next id: the oldest of the team whose turn it is.
     async fn pop(&self) -> Option<Uuid> {
-        let id = self.receiver.lock().await.recv().await;
-        if id.is_some() {
-            self.depth.fetch_sub(1, Ordering::Relaxed);
+        self.ready.acquire().await.ok()?.forget();
+        self.lanes.lock().next()
+    }
+}
+
+impl Lanes {
+    fn next(&mut self) -> Option<Uuid> {
+        let team = self.turn.pop_front()?;
+        let lane = self.by_team.get_mut(&team)?;
+        let id = lane.pop_front();
+        if lane.is_empty() {
+            self.by_team.remove(&team);
+        } else {
+            self.turn.push_back(team);
         }
+        self.depth = self.depth.saturating_sub(usize::from(id.is_some()));
         id
     }
 }
@@ -118,5 +171,46 @@ impl Executor {
             peak_memory_bytes: 0,
         };
         self.record(job, outcome, Recording::Committed).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Team A queues 5, then team B 1: B's comes second, not sixth.
+    #[tokio::test]
+    async fn teams_take_turns() {
+        let queue = Queue::new(100, 100);
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let a_ids: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+        for id in &a_ids {
+            queue.push(a, *id);
+        }
+        let b_id = Uuid::new_v4();
+        queue.push(b, b_id);
+        let mut order = Vec::new();
+        for _ in 0..6 {
+            order.push(queue.pop().await.expect("id"));
+        }
+        assert_eq!(order[0], a_ids[0]);
+        assert_eq!(order[1], b_id, "B's delivery is served on B's first turn");
+        assert_eq!(&order[2..], &a_ids[1..], "each lane stays FIFO");
+        assert_eq!(queue.depth(), 0);
+    }
+
+    #[test]
+    fn a_team_cannot_take_more_than_its_share() {
+        let queue = Queue::new(10, 4);
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        for _ in 0..4 {
+            queue.push(a, Uuid::new_v4());
+        }
+        assert_eq!(queue.room(a, 1), Err(Full::Team));
+        assert_eq!(queue.room(b, 4), Ok(()));
+        for _ in 0..4 {
+            queue.push(b, Uuid::new_v4());
+        }
+        assert_eq!(queue.room(Uuid::new_v4(), 3), Err(Full::Server), "10 in all");
     }
 }

@@ -205,12 +205,13 @@ pub(crate) fn fail_unstarted(conn: &Connection, id: Uuid, message: &str, now: i6
     Ok(())
 }
 
-/// After a crash: everything left `running` goes back to `queued`; returns every queued id,
-/// oldest first, for the workers.
-pub(crate) fn recover(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
+/// After a crash: everything left `running` goes back to `queued`; returns every queued
+/// (team, id), oldest first, for the workers.
+pub(crate) fn recover(conn: &Connection) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
     conn.execute("UPDATE executions SET status = 'queued' WHERE status = 'running'", [])?;
-    let mut stmt = conn.prepare("SELECT id FROM executions WHERE status = 'queued' ORDER BY created_at, id")?;
-    let rows = stmt.query_map([], |row| uuid_at(row, 0))?;
+    let mut stmt =
+        conn.prepare("SELECT team_id, id FROM executions WHERE status = 'queued' ORDER BY created_at, id")?;
+    let rows = stmt.query_map([], |row| Ok((uuid_at(row, 0)?, uuid_at(row, 1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
