@@ -164,3 +164,20 @@ async fn a_huge_output_is_invalid_output() {
     assert!(failure.message.contains("output cap"), "{}", failure.message);
     assert_still_serving().await;
 }
+
+/// #13 (the class of item 1): host resources are capped per run. A guest opening its data file
+/// a million times and keeping every handle is stopped at the cap, not after taking host
+/// memory and a descriptor per handle.
+#[tokio::test]
+async fn a_resource_flood_is_stopped_at_the_per_run_cap() {
+    let started = Instant::now();
+    let outcome = run("resource-flood", input(json!({}))).await;
+    let failure = outcome.failure().expect("stopped");
+    eprintln!("resource flood: {failure:?}");
+    assert_eq!(failure.kind, FailureKind::Trap, "{failure:?}");
+    assert!(failure.message.contains("resource table has no free keys"), "{failure:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "stopped at once: {:?}", started.elapsed());
+    let fits = run("resource-flood", input(json!({ "opens": 50 }))).await;
+    assert_eq!(output_json(&fits), json!(50), "ordinary use is untouched");
+    assert_still_serving().await;
+}

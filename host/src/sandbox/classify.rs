@@ -141,10 +141,18 @@ fn timeout_failure(timeout: Duration, context: &str) -> Failure {
     )
 }
 
-/// The error's own message and its trap code, without the multi-line wasm backtrace.
+/// The error's messages (outermost first, each cause's first line) and its trap code, without
+/// the multi-line wasm backtrace, which wasmtime attaches as the outermost context: showing
+/// only the first line said "error while executing at wasm backtrace:" and lost the cause
+/// (e.g. "resource table has no free keys").
 fn first_line(err: &wasmtime::Error) -> String {
-    let full = format!("{err:#}");
-    let text = full.lines().next().unwrap_or_default().to_owned();
+    const BACKTRACE: &str = "error while executing at wasm backtrace";
+    let text = err
+        .chain()
+        .filter_map(|cause| cause.to_string().lines().next().map(str::to_owned))
+        .filter(|line| !line.is_empty() && !line.starts_with(BACKTRACE))
+        .collect::<Vec<_>>()
+        .join(": ");
     match err.downcast_ref::<Trap>() {
         Some(trap) if !text.contains(&trap.to_string()) => format!("{text}: {trap}"),
         _ => text,

@@ -46,7 +46,7 @@ pub use footprint::Footprint;
 pub use logs::{LOG_LINE_COST, LogLevel, LogLine, LogStream, Logs, MAX_LOG_LINES};
 pub use outcome::{Failure, FailureKind, Outcome, RunStatus};
 pub use prepare::{BlockShape, PreparedBlock};
-pub use run::{DATA_FILE_NAME, DATA_FILE_VAR, GUEST_DIR, RunInput};
+pub use run::{DATA_FILE_NAME, DATA_FILE_VAR, GUEST_DIR, MAX_HOST_RESOURCES, RunInput};
 
 use artifacts::ArtifactCache;
 use engine::EpochTicker;

@@ -100,7 +100,7 @@ impl Sandbox {
             &self.engine,
             RunState {
                 wasi: wasi.build(),
-                table: ResourceTable::new(),
+                table: resource_table(),
                 http: WasiHttpCtx::new(),
                 http_hooks: NoOutbound,
                 limiter: MemoryLimiter::new(limits.memory_bytes),
@@ -157,6 +157,18 @@ impl Sandbox {
         drop(dir);
         Ok(Outcome { result, logs: logs.finish(), fuel_consumed, duration: started.elapsed(), peak_memory_bytes })
     }
+}
+
+/// Host resources (open files, streams, pollables, HTTP fields, …) one run may hold at once.
+/// wasmtime's default is 1,000,000 per store, so a guest opening its data file in a loop took
+/// host memory and a host file descriptor per handle. Real guests hold a few dozen (a Python
+/// run peaks under 100); at the cap the run traps with "resource table has no free keys".
+pub const MAX_HOST_RESOURCES: usize = 256;
+
+fn resource_table() -> ResourceTable {
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(MAX_HOST_RESOURCES);
+    table
 }
 
 async fn invoke(store: &mut Store<RunState>, pre: &PreparedPre) -> wasmtime::Result<Returned> {
