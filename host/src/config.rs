@@ -432,6 +432,21 @@ fn read_file(path: &Path) -> Result<Layer, ConfigError> {
     toml::from_str(&text).map_err(|e| ConfigError::File { path: path.to_path_buf(), message: e.to_string() })
 }
 
+impl Config {
+    /// The configuration a config file holding `text` gives (defaults, then the file), for the
+    /// `fuzzing` entry points.
+    #[cfg(feature = "fuzzing")]
+    pub fn from_file_text(text: &str) -> Result<Self, ConfigError> {
+        let path = PathBuf::from("<fuzz>");
+        let layer: Layer =
+            toml::from_str(text).map_err(|e| ConfigError::File { path: path.clone(), message: e.to_string() })?;
+        let mut config = Self::default();
+        config.apply(layer, "fuzz input")?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
 /// One env var as a layer: parsed as a TOML value of that key, so numbers, booleans and strings
 /// work without quoting (`WASMHOOK_MAX_BODY_BYTES=1048576`, `WASMHOOK_LISTEN=0.0.0.0:8080`).
 fn env_layer(name: &str, value: &str) -> Result<Layer, String> {

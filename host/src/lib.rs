@@ -11,6 +11,8 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod executor;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod priority;
 pub mod ratelimit;
 pub mod sandbox;

@@ -82,12 +82,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
-    // Every connection and every file a run opens is a descriptor: use the hard limit, not
-    // the soft one (often 1024), so hostile runs at their per-run cap cannot starve accept().
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => tracing::info!(limit, "open file limit"),
-        Err(error) => tracing::warn!(%error, "cannot raise the open file limit"),
-    }
+    wasmhook::serve::raise_open_file_limit();
     let (state, bootstrap) = wasmhook::AppState::open(config).await.context("cannot start")?;
     if let Some(key) = bootstrap {
         // Printed once to stdout, never logged: the store keeps only its hash.

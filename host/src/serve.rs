@@ -27,6 +27,16 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
+/// Raises this process's soft open-file limit to its hard limit. Every connection and every
+/// file a run opens is a descriptor; the soft limit is often 1,024, which hostile runs at
+/// their per-run resource cap could use up, and then `accept` fails for everyone.
+pub fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open file limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open file limit"),
+    }
+}
+
 /// The connection-level limits.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
