@@ -1,0 +1,6 @@
+//! Fuzz target: `wasmhook::fuzzing::signature_headers` must never panic (see `host/src/fuzzing.rs`).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| wasmhook::fuzzing::signature_headers(data));
