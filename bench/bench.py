@@ -14,6 +14,8 @@ same way in every arm; each figure the median of REPEATS runs of DURATION second
   - restart -> first-run latency; idle RSS; RSS with 1,000 registered blocks.
   - a Python block: upload (validate + compile), first run after a restart, warm runs, RSS per
     concurrent run.
+  - a hostile neighbour: one team's loop-forever, memory-bomb and log-flood blocks at full
+    concurrency while another team's sync calls are timed (p99 vs quiet), and peak host RSS.
 
 usage: bench/run [--quick] [--skip-wasmtime]
 """
@@ -58,7 +60,7 @@ def build(skip_wasmtime, http=True):
     print("== building release binaries and modules", flush=True)
     sh("cargo", "build", "--release", "--locked", "-p", "wasmhook", "-p", "axum-echo")
     sh("cargo", "build", "--release", "--target", "wasm32-wasip2", "--manifest-path", "modules/Cargo.toml",
-       "-p", "echo", "-p", "noop")
+       "-p", "echo", "-p", "noop", "-p", "loop-forever", "-p", "memory-bomb", "-p", "log-flood")
     sh("cargo", "bench", "--locked", "-p", "wasmhook-tests", "--bench", "sandbox_run", "--no-run")
     if http and not shutil.which("wrk2") and not shutil.which("oha"):
         print(f"== installing oha {OHA_VERSION} for the constant-rate arm (once; ~6 min on 2 cores)", flush=True)
@@ -395,6 +397,97 @@ def python_arms(args, work, results):
     print(f"   RSS idle {idle:.0f} MiB, {concurrent} concurrent runs {busy:.0f} MiB: {per_run:.1f} MiB per run", flush=True)
 
 
+def latency_sample(url, key, body, seconds):
+    """Sequential calls for `seconds`: (p50 ms, p99 ms, count). Sequential on purpose: each call
+    is a neighbour's delivery arriving while the other team's load runs."""
+    samples = []
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        started = time.perf_counter()
+        answer = call("POST", url, key, body)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert answer["success"], answer
+    samples.sort()
+    return samples[len(samples) // 2], samples[int(len(samples) * 0.99)], len(samples)
+
+
+def hostile_arms(args, work, results):
+    """Another team's hostile blocks at full concurrency (#13): loop-forever, memory-bomb and
+    log-flood deliveries keep every queue worker busy and that team's queue full, while a
+    neighbour team's sync v2 calls are timed. Claims: neighbour p99 within 2x of its quiet
+    baseline, host RSS under HOSTILE_RSS_BOUND_MIB."""
+    print("== hostile neighbour (server on core 0)", flush=True)
+    modules = {name: open(os.path.join(MODULES, f"{name.replace('-', '_')}.wasm"), "rb").read()
+               for name in ("echo", "loop-forever", "memory-bomb", "log-flood")}
+    server = Wasmhook(os.path.join(work, "hostile-data"), env={"WASMHOOK_TEAM_QUEUE_DEPTH": "500"})
+    hostile_key = server.key
+    neighbour_key = call("POST", f"{server.base}/v1/teams", hostile_key, {"name": "neighbour"})["apiKey"]
+    echo = server.block(neighbour_key, modules["echo"])
+    url = f"{server.base}/v2/webhook/blocks/{echo}/execute"
+    body = {"data": json.loads(PAYLOAD)}
+    seconds = 5 if args.quick else 20
+    for _ in range(200):  # warm
+        call("POST", url, neighbour_key, body)
+    quiet = latency_sample(url, neighbour_key, body, seconds)
+    idle_rss = server.rss_mib()
+    print(f"   quiet: neighbour p50 {quiet[0]:.3f} ms, p99 {quiet[1]:.3f} ms ({quiet[2]} calls), RSS {idle_rss:.0f} MiB",
+          flush=True)
+
+    hostile = []
+    for name, config, data in [("loop-forever", {"timeoutMs": 2000}, {}),
+                               ("memory-bomb", {"memoryBytes": 128 << 20}, {}),
+                               ("log-flood", {}, {"lines": 1_000_000})]:
+        block = server.block(hostile_key, modules[name], name)
+        call("PATCH", f"{server.base}/v1/blocks/{block}", hostile_key, config)
+        hostile.append((f"{server.base}/v2/webhook/blocks/{block}/execute?wait=false", data))
+    stop = threading.Event()
+    counts = {"accepted": 0, "refused": 0}
+
+    def flood(target, data):
+        while not stop.is_set():
+            try:
+                call("POST", target, hostile_key, {"data": data})
+                counts["accepted"] += 1
+            except urllib.error.HTTPError as refused:
+                refused.read()
+                counts["refused"] += 1  # 503 TEAM_QUEUE_FULL: the queue is full, as intended
+                time.sleep(0.01)
+
+    floods = [threading.Thread(target=flood, args=target) for target in hostile for _ in range(2)]
+    for t in floods:
+        t.start()
+    time.sleep(3)
+    rss = [server.rss_mib()]
+    sampler_stop = threading.Event()
+
+    def sample_rss():
+        while not sampler_stop.is_set():
+            rss.append(server.rss_mib())
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample_rss)
+    sampler.start()
+    loaded = latency_sample(url, neighbour_key, body, seconds)
+    sampler_stop.set()
+    sampler.join()
+    stop.set()
+    for t in floods:
+        t.join()
+    server.stop()
+    peak = max(rss)
+    results["hostile: neighbour p99 quiet (ms)"] = {"value": quiet[1]}
+    results["hostile: neighbour p99 under hostile load (ms)"] = {"value": loaded[1]}
+    results["hostile: peak host RSS under hostile load (MiB)"] = {"value": peak}
+    print(f"   hostile load: neighbour p50 {loaded[0]:.3f} ms, p99 {loaded[1]:.3f} ms ({loaded[2]} calls); "
+          f"hostile deliveries accepted {counts['accepted']}, refused (team queue full) {counts['refused']}; "
+          f"peak RSS {peak:.0f} MiB", flush=True)
+
+
+# Host RSS the hostile arm must stay under: idle server + 2 workers x (128 MiB memory-bomb cap
+# + 256 KiB logs) + headroom for queued payloads and allocator slack.
+HOSTILE_RSS_BOUND_MIB = 600
+
+
 def with_custom_section(wasm, name):
     """Appends a custom section (id 0) named `name` to a component or module."""
     def leb(n):
@@ -439,6 +532,11 @@ def print_table(results):
     ]:
         if a in results and b in results:  # `--only` may have skipped either arm
             print(f"  {label}: {ratio(results, a, b):.2f}")
+    quiet, loaded = results.get("hostile: neighbour p99 quiet (ms)"), results.get("hostile: neighbour p99 under hostile load (ms)")
+    if quiet and loaded:
+        print(f"  hostile neighbour: p99 loaded / quiet (target <= 2): {loaded['value'] / quiet['value']:.2f}")
+        peak = results["hostile: peak host RSS under hostile load (MiB)"]["value"]
+        print(f"  hostile neighbour: peak RSS (target <= {HOSTILE_RSS_BOUND_MIB} MiB): {peak:.0f} MiB")
     if "wasmhook v4 sync c1" in results and "axum echo c1" in results:
         delta = (results["wasmhook v4 sync c1"]["p50_ms"] - results["axum echo c1"]["p50_ms"]) * 1000
         print(f"  v4 sync c1 p50 - axum c1 p50 (target <= 100 µs): {delta:.0f} µs")
@@ -468,7 +566,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="2 s runs, 1 repeat, 100 blocks: a smoke test")
     parser.add_argument("--skip-wasmtime", action="store_true", help="skip the wasmtime serve arm")
     parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--only", choices=["http", "sandbox", "restart", "python"], action="append",
+    parser.add_argument("--only", choices=["http", "sandbox", "restart", "python", "hostile"], action="append",
                         help="run only these groups of arms (repeatable; default: all)")
     args = parser.parse_args()
     args.duration, args.repeats = (2, 1) if args.quick else (5, 3)
@@ -485,7 +583,8 @@ def main():
         groups = [("http", lambda: http_arms(args, wasmtime, work, results)),
                   ("sandbox", lambda: sandbox_arms(args, results)),
                   ("restart", lambda: restart_and_memory(args, work, results)),
-                  ("python", lambda: python_arms(args, work, results))]
+                  ("python", lambda: python_arms(args, work, results)),
+                  ("hostile", lambda: hostile_arms(args, work, results))]
         for name, arms in groups:
             if not args.only or name in args.only:
                 arms()

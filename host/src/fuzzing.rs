@@ -39,7 +39,7 @@ pub fn signature_headers(data: &[u8]) {
     let hmac = HmacConfig {
         algorithm: HmacAlgorithm::Sha256,
         header: "x-signature".into(),
-        encoding: if data.len() % 2 == 0 { Encoding::Hex } else { Encoding::Base64 },
+        encoding: if data.len().is_multiple_of(2) { Encoding::Hex } else { Encoding::Base64 },
         prefix: "sha256=".into(),
         content: "{timestamp}.{id}.{body}".into(),
         timestamp_header: Some("x-timestamp".into()),
@@ -69,7 +69,7 @@ pub fn request_body(data: &[u8]) {
         peer: Some(SocketAddr::from(([127, 0, 0, 1], 9))),
         received_at: 0,
     };
-    let _ = hand_over(&meta, Bytes::copy_from_slice(body), data.first().is_some_and(|b| b % 2 == 0));
+    let _ = hand_over(&meta, Bytes::copy_from_slice(body), data.first().is_some_and(|b| b.is_multiple_of(2)));
     if require_json(&headers, body).is_ok() {
         let _ = parse_json::<serde_json::Value>(body);
     }
