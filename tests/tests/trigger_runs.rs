@@ -215,3 +215,37 @@ async fn retries_with_the_same_delivery_id_run_once() {
     let reused = server.trigger(&path, &headers, r#"{"n": 2}"#).await;
     assert_eq!(reused.status, StatusCode::CONFLICT, "same id, different body: {}", reused.body);
 }
+
+/// Found by `fuzz/` (http_output): an output that is valid JSON but holds a number no `f64`
+/// can hold (`1e400`) panicked the answer of a sync trigger call, of v2 and of the poll route,
+/// which re-parsed it. Each now passes the output on exactly as the block wrote it.
+#[tokio::test]
+async fn an_output_with_a_number_beyond_f64_is_passed_on_as_written() {
+    let server = TestServer::start().await;
+    let key = server.key();
+    let raw = r#"{"big": 1e400, "exact": 0.10000000000000000000000001}"#;
+    let data = json!({ "raw_output": raw });
+    let block = server.block(key, "hello-command", json!({})).await;
+    let v2 = server
+        .client
+        .post(format!("{}/v2/webhook/blocks/{block}/execute", server.base))
+        .bearer_auth(key)
+        .json(&json!({ "data": data }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(v2.status(), StatusCode::OK);
+    let text = v2.text().await.expect("body");
+    assert!(text.contains(r#""output":{"big": 1e400, "exact": 0.10000000000000000000000001}"#), "{text}");
+
+    let body = json!({ "target": { "type": "block", "id": block }, "auth": "none" });
+    let path = path_of(&server.webhook(key, body).await);
+    let answer = server.trigger(&path, &[("content-type", "application/json")], data.to_string()).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let text = String::from_utf8(answer.bytes.clone()).expect("utf-8");
+    assert!(text.contains(raw), "{text}");
+    let id = answer.headers["x-wasmhook-execution-id"].to_str().expect("id");
+    let polled = server.client.get(format!("{}{path}/executions/{id}", server.base)).send().await.expect("sent");
+    assert_eq!(polled.status(), StatusCode::OK);
+    assert!(polled.text().await.expect("body").contains(raw));
+}

@@ -14,8 +14,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use super::body::{parse_id, raw_slice, read_limited, require_json};
 use super::delivery::{accepted, idempotency, mark_replayed, mode};
@@ -24,6 +26,7 @@ use super::limits;
 use super::targets::{CallInput, block_job};
 use crate::auth::{self, AuthError};
 use crate::executor::{Delivery, Dispatched, RunSummary};
+use crate::sandbox::Failure;
 use crate::state::AppState;
 use crate::store::executions::{ExecutionStatus, Trigger};
 
@@ -143,18 +146,33 @@ fn language_env(raw: &RawValue, language: &str) -> Result<BTreeMap<String, Strin
     }
 }
 
-fn response(run: &RunSummary) -> Value {
-    let output = run.output.as_deref().and_then(|text| serde_json::from_str::<&RawValue>(text).ok());
-    json!({
-        "success": run.status == ExecutionStatus::Succeeded,
-        "execution_id": run.execution_id,
-        "status": run.status,
-        "block_id": run.block_id,
-        "block_version": run.block_version,
-        "duration_ms": run.duration_us as f64 / 1000.0,
-        "fuel_used": run.fuel_consumed,
-        "peak_memory_bytes": run.peak_memory_bytes,
-        "output": output,
-        "error": run.error,
-    })
+/// Definite's v2 answer. A struct rather than `json!`: `json!` re-parses a raw output, and an
+/// output such as `1e400` (valid JSON, no `f64`) made it panic (found by `fuzz/`).
+#[derive(Serialize)]
+struct V2Answer<'a> {
+    success: bool,
+    execution_id: Uuid,
+    status: ExecutionStatus,
+    block_id: Uuid,
+    block_version: i64,
+    duration_ms: f64,
+    fuel_used: u64,
+    peak_memory_bytes: u64,
+    output: Option<&'a RawValue>,
+    error: Option<&'a Failure>,
+}
+
+fn response(run: &RunSummary) -> V2Answer<'_> {
+    V2Answer {
+        success: run.status == ExecutionStatus::Succeeded,
+        execution_id: run.execution_id,
+        status: run.status,
+        block_id: run.block_id,
+        block_version: run.block_version,
+        duration_ms: run.duration_us as f64 / 1000.0,
+        fuel_used: run.fuel_consumed,
+        peak_memory_bytes: run.peak_memory_bytes,
+        output: run.output.as_deref().and_then(|text| serde_json::from_str::<&RawValue>(text).ok()),
+        error: run.error.as_ref(),
+    }
 }

@@ -28,7 +28,6 @@ use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::body::{parse_id, read_limited};
@@ -236,7 +235,7 @@ async fn poll(
     State(state): State<AppState>,
     Path((raw_id, raw_execution)): Path<(String, String)>,
     request: Request,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Polled>, ApiError> {
     let (parts, _) = request.into_parts();
     let query = query_pairs(parts.uri.query());
     let webhook = authenticated(&state, &raw_id, &parts, &query).await?;
@@ -248,12 +247,24 @@ async fn poll(
         Ok(_) | Err(StoreError::NotFound(_)) => return Err(ApiError::not_found("execution")),
         Err(other) => return Err(other.into()),
     };
-    Ok(Json(json!({
-        "execution_id": execution.id,
-        "status": respond::status_word(execution.status),
-        "output": execution.output,
-        "error": execution.error.as_ref().map(respond::public_message),
-        "created_at": execution.created_at,
-        "finished_at": execution.finished_at,
-    })))
+    Ok(Json(Polled {
+        execution_id: execution.id,
+        status: respond::status_word(execution.status),
+        error: execution.error.as_ref().map(respond::public_message),
+        created_at: execution.created_at,
+        finished_at: execution.finished_at,
+        output: execution.output,
+    }))
+}
+
+/// The poll answer; a struct so the stored output is written raw, never re-parsed (`json!`
+/// panicked on an output such as `1e400`).
+#[derive(serde::Serialize)]
+struct Polled {
+    execution_id: Uuid,
+    status: &'static str,
+    output: Option<Box<serde_json::value::RawValue>>,
+    error: Option<String>,
+    created_at: i64,
+    finished_at: Option<i64>,
 }

@@ -15,9 +15,9 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::api::delivery::mark_replayed;
@@ -57,6 +57,24 @@ fn output_value(run: &RunSummary) -> Option<&RawValue> {
     run.output.as_deref().and_then(|text| serde_json::from_str::<&RawValue>(text).ok())
 }
 
+/// Powabase's sync answer for one run. Structs rather than `json!`, which re-parses a raw
+/// output: an output such as `1e400` (valid JSON, no `f64`) made it panic (found by `fuzz/`).
+#[derive(Serialize)]
+pub(super) struct Completed<'a> {
+    pub(super) execution_id: Uuid,
+    pub(super) status: &'static str,
+    pub(super) output: Option<&'a RawValue>,
+}
+
+/// The sync answer for a doc: every dataset's output by key.
+#[derive(Serialize)]
+struct CompletedDoc<'a> {
+    execution_id: Uuid,
+    execution_ids: Vec<Uuid>,
+    status: &'static str,
+    output: BTreeMap<&'a str, Option<&'a RawValue>>,
+}
+
 /// A sync delivery whose runs all finished: 200 with the output, or the block's own response;
 /// 500/504 naming the execution when a run failed or timed out.
 pub fn finished(runs: &[RunSummary], keys: Option<&[String]>, replayed: bool) -> Result<Response, ApiError> {
@@ -70,26 +88,16 @@ pub fn finished(runs: &[RunSummary], keys: Option<&[String]>, replayed: bool) ->
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "EXECUTION_FAILED", message)
                     .with_field("execution_id", run.execution_id.to_string())
             })?,
-            None => {
-                Json(json!({ "execution_id": run.execution_id, "status": "completed", "output": output_value(run) }))
-                    .into_response()
-            }
+            None => Json(Completed { execution_id: run.execution_id, status: "completed", output: output_value(run) })
+                .into_response(),
         },
         (runs, keys) => {
             let keys = keys.unwrap_or_default();
-            let output: Map<String, Value> = keys
-                .iter()
-                .zip(runs)
-                .map(|(key, run)| (key.clone(), serde_json::to_value(output_value(run)).unwrap_or(Value::Null)))
-                .collect();
+            let output: BTreeMap<&str, Option<&RawValue>> =
+                keys.iter().zip(runs).map(|(key, run)| (key.as_str(), output_value(run))).collect();
             let ids: Vec<Uuid> = runs.iter().map(|run| run.execution_id).collect();
-            Json(json!({
-                "execution_id": first.execution_id,
-                "execution_ids": ids,
-                "status": "completed",
-                "output": output,
-            }))
-            .into_response()
+            Json(CompletedDoc { execution_id: first.execution_id, execution_ids: ids, status: "completed", output })
+                .into_response()
         }
     };
     Ok(mark_replayed(with_execution_header(response, first.execution_id), replayed))
