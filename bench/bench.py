@@ -416,7 +416,9 @@ def hostile_arms(args, work, results):
     log-flood deliveries keep every queue worker busy and that team's queue full, while a
     neighbour team's sync v2 calls are timed. Claims: neighbour p99 within 2x of its quiet
     baseline, host RSS under HOSTILE_RSS_BOUND_MIB."""
-    print("== hostile neighbour (server on core 0)", flush=True)
+    print("== hostile neighbour (server on core 0, callers on core 1)", flush=True)
+    affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {int(CLIENT_CORE)})  # the timed calls come from the client core
     modules = {name: open(os.path.join(MODULES, f"{name.replace('-', '_')}.wasm"), "rb").read()
                for name in ("echo", "loop-forever", "memory-bomb", "log-flood")}
     server = Wasmhook(os.path.join(work, "hostile-data"), env={"WASMHOOK_TEAM_QUEUE_DEPTH": "500"})
@@ -440,22 +442,10 @@ def hostile_arms(args, work, results):
         block = server.block(hostile_key, modules[name], name)
         call("PATCH", f"{server.base}/v1/blocks/{block}", hostile_key, config)
         hostile.append((f"{server.base}/v2/webhook/blocks/{block}/execute?wait=false", data))
-    stop = threading.Event()
-    counts = {"accepted": 0, "refused": 0}
-
-    def flood(target, data):
-        while not stop.is_set():
-            try:
-                call("POST", target, hostile_key, {"data": data})
-                counts["accepted"] += 1
-            except urllib.error.HTTPError as refused:
-                refused.read()
-                counts["refused"] += 1  # 503 TEAM_QUEUE_FULL: the queue is full, as intended
-                time.sleep(0.01)
-
-    floods = [threading.Thread(target=flood, args=target) for target in hostile for _ in range(2)]
-    for t in floods:
-        t.start()
+    # The flood runs in its own process (its threads would share this one's GIL with the
+    # timed calls), pinned to the client core like every load generator here.
+    flood = subprocess.Popen(["taskset", "-c", CLIENT_CORE, sys.executable, __file__, "--flood", hostile_key,
+                              json.dumps(hostile)], stdout=subprocess.PIPE, text=True)
     time.sleep(3)
     rss = [server.rss_mib()]
     sampler_stop = threading.Event()
@@ -470,17 +460,43 @@ def hostile_arms(args, work, results):
     loaded = latency_sample(url, neighbour_key, body, seconds)
     sampler_stop.set()
     sampler.join()
-    stop.set()
-    for t in floods:
-        t.join()
+    flood.send_signal(signal.SIGTERM)
+    counts = json.loads(flood.communicate()[0] or "{}")
     server.stop()
+    os.sched_setaffinity(0, affinity)
     peak = max(rss)
     results["hostile: neighbour p99 quiet (ms)"] = {"value": quiet[1]}
     results["hostile: neighbour p99 under hostile load (ms)"] = {"value": loaded[1]}
     results["hostile: peak host RSS under hostile load (MiB)"] = {"value": peak}
     print(f"   hostile load: neighbour p50 {loaded[0]:.3f} ms, p99 {loaded[1]:.3f} ms ({loaded[2]} calls); "
-          f"hostile deliveries accepted {counts['accepted']}, refused (team queue full) {counts['refused']}; "
+          f"hostile deliveries accepted {counts.get('accepted')}, refused (team queue full) {counts.get('refused')}; "
           f"peak RSS {peak:.0f} MiB", flush=True)
+
+
+def flood(key, targets):
+    """`bench.py --flood KEY TARGETS`: keeps a team's queue full with async deliveries to each of
+    TARGETS ([url, data] pairs), two senders per target, until SIGTERM; prints the counts."""
+    targets = json.loads(targets)
+    counts = {"accepted": 0, "refused": 0}
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def send(url, data):
+        while not stop.is_set():
+            try:
+                call("POST", url, key, {"data": data})
+                counts["accepted"] += 1
+            except urllib.error.HTTPError as refused:
+                refused.read()
+                counts["refused"] += 1  # 503 TEAM_QUEUE_FULL: the team's queue is full, as intended
+                time.sleep(0.05)
+
+    senders = [threading.Thread(target=send, args=target) for target in targets for _ in range(2)]
+    for t in senders:
+        t.start()
+    for t in senders:
+        t.join()
+    print(json.dumps(counts))
 
 
 # Host RSS the hostile arm must stay under: idle server + 2 workers x (128 MiB memory-bomb cap
@@ -562,6 +578,8 @@ def print_table(results):
 
 
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--flood":
+        return flood(sys.argv[2], sys.argv[3])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2 s runs, 1 repeat, 100 blocks: a smoke test")
     parser.add_argument("--skip-wasmtime", action="store_true", help="skip the wasmtime serve arm")

@@ -5,8 +5,9 @@
 
 use std::io;
 
-/// Queue workers: they run what was accepted, after the accepts.
-pub const QUEUE_WORKER_NICE: i32 = 10;
+/// Queue workers: they run what was accepted, after the accepts and the sync runs (19, not
+/// 10: see `executor/workers.rs`).
+pub const QUEUE_WORKER_NICE: i32 = 19;
 /// The WAL checkpointer: its copying preempted request handling for milliseconds at a time.
 pub const CHECKPOINT_NICE: i32 = 19;
 /// Compiling an upload (Cranelift, on every core for seconds): runs come first.

@@ -5,8 +5,10 @@
 //! the accepts (measured: async accepts with one worker draining ≈ 8k/s against ≈ 14k/s with
 //! none). On their own threads at nice
 //! [`QUEUE_WORKER_NICE`](priority::QUEUE_WORKER_NICE) they get the CPU the HTTP side leaves
-//! idle, and ≈ 10% of it under full load, when the queue grows (up to `queue_depth`, then
-//! 503 + `Retry-After`) and drains afterwards.
+//! idle, and ≈ 1.5% of it under full load, when the queue grows (up to `queue_depth`, then
+//! 503 + `Retry-After`) and drains afterwards. At nice 10 a hostile team's blocks on every
+//! worker raised a neighbour's sync p99 2.2–2.4×; at nice 19, 1.6–1.8× (`bench/run --only
+//! hostile`).
 
 use std::io;
 
