@@ -426,3 +426,38 @@ async fn a_flooding_team_neither_delays_nor_locks_out_another() {
     let still_queued = executions.body.as_array().map_or(0, Vec::len);
     assert!(still_queued >= 20, "most of the flood was still queued: {still_queued}");
 }
+
+/// A keyed sync delivery whose run the host cannot start (here: the component's artifact is
+/// gone and its stored bytes lost a chunk) is recorded as failed, so a retry of the key is a
+/// replay of that failure, not "still running" for the whole idempotency window.
+#[tokio::test]
+async fn a_keyed_sync_run_the_host_cannot_start_is_recorded_failed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start_in(dir.path()).await;
+    let key = server.key().to_owned();
+    let echo = server.block(&key, "echo", json!({})).await;
+    let db = server.state.config.database_path();
+    let artifacts = server.state.config.artifacts_dir();
+    server.stop().await;
+    for entry in std::fs::read_dir(&artifacts).expect("artifacts").flatten() {
+        std::fs::remove_file(entry.path()).expect("remove artifact");
+    }
+    let conn = rusqlite::Connection::open(&db).expect("sqlite");
+    conn.execute("DELETE FROM wasm_blob_chunks WHERE seq = 0", []).expect("lose a chunk");
+    drop(conn);
+
+    let restarted = TestServer::start_in(dir.path()).await;
+    let path = format!("/v2/webhook/blocks/{echo}/execute");
+    let (status, _, first) = post_with(&restarted, &path, &key, &[("idempotency-key", "k1")], json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["success"], false);
+    assert_eq!(first["error"]["kind"], "internal", "{first}");
+    assert!(first["error"]["message"].as_str().expect("msg").contains("0 of 1 chunks"), "{first}");
+    let started = Instant::now();
+    let (status, headers, again) = post_with(&restarted, &path, &key, &[("idempotency-key", "k1")], json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    assert_eq!(again["execution_id"], first["execution_id"]);
+    assert!(started.elapsed() < Duration::from_secs(2), "answered from the record, not after the sync wait");
+    restarted.stop().await;
+}

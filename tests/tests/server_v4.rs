@@ -266,3 +266,25 @@ async fn a_doc_without_datasets_is_a_422_on_every_path() {
     let runs: i64 = conn.query_row("SELECT COUNT(*) FROM executions", [], |row| row.get(0)).expect("count");
     assert_eq!(runs, 0);
 }
+
+/// A delivery with more runs than could ever run at once (sync) or be queued (async) is a
+/// 422, not a 503 its sender would retry forever.
+#[tokio::test]
+async fn a_doc_larger_than_the_server_can_ever_take_is_a_422() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = wasmhook::Config {
+        max_sync_runs: Some(2),
+        team_queue_depth: Some(2),
+        ..support::server::test_config(dir.path())
+    };
+    let server = TestServer::start_with(config).await;
+    let key = server.key();
+    let echo = server.block(key, "echo", json!({})).await;
+    let datasets: Vec<_> = ["a", "b", "c"].iter().map(|k| json!({ "key": k, "block": echo })).collect();
+    let doc = server.doc(key, json!(datasets)).await;
+    for wait in ["true", "false"] {
+        let answer = server.post(&format!("/v4/webhook/docs/{doc}/execute?wait={wait}"), key, json!({})).await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "wait={wait}: {}", answer.body);
+        assert!(answer.body["error"].as_str().expect("msg").contains("3 runs"), "{}", answer.body);
+    }
+}

@@ -56,25 +56,27 @@ async fn update(
 ) -> Result<Json<Block>, ApiError> {
     let id = parse_id(&raw, "block_id")?;
     let config = state.config.clone();
+    let cache = Arc::clone(&state.cache);
     let block = state
-        .store
-        .write(move |conn| {
-            let updated = blocks::update_block(conn, caller.team_id, id, &patch)?;
-            // Validate the merged result; the savepoint rolls the update back on error.
-            limits::check_block(
-                &config,
-                &updated.name,
-                &updated.language,
-                &updated.env,
-                updated.timeout_ms,
-                updated.fuel,
-                updated.memory_bytes,
-            )
-            .map_err(|e| crate::store::StoreError::Invalid(e.message().to_owned()))?;
-            Ok(updated)
-        })
+        .write_then_invalidate(
+            move |conn| {
+                let updated = blocks::update_block(conn, caller.team_id, id, &patch)?;
+                // Validate the merged result; the savepoint rolls the update back on error.
+                limits::check_block(
+                    &config,
+                    &updated.name,
+                    &updated.language,
+                    &updated.env,
+                    updated.timeout_ms,
+                    updated.fuel,
+                    updated.memory_bytes,
+                )
+                .map_err(|e| crate::store::StoreError::Invalid(e.message().to_owned()))?;
+                Ok(updated)
+            },
+            move || cache.forget_block(id),
+        )
         .await?;
-    state.cache.forget_block(id);
     Ok(Json(block))
 }
 
@@ -125,14 +127,16 @@ async fn upload(
     let chunks = state.store.put_wasm_chunks(&digest, &bytes).await?;
     let size = bytes.len();
     drop(bytes);
+    let cache = Arc::clone(&state.cache);
     let version = state
-        .store
-        .write(move |conn| {
-            let blob = blocks::StoredBlob { digest: &digest, size, chunks };
-            blocks::insert_version(conn, team_id, id, blob, &shape, activate)
-        })
+        .write_then_invalidate(
+            move |conn| {
+                let blob = blocks::StoredBlob { digest: &digest, size, chunks };
+                blocks::insert_version(conn, team_id, id, blob, &shape, activate)
+            },
+            move || cache.forget_block(id),
+        )
         .await?;
-    state.cache.forget_block(id);
     Ok((StatusCode::CREATED, Json(version)))
 }
 
@@ -158,7 +162,12 @@ async fn activate(
     JsonBody(Activate { version }): JsonBody<Activate>,
 ) -> Result<Json<Block>, ApiError> {
     let id = parse_id(&raw, "block_id")?;
-    let block = state.store.write(move |conn| blocks::activate_version(conn, caller.team_id, id, version)).await?;
-    state.cache.forget_block(id);
+    let cache = Arc::clone(&state.cache);
+    let block = state
+        .write_then_invalidate(
+            move |conn| blocks::activate_version(conn, caller.team_id, id, version),
+            move || cache.forget_block(id),
+        )
+        .await?;
     Ok(Json(block))
 }

@@ -50,8 +50,14 @@ pub fn idempotency(
 
 /// The idempotency key of a request whose signature verified: the signature's replay key, and
 /// never an unsigned header, which a replayer could change to run a captured request again.
+///
+/// Under a signed delivery id the sender vouches that a repeat is the same delivery even if
+/// its bytes differ (Stripe re-renders an event's `pending_webhooks` between attempts), so
+/// the request hash is the id's and a retry is a replay, not a 409. A content key already
+/// is a hash of the bytes.
 pub fn signed_idempotency(key: ReplayKey, body: &[u8]) -> IdempotencyKey {
-    IdempotencyKey { key: key.into_string(), request_hash: Sha256::digest(body).into() }
+    let request_hash = if key.is_delivery_id() { Sha256::digest(key.as_str()) } else { Sha256::digest(body) };
+    IdempotencyKey { key: key.into_string(), request_hash: request_hash.into() }
 }
 
 /// The key: the `Idempotency-Key` header, else Standard Webhooks' `webhook-id`, else the value

@@ -1,5 +1,7 @@
 //! `/v1/docs`: docs and their datasets; archiving makes the v4 webhook answer 404.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -61,8 +63,13 @@ async fn replace(
 ) -> Result<Json<Doc>, ApiError> {
     let id = parse_id(&raw, "doc_id")?;
     check_input(&state, &input)?;
-    let doc = state.store.write(move |conn| docs::replace_doc(conn, caller.team_id, id, &input)).await?;
-    state.cache.forget_doc(id);
+    let cache = Arc::clone(&state.cache);
+    let doc = state
+        .write_then_invalidate(
+            move |conn| docs::replace_doc(conn, caller.team_id, id, &input),
+            move || cache.forget_doc(id),
+        )
+        .await?;
     Ok(Json(doc))
 }
 
@@ -72,7 +79,9 @@ async fn archive(
     Path(raw): Path<String>,
 ) -> Result<Json<Doc>, ApiError> {
     let id = parse_id(&raw, "doc_id")?;
-    let doc = state.store.write(move |conn| docs::archive_doc(conn, caller.team_id, id)).await?;
-    state.cache.forget_doc(id);
+    let cache = Arc::clone(&state.cache);
+    let doc = state
+        .write_then_invalidate(move |conn| docs::archive_doc(conn, caller.team_id, id), move || cache.forget_doc(id))
+        .await?;
     Ok(Json(doc))
 }

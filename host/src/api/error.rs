@@ -153,6 +153,7 @@ impl From<ExecError> for ApiError {
             ExecError::NoActiveVersion(_) => Self::new(StatusCode::CONFLICT, "NO_ACTIVE_VERSION", error.to_string()),
             ExecError::KeyReused(_) => Self::new(StatusCode::CONFLICT, "IDEMPOTENCY_KEY_REUSED", error.to_string()),
             ExecError::QueueFull => Self::unavailable("QUEUE_FULL", error.to_string()),
+            ExecError::TooManyRuns { .. } => Self::unprocessable(error.to_string()),
             ExecError::TeamQueueFull(_) => Self::unavailable("TEAM_QUEUE_FULL", error.to_string()),
             ExecError::SyncOverloaded(_) => Self::unavailable("OVERLOADED", error.to_string()),
             ExecError::ShuttingDown => Self::unavailable("SHUTTING_DOWN", error.to_string()),

@@ -1,5 +1,7 @@
 //! `/v1/keys` and `/v1/teams`: API keys are shown once at creation and stored as hashes.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
@@ -60,8 +62,13 @@ async fn revoke_key(
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let key_id = parse_id(&raw, "key_id")?;
-    state.store.write(move |conn| tenancy::revoke_key(conn, caller.team_id, key_id)).await?;
-    state.cache.forget_callers();
+    let cache = Arc::clone(&state.cache);
+    state
+        .write_then_invalidate(
+            move |conn| tenancy::revoke_key(conn, caller.team_id, key_id),
+            move || cache.forget_callers(),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -81,18 +81,39 @@ pub enum Dispatched {
 const REPEAT_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl Executor {
-    /// Accepts a delivery and runs it according to `mode`.
+    /// Accepts a delivery and runs it according to `mode`. The work is a task of its own: a
+    /// caller that goes away (a client disconnecting) must not leave committed rows `running`
+    /// or `queued` with nothing to run them until the next restart.
     pub async fn submit(&self, delivery: Delivery, mode: Mode) -> Result<Dispatched, ExecError> {
+        let this = self.clone();
+        self.tasks
+            .spawn(async move { this.accept(delivery, mode).await })
+            .await
+            .map_err(|e| ExecError::Store(crate::store::StoreError::Corrupt(format!("delivery task: {e}"))))?
+    }
+
+    async fn accept(&self, delivery: Delivery, mode: Mode) -> Result<Dispatched, ExecError> {
         if self.stopping.is_cancelled() {
             return Err(ExecError::ShuttingDown);
         }
-        if mode == Mode::Async {
-            match self.queue.room(delivery.team_id, delivery.jobs.len()) {
-                Ok(()) => {}
-                Err(Full::Server) => return Err(ExecError::QueueFull),
-                Err(Full::Team) => return Err(ExecError::TeamQueueFull(self.config.team_queue_depth())),
-            }
+        // A delivery larger than the most it could ever be given is refused for good (422),
+        // not with a 503 its sender would retry forever.
+        let capacity = match mode {
+            Mode::Async => self.queue.capacity_per_team(),
+            Mode::Sync => self.config.sync_run_limit(),
+        };
+        if delivery.jobs.len() > capacity {
+            return Err(ExecError::TooManyRuns { runs: delivery.jobs.len(), capacity });
         }
+        let _places = match mode {
+            Mode::Sync => None,
+            Mode::Async => {
+                Some(self.queue.reserve(delivery.team_id, delivery.jobs.len()).map_err(|full| match full {
+                    Full::Server => ExecError::QueueFull,
+                    Full::Team => ExecError::TeamQueueFull(self.config.team_queue_depth()),
+                })?)
+            }
+        };
         // Taken before anything is stored, so a refused sync call leaves nothing behind.
         let sync_slots = match mode {
             Mode::Async => None,
@@ -181,7 +202,13 @@ impl Executor {
                 let slot = sync_slots.as_mut().and_then(|slots| slots.split(1));
                 self.tasks.spawn(async move {
                     let _permit = limit.acquire_owned().await;
-                    let summary = this.run_job(job, Recording::Queued).await;
+                    let summary = match this.run_job(job.clone(), Recording::Queued).await {
+                        Ok(summary) => Ok(summary),
+                        // Recorded as failed: a keyed delivery's row would otherwise stay
+                        // `running`, and every retry of its key answer "still running" for the
+                        // whole idempotency window.
+                        Err(error) => this.fail(job, &error.to_string()).await,
+                    };
                     drop(slot);
                     summary
                 })

@@ -46,6 +46,14 @@ pub enum ExecError {
     /// The queue holds `queue_depth` deliveries already.
     #[error("the execution queue is full; retry later")]
     QueueFull,
+    /// One delivery has more runs than could ever be queued or run at once.
+    #[error("this delivery has {runs} runs, more than the {capacity} one delivery can have")]
+    TooManyRuns {
+        /// Runs in the delivery.
+        runs: usize,
+        /// The most it may have.
+        capacity: usize,
+    },
     /// The caller's team has `team_queue_depth` executions queued already.
     #[error("your team has {0} executions queued, its share of the queue; retry later")]
     TeamQueueFull(usize),

@@ -44,6 +44,33 @@ struct Lanes {
     /// Teams with queued ids, in the order they are served.
     turn: VecDeque<Uuid>,
     depth: usize,
+    /// Places held by deliveries between their room check and their push (a store commit in
+    /// between), per team and in all: without them a burst of concurrent calls all passed the
+    /// check before any was pushed and overshot both limits.
+    reserved: HashMap<Uuid, usize>,
+    reserved_total: usize,
+}
+
+/// Places in the queue held for one delivery until it is pushed (or given up); released when
+/// dropped.
+#[derive(Debug)]
+pub(super) struct Reservation<'a> {
+    queue: &'a Queue,
+    team: Uuid,
+    places: usize,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let mut lanes = self.queue.lanes.lock();
+        lanes.reserved_total = lanes.reserved_total.saturating_sub(self.places);
+        if let Some(held) = lanes.reserved.get_mut(&self.team) {
+            *held = held.saturating_sub(self.places);
+            if *held == 0 {
+                lanes.reserved.remove(&self.team);
+            }
+        }
+    }
 }
 
 impl Queue {
@@ -51,16 +78,26 @@ impl Queue {
         Self { lanes: Mutex::new(Lanes::default()), ready: Semaphore::new(0), max_depth, max_team_depth }
     }
 
-    /// Room for `n` more executions of `team`?
-    pub(super) fn room(&self, team: Uuid, n: usize) -> Result<(), Full> {
-        let lanes = self.lanes.lock();
-        if lanes.depth + n > self.max_depth {
+    /// Holds room for `n` more executions of `team`, until the returned reservation is
+    /// dropped (after the executions are pushed, or when the delivery is given up).
+    pub(super) fn reserve(&self, team: Uuid, n: usize) -> Result<Reservation<'_>, Full> {
+        let mut lanes = self.lanes.lock();
+        if lanes.depth + lanes.reserved_total + n > self.max_depth {
             return Err(Full::Server);
         }
-        if lanes.by_team.get(&team).map_or(0, VecDeque::len) + n > self.max_team_depth {
+        let team_held =
+            lanes.by_team.get(&team).map_or(0, VecDeque::len) + lanes.reserved.get(&team).copied().unwrap_or(0);
+        if team_held + n > self.max_team_depth {
             return Err(Full::Team);
         }
-        Ok(())
+        lanes.reserved_total += n;
+        *lanes.reserved.entry(team).or_default() += n;
+        Ok(Reservation { queue: self, team, places: n })
+    }
+
+    /// The most executions one delivery of a team can ever be queued with.
+    pub(super) fn capacity_per_team(&self) -> usize {
+        self.max_team_depth.min(self.max_depth)
     }
 
     pub(super) fn push(&self, team: Uuid, id: Uuid) {
@@ -148,17 +185,17 @@ impl Executor {
                 let job = Job::from_claimed(claimed, block, input);
                 match self.run_job(job.clone(), Recording::Committed).await {
                     Ok(_) => Ok(()),
-                    Err(error) => self.fail(job, &error.to_string()).await,
+                    Err(error) => self.fail(job, &error.to_string()).await.map(drop),
                 }
             }
             Err(error) => {
-                self.fail(Job::from_claimed(claimed, block, StoredInput::default()), &error.to_string()).await
+                self.fail(Job::from_claimed(claimed, block, StoredInput::default()), &error.to_string()).await.map(drop)
             }
         }
     }
 
     /// Records a run the host could not start, so it does not stay `running` forever.
-    async fn fail(&self, job: Job, message: &str) -> Result<(), super::ExecError> {
+    pub(super) async fn fail(&self, job: Job, message: &str) -> Result<super::RunSummary, super::ExecError> {
         let outcome = Outcome {
             result: Err(Failure {
                 kind: FailureKind::Internal,
@@ -170,7 +207,7 @@ impl Executor {
             duration: std::time::Duration::ZERO,
             peak_memory_bytes: 0,
         };
-        self.record(job, outcome, Recording::Committed).await.map(|_| ())
+        self.record(job, outcome, Recording::Committed).await
     }
 }
 
@@ -206,11 +243,24 @@ mod tests {
         for _ in 0..4 {
             queue.push(a, Uuid::new_v4());
         }
-        assert_eq!(queue.room(a, 1), Err(Full::Team));
-        assert_eq!(queue.room(b, 4), Ok(()));
+        assert_eq!(queue.reserve(a, 1).err(), Some(Full::Team));
+        assert!(queue.reserve(b, 4).is_ok(), "dropped at once: nothing held");
         for _ in 0..4 {
             queue.push(b, Uuid::new_v4());
         }
-        assert_eq!(queue.room(Uuid::new_v4(), 3), Err(Full::Server), "10 in all");
+        assert_eq!(queue.reserve(Uuid::new_v4(), 3).err(), Some(Full::Server), "10 in all");
+    }
+
+    /// Concurrent deliveries between their check and their push: held places count.
+    #[test]
+    fn reservations_hold_places_until_dropped() {
+        let queue = Queue::new(10, 4);
+        let a = Uuid::new_v4();
+        let first = queue.reserve(a, 3).expect("room");
+        assert_eq!(queue.reserve(a, 2).err(), Some(Full::Team), "3 held + 2 > 4");
+        let other = queue.reserve(Uuid::new_v4(), 4).expect("another team");
+        assert_eq!(queue.reserve(Uuid::new_v4(), 4).err(), Some(Full::Server), "7 held + 4 > 10");
+        drop((first, other));
+        assert!(queue.reserve(a, 4).is_ok(), "released");
     }
 }

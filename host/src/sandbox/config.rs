@@ -89,6 +89,12 @@ const FALLBACK_MEMORY_BUDGET: u64 = 4 << 30;
 /// cgroup's `memory.max` when set, else `MemTotal`), leaving a quarter for the host itself
 /// (compiled code, caches, request bodies). 4 GiB when neither can be read.
 pub fn default_memory_budget() -> u64 {
+    // Read once: block writes check caps against it, and the machine does not change.
+    static BUDGET: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(read_memory_budget)
+}
+
+fn read_memory_budget() -> u64 {
     let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok().and_then(|t| t.trim().parse::<u64>().ok());
     let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| {
         let line = text.lines().find(|line| line.starts_with("MemTotal:"))?;

@@ -96,8 +96,10 @@ pub struct Sandbox {
     permits: Semaphore,
     /// The guest-memory budget in MiB; a run takes its memory cap's worth.
     memory: Semaphore,
-    /// Compiles in progress, at most `max_concurrent_compiles`.
-    compiles: Semaphore,
+    /// Compiles in progress, at most `max_concurrent_compiles`. A permit is held by the compile
+    /// thread itself: a caller that goes away (a client disconnecting mid-upload) must not free
+    /// it while Cranelift still runs.
+    compiles: Arc<Semaphore>,
     counters: Counters,
     config: SandboxConfig,
     _ticker: EpochTicker,
@@ -124,7 +126,7 @@ impl Sandbox {
         lower_compiler_threads();
         Ok(Self {
             permits: Semaphore::new(config.max_concurrent_runs.max(1) as usize),
-            compiles: Semaphore::new(config.max_concurrent_compiles.max(1)),
+            compiles: Arc::new(Semaphore::new(config.max_concurrent_compiles.max(1))),
             memory: Semaphore::new(
                 usize::try_from(config.memory_budget_bytes >> 20)
                     .unwrap_or(Semaphore::MAX_PERMITS)
@@ -151,8 +153,10 @@ impl Sandbox {
             return Ok(prepared);
         }
         prepare::check_header(wasm)?;
-        let _compiling =
-            self.compiles.acquire().await.map_err(|_| SandboxError::Internal("the sandbox is shutting down".into()))?;
+        let compiling = Arc::clone(&self.compiles)
+            .acquire_owned()
+            .await
+            .map_err(|_| SandboxError::Internal("the sandbox is shutting down".into()))?;
         let engine = self.engine.clone();
         let bytes = wasm.to_vec();
         let pool_slots = self.config.max_concurrent_runs.max(1);
@@ -172,6 +176,7 @@ impl Sandbox {
                     Ok::<_, SandboxError>((component, footprint))
                 })();
                 let _ = done.send(result);
+                drop(compiling);
             })
             .map_err(|e| SandboxError::Internal(format!("cannot start a compile thread: {e}")))?;
         let (component, footprint) =

@@ -133,6 +133,11 @@ impl ReplayKey {
         Self(format!("sha256:{}", hex::encode(hash.finalize())))
     }
 
+    /// Whether the key is the sender's signed delivery id (rather than a digest of content).
+    pub fn is_delivery_id(&self) -> bool {
+        self.0.starts_with("id:")
+    }
+
     /// The key's text (at most 255 bytes, printable ASCII or the sender's id).
     pub fn as_str(&self) -> &str {
         &self.0

@@ -1,6 +1,8 @@
 //! A webhook's life after creation: secret rotation, URL regeneration, arming, enabling and
 //! disabling, and its signature check.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{post, put};
@@ -65,11 +67,13 @@ async fn rotate_secret(
     let grace_ms = i64::try_from(body.grace_seconds * 1000).unwrap_or(i64::MAX);
     let previous_until = (body.grace_seconds > 0).then(|| now_ms().saturating_add(grace_ms));
     let stored = (secret.hash, secret.hint.clone());
+    let cache = Arc::clone(&state.cache);
     let webhook = state
-        .store
-        .write(move |conn| webhooks::rotate_secret(conn, caller.team_id, id, stored, previous_until))
+        .write_then_invalidate(
+            move |conn| webhooks::rotate_secret(conn, caller.team_id, id, stored, previous_until),
+            move || cache.forget_webhook(id),
+        )
         .await?;
-    state.cache.forget_webhook(id);
     Ok(Json(view(&state, &headers, webhook, Some(secret.text))))
 }
 
@@ -151,7 +155,7 @@ async fn set_signature(
     JsonBody(signature): JsonBody<SignatureConfig>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
-    check_signature(&signature)?;
+    check_signature(&state, &signature)?;
     write_and_show(&state, &headers, id, move |conn| {
         webhooks::set_signature(conn, caller.team_id, id, Some(&signature))
     })

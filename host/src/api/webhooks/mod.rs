@@ -7,6 +7,8 @@
 //! senders' signature check (its secrets are write-only: listings show their last 4
 //! characters).
 
+use std::sync::Arc;
+
 mod lifecycle;
 mod view;
 
@@ -87,8 +89,18 @@ struct CreateBody {
     signature: Option<SignatureConfig>,
 }
 
-fn check_signature(signature: &SignatureConfig) -> Result<(), ApiError> {
-    signature.validate().map_err(ApiError::unprocessable)
+/// The config's own rules, and a tolerance within the idempotency window: a signed request
+/// replayed within its tolerance but after the window would run again.
+fn check_signature(state: &AppState, signature: &SignatureConfig) -> Result<(), ApiError> {
+    signature.validate().map_err(ApiError::unprocessable)?;
+    let window = state.config.idempotency_window.as_secs();
+    if signature.tolerance_seconds > window {
+        return Err(ApiError::unprocessable(format!(
+            "signature.toleranceSeconds must be at most the server's idempotency window ({window} s), so that \
+             a replay within the tolerance is always recognized"
+        )));
+    }
+    Ok(())
 }
 
 async fn create(
@@ -99,7 +111,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
     check_settings(&state, &body.settings)?;
     if let Some(signature) = &body.signature {
-        check_signature(signature)?;
+        check_signature(&state, signature)?;
     }
     let secret = match (body.auth, body.secret) {
         (AuthMode::None, Some(_)) => {
@@ -209,8 +221,8 @@ async fn write_and_show<F>(
 where
     F: FnOnce(&rusqlite::Connection) -> Result<Webhook, crate::store::StoreError> + Send + 'static,
 {
-    let webhook = state.store.write(write).await?;
-    state.cache.forget_webhook(id);
+    let cache = Arc::clone(&state.cache);
+    let webhook = state.write_then_invalidate(write, move || cache.forget_webhook(id)).await?;
     Ok(Json(view(state, headers, webhook, None)))
 }
 
@@ -220,9 +232,16 @@ async fn remove(
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
-    state.store.write(move |conn| webhooks::delete(conn, caller.team_id, id)).await?;
-    state.cache.forget_webhook(id);
-    state.limiters.forget(id);
+    let (cache, limiters) = (Arc::clone(&state.cache), Arc::clone(&state.limiters));
+    state
+        .write_then_invalidate(
+            move |conn| webhooks::delete(conn, caller.team_id, id),
+            move || {
+                cache.forget_webhook(id);
+                limiters.forget(id);
+            },
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
