@@ -76,13 +76,20 @@ fn watch_compiles(watching: Arc<AtomicBool>) -> std::thread::JoinHandle<(Duratio
 /// measured with 3 allowed); a thread handing its slot on lingers for a few ms at most.
 const MOMENTARY: Duration = Duration::from_millis(100);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compiles_run_one_at_a_time_on_a_low_priority_thread() {
-    let _alone = ONE_AT_A_TIME.lock().await;
+/// A sandbox of its own (artifacts in a temp dir, so every prepare compiles) allowing one
+/// compile at a time.
+fn compiling_one_at_a_time() -> (tempfile::TempDir, Arc<Sandbox>) {
     let artifacts = tempfile::tempdir().expect("tempdir");
     let mut config = SandboxConfig::new(artifacts.path());
     config.max_concurrent_compiles = 1;
     let sandbox = Arc::new(Sandbox::new(config).expect("sandbox"));
+    (artifacts, sandbox)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compiles_run_one_at_a_time_on_a_low_priority_thread() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let (_artifacts, sandbox) = compiling_one_at_a_time();
     let module = wasmhook_tests::module("request-inspector");
 
     let watching = Arc::new(AtomicBool::new(true));
@@ -108,10 +115,7 @@ async fn compiles_run_one_at_a_time_on_a_low_priority_thread() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abandoned_compile_keeps_its_slot_until_its_thread_ends() {
     let _alone = ONE_AT_A_TIME.lock().await;
-    let artifacts = tempfile::tempdir().expect("tempdir");
-    let mut config = SandboxConfig::new(artifacts.path());
-    config.max_concurrent_compiles = 1;
-    let sandbox = Arc::new(Sandbox::new(config).expect("sandbox"));
+    let (_artifacts, sandbox) = compiling_one_at_a_time();
     let module = wasmhook_tests::module("request-inspector");
     let watching = Arc::new(AtomicBool::new(true));
     let watcher = watch_compiles(Arc::clone(&watching));

@@ -2,10 +2,10 @@
 //! each layer overriding the one before, validated once at boot.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use layer::{Layer, env_layer, read_file};
 
 /// Why the configuration cannot be used; the message names the setting and its source.
 #[derive(Debug, thiserror::Error)]
@@ -144,39 +144,6 @@ impl Default for Config {
     }
 }
 
-/// Every setting, as optional values from one layer.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Layer {
-    listen: Option<String>,
-    data_dir: Option<PathBuf>,
-    public_url: Option<String>,
-    max_body_bytes: Option<u64>,
-    max_wasm_bytes: Option<u64>,
-    max_concurrent_runs: Option<u64>,
-    prepared_cache: Option<u64>,
-    memory_cow: Option<bool>,
-    doc_concurrency: Option<u64>,
-    default_memory_bytes: Option<u64>,
-    max_memory_bytes: Option<u64>,
-    max_timeout_ms: Option<u64>,
-    sync_wait_ms: Option<u64>,
-    record_linger_us: Option<u64>,
-    workers: Option<u64>,
-    queue_depth: Option<u64>,
-    team_queue_depth: Option<u64>,
-    idempotency_window_secs: Option<u64>,
-    retention_secs: Option<u64>,
-    retention_interval_ms: Option<u64>,
-    shutdown_grace_ms: Option<u64>,
-    header_timeout_ms: Option<u64>,
-    body_timeout_ms: Option<u64>,
-    max_connections: Option<u64>,
-    max_sync_runs: Option<u64>,
-    memory_budget_bytes: Option<u64>,
-    max_concurrent_compiles: Option<u64>,
-}
-
 /// Values given as command-line flags.
 #[derive(Debug, Default, Clone)]
 pub struct Flags {
@@ -218,107 +185,10 @@ impl Config {
             })?;
             config.apply(layer, &format!("env {key}"))?;
         }
-        let flag_layer = Layer { listen: flags.listen.clone(), data_dir: flags.data_dir.clone(), ..Layer::default() };
+        let flag_layer = Layer::of_flags(flags.listen.clone(), flags.data_dir.clone());
         config.apply(flag_layer, "command-line flags")?;
         config.validate()?;
         Ok(config)
-    }
-
-    fn apply(&mut self, layer: Layer, source: &str) -> Result<(), ConfigError> {
-        let invalid =
-            |key: &str, message: String| ConfigError::Invalid { key: key.into(), origin: source.into(), message };
-        if let Some(listen) = layer.listen {
-            self.listen = listen
-                .parse()
-                .map_err(|e| invalid("listen", format!("{listen:?} is not an address like 127.0.0.1:8080 ({e})")))?;
-        }
-        if let Some(dir) = layer.data_dir {
-            self.data_dir = dir;
-        }
-        if let Some(url) = layer.public_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(invalid("public_url", format!("{url:?} must start with http:// or https://")));
-            }
-            self.public_url = Some(url.trim_end_matches('/').to_owned());
-        }
-        let size = |key: &str, v: u64| usize::try_from(v).map_err(|_| invalid(key, format!("{v} is too large")));
-        if let Some(v) = layer.max_body_bytes {
-            self.max_body_bytes = size("max_body_bytes", v)?;
-        }
-        if let Some(v) = layer.max_wasm_bytes {
-            self.max_wasm_bytes = size("max_wasm_bytes", v)?;
-        }
-        if let Some(v) = layer.max_concurrent_runs {
-            self.max_concurrent_runs =
-                u32::try_from(v).map_err(|_| invalid("max_concurrent_runs", format!("{v} is too large")))?;
-        }
-        if let Some(v) = layer.memory_cow {
-            self.memory_cow = v;
-        }
-        if let Some(v) = layer.prepared_cache {
-            self.prepared_cache = size("prepared_cache", v)?;
-        }
-        if let Some(v) = layer.doc_concurrency {
-            self.doc_concurrency = size("doc_concurrency", v)?;
-        }
-        if let Some(v) = layer.default_memory_bytes {
-            self.default_memory_bytes = v;
-        }
-        if let Some(v) = layer.max_memory_bytes {
-            self.max_memory_bytes = v;
-        }
-        if let Some(v) = layer.max_timeout_ms {
-            self.max_timeout_ms = v;
-        }
-        if let Some(v) = layer.sync_wait_ms {
-            self.sync_wait = Duration::from_millis(v);
-        }
-        if let Some(v) = layer.record_linger_us {
-            if v > MAX_RECORD_LINGER_US {
-                return Err(invalid("record_linger_us", format!("{v} is over {MAX_RECORD_LINGER_US} (1 s)")));
-            }
-            self.record_linger = Duration::from_micros(v);
-        }
-        if let Some(v) = layer.workers {
-            self.workers = size("workers", v)?;
-        }
-        if let Some(v) = layer.queue_depth {
-            self.queue_depth = size("queue_depth", v)?;
-        }
-        if let Some(v) = layer.team_queue_depth {
-            self.team_queue_depth = Some(size("team_queue_depth", v)?);
-        }
-        if let Some(v) = layer.idempotency_window_secs {
-            self.idempotency_window = Duration::from_secs(v);
-        }
-        if let Some(v) = layer.retention_secs {
-            self.retention = Duration::from_secs(v);
-        }
-        if let Some(v) = layer.retention_interval_ms {
-            self.retention_interval = Duration::from_millis(v);
-        }
-        if let Some(v) = layer.shutdown_grace_ms {
-            self.shutdown_grace = Duration::from_millis(v);
-        }
-        if let Some(v) = layer.header_timeout_ms {
-            self.header_timeout = Duration::from_millis(v);
-        }
-        if let Some(v) = layer.body_timeout_ms {
-            self.body_timeout = Duration::from_millis(v);
-        }
-        if let Some(v) = layer.max_connections {
-            self.max_connections = size("max_connections", v)?;
-        }
-        if let Some(v) = layer.max_concurrent_compiles {
-            self.max_concurrent_compiles = size("max_concurrent_compiles", v)?;
-        }
-        if let Some(v) = layer.memory_budget_bytes {
-            self.memory_budget_bytes = Some(v);
-        }
-        if let Some(v) = layer.max_sync_runs {
-            self.max_sync_runs = Some(size("max_sync_runs", v)?);
-        }
-        Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -426,99 +296,6 @@ impl Config {
     }
 }
 
-fn read_file(path: &Path) -> Result<Layer, ConfigError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-    toml::from_str(&text).map_err(|e| ConfigError::File { path: path.to_path_buf(), message: e.to_string() })
-}
-
-impl Config {
-    /// The configuration a config file holding `text` gives (defaults, then the file), for the
-    /// `fuzzing` entry points.
-    #[cfg(feature = "fuzzing")]
-    pub fn from_file_text(text: &str) -> Result<Self, ConfigError> {
-        let path = PathBuf::from("<fuzz>");
-        let layer: Layer =
-            toml::from_str(text).map_err(|e| ConfigError::File { path: path.clone(), message: e.to_string() })?;
-        let mut config = Self::default();
-        config.apply(layer, "fuzz input")?;
-        config.validate()?;
-        Ok(config)
-    }
-}
-
-/// One env var as a layer: parsed as a TOML value of that key, so numbers, booleans and strings
-/// work without quoting (`WASMHOOK_MAX_BODY_BYTES=1048576`, `WASMHOOK_LISTEN=0.0.0.0:8080`).
-fn env_layer(name: &str, value: &str) -> Result<Layer, String> {
-    let literal = if value.parse::<u64>().is_ok() || value == "true" || value == "false" {
-        format!("{name} = {value}")
-    } else {
-        format!("{name} = {}", toml::Value::String(value.to_owned()))
-    };
-    toml::from_str(&literal).map_err(|e| e.message().to_owned())
-}
-
+mod layer;
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
-    }
-
-    #[test]
-    fn layers_override_in_order() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("wasmhook.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nmax_body_bytes = 100\ndoc_concurrency = 2\n")
-            .expect("write");
-        let flags = Flags { config_file: Some(file), listen: Some("127.0.0.1:9002".into()), data_dir: None };
-        let config =
-            Config::load(&flags, env(&[("WASMHOOK_MAX_BODY_BYTES", "200"), ("WASMHOOK_LISTEN", "127.0.0.1:9001")]))
-                .expect("valid");
-        assert_eq!(config.listen.port(), 9002, "flag beats env beats file");
-        assert_eq!(config.max_body_bytes, 200, "env beats file");
-        assert_eq!(config.doc_concurrency, 2, "file beats default");
-        assert_eq!(config.max_timeout_ms, Config::default().max_timeout_ms);
-        let config = Config::load(&Flags::default(), env(&[("WASMHOOK_MEMORY_COW", "false")])).expect("bool");
-        assert!(!config.memory_cow, "booleans need no quoting in env vars");
-    }
-
-    #[test]
-    fn bad_values_name_the_setting_and_source() {
-        let err = Config::load(&Flags::default(), env(&[("WASMHOOK_MAX_BODY_BYTES", "lots")])).expect_err("invalid");
-        assert!(err.to_string().contains("WASMHOOK_MAX_BODY_BYTES"), "{err}");
-        let err = Config::load(&Flags::default(), env(&[("WASMHOOK_NOPE", "1")])).expect_err("unknown");
-        assert!(err.to_string().contains("nope"), "{err}");
-        let err =
-            Config::load(&Flags { listen: Some("localhost".into()), ..Flags::default() }, env(&[])).expect_err("addr");
-        assert!(err.to_string().contains("listen"), "{err}");
-        let err = Config::load(&Flags::default(), env(&[("WASMHOOK_DOC_CONCURRENCY", "0")])).expect_err("zero");
-        assert!(err.to_string().contains("doc_concurrency"), "{err}");
-        let err = Config::load(&Flags::default(), env(&[("WASMHOOK_RETENTION_SECS", "3600")]))
-            .expect_err("retention under the 24 h idempotency window");
-        assert!(err.to_string().contains("retention_secs"), "{err}");
-    }
-
-    #[test]
-    fn the_memory_budget_bounds_a_runs_cap_and_defaults_from_the_machine() {
-        let config = Config::load(&Flags::default(), env(&[("WASMHOOK_MEMORY_BUDGET_BYTES", "268435456")]))
-            .expect("256 MiB budget");
-        assert_eq!(config.run_memory_ceiling(), 256 << 20, "no cap can exceed the whole budget");
-        let err = Config::load(&Flags::default(), env(&[("WASMHOOK_MEMORY_BUDGET_BYTES", "1048576")]))
-            .expect_err("under one default run");
-        assert!(err.to_string().contains("memory_budget_bytes"), "{err}");
-        let machine = Config::default().memory_budget();
-        assert!(machine >= 64 << 20, "¾ of this machine's memory: {machine}");
-    }
-
-    #[test]
-    fn record_linger_is_bounded() {
-        let config = Config::load(&Flags::default(), env(&[("WASMHOOK_RECORD_LINGER_US", "0")])).expect("zero");
-        assert_eq!(config.record_linger, Duration::ZERO, "0 commits every record at once");
-        assert_eq!(Config::default().record_linger, crate::store::RECORD_LINGER);
-        let err =
-            Config::load(&Flags::default(), env(&[("WASMHOOK_RECORD_LINGER_US", "2000000")])).expect_err("too long");
-        assert!(err.to_string().contains("record_linger_us"), "{err}");
-    }
-}
+mod tests;
