@@ -45,7 +45,7 @@ extern crate self as wasmhook_sdk;
 mod context;
 mod entry;
 mod error;
-mod http;
+pub mod http;
 mod logger;
 
 pub use context::{Context, RequestInfo};

@@ -77,6 +77,7 @@ impl AppState {
         sandbox_config.max_concurrent_compiles = config.max_concurrent_compiles;
         sandbox_config.prepared_cache_capacity = config.prepared_cache;
         sandbox_config.memory_init_cow = config.memory_cow;
+        sandbox_config.outbound_allow_private = config.outbound_allow_private;
         let sandbox = Arc::new(Sandbox::new(sandbox_config)?);
         let config = Arc::new(config);
         let cache = Arc::new(Cache::default());

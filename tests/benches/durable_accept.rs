@@ -108,6 +108,7 @@ async fn bench() -> anyhow::Result<()> {
         fuel_consumed: 1,
         duration: Duration::from_micros(50),
         peak_memory_bytes: 1 << 20,
+        outbound: Vec::new(),
     });
     let team = Uuid::new_v4();
     let block_id: Uuid = block.parse()?;

@@ -53,11 +53,12 @@ async fn a_component_of_another_world_is_rejected() {
     assert!(err.to_string().contains("does not match wit/block.wit"), "{err}");
 }
 
-/// Sockets are linked (the network is denied at run time, see `guests_standard`); what is
-/// neither WASI p2 nor ours, or the HTTP outgoing handler, is refused naming the interface.
+/// Sockets and `wasi:http` are linked (the network is policed at run time, see
+/// `guests_standard` and `outbound_http`); what is neither WASI p2 nor ours is refused naming
+/// the interface.
 #[tokio::test]
 async fn a_component_importing_an_unserved_interface_is_rejected_by_name() {
-    for import in ["wasi:http/outgoing-handler@0.2.0", "acme:vault/secrets@1.0.0"] {
+    for import in ["wasi:nn/graph@0.2.0", "acme:vault/secrets@1.0.0"] {
         // `run` has the wrong type too, but the missing import is found first.
         let component = wat::parse_str(format!(
             r#"(component

@@ -30,8 +30,17 @@ async fn create(
     Admin(caller): Admin,
     JsonBody(new): JsonBody<NewBlock>,
 ) -> Result<(StatusCode, Json<Block>), ApiError> {
-    limits::check_block(&state.config, &new.name, &new.language, &new.env, new.timeout_ms, new.fuel, new.memory_bytes)?;
-    let block = state.store.write(move |conn| blocks::insert_block(conn, caller.team_id, &new)).await?;
+    let config = Arc::clone(&state.config);
+    let block = state
+        .store
+        .write(move |conn| {
+            let block = blocks::insert_block(conn, caller.team_id, &new)?;
+            // Checked as stored; the savepoint rolls the insert back on error.
+            limits::check_block(&config, &block)
+                .map_err(|e| crate::store::StoreError::Invalid(e.message().to_owned()))?;
+            Ok(block)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(block)))
 }
 
@@ -62,16 +71,8 @@ async fn update(
             move |conn| {
                 let updated = blocks::update_block(conn, caller.team_id, id, &patch)?;
                 // Validate the merged result; the savepoint rolls the update back on error.
-                limits::check_block(
-                    &config,
-                    &updated.name,
-                    &updated.language,
-                    &updated.env,
-                    updated.timeout_ms,
-                    updated.fuel,
-                    updated.memory_bytes,
-                )
-                .map_err(|e| crate::store::StoreError::Invalid(e.message().to_owned()))?;
+                limits::check_block(&config, &updated)
+                    .map_err(|e| crate::store::StoreError::Invalid(e.message().to_owned()))?;
                 Ok(updated)
             },
             move || cache.forget_block(id),

@@ -10,6 +10,7 @@ use super::trigger::request::{
 use crate::config::Config;
 use crate::executor::{BLOCK_ID_VAR, DATASET_KEY_VAR, EXECUTION_ID_VAR};
 use crate::sandbox::DATA_FILE_VAR;
+use crate::store::blocks::{Block, NetworkSettings};
 
 /// Variables the host sets for a run (every run, or trigger calls). Neither a caller's
 /// `environment_variables` nor a block's saved `env` may set them: a guest must be able to
@@ -49,16 +50,10 @@ pub(crate) fn check_env(env: &BTreeMap<String, String>, field: &str) -> Result<(
     Ok(())
 }
 
-/// Checks a block's settings.
-pub(crate) fn check_block(
-    config: &Config,
-    name: &str,
-    language: &str,
-    env: &BTreeMap<String, String>,
-    timeout_ms: Option<u64>,
-    fuel: Option<u64>,
-    memory_bytes: Option<u64>,
-) -> Result<(), ApiError> {
+/// Checks a block's settings (as they will be stored: a patch is checked merged).
+pub(crate) fn check_block(config: &Config, block: &Block) -> Result<(), ApiError> {
+    let Block { name, language, env, timeout_ms, fuel, memory_bytes, network, .. } = block;
+    let (timeout_ms, fuel, memory_bytes) = (*timeout_ms, *fuel, *memory_bytes);
     if name.trim().is_empty() || name.len() > 200 {
         return Err(ApiError::unprocessable("`name` must be 1 to 200 characters"));
     }
@@ -84,6 +79,42 @@ pub(crate) fn check_block(
         return Err(ApiError::unprocessable(format!(
             "`memoryBytes` must be between 1048576 and {ceiling} (the server's max_memory_bytes, or its \
              memory_budget_bytes if smaller)"
+        )));
+    }
+    check_network(config, network)
+}
+
+/// Most `allowedHosts` entries a block may list.
+const MAX_ALLOWED_HOSTS: usize = 64;
+
+/// Checks a block's `network` limits against the server's ceilings (the entries themselves
+/// were parsed, and so checked, when the body was read).
+fn check_network(config: &Config, network: &NetworkSettings) -> Result<(), ApiError> {
+    if network.allowed_hosts.len() > MAX_ALLOWED_HOSTS {
+        return Err(ApiError::unprocessable(format!(
+            "`network.allowedHosts` lists more than {MAX_ALLOWED_HOSTS} entries"
+        )));
+    }
+    if network.max_requests.is_some_and(|n| n == 0 || n > config.outbound_max_requests) {
+        return Err(ApiError::unprocessable(format!(
+            "`network.maxRequests` must be between 1 and {} (the server's outbound_max_requests)",
+            config.outbound_max_requests
+        )));
+    }
+    for (field, bytes) in
+        [("maxRequestBytes", network.max_request_bytes), ("maxResponseBytes", network.max_response_bytes)]
+    {
+        if bytes.is_some_and(|n| n == 0 || n > config.outbound_max_body_bytes) {
+            return Err(ApiError::unprocessable(format!(
+                "`network.{field}` must be between 1 and {} (the server's outbound_max_body_bytes)",
+                config.outbound_max_body_bytes
+            )));
+        }
+    }
+    if network.connect_timeout_ms.is_some_and(|ms| ms == 0 || ms > config.max_timeout_ms) {
+        return Err(ApiError::unprocessable(format!(
+            "`network.connectTimeoutMs` must be between 1 and {} (the server's max_timeout_ms)",
+            config.max_timeout_ms
         )));
     }
     Ok(())

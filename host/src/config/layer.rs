@@ -39,6 +39,9 @@ pub(super) struct Layer {
     max_sync_runs: Option<u64>,
     memory_budget_bytes: Option<u64>,
     max_concurrent_compiles: Option<u64>,
+    outbound_allow_private: Option<bool>,
+    outbound_max_requests: Option<u64>,
+    outbound_max_body_bytes: Option<u64>,
 }
 
 impl Layer {
@@ -142,6 +145,16 @@ impl Config {
         }
         if let Some(v) = layer.max_sync_runs {
             self.max_sync_runs = Some(size("max_sync_runs", v)?);
+        }
+        if let Some(v) = layer.outbound_allow_private {
+            self.outbound_allow_private = v;
+        }
+        if let Some(v) = layer.outbound_max_requests {
+            self.outbound_max_requests =
+                u32::try_from(v).map_err(|_| invalid("outbound_max_requests", format!("{v} is too large")))?;
+        }
+        if let Some(v) = layer.outbound_max_body_bytes {
+            self.outbound_max_body_bytes = v;
         }
         Ok(())
     }

@@ -102,6 +102,13 @@ pub struct Config {
     /// Sync runs waiting or running at once; `None`: 4 × `max_concurrent_runs` (see
     /// [`Config::sync_run_limit`]). Past it a sync call is a 503 with `Retry-After`.
     pub max_sync_runs: Option<usize>,
+    /// Let blocks connect to loopback, private, link-local, … addresses. Off: such addresses
+    /// are refused whatever a block's `allowedHosts` says (SSRF protection).
+    pub outbound_allow_private: bool,
+    /// The most requests per run a block's `network.maxRequests` may set.
+    pub outbound_max_requests: u32,
+    /// The most bytes a block's `network.maxRequestBytes` / `maxResponseBytes` may set.
+    pub outbound_max_body_bytes: u64,
 }
 
 /// Sync runs allowed per run slot by default: enough to keep every slot busy with a queue
@@ -140,6 +147,9 @@ impl Default for Config {
             max_sync_runs: None,
             memory_budget_bytes: None,
             max_concurrent_compiles: 1,
+            outbound_allow_private: false,
+            outbound_max_requests: 256,
+            outbound_max_body_bytes: 64 << 20,
         }
     }
 }
@@ -241,6 +251,12 @@ impl Config {
         }
         if self.max_sync_runs == Some(0) {
             return Err(invalid("max_sync_runs", "must be greater than 0"));
+        }
+        if self.outbound_max_requests == 0 {
+            return Err(invalid("outbound_max_requests", "must be greater than 0"));
+        }
+        if self.outbound_max_body_bytes == 0 {
+            return Err(invalid("outbound_max_body_bytes", "must be greater than 0"));
         }
         if self.max_connections == 0 {
             return Err(invalid("max_connections", "must be greater than 0"));

@@ -2,6 +2,7 @@
 //! record.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -12,8 +13,8 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::{ExecError, Executor};
-use crate::sandbox::{DEFAULT_TIMEOUT, Failure, Outcome, RunInput, RunLimits};
-use crate::store::blocks::Block;
+use crate::sandbox::{DEFAULT_TIMEOUT, Failure, NetworkPolicy, Outcome, RunInput, RunLimits};
+use crate::store::blocks::{Block, NetworkSettings};
 use crate::store::executions::{self, Claimed, Execution, ExecutionStatus, NewExecution, Trigger};
 use crate::store::{StoreError, now_ms};
 
@@ -216,6 +217,22 @@ impl StoredInput {
     }
 }
 
+/// The run's network policy: `None` (deny all, the sandbox's default limits) for a block that
+/// allows no host, so the common case builds nothing.
+fn network_policy(settings: &NetworkSettings) -> Option<Arc<NetworkPolicy>> {
+    if settings.allowed_hosts.is_empty() {
+        return None;
+    }
+    let defaults = NetworkPolicy::default();
+    Some(Arc::new(NetworkPolicy {
+        allowed_hosts: settings.allowed_hosts.clone(),
+        max_requests: settings.max_requests.unwrap_or(defaults.max_requests),
+        max_request_bytes: settings.max_request_bytes.unwrap_or(defaults.max_request_bytes),
+        max_response_bytes: settings.max_response_bytes.unwrap_or(defaults.max_response_bytes),
+        connect_timeout: settings.connect_timeout_ms.map_or(defaults.connect_timeout, Duration::from_millis),
+    }))
+}
+
 /// Whether a run's record must be committed before its summary is returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Recording {
@@ -246,7 +263,8 @@ impl Executor {
             fuel: job.block.fuel,
             memory_bytes: job.block.memory_bytes.unwrap_or(self.config.default_memory_bytes),
         };
-        let input = RunInput { data: job.data.clone(), files: job.files.clone(), env, limits };
+        let network = network_policy(&job.block.network);
+        let input = RunInput { data: job.data.clone(), files: job.files.clone(), env, limits, network };
         let outcome = self.sandbox.run(&prepared, input).await?;
         self.record(job, outcome, recording).await
     }

@@ -206,6 +206,7 @@ impl Executor {
             fuel_consumed: 0,
             duration: std::time::Duration::ZERO,
             peak_memory_bytes: 0,
+            outbound: Vec::new(),
         };
         self.record(job, outcome, Recording::Committed).await
     }

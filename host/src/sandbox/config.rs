@@ -59,6 +59,10 @@ pub struct SandboxConfig {
     /// Check the epoch deadline in compiled code (off only for benchmarks: a looping guest
     /// then holds its thread until the outer deadline).
     pub epoch_interruption: bool,
+    /// Let blocks connect to loopback, private, link-local, … addresses (never on a server
+    /// reachable from a network you do not trust: it opens the cloud metadata endpoint and
+    /// internal services to every block with an `allowedHosts` entry).
+    pub outbound_allow_private: bool,
 }
 
 impl SandboxConfig {
@@ -78,6 +82,7 @@ impl SandboxConfig {
             fuel_metering: true,
             memory_init_cow: true,
             epoch_interruption: true,
+            outbound_allow_private: false,
         }
     }
 }

@@ -10,15 +10,16 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use wasmtime_wasi_io::IoView;
 
 use super::bindings::{Level, wasmhook::block::logging};
-use super::http_types::NoOutbound;
 use super::logs::{LogLevel, LogSink};
+use super::outbound::Outbound;
 
 pub(crate) struct RunState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
-    /// `wasi:http/types` state (field size limits); nothing can be sent (see `http_types`).
+    /// `wasi:http` state (field size limits).
     pub(crate) http: WasiHttpCtx,
-    pub(crate) http_hooks: NoOutbound,
+    /// What the run may send, and the record of what it sent.
+    pub(crate) http_hooks: Outbound,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) logs: LogSink,
     /// When the epoch callback must stop the guest.

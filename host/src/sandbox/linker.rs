@@ -1,7 +1,8 @@
 //! The one `Linker` of a sandbox: every interface of `wasi:cli/imports` (WASI preview 2, every
 //! 0.2.x version: the linker matches semver-compatible imports), `wasi:sockets` included,
-//! `wasi:http/types` without a way to send (see [`super::http_types`]), plus the
-//! `wasmhook:block/logging` import. A block importing anything else fails to prepare.
+//! `wasi:http/types` and `wasi:http/outgoing-handler` (every request goes through the run's
+//! policy, see [`super::outbound`]), plus the `wasmhook:block/logging` import. A block importing
+//! anything else fails to prepare.
 //!
 //! Why sockets are linked although blocks get no network: every standard toolchain
 //! (componentize-py, componentize-js, Rust `std` with networking, Go) imports the whole
@@ -16,18 +17,18 @@ use wasmtime_wasi::WasiCtxBuilder;
 use super::SandboxError;
 use super::bindings::Block;
 use super::host_state::RunState;
-use super::http_types;
 
 pub(crate) fn build_linker(engine: &Engine) -> Result<Linker<RunState>, SandboxError> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-        .and_then(|()| http_types::add_types_to_linker(&mut linker))
+        .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
         .and_then(|()| Block::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |state| state))
         .map_err(|e| SandboxError::Engine(format!("cannot build the linker: {e:#}")))?;
     Ok(linker)
 }
 
-/// The network policy of a run: nothing. TCP and UDP sockets cannot be created (so a guest
+/// The socket policy of every run: nothing (HTTP goes through `wasi:http` and its allowlist
+/// instead). TCP and UDP sockets cannot be created (so a guest
 /// never holds a host file descriptor), no address passes the address check (defence in
 /// depth, should socket creation ever be allowed), and IP name lookup is off. A guest that
 /// tries gets WASI's `access-denied` — `PermissionError` in Python, `ErrorKind::PermissionDenied`

@@ -2,7 +2,8 @@
 //!
 //! A [`Sandbox`] is built once per process. It owns the `Engine` (pooling allocator,
 //! copy-on-write memory, epoch interruption, fuel), its single epoch ticker thread, one
-//! `Linker` (all of WASI p2, the network denied per run, plus `wasmhook:block/logging`), the on-disk cache of
+//! `Linker` (all of WASI p2 with sockets denied per run, `wasi:http` outbound under the block's
+//! allowlist, plus `wasmhook:block/logging`), the on-disk cache of
 //! compiled artifacts and an LRU cache of prepared blocks (`InstancePre`). A run only creates
 //! a `Store`, a `/webhook` directory and a WASI context.
 //!
@@ -18,9 +19,9 @@ mod engine;
 mod error;
 mod footprint;
 mod host_state;
-mod http_types;
 mod linker;
 mod logs;
+mod outbound;
 mod outcome;
 mod prepare;
 mod run;
@@ -44,6 +45,10 @@ pub use digest::BlockDigest;
 pub use error::SandboxError;
 pub use footprint::Footprint;
 pub use logs::{LOG_LINE_COST, LogLevel, LogLine, LogStream, Logs, MAX_LOG_LINES};
+pub use outbound::{
+    AllowedHost, AllowedHostError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_REQUESTS,
+    NetworkPolicy, OutboundCall,
+};
 pub use outcome::{Failure, FailureKind, Outcome, RunStatus};
 pub use prepare::{BlockShape, PreparedBlock};
 pub use run::{DATA_FILE_NAME, DATA_FILE_VAR, GUEST_DIR, MAX_HOST_RESOURCES, RunInput};
@@ -101,6 +106,8 @@ pub struct Sandbox {
     /// it while Cranelift still runs.
     compiles: Arc<Semaphore>,
     counters: Counters,
+    /// Server-wide outbound settings shared by every run's HTTP hooks.
+    network: Arc<outbound::Network>,
     config: SandboxConfig,
     _ticker: EpochTicker,
 }
@@ -124,7 +131,9 @@ impl Sandbox {
         let capacity = NonZeroUsize::new(config.prepared_cache_capacity).unwrap_or(NonZeroUsize::MIN);
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)?;
         lower_compiler_threads();
+        let network = Arc::new(outbound::Network::new(config.outbound_allow_private).map_err(SandboxError::Engine)?);
         Ok(Self {
+            network,
             permits: Semaphore::new(config.max_concurrent_runs.max(1) as usize),
             compiles: Arc::new(Semaphore::new(config.max_concurrent_compiles.max(1))),
             memory: Semaphore::new(

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::logs::Logs;
+use super::outbound::OutboundCall;
 
 /// Why a run failed. Each kind has one cause, so callers (and users reading an execution) can
 /// tell a bug in the block from a limit it hit.
@@ -74,6 +75,8 @@ pub struct Outcome {
     pub duration: Duration,
     /// Largest total linear memory the run held, in bytes.
     pub peak_memory_bytes: u64,
+    /// Every HTTP request the guest sent, allowed or refused, in order.
+    pub outbound: Vec<OutboundCall>,
 }
 
 impl Outcome {

@@ -65,8 +65,8 @@ impl PreparedBlock {
         let instance_pre = linker.instantiate_pre(component).map_err(|e| {
             SandboxError::WrongWorld(format!(
                 "it imports something wasmhook does not provide (blocks get WASI preview 2 \
-                 0.2.x with the network denied, wasi:http/types without an outgoing handler, and \
-                 wasmhook:block/logging): {e:#}"
+                 0.2.x with sockets denied, wasi:http with outbound requests under the block's \
+                 network.allowedHosts, and wasmhook:block/logging): {e:#}"
             ))
         })?;
         let pre = match shape {

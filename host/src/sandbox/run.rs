@@ -2,6 +2,7 @@
 //! prepared `InstancePre`; call; classify; clean up.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -14,9 +15,9 @@ use super::capture::{Capture, OutputBuffer};
 use super::classify::{self, Returned};
 use super::config::RunLimits;
 use super::host_state::{MemoryLimiter, RunState};
-use super::http_types::NoOutbound;
 use super::linker;
 use super::logs::{LogSink, LogStream};
+use super::outbound::{NetworkPolicy, Outbound};
 use super::outcome::Outcome;
 use super::prepare::{BlockShape, PreparedBlock, PreparedPre};
 use super::{Sandbox, SandboxError};
@@ -39,6 +40,8 @@ pub struct RunInput {
     pub env: BTreeMap<String, String>,
     /// Deadline, fuel and memory cap.
     pub limits: RunLimits,
+    /// What it may call over HTTP; `None`: nothing (every request refused and recorded).
+    pub network: Option<Arc<NetworkPolicy>>,
 }
 
 impl Sandbox {
@@ -102,7 +105,7 @@ impl Sandbox {
                 wasi: wasi.build(),
                 table: resource_table(),
                 http: WasiHttpCtx::new(),
-                http_hooks: NoOutbound,
+                http_hooks: Outbound::new(Arc::clone(&self.network), input.network.clone()),
                 limiter: MemoryLimiter::new(limits.memory_bytes),
                 logs: logs.clone(),
                 deadline: started + limits.timeout,
@@ -153,9 +156,17 @@ impl Sandbox {
         let fuel_consumed =
             if self.config.fuel_metering { fuel.saturating_sub(store.get_fuel().unwrap_or(fuel)) } else { 0 };
         let peak_memory_bytes = store.data().limiter.peak as u64;
+        let outbound = store.data().http_hooks.calls();
         drop(store);
         drop(dir);
-        Ok(Outcome { result, logs: logs.finish(), fuel_consumed, duration: started.elapsed(), peak_memory_bytes })
+        Ok(Outcome {
+            result,
+            logs: logs.finish(),
+            fuel_consumed,
+            duration: started.elapsed(),
+            peak_memory_bytes,
+            outbound,
+        })
     }
 }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{StoreError, now_ms, uuid_at};
+use crate::sandbox::AllowedHost;
 
 /// A block: a named component plus the config every run of it gets.
 #[derive(Debug, Clone, Serialize)]
@@ -36,6 +37,8 @@ pub struct Block {
     pub idempotency_pointer: Option<String>,
     /// `false`: an execution's input is dropped once it has run (replay then refuses).
     pub store_payload: bool,
+    /// What the block may call over HTTP (nothing by default).
+    pub network: NetworkSettings,
     /// Creation time, ms since the epoch.
     pub created_at: i64,
     /// Last change, ms since the epoch.
@@ -83,6 +86,31 @@ pub struct NewBlock {
     /// Keep execution inputs (default true).
     #[serde(default = "default_true")]
     pub store_payload: bool,
+    /// Outbound HTTP policy (default: nothing allowed).
+    #[serde(default)]
+    pub network: NetworkSettings,
+}
+
+/// A block's outbound HTTP policy, as set through the API (`network` of a block). Absent
+/// limits take the server's defaults; every limit is checked against the server's ceilings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkSettings {
+    /// `scheme://host[:port]` entries the block may call (see `sandbox::AllowedHost`).
+    #[serde(default)]
+    pub allowed_hosts: Vec<AllowedHost>,
+    /// Requests per run (refused ones count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests: Option<u32>,
+    /// Request body bytes per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_request_bytes: Option<u64>,
+    /// Response body bytes per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_response_bytes: Option<u64>,
+    /// DNS + TCP + TLS time per request, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_ms: Option<u64>,
 }
 
 pub(crate) fn default_true() -> bool {
@@ -117,6 +145,8 @@ pub struct BlockPatch {
     pub idempotency_pointer: Option<Option<String>>,
     /// Keep execution inputs.
     pub store_payload: Option<bool>,
+    /// Replaces the outbound HTTP policy.
+    pub network: Option<NetworkSettings>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`, via `default`).
@@ -125,9 +155,9 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(de: D) -> Resu
 }
 
 const BLOCK_COLUMNS: &str = "id, team_id, name, language, active_version, env, timeout_ms, fuel, memory_bytes, \
-                             created_at, updated_at, idempotency_pointer, store_payload";
+                             created_at, updated_at, idempotency_pointer, store_payload, network";
 
-fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Block, String)> {
+fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Block, String, String)> {
     Ok((
         Block {
             id: uuid_at(row, 0)?,
@@ -143,14 +173,21 @@ fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Block, String)> 
             updated_at: row.get(10)?,
             idempotency_pointer: row.get(11)?,
             store_payload: row.get(12)?,
+            network: NetworkSettings::default(),
         },
         row.get(5)?,
+        row.get(13)?,
     ))
 }
 
-fn decode((mut block, env): (Block, String)) -> Result<Block, StoreError> {
+fn decode((mut block, env, network): (Block, String, String)) -> Result<Block, StoreError> {
     block.env = serde_json::from_str(&env).map_err(|e| StoreError::Corrupt(format!("block env: {e}")))?;
+    block.network = serde_json::from_str(&network).map_err(|e| StoreError::Corrupt(format!("block network: {e}")))?;
     Ok(block)
+}
+
+fn encode_network(network: &NetworkSettings) -> Result<String, StoreError> {
+    serde_json::to_string(network).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn encode_env(env: &BTreeMap<String, String>) -> Result<String, StoreError> {
@@ -171,12 +208,13 @@ pub(crate) fn insert_block(conn: &Connection, team_id: Uuid, new: &NewBlock) -> 
         memory_bytes: new.memory_bytes,
         idempotency_pointer: new.idempotency_pointer.clone(),
         store_payload: new.store_payload,
+        network: new.network.clone(),
         created_at: now,
         updated_at: now,
     };
     conn.execute(
         &format!(
-            "INSERT INTO blocks ({BLOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)"
+            "INSERT INTO blocks ({BLOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)"
         ),
         params![
             block.id.to_string(),
@@ -189,7 +227,8 @@ pub(crate) fn insert_block(conn: &Connection, team_id: Uuid, new: &NewBlock) -> 
             block.memory_bytes,
             now,
             block.idempotency_pointer,
-            block.store_payload
+            block.store_payload,
+            encode_network(&block.network)?
         ],
     )?;
     Ok(block)
@@ -244,10 +283,13 @@ pub(crate) fn update_block(
     if let Some(store_payload) = patch.store_payload {
         block.store_payload = store_payload;
     }
+    if let Some(network) = &patch.network {
+        block.network.clone_from(network);
+    }
     block.updated_at = now_ms();
     conn.execute(
         "UPDATE blocks SET name = ?2, language = ?3, env = ?4, timeout_ms = ?5, fuel = ?6, memory_bytes = ?7, updated_at = ?8,
-         idempotency_pointer = ?9, store_payload = ?10 WHERE id = ?1",
+         idempotency_pointer = ?9, store_payload = ?10, network = ?11 WHERE id = ?1",
         params![
             id.to_string(),
             block.name,
@@ -258,7 +300,8 @@ pub(crate) fn update_block(
             block.memory_bytes,
             block.updated_at,
             block.idempotency_pointer,
-            block.store_payload
+            block.store_payload,
+            encode_network(&block.network)?
         ],
     )?;
     Ok(block)

@@ -178,6 +178,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (digest, seq)
     );
     "#,
+    // 7: outbound HTTP: a block's network policy, and the calls each execution made.
+    r#"
+    ALTER TABLE blocks ADD COLUMN network TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE executions ADD COLUMN outbound TEXT;
+    "#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

@@ -4,3 +4,4 @@
 pub mod binary;
 pub mod sandbox;
 pub mod server;
+pub mod upstream;

@@ -14,7 +14,7 @@ pub use writes::{Claimed, NewExecution, finish, insert_pending};
 pub(crate) use writes::{claim, fail_unstarted, purge, recover};
 
 use super::{StoreError, opt_uuid_at, uuid_at};
-use crate::sandbox::{Failure, LogLine, RunStatus};
+use crate::sandbox::{Failure, LogLine, OutboundCall, RunStatus};
 
 /// Where an execution is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -136,6 +136,8 @@ pub struct Execution {
     pub output: Option<Box<RawValue>>,
     /// Captured log lines (empty in listings).
     pub logs: Vec<LogLine>,
+    /// Every HTTP request the block sent, allowed or refused (empty in listings).
+    pub outbound: Vec<OutboundCall>,
     /// Log bytes dropped over the cap.
     pub logs_dropped_bytes: u64,
     /// Fuel burned.
@@ -186,7 +188,7 @@ pub struct ExecutionFilter {
 
 const COLUMNS: &str = "id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status, error_kind,
     error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us, peak_memory_bytes, input,
-    created_at, finished_at, replay_of, attempts, started_at, timeout_ms, webhook_id";
+    created_at, finished_at, replay_of, attempts, started_at, timeout_ms, webhook_id, outbound";
 
 struct RawRow {
     execution: Execution,
@@ -196,6 +198,7 @@ struct RawRow {
     output: Option<String>,
     logs: String,
     input: Option<String>,
+    outbound: Option<String>,
 }
 
 fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
@@ -217,6 +220,7 @@ fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
             error: None,
             output: None,
             logs: Vec::new(),
+            outbound: Vec::new(),
             logs_dropped_bytes: row.get(13)?,
             fuel_consumed: row.get(14)?,
             duration_us: row.get(15)?,
@@ -236,6 +240,7 @@ fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
         output: row.get(11)?,
         logs: row.get(12)?,
         input: row.get(17)?,
+        outbound: row.get(25)?,
     })
 }
 
@@ -256,6 +261,9 @@ fn decode(raw: RawRow, full: bool) -> Result<Execution, StoreError> {
     if full {
         execution.logs = serde_json::from_str(&raw.logs).map_err(|e| corrupt("logs", &e))?;
         execution.input = raw.input.map(RawValue::from_string).transpose().map_err(|e| corrupt("input", &e))?;
+        if let Some(outbound) = raw.outbound {
+            execution.outbound = serde_json::from_str(&outbound).map_err(|e| corrupt("outbound", &e))?;
+        }
     }
     Ok(execution)
 }

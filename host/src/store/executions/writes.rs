@@ -109,18 +109,25 @@ pub fn finish(
 ) -> Result<(), StoreError> {
     let failure = outcome.failure();
     let logs = serde_json::to_string(&outcome.logs.lines).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // NULL for the common run that sent nothing: no text to store or parse.
+    let outbound = if outcome.outbound.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&outcome.outbound).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+    };
     let mut stmt = conn.prepare_cached(
         "INSERT INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
             error_kind, error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us,
             peak_memory_bytes, input, created_at, finished_at, keep_input, timeout_ms, replay_of, started_at, attempts,
-            webhook_id)
+            webhook_id, outbound)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-            CASE WHEN ?21 THEN ?18 END, ?19, ?20, ?21, ?22, ?23, ?19, 1, ?24)
+            CASE WHEN ?21 THEN ?18 END, ?19, ?20, ?21, ?22, ?23, ?19, 1, ?24, ?25)
          ON CONFLICT(id) DO UPDATE SET status = excluded.status, error_kind = excluded.error_kind,
             error_message = excluded.error_message, error_code = excluded.error_code, output = excluded.output,
             logs = excluded.logs, logs_dropped_bytes = excluded.logs_dropped_bytes,
             fuel_consumed = excluded.fuel_consumed, duration_us = excluded.duration_us,
             peak_memory_bytes = excluded.peak_memory_bytes, finished_at = excluded.finished_at,
+            outbound = excluded.outbound,
             input = CASE WHEN executions.keep_input THEN executions.input END,
             attempts = MAX(executions.attempts, 1)",
     )?;
@@ -149,6 +156,7 @@ pub fn finish(
         new.timeout_ms,
         new.replay_of.map(|r| r.to_string()),
         new.webhook_id.map(|w| w.to_string()),
+        outbound,
     ])?;
     Ok(())
 }
