@@ -16,6 +16,7 @@ pub mod fuzzing;
 pub mod priority;
 pub mod ratelimit;
 pub mod sandbox;
+pub mod secrets;
 pub mod serve;
 pub mod signatures;
 pub mod state;

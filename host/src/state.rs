@@ -13,6 +13,8 @@ use crate::sandbox::{Sandbox, SandboxConfig, SandboxError};
 use crate::store::blocks::Block;
 use crate::store::docs::{self, Doc};
 use crate::store::tenancy;
+use crate::secrets::{SecretsError, Sealer, master_key};
+use crate::store::secrets;
 use crate::store::webhooks::{self, Webhook};
 use crate::store::{Store, StoreError};
 
@@ -34,6 +36,8 @@ pub struct AppState {
     /// Uploads being read or compiled; past [`Config::upload_limit`] an upload is a 503 before
     /// its body is read.
     pub uploads: Arc<tokio::sync::Semaphore>,
+    /// Seals and opens secrets under the master key.
+    pub sealer: Arc<Sealer>,
 }
 
 /// What a trigger webhook's id refers to.
@@ -59,6 +63,9 @@ pub enum StartError {
     /// The executor could not recover the queue or start its workers.
     #[error(transparent)]
     Executor(#[from] crate::executor::ExecError),
+    /// The master key could not be loaded, or a sealed value not resealed.
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
 }
 
 /// The first admin key, created on first start with an empty store. Shown once.
@@ -70,6 +77,8 @@ impl AppState {
     /// its admin user and an admin key, returned here and never again.
     pub async fn open(config: Config) -> Result<(Self, Option<BootstrapKey>), StartError> {
         let store = Store::open_with_linger(&config.database_path(), config.record_linger)?;
+        let sealer = Arc::new(open_sealer(&config)?);
+        reseal(&store, &sealer).await?;
         let mut sandbox_config = SandboxConfig::new(config.artifacts_dir());
         sandbox_config.max_concurrent_runs = config.max_concurrent_runs;
         sandbox_config.max_memory_bytes = config.max_memory_bytes;
@@ -81,12 +90,18 @@ impl AppState {
         let sandbox = Arc::new(Sandbox::new(sandbox_config)?);
         let config = Arc::new(config);
         let cache = Arc::new(Cache::default());
-        let executor = Executor::new(store.clone(), Arc::clone(&sandbox), Arc::clone(&config), Arc::clone(&cache));
+        let executor = Executor::new(
+            store.clone(),
+            Arc::clone(&sandbox),
+            Arc::clone(&config),
+            Arc::clone(&cache),
+            Arc::clone(&sealer),
+        );
         let bootstrap = bootstrap(&store).await?;
         executor.start().await?;
         let limiters = Arc::new(RateLimiters::default());
         let uploads = Arc::new(tokio::sync::Semaphore::new(config.upload_limit()));
-        Ok((Self { store, sandbox, executor, config, cache, limiters, uploads }, bootstrap))
+        Ok((Self { store, sandbox, executor, config, cache, limiters, uploads, sealer }, bootstrap))
     }
 
     /// Runs a store write, then `invalidate` if it succeeded, in a task of its own: a handler
@@ -153,6 +168,43 @@ impl AppState {
             .await?;
         doc.filter(|doc| doc.team_id == team_id).ok_or(StoreError::NotFound("doc"))
     }
+}
+
+/// The sealer over the configured master key (or the key file, created on first start), also
+/// opening values sealed under `master_key_previous`.
+fn open_sealer(config: &Config) -> Result<Sealer, SecretsError> {
+    let current = match &config.master_key {
+        Some(text) => master_key::parse(text, "master_key")?,
+        None => master_key::load_or_create(&config.master_key_path())?,
+    };
+    let previous = config.master_key_previous.as_ref().map(|text| master_key::parse(text, "master_key_previous")).transpose()?;
+    Ok(Sealer::new(current, previous))
+}
+
+/// Reseals under the current master key every value still sealed under another (a rotation).
+/// Values that open under neither key stop the boot: running on would lose them silently.
+async fn reseal(store: &Store, sealer: &Arc<Sealer>) -> Result<(), StartError> {
+    let sealer = Arc::clone(sealer);
+    let resealed = store
+        .write(move |conn| {
+            let mut count = 0usize;
+            for (team, name, sealed) in secrets::all_sealed(conn)? {
+                if sealer.is_current(&sealed) {
+                    continue;
+                }
+                let context = crate::secrets::secret_context(team, &name);
+                let reseal = sealer.open(&context, &sealed).and_then(|plain| sealer.seal(&context, &plain));
+                let resealed = reseal.map_err(|e| StoreError::Invalid(format!("secret {name:?} of team {team}: {e}")))?;
+                secrets::reseal(conn, team, &name, &resealed)?;
+                count += 1;
+            }
+            Ok(count)
+        })
+        .await?;
+    if resealed > 0 {
+        tracing::info!(resealed, "resealed secrets under the new master key");
+    }
+    Ok(())
 }
 
 async fn bootstrap(store: &Store) -> Result<Option<BootstrapKey>, StoreError> {

@@ -15,7 +15,10 @@ use super::error::ApiError;
 use super::limits;
 use crate::auth::Admin;
 use crate::state::AppState;
+use crate::config::Config;
+use crate::store::StoreError;
 use crate::store::blocks::{self, Block, BlockPatch, BlockVersion, NewBlock};
+use crate::store::secrets as stored_secrets;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -36,12 +39,23 @@ async fn create(
         .write(move |conn| {
             let block = blocks::insert_block(conn, caller.team_id, &new)?;
             // Checked as stored; the savepoint rolls the insert back on error.
-            limits::check_block(&config, &block)
-                .map_err(|e| crate::store::StoreError::Invalid(e.message().to_owned()))?;
+            check_stored(conn, &config, &block)?;
             Ok(block)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(block)))
+}
+
+/// Checks a block as written, inside its write (an error rolls the write back): its settings,
+/// and that every secret it references exists in its team.
+fn check_stored(conn: &rusqlite::Connection, config: &Config, block: &Block) -> Result<(), StoreError> {
+    limits::check_block(config, block).map_err(|e| StoreError::Invalid(e.message().to_owned()))?;
+    if let Some(name) = stored_secrets::first_missing(conn, block.team_id, &block.secret_names())? {
+        return Err(StoreError::Invalid(format!(
+            "the block references secret {name:?}, which the team does not have (create it with PUT /v1/secrets/{name})"
+        )));
+    }
+    Ok(())
 }
 
 async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<Block>>, ApiError> {
@@ -71,8 +85,7 @@ async fn update(
             move |conn| {
                 let updated = blocks::update_block(conn, caller.team_id, id, &patch)?;
                 // Validate the merged result; the savepoint rolls the update back on error.
-                limits::check_block(&config, &updated)
-                    .map_err(|e| crate::store::StoreError::Invalid(e.message().to_owned()))?;
+                check_stored(conn, &config, &updated)?;
                 Ok(updated)
             },
             move || cache.forget_block(id),

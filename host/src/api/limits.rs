@@ -10,7 +10,9 @@ use super::trigger::request::{
 use crate::config::Config;
 use crate::executor::{BLOCK_ID_VAR, DATASET_KEY_VAR, EXECUTION_ID_VAR};
 use crate::sandbox::DATA_FILE_VAR;
-use crate::store::blocks::{Block, NetworkSettings};
+use crate::secrets;
+use crate::store::block_settings::{Credential, EnvValue, Injection, NetworkSettings, SECRET_PLACEHOLDER};
+use crate::store::blocks::Block;
 
 /// Variables the host sets for a run (every run, or trigger calls). Neither a caller's
 /// `environment_variables` nor a block's saved `env` may set them: a guest must be able to
@@ -36,14 +38,34 @@ const MAX_ENV_NAME_BYTES: usize = 256;
 /// see `BAD=KEY` as `BAD` = `KEY=…`) and not one of [`RESERVED_ENV_VARS`]; a value must not
 /// hold NUL (C guests would cut it there).
 pub(crate) fn check_env(env: &BTreeMap<String, String>, field: &str) -> Result<(), String> {
-    for (key, value) in env {
+    check_entries(env.iter().map(|(key, value)| (key, Some(value.as_str()))), field)
+}
+
+/// [`check_env`] for a block's saved env, whose values may name a secret instead.
+fn check_block_env(env: &BTreeMap<String, EnvValue>) -> Result<(), String> {
+    for value in env.values() {
+        if let EnvValue::Secret(reference) = value {
+            secrets::check_name(&reference.secret)?;
+        }
+    }
+    fn text(value: &EnvValue) -> Option<&str> {
+        match value {
+            EnvValue::Text(text) => Some(text),
+            EnvValue::Secret(_) => None,
+        }
+    }
+    check_entries(env.iter().map(|(key, value)| (key, text(value))), "env")
+}
+
+fn check_entries<'a>(entries: impl Iterator<Item = (&'a String, Option<&'a str>)>, field: &str) -> Result<(), String> {
+    for (key, value) in entries {
         if key.is_empty() || key.len() > MAX_ENV_NAME_BYTES || key.contains(['=', '\0']) {
             return Err(format!("`{field}` key {key:?} is not a valid variable name (1-256 bytes, no `=` or NUL)"));
         }
         if RESERVED_ENV_VARS.contains(&key.as_str()) {
             return Err(format!("`{field}` key {key:?} is set by the host and cannot be overridden"));
         }
-        if value.contains('\0') {
+        if value.is_some_and(|value| value.contains('\0')) {
             return Err(format!("`{field}.{key}` contains a NUL character"));
         }
     }
@@ -63,7 +85,7 @@ pub(crate) fn check_block(config: &Config, block: &Block) -> Result<(), ApiError
     if !language_ok {
         return Err(ApiError::unprocessable("`language` must be a lowercase identifier such as rust or python"));
     }
-    check_env(env, "env").map_err(ApiError::unprocessable)?;
+    check_block_env(env).map_err(ApiError::unprocessable)?;
     check_timeout(config, timeout_ms, "timeoutMs")?;
     // Stored as a SQLite INTEGER (i64): a larger budget was accepted and then failed as a 500.
     if fuel.is_some_and(|f| f == 0 || f > i64::MAX as u64) {
@@ -111,12 +133,36 @@ fn check_network(config: &Config, network: &NetworkSettings) -> Result<(), ApiEr
             )));
         }
     }
+    for credential in &network.credentials {
+        check_credential(credential).map_err(ApiError::unprocessable)?;
+    }
     if network.connect_timeout_ms.is_some_and(|ms| ms == 0 || ms > config.max_timeout_ms) {
         return Err(ApiError::unprocessable(format!(
             "`network.connectTimeoutMs` must be between 1 and {} (the server's max_timeout_ms)",
             config.max_timeout_ms
         )));
     }
+    Ok(())
+}
+
+/// Headers a credential may not set: the connection's own (hyper and the host set them).
+const FRAMING_HEADERS: [&str; 6] = ["host", "content-length", "transfer-encoding", "connection", "upgrade", "te"];
+
+/// Checks a credential: a secret name, a header name that is not a framing header, and a value
+/// template that uses the secret and makes a valid header value.
+fn check_credential(credential: &Credential) -> Result<(), String> {
+    secrets::check_name(&credential.secret)?;
+    let Injection { header, value, .. } = &credential.inject;
+    let name = http::HeaderName::try_from(header.as_str())
+        .map_err(|_| format!("`network.credentials` header {header:?} is not a valid header name"))?;
+    if FRAMING_HEADERS.contains(&name.as_str()) {
+        return Err(format!("`network.credentials` may not set {header:?}: the host sets it"));
+    }
+    if !value.contains(SECRET_PLACEHOLDER) {
+        return Err(format!("`network.credentials` value {value:?} must contain {SECRET_PLACEHOLDER}"));
+    }
+    http::HeaderValue::try_from(value.replace(SECRET_PLACEHOLDER, "x"))
+        .map_err(|_| format!("`network.credentials` value {value:?} is not a valid header value"))?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod error;
 mod executions;
 mod keys;
 mod limits;
+mod secrets;
 mod targets;
 pub mod trigger;
 mod v2;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(docs::router())
         .merge(executions::router())
         .merge(keys::router())
+        .merge(secrets::router())
         .merge(webhooks::router())
         .merge(trigger::router())
         .fallback(not_found)

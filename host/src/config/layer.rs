@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{Config, ConfigError, MAX_RECORD_LINGER_US};
+use crate::secrets::KeyText;
 
 /// Every setting, as optional values from one layer.
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +43,9 @@ pub(super) struct Layer {
     outbound_allow_private: Option<bool>,
     outbound_max_requests: Option<u64>,
     outbound_max_body_bytes: Option<u64>,
+    master_key: Option<String>,
+    master_key_previous: Option<String>,
+    master_key_file: Option<PathBuf>,
 }
 
 impl Layer {
@@ -155,6 +159,15 @@ impl Config {
         }
         if let Some(v) = layer.outbound_max_body_bytes {
             self.outbound_max_body_bytes = v;
+        }
+        if let Some(v) = layer.master_key {
+            self.master_key = Some(KeyText::new(v));
+        }
+        if let Some(v) = layer.master_key_previous {
+            self.master_key_previous = Some(KeyText::new(v));
+        }
+        if let Some(v) = layer.master_key_file {
+            self.master_key_file = Some(v);
         }
         Ok(())
     }

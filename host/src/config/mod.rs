@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use layer::{Layer, env_layer, read_file};
 
+use crate::secrets::KeyText;
+
 /// Why the configuration cannot be used; the message names the setting and its source.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -109,6 +111,13 @@ pub struct Config {
     pub outbound_max_requests: u32,
     /// The most bytes a block's `network.maxRequestBytes` / `maxResponseBytes` may set.
     pub outbound_max_body_bytes: u64,
+    /// The master key sealing secrets at rest (32 bytes, base64 or hex; usually the
+    /// `WASMHOOK_MASTER_KEY` env var). `None`: the key in [`Config::master_key_path`].
+    pub master_key: Option<KeyText>,
+    /// The master key before a rotation: values still sealed under it are resealed at boot.
+    pub master_key_previous: Option<KeyText>,
+    /// Where the master key file is (default `{data_dir}/master.key`).
+    pub master_key_file: Option<PathBuf>,
 }
 
 /// Sync runs allowed per run slot by default: enough to keep every slot busy with a queue
@@ -150,6 +159,9 @@ impl Default for Config {
             outbound_allow_private: false,
             outbound_max_requests: 256,
             outbound_max_body_bytes: 64 << 20,
+            master_key: None,
+            master_key_previous: None,
+            master_key_file: None,
         }
     }
 }
@@ -304,6 +316,11 @@ impl Config {
     /// The SQLite file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("wasmhook.sqlite3")
+    }
+
+    /// The master key file, used when no `master_key` is configured.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"))
     }
 
     /// The compiled-artifact cache.

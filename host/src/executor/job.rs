@@ -2,7 +2,6 @@
 //! record.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -13,8 +12,8 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::{ExecError, Executor};
-use crate::sandbox::{DEFAULT_TIMEOUT, Failure, NetworkPolicy, Outcome, RunInput, RunLimits};
-use crate::store::blocks::{Block, NetworkSettings};
+use crate::sandbox::{DEFAULT_TIMEOUT, Failure, Outcome, RunInput, RunLimits};
+use crate::store::blocks::Block;
 use crate::store::executions::{self, Claimed, Execution, ExecutionStatus, NewExecution, Trigger};
 use crate::store::{StoreError, now_ms};
 
@@ -217,22 +216,6 @@ impl StoredInput {
     }
 }
 
-/// The run's network policy: `None` (deny all, the sandbox's default limits) for a block that
-/// allows no host, so the common case builds nothing.
-fn network_policy(settings: &NetworkSettings) -> Option<Arc<NetworkPolicy>> {
-    if settings.allowed_hosts.is_empty() {
-        return None;
-    }
-    let defaults = NetworkPolicy::default();
-    Some(Arc::new(NetworkPolicy {
-        allowed_hosts: settings.allowed_hosts.clone(),
-        max_requests: settings.max_requests.unwrap_or(defaults.max_requests),
-        max_request_bytes: settings.max_request_bytes.unwrap_or(defaults.max_request_bytes),
-        max_response_bytes: settings.max_response_bytes.unwrap_or(defaults.max_response_bytes),
-        connect_timeout: settings.connect_timeout_ms.map_or(defaults.connect_timeout, Duration::from_millis),
-    }))
-}
-
 /// Whether a run's record must be committed before its summary is returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Recording {
@@ -249,7 +232,8 @@ impl Executor {
     pub(crate) async fn run_job(&self, job: Job, recording: Recording) -> Result<RunSummary, ExecError> {
         let prepared = self.prepared(job.block.id, job.version).await?;
 
-        let mut env = job.block.env.clone();
+        let secrets = self.open_secrets(&job.block).await?;
+        let mut env = secrets.env(&job.block)?;
         env.extend(job.request_env.iter().map(|(k, v)| (k.clone(), v.clone())));
         env.insert(EXECUTION_ID_VAR.into(), job.execution_id.to_string());
         env.insert(BLOCK_ID_VAR.into(), job.block.id.to_string());
@@ -263,9 +247,10 @@ impl Executor {
             fuel: job.block.fuel,
             memory_bytes: job.block.memory_bytes.unwrap_or(self.config.default_memory_bytes),
         };
-        let network = network_policy(&job.block.network);
+        let network = secrets.network_policy(&job.block.network)?;
         let input = RunInput { data: job.data.clone(), files: job.files.clone(), env, limits, network };
-        let outcome = self.sandbox.run(&prepared, input).await?;
+        let mut outcome = self.sandbox.run(&prepared, input).await?;
+        secrets.redactor().outcome(&mut outcome);
         self.record(job, outcome, recording).await
     }
 

@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod job;
 mod queue;
 mod retention;
+mod run_secrets;
 mod workers;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub use job::{BLOCK_ID_VAR, DATASET_KEY_VAR, EXECUTION_ID_VAR, Job, RunSummary, 
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::sandbox::{BlockDigest, PreparedBlock, Sandbox, SandboxError};
+use crate::secrets::Sealer;
 use crate::store::blocks;
 use crate::store::{Store, StoreError};
 use queue::Queue;
@@ -63,6 +65,15 @@ pub enum ExecError {
     /// The server is shutting down and takes no new work.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The block references a secret its team does not have.
+    #[error("the block references secret {0:?}, which its team does not have (create it with PUT /v1/secrets/{0})")]
+    MissingSecret(String),
+    /// A credential does not make a valid header.
+    #[error("{0}")]
+    InvalidCredential(String),
+    /// A secret did not open (master key changed without rotation, or tampering).
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretsError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -89,12 +100,14 @@ pub struct Executor {
     /// One permit per sync run waiting or running, held by its task until the run is recorded
     /// (also past the sync wait): bounds the payloads and tasks of sync work in memory.
     sync_slots: Arc<Semaphore>,
+    /// Opens the secrets a run's block uses.
+    sealer: Arc<Sealer>,
 }
 
 impl Executor {
     /// An executor over the shared store and sandbox. Call [`Executor::start`] to recover
     /// and start the workers.
-    pub fn new(store: Store, sandbox: Arc<Sandbox>, config: Arc<Config>, cache: Arc<Cache>) -> Self {
+    pub fn new(store: Store, sandbox: Arc<Sandbox>, config: Arc<Config>, cache: Arc<Cache>, sealer: Arc<Sealer>) -> Self {
         let queue = Arc::new(Queue::new(config.queue_depth, config.team_queue_depth()));
         let sync_slots = Arc::new(Semaphore::new(config.sync_run_limit()));
         Self {
@@ -106,6 +119,7 @@ impl Executor {
             tasks: TaskTracker::new(),
             stopping: CancellationToken::new(),
             sync_slots,
+            sealer,
         }
     }
 

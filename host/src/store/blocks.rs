@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{StoreError, now_ms, uuid_at};
-use crate::sandbox::AllowedHost;
+pub use super::block_settings::{Credential, EnvValue, Injection, NetworkSettings, SecretRef};
 
 /// A block: a named component plus the config every run of it gets.
 #[derive(Debug, Clone, Serialize)]
@@ -24,8 +24,8 @@ pub struct Block {
     pub language: String,
     /// The version webhooks run; `None` until a version is uploaded.
     pub active_version: Option<i64>,
-    /// Saved environment variables (lowest precedence).
-    pub env: BTreeMap<String, String>,
+    /// Saved environment variables (lowest precedence); a value may reference a secret.
+    pub env: BTreeMap<String, EnvValue>,
     /// Wall-clock limit per run; `None` = the 6 s default.
     pub timeout_ms: Option<u64>,
     /// Fuel budget per run; `None` = derived from the timeout.
@@ -43,6 +43,17 @@ pub struct Block {
     pub created_at: i64,
     /// Last change, ms since the epoch.
     pub updated_at: i64,
+}
+
+impl Block {
+    /// The names of the secrets the block references (env values and credentials).
+    pub fn secret_names(&self) -> std::collections::BTreeSet<String> {
+        let in_env = self.env.values().filter_map(|value| match value {
+            EnvValue::Secret(reference) => Some(reference.secret.clone()),
+            EnvValue::Text(_) => None,
+        });
+        in_env.chain(self.network.credential_secrets().map(str::to_owned)).collect()
+    }
 }
 
 /// One immutable upload of a block.
@@ -74,7 +85,7 @@ pub struct NewBlock {
     pub language: String,
     /// Saved env vars.
     #[serde(default)]
-    pub env: BTreeMap<String, String>,
+    pub env: BTreeMap<String, EnvValue>,
     /// Per-run wall-clock limit.
     pub timeout_ms: Option<u64>,
     /// Per-run fuel budget.
@@ -89,28 +100,6 @@ pub struct NewBlock {
     /// Outbound HTTP policy (default: nothing allowed).
     #[serde(default)]
     pub network: NetworkSettings,
-}
-
-/// A block's outbound HTTP policy, as set through the API (`network` of a block). Absent
-/// limits take the server's defaults; every limit is checked against the server's ceilings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NetworkSettings {
-    /// `scheme://host[:port]` entries the block may call (see `sandbox::AllowedHost`).
-    #[serde(default)]
-    pub allowed_hosts: Vec<AllowedHost>,
-    /// Requests per run (refused ones count).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_requests: Option<u32>,
-    /// Request body bytes per request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_request_bytes: Option<u64>,
-    /// Response body bytes per request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_response_bytes: Option<u64>,
-    /// DNS + TCP + TLS time per request, ms.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub connect_timeout_ms: Option<u64>,
 }
 
 pub(crate) fn default_true() -> bool {
@@ -130,7 +119,7 @@ pub struct BlockPatch {
     /// New language.
     pub language: Option<String>,
     /// Replaces the saved env vars.
-    pub env: Option<BTreeMap<String, String>>,
+    pub env: Option<BTreeMap<String, EnvValue>>,
     /// New limit, or `null` for the default.
     #[serde(default, deserialize_with = "present")]
     pub timeout_ms: Option<Option<u64>>,
@@ -190,7 +179,7 @@ fn encode_network(network: &NetworkSettings) -> Result<String, StoreError> {
     serde_json::to_string(network).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn encode_env(env: &BTreeMap<String, String>) -> Result<String, StoreError> {
+fn encode_env(env: &BTreeMap<String, EnvValue>) -> Result<String, StoreError> {
     serde_json::to_string(env).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 

@@ -13,7 +13,9 @@
 //! what webhook retries need; a power loss may lose the last commits.
 
 pub mod blobs;
+pub mod block_settings;
 pub mod blocks;
+pub mod secrets;
 mod checkpoint;
 pub mod deliveries;
 pub mod docs;

@@ -183,6 +183,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE blocks ADD COLUMN network TEXT NOT NULL DEFAULT '{}';
     ALTER TABLE executions ADD COLUMN outbound TEXT;
     "#,
+    // 8: team secrets, sealed under the master key (see `secrets::sealer`); values never in
+    // plain text.
+    r#"
+    CREATE TABLE secrets (
+        team_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        sealed TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (team_id, name)
+    );
+    "#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

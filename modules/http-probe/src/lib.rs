@@ -3,13 +3,13 @@
 //!
 //! Data: `{"requests": [{"method": "GET", "url": "http://…", "body": "…", "headers": {…}}]}`.
 //! Output: one `{"status", "body", "headers"}` or `{"error", "code"}` per request, in order.
-//! It also reports the env vars named in `PROBE_ENV`, to show what the guest can see.
+//! It also reports (and logs) the env vars named in `PROBE_ENV`, to show what the guest can see.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use wasmhook_sdk::http::Request;
-use wasmhook_sdk::{Context, Error};
+use wasmhook_sdk::{Context, Error, log};
 
 #[derive(Deserialize)]
 struct Probe {
@@ -72,6 +72,9 @@ fn run(ctx: Context) -> Result<Report, Error> {
         .split(',')
         .filter(|name| !name.is_empty())
         .map(|name| (name.to_owned(), ctx.env(name)))
-        .collect();
+        .collect::<BTreeMap<_, _>>();
+    for (name, value) in &env {
+        log::info!("env {name} = {value:?}");
+    }
     Ok(Report { answers, env })
 }

@@ -46,6 +46,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct NetworkPolicy {
     /// Targets it may call; empty: none.
     pub allowed_hosts: Vec<AllowedHost>,
+    /// Headers the host adds to requests to their host (credentials the guest never sees);
+    /// their hosts are allowed too.
+    pub injected: Vec<InjectedHeader>,
     /// Requests per run, refused ones included.
     pub max_requests: u32,
     /// Request body bytes per request.
@@ -61,6 +64,7 @@ impl Default for NetworkPolicy {
     fn default() -> Self {
         Self {
             allowed_hosts: Vec::new(),
+            injected: Vec::new(),
             max_requests: DEFAULT_MAX_REQUESTS,
             max_request_bytes: DEFAULT_MAX_BODY_BYTES,
             max_response_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -72,7 +76,27 @@ impl Default for NetworkPolicy {
 impl NetworkPolicy {
     fn allows(&self, target: &Target) -> bool {
         self.allowed_hosts.iter().any(|entry| entry.allows(target))
+            || self.injected.iter().any(|header| header.host.allows(target))
     }
+
+    /// Sets the headers injected for `target`, replacing any the guest set under those names.
+    fn inject(&self, target: &Target, headers: &mut http::HeaderMap) {
+        for header in self.injected.iter().filter(|header| header.host.allows(target)) {
+            headers.insert(header.name.clone(), header.value.clone());
+        }
+    }
+}
+
+/// A header the host adds to a run's requests to one host. Its value is marked sensitive:
+/// `Debug` prints `Sensitive`, and hyper keeps it out of HPACK tables.
+#[derive(Debug, Clone)]
+pub struct InjectedHeader {
+    /// The requests it goes into.
+    pub host: AllowedHost,
+    /// Its name.
+    pub name: http::HeaderName,
+    /// Its value.
+    pub value: http::HeaderValue,
 }
 
 /// Server-wide outbound settings, built once per sandbox.
@@ -158,6 +182,8 @@ impl WasiHttpHooks for Outbound {
             call.fail(format!("refused: {target} is not in the block's network.allowedHosts"));
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
+        let mut request = request;
+        policy.inject(&target, request.headers_mut());
         let limits = send::Limits::of(policy, options);
         Box::new(send::send(Arc::clone(&self.network), target, request, limits, call))
     }

@@ -1,0 +1,90 @@
+//! The parts of a block's configuration that name secrets or reach the network: env values that
+//! reference a secret, and the outbound HTTP policy with its injected credentials.
+
+use serde::{Deserialize, Serialize};
+
+use crate::sandbox::AllowedHost;
+
+/// One env value of a block: text, or a reference to a team secret resolved at run time
+/// (`{"secret": "slack"}`) and never stored with the execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EnvValue {
+    /// The value itself.
+    Text(String),
+    /// The value of a team secret.
+    Secret(SecretRef),
+}
+
+/// `{"secret": "NAME"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// The secret's name.
+    pub secret: String,
+}
+
+impl From<&str> for EnvValue {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+/// A block's outbound HTTP policy, as set through the API (`network` of a block). Absent
+/// limits take the server's defaults; every limit is checked against the server's ceilings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkSettings {
+    /// `scheme://host[:port]` entries the block may call (see `sandbox::AllowedHost`).
+    #[serde(default)]
+    pub allowed_hosts: Vec<AllowedHost>,
+    /// Secrets the host adds as a header to the block's requests to one host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<Credential>,
+    /// Requests per run (refused ones count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests: Option<u32>,
+    /// Request body bytes per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_request_bytes: Option<u64>,
+    /// Response body bytes per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_response_bytes: Option<u64>,
+    /// DNS + TCP + TLS time per request, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_ms: Option<u64>,
+}
+
+/// A host-injected credential: `{"secret": "stripe", "inject": {"host": "https://api.stripe.com",
+/// "header": "Authorization", "value": "Bearer {secret}"}}`. The host is allowed by it (it
+/// need not be repeated in `allowedHosts`); the guest never sees the value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    /// The team secret.
+    pub secret: String,
+    /// Where and how it is added.
+    pub inject: Injection,
+}
+
+/// Where a credential goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Injection {
+    /// The requests it is added to (an `allowedHosts` entry).
+    pub host: AllowedHost,
+    /// The header it sets (replacing one the guest set).
+    pub header: String,
+    /// The header's value; `{secret}` is replaced by the secret's value.
+    pub value: String,
+}
+
+/// The placeholder a credential's header value holds.
+pub const SECRET_PLACEHOLDER: &str = "{secret}";
+
+impl NetworkSettings {
+    /// The secrets its credentials use.
+    pub fn credential_secrets(&self) -> impl Iterator<Item = &str> {
+        self.credentials.iter().map(|c| c.secret.as_str())
+    }
+}
