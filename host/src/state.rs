@@ -10,11 +10,11 @@ use crate::config::Config;
 use crate::executor::Executor;
 use crate::ratelimit::RateLimiters;
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxError};
+use crate::secrets::{Sealer, SecretsError, master_key};
 use crate::store::blocks::Block;
 use crate::store::docs::{self, Doc};
-use crate::store::tenancy;
-use crate::secrets::{SecretsError, Sealer, master_key};
 use crate::store::secrets;
+use crate::store::tenancy;
 use crate::store::webhooks::{self, Webhook};
 use crate::store::{Store, StoreError};
 
@@ -142,9 +142,12 @@ impl AppState {
     /// A trigger webhook by the id in its URL, from the cache or the store.
     pub async fn webhook_by_id(&self, id: Uuid) -> Result<WebhookLookup, StoreError> {
         let store = &self.store;
+        let sealer = Arc::clone(&self.sealer);
         let found = self
             .cache
-            .webhook(id, || async move { Ok(store.read(move |conn| webhooks::by_id(conn, id)).await?.map(Arc::new)) })
+            .webhook(id, || async move {
+                Ok(store.read(move |conn| webhooks::by_id(conn, &sealer, id)).await?.map(Arc::new))
+            })
             .await?;
         if let Some(webhook) = found {
             return Ok(WebhookLookup::Found(webhook));
@@ -177,11 +180,13 @@ fn open_sealer(config: &Config) -> Result<Sealer, SecretsError> {
         Some(text) => master_key::parse(text, "master_key")?,
         None => master_key::load_or_create(&config.master_key_path())?,
     };
-    let previous = config.master_key_previous.as_ref().map(|text| master_key::parse(text, "master_key_previous")).transpose()?;
+    let previous =
+        config.master_key_previous.as_ref().map(|text| master_key::parse(text, "master_key_previous")).transpose()?;
     Ok(Sealer::new(current, previous))
 }
 
-/// Reseals under the current master key every value still sealed under another (a rotation).
+/// Reseals under the current master key every value still sealed under another (a rotation),
+/// and seals signature checks stored in plain text by earlier versions.
 /// Values that open under neither key stop the boot: running on would lose them silently.
 async fn reseal(store: &Store, sealer: &Arc<Sealer>) -> Result<(), StartError> {
     let sealer = Arc::clone(sealer);
@@ -194,15 +199,33 @@ async fn reseal(store: &Store, sealer: &Arc<Sealer>) -> Result<(), StartError> {
                 }
                 let context = crate::secrets::secret_context(team, &name);
                 let reseal = sealer.open(&context, &sealed).and_then(|plain| sealer.seal(&context, &plain));
-                let resealed = reseal.map_err(|e| StoreError::Invalid(format!("secret {name:?} of team {team}: {e}")))?;
+                let resealed =
+                    reseal.map_err(|e| StoreError::Invalid(format!("secret {name:?} of team {team}: {e}")))?;
                 secrets::reseal(conn, team, &name, &resealed)?;
+                count += 1;
+            }
+            for (webhook, team, stored) in webhooks::stored_signatures(conn)? {
+                if sealer.is_current(&stored) {
+                    continue;
+                }
+                let context = crate::secrets::signature_context(team);
+                // Checks stored before signing secrets were sealed are plain JSON: seal them.
+                let plain = if stored.starts_with('{') {
+                    zeroize::Zeroizing::new(stored.into_bytes())
+                } else {
+                    sealer
+                        .open(&context, &stored)
+                        .map_err(|e| StoreError::Invalid(format!("the signature check of webhook {webhook}: {e}")))?
+                };
+                let sealed = sealer.seal(&context, &plain).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                webhooks::reseal_signature(conn, webhook, &sealed)?;
                 count += 1;
             }
             Ok(count)
         })
         .await?;
     if resealed > 0 {
-        tracing::info!(resealed, "resealed secrets under the new master key");
+        tracing::info!(resealed, "sealed secrets and signing secrets under the current master key");
     }
     Ok(())
 }

@@ -97,12 +97,17 @@ async fn an_env_secret_reaches_the_guest_and_nowhere_else() {
     let key = server.key();
     assert_eq!(put_secret(&server, key, "slack", SLACK_TOKEN).await.status, StatusCode::CREATED);
     let block = server
-        .block(key, "http-probe", json!({ "env": { "SLACK_TOKEN": { "secret": "slack" }, "PROBE_ENV": "SLACK_TOKEN" } }))
+        .block(
+            key,
+            "http-probe",
+            json!({ "env": { "SLACK_TOKEN": { "secret": "slack" }, "PROBE_ENV": "SLACK_TOKEN" } }),
+        )
         .await;
     let shown = server.get(&format!("/v1/blocks/{block}"), key).await;
     assert_eq!(shown.body["env"]["SLACK_TOKEN"], json!({ "secret": "slack" }));
 
-    let ran = server.post(&format!("/v2/webhook/blocks/{block}/execute"), key, json!({ "data": { "requests": [] } })).await;
+    let ran =
+        server.post(&format!("/v2/webhook/blocks/{block}/execute"), key, json!({ "data": { "requests": [] } })).await;
     assert_eq!(ran.status, StatusCode::OK, "{}", ran.body);
     // The guest read the real value (its output would not be redacted otherwise).
     assert_eq!(ran.body["output"]["env"]["SLACK_TOKEN"], "[secret:slack]");
@@ -152,16 +157,23 @@ async fn an_injected_credential_reaches_its_host_only_and_the_guest_never_holds_
         "credentials": [{ "secret": "stripe",
                           "inject": { "host": stripe.origin(), "header": "Authorization", "value": "Bearer {secret}" } }],
     });
-    let block = server.block(key, "http-probe", json!({ "network": network, "env": { "PROBE_ENV": "STRIPE,AUTHORIZATION" } })).await;
+    let block = server
+        .block(key, "http-probe", json!({ "network": network, "env": { "PROBE_ENV": "STRIPE,AUTHORIZATION" } }))
+        .await;
     let requests = json!([
         { "url": format!("{}/echo", stripe.origin()), "headers": { "authorization": "Bearer guest-chosen" } },
         { "url": format!("{}/echo", elsewhere.origin()) },
     ]);
-    let ran = server.post(&format!("/v2/webhook/blocks/{block}/execute"), key, json!({ "data": { "requests": requests } })).await;
+    let ran = server
+        .post(&format!("/v2/webhook/blocks/{block}/execute"), key, json!({ "data": { "requests": requests } }))
+        .await;
     assert_eq!(ran.status, StatusCode::OK, "{}", ran.body);
 
     let at_stripe = stripe.received();
-    assert_eq!(at_stripe[0].headers.get("authorization").map(String::as_str), Some(format!("Bearer {STRIPE_KEY}").as_str()));
+    assert_eq!(
+        at_stripe[0].headers.get("authorization").map(String::as_str),
+        Some(format!("Bearer {STRIPE_KEY}").as_str())
+    );
     assert_eq!(elsewhere.received()[0].headers.get("authorization"), None, "only its own host gets it");
     let output = &ran.body["output"];
     assert_eq!(output["env"], json!({ "STRIPE": null, "AUTHORIZATION": null }), "not in the guest's env");
@@ -179,13 +191,16 @@ async fn a_master_key_rotation_reseals_every_secret_and_a_wrong_key_stops_the_bo
     let server = server_in(dir.path(), Some(&old), None).await;
     let key = server.key().to_owned();
     put_secret(&server, &key, "slack", SLACK_TOKEN).await;
-    let block = server.block(&key, "http-probe", json!({ "env": { "T": { "secret": "slack" }, "PROBE_ENV": "T" } })).await;
+    let block =
+        server.block(&key, "http-probe", json!({ "env": { "T": { "secret": "slack" }, "PROBE_ENV": "T" } })).await;
     server.stop().await;
 
     let run = |server: TestServer| {
         let (key, block) = (key.clone(), block.clone());
         async move {
-            let ran = server.post(&format!("/v2/webhook/blocks/{block}/execute"), &key, json!({ "data": { "requests": [] } })).await;
+            let ran = server
+                .post(&format!("/v2/webhook/blocks/{block}/execute"), &key, json!({ "data": { "requests": [] } }))
+                .await;
             server.stop().await;
             ran
         }
@@ -197,7 +212,7 @@ async fn a_master_key_rotation_reseals_every_secret_and_a_wrong_key_stops_the_bo
 
     let mut config = test_config(dir.path());
     config.master_key = Some(KeyText::new("c".repeat(64)));
-    let refused = wasmhook::AppState::open(config).await.err().expect("a wrong master key stops the boot");
+    let refused = wasmhook::AppState::open(config).await.expect_err("a wrong master key stops the boot");
     assert!(refused.to_string().contains("master key"), "{refused}");
 }
 
@@ -212,7 +227,45 @@ async fn without_a_configured_key_a_private_key_file_is_created_in_the_data_dir(
     let file = dir.path().join("master.key");
     assert_eq!(std::fs::metadata(&file).expect("key file").permissions().mode() & 0o777, 0o600);
     let again = server_in(dir.path(), None, None).await;
-    let block = again.block(&key, "http-probe", json!({ "env": { "T": { "secret": "slack" }, "PROBE_ENV": "T" } })).await;
-    let ran = again.post(&format!("/v2/webhook/blocks/{block}/execute"), &key, json!({ "data": { "requests": [] } })).await;
+    let block =
+        again.block(&key, "http-probe", json!({ "env": { "T": { "secret": "slack" }, "PROBE_ENV": "T" } })).await;
+    let ran =
+        again.post(&format!("/v2/webhook/blocks/{block}/execute"), &key, json!({ "data": { "requests": [] } })).await;
     assert_eq!(ran.body["output"]["env"]["T"], "[secret:slack]", "the same key is read back: {}", ran.body);
+}
+
+/// Webhook signing secrets are sealed too: absent from the SQLite files, and a check stored in
+/// plain text by an earlier version is sealed at the next boot and still works.
+#[tokio::test]
+async fn signing_secrets_are_sealed_at_rest_and_plain_ones_are_sealed_at_boot() {
+    let signing = "whsec_plain_text_never_on_disk_4f1e2d3c";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = server_in(dir.path(), None, None).await;
+    let key = server.key().to_owned();
+    let block = server.block(&key, "echo", json!({})).await;
+    let created = server
+        .webhook(
+            &key,
+            json!({ "target": { "type": "block", "id": block }, "auth": "none",
+                    "signature": { "scheme": "stripe", "secrets": [signing] } }),
+        )
+        .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    server.stop().await;
+    assert!(!contains(&database_bytes(dir.path()), signing), "the signing secret is on disk in plain text");
+
+    // What an earlier version wrote: the check as plain JSON.
+    let db = rusqlite::Connection::open(dir.path().join("wasmhook.sqlite3")).expect("open db");
+    let plain = json!({ "scheme": "stripe", "secrets": [signing] }).to_string();
+    db.execute("UPDATE webhooks SET signature = ?1 WHERE id = ?2", rusqlite::params![plain, id]).expect("write plain");
+    drop(db);
+
+    let again = server_in(dir.path(), None, None).await;
+    let shown = again.get(&format!("/v1/webhooks/{id}"), &key).await;
+    assert_eq!(shown.body["signature"]["scheme"], "stripe", "{}", shown.body);
+    again.stop().await;
+    let db = rusqlite::Connection::open(dir.path().join("wasmhook.sqlite3")).expect("open db");
+    let stored: String =
+        db.query_row("SELECT signature FROM webhooks WHERE id = ?1", [&id], |row| row.get(0)).expect("row");
+    assert!(stored.starts_with("v1:") && !stored.contains(signing), "sealed at boot: {stored}");
 }

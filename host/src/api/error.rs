@@ -157,7 +157,9 @@ impl From<ExecError> for ApiError {
             ExecError::TeamQueueFull(_) => Self::unavailable("TEAM_QUEUE_FULL", error.to_string()),
             ExecError::SyncOverloaded(_) => Self::unavailable("OVERLOADED", error.to_string()),
             ExecError::ShuttingDown => Self::unavailable("SHUTTING_DOWN", error.to_string()),
-            ExecError::MissingSecret(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "MISSING_SECRET", error.to_string()),
+            ExecError::MissingSecret(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "MISSING_SECRET", error.to_string())
+            }
             ExecError::InvalidCredential(_) => Self::unprocessable(error.to_string()),
             ExecError::Secret(_) => Self::internal(&error),
             ExecError::Store(e) => e.into(),

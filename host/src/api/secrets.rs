@@ -57,12 +57,17 @@ async fn create(
     secrets::check_name(&new.name).map_err(ApiError::unprocessable)?;
     secrets::check_value(&new.value).map_err(ApiError::unprocessable)?;
     let team = caller.team_id;
-    let sealed = state.sealer.seal(&secret_context(team, &new.name), new.value.as_bytes()).map_err(|e| ApiError::internal(&e))?;
+    let sealed = state
+        .sealer
+        .seal(&secret_context(team, &new.name), new.value.as_bytes())
+        .map_err(|e| ApiError::internal(&e))?;
     let name = new.name;
     let info = state
         .store
         .write(move |conn| match stored::info(conn, team, &name) {
-            Ok(_) => Err(crate::store::StoreError::Conflict(format!("a secret named {name:?} exists; PUT /v1/secrets/{name} replaces its value"))),
+            Ok(_) => Err(crate::store::StoreError::Conflict(format!(
+                "a secret named {name:?} exists; PUT /v1/secrets/{name} replaces its value"
+            ))),
             Err(crate::store::StoreError::NotFound(_)) => stored::put(conn, team, &name, &sealed).map(|(info, _)| info),
             Err(other) => Err(other),
         })
@@ -80,7 +85,8 @@ async fn replace(
     secrets::check_name(&name).map_err(ApiError::unprocessable)?;
     secrets::check_value(&body.value).map_err(ApiError::unprocessable)?;
     let team = caller.team_id;
-    let sealed = state.sealer.seal(&secret_context(team, &name), body.value.as_bytes()).map_err(|e| ApiError::internal(&e))?;
+    let sealed =
+        state.sealer.seal(&secret_context(team, &name), body.value.as_bytes()).map_err(|e| ApiError::internal(&e))?;
     let (info, created) = state.store.write(move |conn| stored::put(conn, team, &name, &sealed)).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(info)))
 }

@@ -107,7 +107,13 @@ pub struct Executor {
 impl Executor {
     /// An executor over the shared store and sandbox. Call [`Executor::start`] to recover
     /// and start the workers.
-    pub fn new(store: Store, sandbox: Arc<Sandbox>, config: Arc<Config>, cache: Arc<Cache>, sealer: Arc<Sealer>) -> Self {
+    pub fn new(
+        store: Store,
+        sandbox: Arc<Sandbox>,
+        config: Arc<Config>,
+        cache: Arc<Cache>,
+        sealer: Arc<Sealer>,
+    ) -> Self {
         let queue = Arc::new(Queue::new(config.queue_depth, config.team_queue_depth()));
         let sync_slots = Arc::new(Semaphore::new(config.sync_run_limit()));
         Self {

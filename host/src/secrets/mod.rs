@@ -66,7 +66,8 @@ pub fn secret_context(team_id: uuid::Uuid, name: &str) -> String {
     format!("secret:{team_id}:{name}")
 }
 
-/// The context a webhook's signature check (with its signing secrets) is sealed in.
-pub fn signature_context(webhook_id: uuid::Uuid) -> String {
-    format!("webhook-signature:{webhook_id}")
+/// The context a webhook's signature check (with its signing secrets) is sealed in: its team's
+/// (not its id, which changes when the URL is regenerated).
+pub fn signature_context(team_id: uuid::Uuid) -> String {
+    format!("webhook-signature:{team_id}")
 }

@@ -96,7 +96,9 @@ impl Sealer {
         let plain = key
             .cipher
             .decrypt(XNonce::from_slice(nonce), Payload { msg: ciphertext, aad: context.as_bytes() })
-            .map_err(|_| SecretsError::Crypto("a sealed value does not open: tampered, or moved from its row".into()))?;
+            .map_err(|_| {
+                SecretsError::Crypto("a sealed value does not open: tampered, or moved from its row".into())
+            })?;
         Ok(Zeroizing::new(plain))
     }
 

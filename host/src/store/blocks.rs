@@ -6,8 +6,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{StoreError, now_ms, uuid_at};
 pub use super::block_settings::{Credential, EnvValue, Injection, NetworkSettings, SecretRef};
+use super::{StoreError, now_ms, uuid_at};
 
 /// A block: a named component plus the config every run of it gets.
 #[derive(Debug, Clone, Serialize)]

@@ -15,12 +15,12 @@
 pub mod blobs;
 pub mod block_settings;
 pub mod blocks;
-pub mod secrets;
 mod checkpoint;
 pub mod deliveries;
 pub mod docs;
 pub mod executions;
 mod schema;
+pub mod secrets;
 pub mod tenancy;
 pub mod webhooks;
 mod writer;

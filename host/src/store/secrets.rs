@@ -20,7 +20,12 @@ pub struct SecretInfo {
 }
 
 /// Creates or replaces a secret; `true` when it was created.
-pub(crate) fn put(conn: &Connection, team_id: Uuid, name: &str, sealed: &str) -> Result<(SecretInfo, bool), StoreError> {
+pub(crate) fn put(
+    conn: &Connection,
+    team_id: Uuid,
+    name: &str,
+    sealed: &str,
+) -> Result<(SecretInfo, bool), StoreError> {
     let now = now_ms();
     let created_at: i64 = conn.query_row(
         "INSERT INTO secrets (team_id, name, sealed, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
@@ -54,7 +59,8 @@ pub(crate) fn info(conn: &Connection, team_id: Uuid, name: &str) -> Result<Secre
 
 /// Deletes a secret.
 pub(crate) fn delete(conn: &Connection, team_id: Uuid, name: &str) -> Result<(), StoreError> {
-    let deleted = conn.execute("DELETE FROM secrets WHERE team_id = ?1 AND name = ?2", params![team_id.to_string(), name])?;
+    let deleted =
+        conn.execute("DELETE FROM secrets WHERE team_id = ?1 AND name = ?2", params![team_id.to_string(), name])?;
     if deleted == 0 {
         return Err(StoreError::NotFound("secret"));
     }

@@ -68,9 +68,10 @@ async fn rotate_secret(
     let previous_until = (body.grace_seconds > 0).then(|| now_ms().saturating_add(grace_ms));
     let stored = (secret.hash, secret.hint.clone());
     let cache = Arc::clone(&state.cache);
+    let sealer = Arc::clone(&state.sealer);
     let webhook = state
         .write_then_invalidate(
-            move |conn| webhooks::rotate_secret(conn, caller.team_id, id, stored, previous_until),
+            move |conn| webhooks::rotate_secret(conn, &sealer, caller.team_id, id, stored, previous_until),
             move || cache.forget_webhook(id),
         )
         .await?;
@@ -84,8 +85,10 @@ async fn regenerate_url(
     Path(raw): Path<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
+    let sealer = Arc::clone(&state.sealer);
     let shown =
-        write_and_show(&state, &headers, id, move |conn| webhooks::regenerate(conn, caller.team_id, id)).await?;
+        write_and_show(&state, &headers, id, move |conn| webhooks::regenerate(conn, &sealer, caller.team_id, id))
+            .await?;
     // Only once the write proved the webhook is the caller's: another team's call is a 404
     // with no side effect (it used to reset the victim's rate-limit bucket first).
     state.limiters.forget(id);
@@ -144,7 +147,11 @@ async fn set_state(
     new_state: WebhookState,
     armed_until: Option<i64>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    write_and_show(state, headers, id, move |conn| webhooks::set_state(conn, team_id, id, new_state, armed_until)).await
+    let sealer = Arc::clone(&state.sealer);
+    write_and_show(state, headers, id, move |conn| {
+        webhooks::set_state(conn, &sealer, team_id, id, new_state, armed_until)
+    })
+    .await
 }
 
 async fn set_signature(
@@ -156,8 +163,9 @@ async fn set_signature(
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
     check_signature(&state, &signature)?;
+    let sealer = Arc::clone(&state.sealer);
     write_and_show(&state, &headers, id, move |conn| {
-        webhooks::set_signature(conn, caller.team_id, id, Some(&signature))
+        webhooks::set_signature(conn, &sealer, caller.team_id, id, Some(&signature))
     })
     .await
 }
@@ -169,5 +177,7 @@ async fn remove_signature(
     Path(raw): Path<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
-    write_and_show(&state, &headers, id, move |conn| webhooks::set_signature(conn, caller.team_id, id, None)).await
+    let sealer = Arc::clone(&state.sealer);
+    write_and_show(&state, &headers, id, move |conn| webhooks::set_signature(conn, &sealer, caller.team_id, id, None))
+        .await
 }

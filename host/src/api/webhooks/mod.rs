@@ -131,7 +131,8 @@ async fn create(
         signature: body.signature,
         allow_multiple: body.allow_multiple,
     };
-    let webhook = state.store.write(move |conn| webhooks::insert(conn, &new)).await?;
+    let sealer = Arc::clone(&state.sealer);
+    let webhook = state.store.write(move |conn| webhooks::insert(conn, &sealer, &new)).await?;
     Ok((StatusCode::CREATED, Json(view(&state, &headers, webhook, secret.map(|s| s.text)))))
 }
 
@@ -140,7 +141,8 @@ async fn list(
     Admin(caller): Admin,
     headers: HeaderMap,
 ) -> Result<Json<Vec<WebhookView>>, ApiError> {
-    let all = state.store.read(move |conn| webhooks::webhooks_of_team(conn, caller.team_id)).await?;
+    let sealer = Arc::clone(&state.sealer);
+    let all = state.store.read(move |conn| webhooks::webhooks_of_team(conn, &sealer, caller.team_id)).await?;
     Ok(Json(all.into_iter().map(|w| view(&state, &headers, w, None)).collect()))
 }
 
@@ -151,7 +153,8 @@ async fn show(
     Path(raw): Path<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
-    let webhook = state.store.read(move |conn| webhooks::webhook(conn, caller.team_id, id)).await?;
+    let sealer = Arc::clone(&state.sealer);
+    let webhook = state.store.read(move |conn| webhooks::webhook(conn, &sealer, caller.team_id, id)).await?;
     Ok(Json(view(&state, &headers, webhook, None)))
 }
 
@@ -174,7 +177,8 @@ async fn update(
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
     let team_id = caller.team_id;
-    let current = state.store.read(move |conn| webhooks::webhook(conn, team_id, id)).await?;
+    let sealer = Arc::clone(&state.sealer);
+    let current = state.store.read(move |conn| webhooks::webhook(conn, &sealer, team_id, id)).await?;
     let settings = match body.settings {
         None => current.settings,
         Some(patch) => {
@@ -188,7 +192,9 @@ async fn update(
     if name.trim().is_empty() {
         return Err(ApiError::unprocessable("`name` must not be empty"));
     }
-    write_and_show(&state, &headers, id, move |conn| webhooks::update(conn, team_id, id, &name, &settings)).await
+    let sealer = Arc::clone(&state.sealer);
+    write_and_show(&state, &headers, id, move |conn| webhooks::update(conn, &sealer, team_id, id, &name, &settings))
+        .await
 }
 
 /// RFC 7396: objects merge recursively, `null` deletes, anything else replaces.

@@ -17,7 +17,9 @@ pub use model::{
 };
 
 use super::{StoreError, blocks, docs, now_ms, uuid_at};
+use crate::secrets::{Sealer, signature_context};
 use crate::signatures::SignatureConfig;
+use zeroize::Zeroizing;
 
 const COLUMNS: &str = "id, team_id, name, target_kind, target_id, auth_mode, secret_hash, secret_hint,
     previous_secret_hash, previous_secret_expires_at, state, armed_until, settings, created_at, updated_at, signature";
@@ -41,7 +43,8 @@ fn encode<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-fn row_to_webhook(row: &rusqlite::Row<'_>) -> Result<Webhook, StoreError> {
+fn row_to_webhook(row: &rusqlite::Row<'_>, sealer: &Sealer) -> Result<Webhook, StoreError> {
+    let team_id = uuid_at(row, 1)?;
     let target_kind: String = row.get(3)?;
     let auth_mode: String = row.get(5)?;
     let state: String = row.get(10)?;
@@ -49,7 +52,7 @@ fn row_to_webhook(row: &rusqlite::Row<'_>) -> Result<Webhook, StoreError> {
     let signature: Option<String> = row.get(15)?;
     Ok(Webhook {
         id: uuid_at(row, 0)?,
-        team_id: uuid_at(row, 1)?,
+        team_id,
         name: row.get(2)?,
         target: Target { kind: decode(&target_kind, "target")?, id: uuid_at(row, 4)? },
         auth_mode: decode(&auth_mode, "auth mode")?,
@@ -60,35 +63,32 @@ fn row_to_webhook(row: &rusqlite::Row<'_>) -> Result<Webhook, StoreError> {
         state: decode(&state, "state")?,
         armed_until: row.get(11)?,
         settings: serde_json::from_str(&settings).map_err(|e| StoreError::Corrupt(format!("webhook settings: {e}")))?,
-        signature: signature
-            .map(|text| serde_json::from_str(&text))
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("webhook signature: {e}")))?,
+        signature: signature.map(|sealed| open_signature(sealer, team_id, &sealed)).transpose()?,
         created_at: row.get(13)?,
         updated_at: row.get(14)?,
     })
 }
 
 /// The webhook with this id, whatever its team (the trigger path: the id is the capability).
-pub(crate) fn by_id(conn: &Connection, id: Uuid) -> Result<Option<Webhook>, StoreError> {
+pub(crate) fn by_id(conn: &Connection, sealer: &Sealer, id: Uuid) -> Result<Option<Webhook>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?1"))?;
     let mut rows = stmt.query([id.to_string()])?;
-    rows.next()?.map(row_to_webhook).transpose()
+    rows.next()?.map(|row| row_to_webhook(row, sealer)).transpose()
 }
 
 /// A webhook of `team_id`; another team's is "not found".
-pub(crate) fn webhook(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
-    by_id(conn, id)?.filter(|w| w.team_id == team_id).ok_or(StoreError::NotFound("webhook"))
+pub(crate) fn webhook(conn: &Connection, sealer: &Sealer, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
+    by_id(conn, sealer, id)?.filter(|w| w.team_id == team_id).ok_or(StoreError::NotFound("webhook"))
 }
 
 /// The team's webhooks, oldest first.
-pub(crate) fn webhooks_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<Webhook>, StoreError> {
+pub(crate) fn webhooks_of_team(conn: &Connection, sealer: &Sealer, team_id: Uuid) -> Result<Vec<Webhook>, StoreError> {
     let mut stmt =
         conn.prepare_cached(&format!("SELECT {COLUMNS} FROM webhooks WHERE team_id = ?1 ORDER BY created_at, id"))?;
     let mut rows = stmt.query([team_id.to_string()])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(row_to_webhook(row)?);
+        out.push(row_to_webhook(row, sealer)?);
     }
     Ok(out)
 }
@@ -132,7 +132,7 @@ fn validate_target(
 
 /// Creates a webhook (deployed). Refuses a second active webhook on the same target unless
 /// `allow_multiple`.
-pub(crate) fn insert(conn: &Connection, new: &NewWebhook) -> Result<Webhook, StoreError> {
+pub(crate) fn insert(conn: &Connection, sealer: &Sealer, new: &NewWebhook) -> Result<Webhook, StoreError> {
     validate_target(conn, new.team_id, new.target, &new.settings)?;
     if !new.allow_multiple {
         let existing: Option<String> = conn
@@ -163,63 +163,98 @@ pub(crate) fn insert(conn: &Connection, new: &NewWebhook) -> Result<Webhook, Sto
             new.secret.as_ref().map(|(_, hint)| hint.as_str()),
             settings,
             now,
-            signature_text(new.signature.as_ref())?,
+            signature_text(sealer, new.team_id, new.signature.as_ref())?,
         ],
     )?;
-    webhook(conn, new.team_id, id)
+    webhook(conn, sealer, new.team_id, id)
 }
 
 /// Replaces name and settings.
 pub(crate) fn update(
     conn: &Connection,
+    sealer: &Sealer,
     team_id: Uuid,
     id: Uuid,
     name: &str,
     settings: &WebhookSettings,
 ) -> Result<Webhook, StoreError> {
-    let current = webhook(conn, team_id, id)?;
+    let current = webhook(conn, sealer, team_id, id)?;
     validate_target(conn, team_id, current.target, settings)?;
     let text = serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     conn.execute(
         "UPDATE webhooks SET name = ?2, settings = ?3, updated_at = ?4 WHERE id = ?1",
         params![id.to_string(), name, text, now_ms()],
     )?;
-    webhook(conn, team_id, id)
+    webhook(conn, sealer, team_id, id)
 }
 
-fn signature_text(signature: Option<&SignatureConfig>) -> Result<Option<String>, StoreError> {
-    signature.map(serde_json::to_string).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))
+/// A signature check (with its signing secrets) sealed under the master key: an HMAC secret
+/// cannot be hashed, since the server must compute with it.
+fn signature_text(
+    sealer: &Sealer,
+    team_id: Uuid,
+    signature: Option<&SignatureConfig>,
+) -> Result<Option<String>, StoreError> {
+    let Some(signature) = signature else { return Ok(None) };
+    let json = Zeroizing::new(serde_json::to_string(signature).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+    let sealed = sealer
+        .seal(&signature_context(team_id), json.as_bytes())
+        .map_err(|e| StoreError::Corrupt(format!("webhook signature: {e}")))?;
+    Ok(Some(sealed))
+}
+
+fn open_signature(sealer: &Sealer, team_id: Uuid, sealed: &str) -> Result<SignatureConfig, StoreError> {
+    let json = sealer
+        .open(&signature_context(team_id), sealed)
+        .map_err(|e| StoreError::Corrupt(format!("webhook signature: {e}")))?;
+    serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(format!("webhook signature: {e}")))
+}
+
+/// Every stored signature check, for sealing plain ones (written before they were sealed) and
+/// resealing after a master-key rotation: (webhook, team, stored text).
+pub(crate) fn stored_signatures(conn: &Connection) -> Result<Vec<(Uuid, Uuid, String)>, StoreError> {
+    let mut stmt = conn.prepare("SELECT id, team_id, signature FROM webhooks WHERE signature IS NOT NULL")?;
+    let rows = stmt.query_map([], |row| Ok((uuid_at(row, 0)?, uuid_at(row, 1)?, row.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Replaces a stored signature check's text with `sealed` (the same check, sealed anew).
+pub(crate) fn reseal_signature(conn: &Connection, id: Uuid, sealed: &str) -> Result<(), StoreError> {
+    conn.execute("UPDATE webhooks SET signature = ?2 WHERE id = ?1", params![id.to_string(), sealed])?;
+    Ok(())
 }
 
 /// Replaces (or removes) the signature check.
 pub(crate) fn set_signature(
     conn: &Connection,
+    sealer: &Sealer,
     team_id: Uuid,
     id: Uuid,
     signature: Option<&SignatureConfig>,
 ) -> Result<Webhook, StoreError> {
-    webhook(conn, team_id, id)?;
+    webhook(conn, sealer, team_id, id)?;
     conn.execute(
         "UPDATE webhooks SET signature = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id.to_string(), signature_text(signature)?, now_ms()],
+        params![id.to_string(), signature_text(sealer, team_id, signature)?, now_ms()],
     )?;
-    webhook(conn, team_id, id)
+    webhook(conn, sealer, team_id, id)
 }
 
 /// Sets the state (and the arm deadline for `Armed`).
 pub(crate) fn set_state(
     conn: &Connection,
+    sealer: &Sealer,
     team_id: Uuid,
     id: Uuid,
     state: WebhookState,
     armed_until: Option<i64>,
 ) -> Result<Webhook, StoreError> {
-    webhook(conn, team_id, id)?;
+    webhook(conn, sealer, team_id, id)?;
     conn.execute(
         "UPDATE webhooks SET state = ?2, armed_until = ?3, updated_at = ?4 WHERE id = ?1",
         params![id.to_string(), encode(&state), armed_until, now_ms()],
     )?;
-    webhook(conn, team_id, id)
+    webhook(conn, sealer, team_id, id)
 }
 
 /// Takes the single call of an armed webhook: `Ok` for exactly one caller per arming, else
@@ -238,12 +273,13 @@ pub(crate) fn take_arm(conn: &Connection, id: Uuid, now: i64) -> Result<(), Stor
 /// Installs a new secret; the old one stays valid until `previous_until` (ms), if given.
 pub(crate) fn rotate_secret(
     conn: &Connection,
+    sealer: &Sealer,
     team_id: Uuid,
     id: Uuid,
     secret: ([u8; 32], String),
     previous_until: Option<i64>,
 ) -> Result<Webhook, StoreError> {
-    let current = webhook(conn, team_id, id)?;
+    let current = webhook(conn, sealer, team_id, id)?;
     if current.auth_mode != AuthMode::Secret {
         return Err(StoreError::Conflict("this webhook has auth \"none\": it has no secret to rotate".into()));
     }
@@ -260,13 +296,13 @@ pub(crate) fn rotate_secret(
             now_ms()
         ],
     )?;
-    webhook(conn, team_id, id)
+    webhook(conn, sealer, team_id, id)
 }
 
 /// Moves the webhook to a new id (URL); the old id answers "removed". Executions follow, so
 /// they stay pollable from the new URL.
-pub(crate) fn regenerate(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
-    webhook(conn, team_id, id)?;
+pub(crate) fn regenerate(conn: &Connection, sealer: &Sealer, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
+    webhook(conn, sealer, team_id, id)?;
     let new_id = Uuid::new_v4();
     let now = now_ms();
     conn.execute(
@@ -281,12 +317,17 @@ pub(crate) fn regenerate(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<W
         "UPDATE executions SET webhook_id = ?2 WHERE webhook_id = ?1",
         params![id.to_string(), new_id.to_string()],
     )?;
-    webhook(conn, team_id, new_id)
+    webhook(conn, sealer, team_id, new_id)
 }
 
 /// Deletes the webhook; its URL answers "removed" from now on.
 pub(crate) fn delete(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<(), StoreError> {
-    webhook(conn, team_id, id)?;
+    let owned = conn
+        .prepare_cached("SELECT 1 FROM webhooks WHERE id = ?1 AND team_id = ?2")?
+        .exists(params![id.to_string(), team_id.to_string()])?;
+    if !owned {
+        return Err(StoreError::NotFound("webhook"));
+    }
     conn.execute("DELETE FROM webhooks WHERE id = ?1", [id.to_string()])?;
     conn.execute(
         "INSERT INTO removed_webhooks (id, team_id, replaced_by, removed_at) VALUES (?1, ?2, NULL, ?3)",
