@@ -46,6 +46,7 @@ mod context;
 mod entry;
 mod error;
 pub mod http;
+pub mod kv;
 mod logger;
 
 pub use context::{Context, RequestInfo};
@@ -74,6 +75,17 @@ pub mod __private {
             pub_export_macro: true,
             export_macro_name: "export_block",
             default_bindings_module: "::wasmhook_sdk::__private::bindings",
+            runtime_path: "::wasmhook_sdk::__private::wit_bindgen::rt",
+        });
+    }
+
+    /// Bindings of `wasi:keyvalue` (the `kv` module's backend); only what a block calls is
+    /// imported by its component.
+    #[allow(missing_docs, missing_debug_implementations, unsafe_code, clippy::all)]
+    pub mod keyvalue {
+        wit_bindgen::generate!({
+            path: "../wit",
+            world: "wasi:keyvalue/imports@0.2.0-draft2",
             runtime_path: "::wasmhook_sdk::__private::wit_bindgen::rt",
         });
     }

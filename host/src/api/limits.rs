@@ -11,7 +11,9 @@ use crate::config::Config;
 use crate::executor::{BLOCK_ID_VAR, DATASET_KEY_VAR, EXECUTION_ID_VAR};
 use crate::sandbox::DATA_FILE_VAR;
 use crate::secrets;
-use crate::store::block_settings::{Credential, EnvValue, Injection, NetworkSettings, SECRET_PLACEHOLDER};
+use crate::store::block_settings::{
+    Credential, EnvValue, Injection, KeyValueSettings, NetworkSettings, SECRET_PLACEHOLDER,
+};
 use crate::store::blocks::Block;
 
 /// Variables the host sets for a run (every run, or trigger calls). Neither a caller's
@@ -74,7 +76,7 @@ fn check_entries<'a>(entries: impl Iterator<Item = (&'a String, Option<&'a str>)
 
 /// Checks a block's settings (as they will be stored: a patch is checked merged).
 pub(crate) fn check_block(config: &Config, block: &Block) -> Result<(), ApiError> {
-    let Block { name, language, env, timeout_ms, fuel, memory_bytes, network, .. } = block;
+    let Block { name, language, env, timeout_ms, fuel, memory_bytes, network, key_value, .. } = block;
     let (timeout_ms, fuel, memory_bytes) = (*timeout_ms, *fuel, *memory_bytes);
     if name.trim().is_empty() || name.len() > 200 {
         return Err(ApiError::unprocessable("`name` must be 1 to 200 characters"));
@@ -103,7 +105,20 @@ pub(crate) fn check_block(config: &Config, block: &Block) -> Result<(), ApiError
              memory_budget_bytes if smaller)"
         )));
     }
-    check_network(config, network)
+    check_network(config, network)?;
+    check_key_value(key_value)
+}
+
+/// Checks a block's `keyValue`: bucket names (or `*`) and a TTL of at least a second.
+fn check_key_value(settings: &KeyValueSettings) -> Result<(), ApiError> {
+    for bucket in settings.buckets.iter().filter(|b| *b != "*") {
+        crate::sandbox::keyvalue::check_bucket(bucket)
+            .map_err(|e| ApiError::unprocessable(format!("`keyValue.buckets`: {e}")))?;
+    }
+    if settings.ttl_seconds == Some(0) {
+        return Err(ApiError::unprocessable("`keyValue.ttlSeconds` must be at least 1 (or absent: no expiry)"));
+    }
+    Ok(())
 }
 
 /// Most `allowedHosts` entries a block may list.

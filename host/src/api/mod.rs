@@ -9,6 +9,7 @@ mod docs;
 pub mod error;
 mod executions;
 mod keys;
+mod kv;
 mod limits;
 mod secrets;
 mod targets;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(executions::router())
         .merge(keys::router())
         .merge(secrets::router())
+        .merge(kv::router())
         .merge(webhooks::router())
         .merge(trigger::router())
         .fallback(not_found)

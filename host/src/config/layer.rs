@@ -46,6 +46,7 @@ pub(super) struct Layer {
     master_key: Option<String>,
     master_key_previous: Option<String>,
     master_key_file: Option<PathBuf>,
+    kv_team_max_bytes: Option<u64>,
 }
 
 impl Layer {
@@ -168,6 +169,9 @@ impl Config {
         }
         if let Some(v) = layer.master_key_file {
             self.master_key_file = Some(v);
+        }
+        if let Some(v) = layer.kv_team_max_bytes {
+            self.kv_team_max_bytes = v;
         }
         Ok(())
     }

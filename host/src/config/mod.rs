@@ -118,6 +118,8 @@ pub struct Config {
     pub master_key_previous: Option<KeyText>,
     /// Where the master key file is (default `{data_dir}/master.key`).
     pub master_key_file: Option<PathBuf>,
+    /// Key-value bytes (keys + values) one team may hold across its buckets.
+    pub kv_team_max_bytes: u64,
 }
 
 /// Sync runs allowed per run slot by default: enough to keep every slot busy with a queue
@@ -162,6 +164,7 @@ impl Default for Config {
             master_key: None,
             master_key_previous: None,
             master_key_file: None,
+            kv_team_max_bytes: 64 << 20,
         }
     }
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
+use super::team_kv::TeamKv;
 use super::{ExecError, Executor};
 use crate::sandbox::{DEFAULT_TIMEOUT, Failure, Outcome, RunInput, RunLimits};
 use crate::store::blocks::Block;
@@ -248,7 +249,8 @@ impl Executor {
             memory_bytes: job.block.memory_bytes.unwrap_or(self.config.default_memory_bytes),
         };
         let network = secrets.network_policy(&job.block.network)?;
-        let input = RunInput { data: job.data.clone(), files: job.files.clone(), env, limits, network };
+        let kv = TeamKv::access(&self.store, job.block.team_id, self.config.kv_team_max_bytes, &job.block.key_value);
+        let input = RunInput { data: job.data.clone(), files: job.files.clone(), env, limits, network, kv };
         let mut outcome = self.sandbox.run(&prepared, input).await?;
         secrets.redactor().outcome(&mut outcome);
         self.record(job, outcome, recording).await

@@ -14,6 +14,7 @@ pub mod job;
 mod queue;
 mod retention;
 mod run_secrets;
+mod team_kv;
 mod workers;
 
 use std::sync::Arc;

@@ -1,11 +1,12 @@
-//! Purges executions (with their logs and inputs) older than the retention period, and
-//! idempotency records older than the idempotency window.
+//! Purges executions (with their logs and inputs) older than the retention period,
+//! idempotency records older than the idempotency window, and expired key-value entries.
 
 use super::Executor;
-use crate::store::{StoreError, deliveries, executions, now_ms};
+use crate::store::{StoreError, deliveries, executions, kv, now_ms};
 
 impl Executor {
     /// Deletes what is past retention; returns (executions, idempotency records) removed.
+    /// Expired key-value entries go too (they already read as absent).
     pub async fn purge_expired(&self) -> Result<(usize, usize), StoreError> {
         let retention = i64::try_from(self.config.retention.as_millis()).unwrap_or(i64::MAX);
         let window = i64::try_from(self.config.idempotency_window.as_millis()).unwrap_or(i64::MAX);
@@ -14,6 +15,7 @@ impl Executor {
                 let now = now_ms();
                 let executions = executions::purge(conn, now.saturating_sub(retention))?;
                 let keys = deliveries::purge(conn, now.saturating_sub(window))?;
+                kv::purge_expired(conn, now)?;
                 Ok((executions, keys))
             })
             .await

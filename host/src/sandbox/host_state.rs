@@ -20,6 +20,8 @@ pub(crate) struct RunState {
     pub(crate) http: WasiHttpCtx,
     /// What the run may send, and the record of what it sent.
     pub(crate) http_hooks: Outbound,
+    /// The key-value state it may use; `None`: none.
+    pub(crate) kv: Option<super::keyvalue::KvAccess>,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) logs: LogSink,
     /// When the epoch callback must stop the guest.

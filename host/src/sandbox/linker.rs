@@ -23,6 +23,7 @@ pub(crate) fn build_linker(engine: &Engine) -> Result<Linker<RunState>, SandboxE
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
         .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
         .and_then(|()| Block::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |state| state))
+        .and_then(|()| super::keyvalue::add_to_linker(&mut linker))
         .map_err(|e| SandboxError::Engine(format!("cannot build the linker: {e:#}")))?;
     Ok(linker)
 }

@@ -19,6 +19,7 @@ mod engine;
 mod error;
 mod footprint;
 mod host_state;
+pub mod keyvalue;
 mod linker;
 mod logs;
 mod outbound;

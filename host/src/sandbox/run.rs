@@ -15,6 +15,7 @@ use super::capture::{Capture, OutputBuffer};
 use super::classify::{self, Returned};
 use super::config::RunLimits;
 use super::host_state::{MemoryLimiter, RunState};
+use super::keyvalue::KvAccess;
 use super::linker;
 use super::logs::{LogSink, LogStream};
 use super::outbound::{NetworkPolicy, Outbound};
@@ -42,6 +43,8 @@ pub struct RunInput {
     pub limits: RunLimits,
     /// What it may call over HTTP; `None`: nothing (every request refused and recorded).
     pub network: Option<Arc<NetworkPolicy>>,
+    /// Its key-value state; `None`: opening a bucket is `access-denied`.
+    pub kv: Option<KvAccess>,
 }
 
 impl Sandbox {
@@ -106,6 +109,7 @@ impl Sandbox {
                 table: resource_table(),
                 http: WasiHttpCtx::new(),
                 http_hooks: Outbound::new(Arc::clone(&self.network), input.network.clone()),
+                kv: input.kv.clone(),
                 limiter: MemoryLimiter::new(limits.memory_bytes),
                 logs: logs.clone(),
                 deadline: started + limits.timeout,

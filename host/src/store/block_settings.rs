@@ -88,3 +88,15 @@ impl NetworkSettings {
         self.credentials.iter().map(|c| c.secret.as_str())
     }
 }
+
+/// The key-value state a block may use (`keyValue` of a block).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeyValueSettings {
+    /// Buckets of its team it may open (`*`: any); empty: none.
+    #[serde(default)]
+    pub buckets: Vec<String>,
+    /// Values it writes expire after this long; `None`: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<u64>,
+}

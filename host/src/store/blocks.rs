@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use super::block_settings::{Credential, EnvValue, Injection, NetworkSettings, SecretRef};
+pub use super::block_settings::{Credential, EnvValue, Injection, KeyValueSettings, NetworkSettings, SecretRef};
 use super::{StoreError, now_ms, uuid_at};
 
 /// A block: a named component plus the config every run of it gets.
@@ -39,6 +39,8 @@ pub struct Block {
     pub store_payload: bool,
     /// What the block may call over HTTP (nothing by default).
     pub network: NetworkSettings,
+    /// The key-value buckets it may use (none by default).
+    pub key_value: KeyValueSettings,
     /// Creation time, ms since the epoch.
     pub created_at: i64,
     /// Last change, ms since the epoch.
@@ -100,6 +102,9 @@ pub struct NewBlock {
     /// Outbound HTTP policy (default: nothing allowed).
     #[serde(default)]
     pub network: NetworkSettings,
+    /// Key-value buckets it may use (default: none).
+    #[serde(default)]
+    pub key_value: KeyValueSettings,
 }
 
 pub(crate) fn default_true() -> bool {
@@ -136,6 +141,8 @@ pub struct BlockPatch {
     pub store_payload: Option<bool>,
     /// Replaces the outbound HTTP policy.
     pub network: Option<NetworkSettings>,
+    /// Replaces the key-value settings.
+    pub key_value: Option<KeyValueSettings>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`, via `default`).
@@ -144,9 +151,9 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(de: D) -> Resu
 }
 
 const BLOCK_COLUMNS: &str = "id, team_id, name, language, active_version, env, timeout_ms, fuel, memory_bytes, \
-                             created_at, updated_at, idempotency_pointer, store_payload, network";
+                             created_at, updated_at, idempotency_pointer, store_payload, network, key_value";
 
-fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Block, String, String)> {
+fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Block, String, String, String)> {
     Ok((
         Block {
             id: uuid_at(row, 0)?,
@@ -163,20 +170,24 @@ fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Block, String, S
             idempotency_pointer: row.get(11)?,
             store_payload: row.get(12)?,
             network: NetworkSettings::default(),
+            key_value: KeyValueSettings::default(),
         },
         row.get(5)?,
         row.get(13)?,
+        row.get(14)?,
     ))
 }
 
-fn decode((mut block, env, network): (Block, String, String)) -> Result<Block, StoreError> {
+fn decode((mut block, env, network, key_value): (Block, String, String, String)) -> Result<Block, StoreError> {
+    block.key_value =
+        serde_json::from_str(&key_value).map_err(|e| StoreError::Corrupt(format!("block key_value: {e}")))?;
     block.env = serde_json::from_str(&env).map_err(|e| StoreError::Corrupt(format!("block env: {e}")))?;
     block.network = serde_json::from_str(&network).map_err(|e| StoreError::Corrupt(format!("block network: {e}")))?;
     Ok(block)
 }
 
-fn encode_network(network: &NetworkSettings) -> Result<String, StoreError> {
-    serde_json::to_string(network).map_err(|e| StoreError::Corrupt(e.to_string()))
+fn encode_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn encode_env(env: &BTreeMap<String, EnvValue>) -> Result<String, StoreError> {
@@ -198,12 +209,13 @@ pub(crate) fn insert_block(conn: &Connection, team_id: Uuid, new: &NewBlock) -> 
         idempotency_pointer: new.idempotency_pointer.clone(),
         store_payload: new.store_payload,
         network: new.network.clone(),
+        key_value: new.key_value.clone(),
         created_at: now,
         updated_at: now,
     };
     conn.execute(
         &format!(
-            "INSERT INTO blocks ({BLOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)"
+            "INSERT INTO blocks ({BLOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13)"
         ),
         params![
             block.id.to_string(),
@@ -217,7 +229,8 @@ pub(crate) fn insert_block(conn: &Connection, team_id: Uuid, new: &NewBlock) -> 
             now,
             block.idempotency_pointer,
             block.store_payload,
-            encode_network(&block.network)?
+            encode_json(&block.network)?,
+            encode_json(&block.key_value)?
         ],
     )?;
     Ok(block)
@@ -275,10 +288,13 @@ pub(crate) fn update_block(
     if let Some(network) = &patch.network {
         block.network.clone_from(network);
     }
+    if let Some(key_value) = &patch.key_value {
+        block.key_value.clone_from(key_value);
+    }
     block.updated_at = now_ms();
     conn.execute(
         "UPDATE blocks SET name = ?2, language = ?3, env = ?4, timeout_ms = ?5, fuel = ?6, memory_bytes = ?7, updated_at = ?8,
-         idempotency_pointer = ?9, store_payload = ?10, network = ?11 WHERE id = ?1",
+         idempotency_pointer = ?9, store_payload = ?10, network = ?11, key_value = ?12 WHERE id = ?1",
         params![
             id.to_string(),
             block.name,
@@ -290,7 +306,8 @@ pub(crate) fn update_block(
             block.updated_at,
             block.idempotency_pointer,
             block.store_payload,
-            encode_network(&block.network)?
+            encode_json(&block.network)?,
+            encode_json(&block.key_value)?
         ],
     )?;
     Ok(block)

@@ -19,6 +19,7 @@ mod checkpoint;
 pub mod deliveries;
 pub mod docs;
 pub mod executions;
+pub mod kv;
 mod schema;
 pub mod secrets;
 pub mod tenancy;

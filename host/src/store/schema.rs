@@ -195,6 +195,26 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (team_id, name)
     );
     "#,
+    // 9: key-value state (`wasi:keyvalue`, `/v1/kv`): one namespace per team, a version per
+    // value for compare-and-swap, an optional expiry, and each team's bytes for its quota.
+    r#"
+    CREATE TABLE kv (
+        team_id TEXT NOT NULL,
+        bucket TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value BLOB NOT NULL,
+        version INTEGER NOT NULL,
+        expires_at INTEGER,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (team_id, bucket, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX kv_expiry ON kv(expires_at) WHERE expires_at IS NOT NULL;
+    CREATE TABLE kv_usage (
+        team_id TEXT PRIMARY KEY,
+        bytes INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE blocks ADD COLUMN key_value TEXT NOT NULL DEFAULT '{}';
+    "#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.
