@@ -42,6 +42,7 @@
 // The generated bindings name their own paths as `::wasmhook_sdk::…`, as a block would see them.
 extern crate self as wasmhook_sdk;
 
+pub mod api;
 mod context;
 mod entry;
 mod error;

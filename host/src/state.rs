@@ -5,6 +5,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::auth::issue;
+use crate::auth::run_keys::RunKeys;
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::executor::Executor;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub uploads: Arc<tokio::sync::Semaphore>,
     /// Seals and opens secrets under the master key.
     pub sealer: Arc<Sealer>,
+    /// The keys of the runs in progress (`WASMHOOK_API_KEY`).
+    pub run_keys: Arc<RunKeys>,
 }
 
 /// What a trigger webhook's id refers to.
@@ -78,6 +81,7 @@ impl AppState {
     pub async fn open(config: Config) -> Result<(Self, Option<BootstrapKey>), StartError> {
         let store = Store::open_with_linger(&config.database_path(), config.record_linger)?;
         let sealer = Arc::new(open_sealer(&config)?);
+        let run_keys = Arc::new(RunKeys::default());
         reseal(&store, &sealer).await?;
         let mut sandbox_config = SandboxConfig::new(config.artifacts_dir());
         sandbox_config.max_concurrent_runs = config.max_concurrent_runs;
@@ -87,6 +91,7 @@ impl AppState {
         sandbox_config.prepared_cache_capacity = config.prepared_cache;
         sandbox_config.memory_init_cow = config.memory_cow;
         sandbox_config.outbound_allow_private = config.outbound_allow_private;
+        sandbox_config.api_origin = Some(config.api_base_url());
         let sandbox = Arc::new(Sandbox::new(sandbox_config)?);
         let config = Arc::new(config);
         let cache = Arc::new(Cache::default());
@@ -96,12 +101,13 @@ impl AppState {
             Arc::clone(&config),
             Arc::clone(&cache),
             Arc::clone(&sealer),
+            Arc::clone(&run_keys),
         );
         let bootstrap = bootstrap(&store).await?;
         executor.start().await?;
         let limiters = Arc::new(RateLimiters::default());
         let uploads = Arc::new(tokio::sync::Semaphore::new(config.upload_limit()));
-        Ok((Self { store, sandbox, executor, config, cache, limiters, uploads, sealer }, bootstrap))
+        Ok((Self { store, sandbox, executor, config, cache, limiters, uploads, sealer, run_keys }, bootstrap))
     }
 
     /// Runs a store write, then `invalidate` if it succeeded, in a task of its own: a handler

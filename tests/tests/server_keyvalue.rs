@@ -192,3 +192,42 @@ async fn dedupe_forward_forwards_each_event_once() {
     assert_eq!(forwarded, 1, "concurrent first deliveries: exactly one forwards");
     assert_eq!(downstream.received().len(), 2, "one call per event id");
 }
+
+/// Every run gets `WASMHOOK_API_BASE_URL` and its own `WASMHOOK_API_KEY`: the key works during
+/// the run (key-value, execute) for its own team only, is refused by admin routes, needs no
+/// allowlist entry even on loopback with private addresses refused, and dies with the run.
+#[tokio::test]
+async fn a_run_calls_the_api_with_its_own_key_which_dies_with_the_run() {
+    // Private addresses stay refused (the server listens on loopback): its own API is exempt.
+    let (server, _dir) = server_with(|_| {}).await;
+    let key = server.key().to_owned();
+    let echo = server.block(&key, "echo", json!({})).await;
+    let caller = server.block(&key, "api-caller", json!({})).await;
+    let other = server.other_team().await;
+    let foreign = server.block(&other, "echo", json!({})).await;
+
+    let path = format!("/v2/webhook/blocks/{caller}/execute");
+    let ran = server.post(&path, &key, json!({ "data": { "block": echo, "data": { "hello": "from a run" } } })).await;
+    assert_eq!(ran.body["success"], true, "{}", ran.body);
+    let output = &ran.body["output"];
+    assert_eq!(output["note"], "written by a run");
+    assert_eq!(output["block"]["output"]["data"], json!({ "hello": "from a run" }), "{output}");
+    assert_eq!(output["adminOnlyStatus"], 403, "a run key is not an admin key");
+    assert_eq!(raw_get(&server, &key, "/v1/kv/notes/from-run").await.1, b"written by a run", "the team's own state");
+    assert_eq!(raw_get(&server, &other, "/v1/kv/notes/from-run").await.0, StatusCode::NOT_FOUND);
+
+    let denied = server.post(&path, &key, json!({ "data": { "block": foreign } })).await;
+    let answer = denied.body["output"]["block"]["error"].as_str().expect("refused");
+    assert!(answer.contains("403"), "another team's block: {answer}");
+
+    // The key, handed out during a run, is refused once the run is over.
+    let reported = server.post(&path, &key, json!({ "data": { "block": echo, "keep_key": true } })).await;
+    assert_eq!(reported.body["success"], true, "{}", reported.body);
+    let run_key = String::from_utf8(raw_get(&server, &key, "/v1/kv/notes/run-key").await.1).expect("utf-8");
+    assert!(run_key.starts_with("whrun_"), "{run_key}");
+    let after = server.get("/v1/kv/notes/from-run", &run_key).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "{}", after.body);
+    let execution =
+        server.get(&format!("/v1/executions/{}", reported.body["execution_id"].as_str().expect("id")), &key).await;
+    assert!(!execution.body.to_string().contains(&run_key), "the key is not in the execution record");
+}

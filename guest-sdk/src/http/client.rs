@@ -122,8 +122,13 @@ pub struct HttpError {
 }
 
 impl HttpError {
-    fn local(message: String) -> Self {
+    pub(crate) fn local(message: String) -> Self {
         Self { code: "local".into(), message }
+    }
+
+    /// A response that is not a success, as an error (code `status`).
+    pub(crate) fn status(status: u16, body: String) -> Self {
+        Self { code: "status".into(), message: format!("answered {status}: {body}") }
     }
 
     /// The `wasi:http` error code (`HTTP-request-denied`, `destination-IP-prohibited`, …).

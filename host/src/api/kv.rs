@@ -1,6 +1,6 @@
-//! `/v1/kv`: an operator's view of the team's key-value state — list buckets and keys, read,
-//! write and delete values. Values are raw bytes (`application/octet-stream`), as blocks store
-//! them through `wasi:keyvalue`.
+//! `/v1/kv`: the team's key-value state over HTTP — list buckets and keys, read, write and
+//! delete values — for operators (admin keys) and for runs (their `WASMHOOK_API_KEY`). Values
+//! are raw bytes (`application/octet-stream`), as blocks store them through `wasi:keyvalue`.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::body::read_limited;
 use super::error::ApiError;
-use crate::auth::Admin;
+use crate::auth::KvCaller;
 use crate::sandbox::keyvalue::{MAX_KEYS_PER_CALL, MAX_VALUE_BYTES, check_bucket, check_key};
 use crate::state::AppState;
 use crate::store::kv::{self, Place};
@@ -31,7 +31,7 @@ fn checked(bucket: &str, key: Option<&str>) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn buckets(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Value>, ApiError> {
+async fn buckets(State(state): State<AppState>, KvCaller(caller): KvCaller) -> Result<Json<Value>, ApiError> {
     let buckets = state.store.read(move |conn| kv::buckets(conn, caller.team_id)).await?;
     Ok(Json(json!({ "buckets": buckets })))
 }
@@ -48,7 +48,7 @@ struct Page {
 /// One page of keys in order; `next` is the `after` of the next page.
 async fn keys(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    KvCaller(caller): KvCaller,
     Path(bucket): Path<String>,
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, ApiError> {
@@ -62,7 +62,7 @@ async fn keys(
 
 async fn read(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    KvCaller(caller): KvCaller,
     Path((bucket, key)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     checked(&bucket, Some(&key))?;
@@ -81,7 +81,7 @@ struct WriteOptions {
 /// Sets a value (the raw body); 204.
 async fn write(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    KvCaller(caller): KvCaller,
     Path((bucket, key)): Path<(String, String)>,
     Query(options): Query<WriteOptions>,
     headers: HeaderMap,
@@ -106,7 +106,7 @@ async fn write(
 
 async fn remove(
     State(state): State<AppState>,
-    Admin(caller): Admin,
+    KvCaller(caller): KvCaller,
     Path((bucket, key)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     checked(&bucket, Some(&key))?;

@@ -8,7 +8,7 @@ use super::trigger::request::{
     BODY_FILE_VAR, CONTENT_TYPE_VAR, HEADERS_FILE_VAR, REQUEST_FILE_VAR, VERIFIED_VAR, WEBHOOK_ID_VAR,
 };
 use crate::config::Config;
-use crate::executor::{BLOCK_ID_VAR, DATASET_KEY_VAR, EXECUTION_ID_VAR};
+use crate::executor::{API_BASE_URL_VAR, API_KEY_VAR, BLOCK_ID_VAR, DATASET_KEY_VAR, EXECUTION_ID_VAR};
 use crate::sandbox::DATA_FILE_VAR;
 use crate::secrets;
 use crate::store::block_settings::{
@@ -19,8 +19,10 @@ use crate::store::blocks::Block;
 /// Variables the host sets for a run (every run, or trigger calls). Neither a caller's
 /// `environment_variables` nor a block's saved `env` may set them: a guest must be able to
 /// trust `WEBHOOK_VERIFIED`, `EXECUTION_ID` and the file paths.
-pub(crate) const RESERVED_ENV_VARS: [&str; 10] = [
+pub(crate) const RESERVED_ENV_VARS: [&str; 12] = [
     EXECUTION_ID_VAR,
+    API_BASE_URL_VAR,
+    API_KEY_VAR,
     BLOCK_ID_VAR,
     DATASET_KEY_VAR,
     DATA_FILE_VAR,

@@ -3,6 +3,7 @@
 
 pub mod issue;
 pub mod keys;
+pub mod run_keys;
 pub mod webhook_secret;
 
 use axum::extract::FromRequestParts;
@@ -55,6 +56,15 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// Checks a key's text: against the cache of verified keys, else against the hashes in the
 /// store (and then remembers it).
 pub async fn authenticate(state: &AppState, key_text: &str) -> Result<Caller, ApiError> {
+    if key_text.starts_with(run_keys::RUN_KEY_PREFIX) {
+        let owner = state.run_keys.owner(key_text).ok_or(AuthError::Invalid)?;
+        return Ok(Caller {
+            team_id: owner.team_id,
+            user_id: Uuid::nil(),
+            key_id: owner.execution_id,
+            scope: KeyScope::Run,
+        });
+    }
     let parsed = keys::parse(key_text).ok_or(AuthError::Malformed)?;
     let user_id = parsed.user_id;
     let hash = keys::hash_secret(parsed.secret);
@@ -80,6 +90,22 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let key = bearer(&parts.headers).ok_or(AuthError::Missing)?;
         authenticate(state, key).await
+    }
+}
+
+/// A caller that may use the team's key-value state: an admin key, or a run's own key.
+#[derive(Debug, Clone, Copy)]
+pub struct KvCaller(pub Caller);
+
+impl FromRequestParts<AppState> for KvCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        match caller.scope {
+            KeyScope::Admin | KeyScope::Run => Ok(Self(caller)),
+            scope @ KeyScope::Execute => Err(AuthError::Forbidden(scope).into()),
+        }
     }
 }
 

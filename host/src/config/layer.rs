@@ -47,6 +47,7 @@ pub(super) struct Layer {
     master_key_previous: Option<String>,
     master_key_file: Option<PathBuf>,
     kv_team_max_bytes: Option<u64>,
+    api_base_url: Option<String>,
 }
 
 impl Layer {
@@ -172,6 +173,12 @@ impl Config {
         }
         if let Some(v) = layer.kv_team_max_bytes {
             self.kv_team_max_bytes = v;
+        }
+        if let Some(url) = layer.api_base_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid("api_base_url", format!("{url:?} must start with http:// or https://")));
+            }
+            self.api_base_url = Some(url.trim_end_matches('/').to_owned());
         }
         Ok(())
     }

@@ -120,6 +120,10 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     /// Key-value bytes (keys + values) one team may hold across its buckets.
     pub kv_team_max_bytes: u64,
+    /// The URL runs reach this server's API at (`WASMHOOK_API_BASE_URL`); `None`:
+    /// `public_url`, else `http://` + `listen` (an unspecified address as loopback). See
+    /// [`Config::api_base_url`].
+    pub api_base_url: Option<String>,
 }
 
 /// Sync runs allowed per run slot by default: enough to keep every slot busy with a queue
@@ -165,6 +169,7 @@ impl Default for Config {
             master_key_previous: None,
             master_key_file: None,
             kv_team_max_bytes: 64 << 20,
+            api_base_url: None,
         }
     }
 }
@@ -319,6 +324,20 @@ impl Config {
     /// The SQLite file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("wasmhook.sqlite3")
+    }
+
+    /// The URL runs call this server's API at: `api_base_url`, else `public_url`, else the
+    /// listen address (`0.0.0.0`/`::` as loopback). Blocks may call it without an
+    /// `allowedHosts` entry, and reach it even when it is a private address.
+    pub fn api_base_url(&self) -> String {
+        if let Some(url) = self.api_base_url.as_ref().or(self.public_url.as_ref()) {
+            return url.clone();
+        }
+        let mut listen = self.listen;
+        if listen.ip().is_unspecified() {
+            listen.set_ip(if listen.is_ipv4() { [127, 0, 0, 1].into() } else { std::net::Ipv6Addr::LOCALHOST.into() });
+        }
+        format!("http://{listen}")
     }
 
     /// The master key file, used when no `master_key` is configured.

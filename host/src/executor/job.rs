@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::team_kv::TeamKv;
 use super::{ExecError, Executor};
+use crate::auth::run_keys::RunKeyOwner;
 use crate::sandbox::{DEFAULT_TIMEOUT, Failure, Outcome, RunInput, RunLimits};
 use crate::store::blocks::Block;
 use crate::store::executions::{self, Claimed, Execution, ExecutionStatus, NewExecution, Trigger};
@@ -24,6 +25,12 @@ pub const EXECUTION_ID_VAR: &str = "EXECUTION_ID";
 pub const BLOCK_ID_VAR: &str = "BLOCK_ID";
 /// See [`EXECUTION_ID_VAR`].
 pub const DATASET_KEY_VAR: &str = "DATASET_KEY";
+/// The URL of this server's API, for the run to call (see [`API_KEY_VAR`]).
+pub const API_BASE_URL_VAR: &str = "WASMHOOK_API_BASE_URL";
+/// The run's own API key: its team's, execute and key-value only, valid while it runs.
+pub const API_KEY_VAR: &str = "WASMHOOK_API_KEY";
+/// How the run key shows in what the run produced: `[secret:run-api-key]`.
+const RUN_KEY_SECRET_NAME: &str = "run-api-key";
 
 /// Everything one run needs; its id is fixed when the delivery is accepted.
 #[derive(Debug, Clone)]
@@ -238,6 +245,10 @@ impl Executor {
         env.extend(job.request_env.iter().map(|(k, v)| (k.clone(), v.clone())));
         env.insert(EXECUTION_ID_VAR.into(), job.execution_id.to_string());
         env.insert(BLOCK_ID_VAR.into(), job.block.id.to_string());
+        // The run's own key to this server's API, valid until `run_key` drops after the run.
+        let run_key = self.run_keys.issue(RunKeyOwner { team_id: job.block.team_id, execution_id: job.execution_id });
+        env.insert(API_BASE_URL_VAR.into(), self.api_base_url.to_string());
+        env.insert(API_KEY_VAR.into(), run_key.text().to_owned());
         match &job.dataset_key {
             Some(key) => env.insert(DATASET_KEY_VAR.into(), key.clone()),
             None => env.remove(DATASET_KEY_VAR),
@@ -252,7 +263,10 @@ impl Executor {
         let kv = TeamKv::access(&self.store, job.block.team_id, self.config.kv_team_max_bytes, &job.block.key_value);
         let input = RunInput { data: job.data.clone(), files: job.files.clone(), env, limits, network, kv };
         let mut outcome = self.sandbox.run(&prepared, input).await?;
-        secrets.redactor().outcome(&mut outcome);
+        let mut redactor = secrets.redactor();
+        redactor.add(RUN_KEY_SECRET_NAME, run_key.text());
+        drop(run_key);
+        redactor.outcome(&mut outcome);
         self.record(job, outcome, recording).await
     }
 

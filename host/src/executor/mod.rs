@@ -26,8 +26,11 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 pub use delivery::{Delivery, Dispatched, IdempotencyKey, Mode};
-pub use job::{BLOCK_ID_VAR, DATASET_KEY_VAR, EXECUTION_ID_VAR, Job, RunSummary, StoredInput};
+pub use job::{
+    API_BASE_URL_VAR, API_KEY_VAR, BLOCK_ID_VAR, DATASET_KEY_VAR, EXECUTION_ID_VAR, Job, RunSummary, StoredInput,
+};
 
+use crate::auth::run_keys::RunKeys;
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::sandbox::{BlockDigest, PreparedBlock, Sandbox, SandboxError};
@@ -103,6 +106,10 @@ pub struct Executor {
     sync_slots: Arc<Semaphore>,
     /// Opens the secrets a run's block uses.
     sealer: Arc<Sealer>,
+    /// Issues each run its `WASMHOOK_API_KEY`.
+    run_keys: Arc<RunKeys>,
+    /// Every run's `WASMHOOK_API_BASE_URL`.
+    api_base_url: Arc<str>,
 }
 
 impl Executor {
@@ -114,9 +121,11 @@ impl Executor {
         config: Arc<Config>,
         cache: Arc<Cache>,
         sealer: Arc<Sealer>,
+        run_keys: Arc<RunKeys>,
     ) -> Self {
         let queue = Arc::new(Queue::new(config.queue_depth, config.team_queue_depth()));
         let sync_slots = Arc::new(Semaphore::new(config.sync_run_limit()));
+        let api_base_url = config.api_base_url().into();
         Self {
             store,
             sandbox,
@@ -127,6 +136,8 @@ impl Executor {
             stopping: CancellationToken::new(),
             sync_slots,
             sealer,
+            run_keys,
+            api_base_url,
         }
     }
 

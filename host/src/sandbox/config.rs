@@ -63,6 +63,9 @@ pub struct SandboxConfig {
     /// reachable from a network you do not trust: it opens the cloud metadata endpoint and
     /// internal services to every block with an `allowedHosts` entry).
     pub outbound_allow_private: bool,
+    /// The server's own API (`http(s)://host[:port]`): runs may call it without an allowlist
+    /// entry, even at a private address (their `WASMHOOK_API_KEY` is for it).
+    pub api_origin: Option<String>,
 }
 
 impl SandboxConfig {
@@ -83,6 +86,7 @@ impl SandboxConfig {
             memory_init_cow: true,
             epoch_interruption: true,
             outbound_allow_private: false,
+            api_origin: None,
         }
     }
 }

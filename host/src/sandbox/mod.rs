@@ -132,7 +132,10 @@ impl Sandbox {
         let capacity = NonZeroUsize::new(config.prepared_cache_capacity).unwrap_or(NonZeroUsize::MIN);
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)?;
         lower_compiler_threads();
-        let network = Arc::new(outbound::Network::new(config.outbound_allow_private).map_err(SandboxError::Engine)?);
+        let network = Arc::new(
+            outbound::Network::new(config.outbound_allow_private, config.api_origin.as_deref())
+                .map_err(SandboxError::Engine)?,
+        );
         Ok(Self {
             network,
             permits: Semaphore::new(config.max_concurrent_runs.max(1) as usize),

@@ -42,6 +42,10 @@ pub enum KeyScope {
     Admin,
     /// Fire webhooks and read executions only.
     Execute,
+    /// A run's own key (`WASMHOOK_API_KEY`): execute, plus key-value state. Never stored, never
+    /// issued through the API.
+    #[serde(skip_deserializing)]
+    Run,
 }
 
 impl KeyScope {
@@ -49,6 +53,7 @@ impl KeyScope {
         match self {
             Self::Admin => "admin",
             Self::Execute => "execute",
+            Self::Run => "run",
         }
     }
 

@@ -43,10 +43,12 @@ impl TestServer {
         Self::start_with(test_config(data_dir)).await
     }
 
-    pub async fn start_with(config: Config) -> Self {
-        let (state, bootstrap) = AppState::open(config).await.expect("server state opens");
+    pub async fn start_with(mut config: Config) -> Self {
+        // Bound first, so runs get the real address as their `WASMHOOK_API_BASE_URL`.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
+        config.api_base_url.get_or_insert_with(|| base.clone());
+        let (state, bootstrap) = AppState::open(config).await.expect("server state opens");
         let (shutdown, signal) = oneshot::channel::<()>();
         let handle = tokio::spawn(wasmhook::run(listener, state.clone(), async move {
             let _ = signal.await;

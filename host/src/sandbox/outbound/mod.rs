@@ -104,12 +104,20 @@ pub struct InjectedHeader {
 pub(crate) struct Network {
     /// Connect to private and special addresses too (tests, or a trusted internal network).
     pub(crate) allow_private: bool,
+    /// The server's own API: allowed to every run, at whatever address.
+    pub(crate) own_api: Option<Target>,
     pub(crate) tls: Arc<tokio_rustls::rustls::ClientConfig>,
 }
 
 impl Network {
-    pub(crate) fn new(allow_private: bool) -> Result<Self, String> {
-        Ok(Self { allow_private, tls: connect::client_config()? })
+    pub(crate) fn new(allow_private: bool, api_origin: Option<&str>) -> Result<Self, String> {
+        let own_api = api_origin
+            .map(|origin| {
+                let uri: http::Uri = origin.parse().map_err(|e| format!("the API origin {origin:?}: {e}"))?;
+                Target::of(&uri).ok_or_else(|| format!("the API origin {origin:?} is not an http(s) URL"))
+            })
+            .transpose()?;
+        Ok(Self { allow_private, own_api, tls: connect::client_config()? })
     }
 }
 
@@ -178,13 +186,14 @@ impl WasiHttpHooks for Outbound {
             call.fail("refused: the request has no http(s) scheme and host");
             return Box::new(async { Err(Error::HttpRequestUriInvalid) });
         };
-        if !policy.allows(&target) {
+        let own_api = self.network.own_api.as_ref() == Some(&target);
+        if !own_api && !policy.allows(&target) {
             call.fail(format!("refused: {target} is not in the block's network.allowedHosts"));
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         let mut request = request;
         policy.inject(&target, request.headers_mut());
         let limits = send::Limits::of(policy, options);
-        Box::new(send::send(Arc::clone(&self.network), target, request, limits, call))
+        Box::new(send::send(Arc::clone(&self.network), target, own_api, request, limits, call))
     }
 }

@@ -58,11 +58,12 @@ pub(super) fn recorded_url(uri: &http::Uri) -> String {
 pub(super) async fn send(
     network: Arc<Network>,
     target: Target,
+    own_api: bool,
     request: http::Request<WasiBody>,
     limits: Limits,
     call: CallHandle,
 ) -> SendResult {
-    exchange(&network, &target, request, limits, &call).await.map_err(|ConnectError { code, reason }| {
+    exchange(&network, &target, own_api, request, limits, &call).await.map_err(|ConnectError { code, reason }| {
         call.fail(reason);
         code
     })
@@ -75,6 +76,7 @@ fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
 async fn exchange(
     network: &Network,
     target: &Target,
+    own_api: bool,
     request: http::Request<WasiBody>,
     limits: Limits,
     call: &CallHandle,
@@ -86,7 +88,9 @@ async fn exchange(
             format!("refused: the request body is over network.maxRequestBytes ({})", limits.max_request_bytes),
         ));
     }
-    let stream = connect::open(target, network.allow_private, &network.tls, limits.connect_timeout).await?;
+    // The server's own API may sit on a private address; it is the one exception.
+    let allow_private = network.allow_private || own_api;
+    let stream = connect::open(target, allow_private, &network.tls, limits.connect_timeout).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, RequestBody>(TokioIo::new(stream))
         .await
         .map_err(|e| refused(Error::from(e), format!("HTTP handshake with {target} failed")))?;
