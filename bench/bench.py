@@ -272,6 +272,13 @@ def sandbox_arms(args, results):
         results[name] = {"p50_us": float(summary.group(1)), "p99_us": float(summary.group(2)),
                          "runs_per_s": int(summary.group(3))}
         print(f"   {name:<40} p50 {summary.group(1)} µs  p99 {summary.group(2)} µs  {summary.group(3)} runs/s", flush=True)
+    out = sh("taskset", "-c", "0,1", "cargo", "bench", "--locked", "-q", "-p", "wasmhook-tests", "--bench",
+             "outbound_call", env={"RUNS": "1000" if args.quick else "2000", "ROUNDS": "5"}, capture=True)
+    summary = re.search(r"run p50 ([\d.]+)µs → ([\d.]+)µs .* raw request ([\d.]+)µs; host overhead=(-?[\d.]+)µs", out)
+    results["outbound GET (http-probe, loopback)"] = {
+        "p50_us": float(summary.group(2)), "raw_us": float(summary.group(3)), "overhead_us": float(summary.group(4))}
+    print(f"   {'outbound GET, one call per run':<40} run p50 {summary.group(1)} → {summary.group(2)} µs, "
+          f"raw request {summary.group(3)} µs, host overhead {summary.group(4)} µs", flush=True)
     for cow in ("on", "off"):
         for threads in ("1", "2"):
             name = f"sandbox echo, CoW {cow}, {threads} thread(s)"

@@ -20,6 +20,7 @@ const PYTHON_GUESTS: &[Guest] = &[
     Guest { source: "hostile.py", command: false },
     Guest { source: "inspector.py", command: false },
     Guest { source: "report_command.py", command: true },
+    Guest { source: "enrich_and_count.py", command: false },
 ];
 
 /// The JavaScript guests of `modules/js/`.

@@ -24,7 +24,7 @@ from pathlib import Path
 SDK_DIR = Path(__file__).resolve().parent
 WIT_DIR = SDK_DIR.parent.parent / "wit"
 COMMAND_WORLD = "wasi:cli/command@0.2.12"
-BLOCK_WORLD = "block"
+BLOCK_WORLD = "block-python"
 APP_MODULE = "wasmhook_app"
 
 

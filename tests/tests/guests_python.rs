@@ -178,3 +178,56 @@ async fn the_python_context_sees_the_raw_body_headers_and_request_and_can_answer
     assert_eq!(replied.headers["x-handled-by"], "wasmhook-python");
     assert!(replied.headers["content-type"].to_str().expect("ascii").starts_with("text/plain"));
 }
+
+/// The Python SDK's `http_client` and `kv`: a real CRM server on loopback, the block's
+/// allowlist, a dedupe key and a counter in the team's bucket.
+#[tokio::test]
+async fn a_python_block_calls_out_and_keeps_state() {
+    let crm = support::upstream::Upstream::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shared = wasmhook_tests::shared_artifact_cache();
+    std::fs::create_dir_all(&shared).expect("shared artifact cache");
+    std::os::unix::fs::symlink(&shared, dir.path().join("artifacts")).expect("link the artifact cache");
+    let mut config = support::server::test_config(dir.path());
+    config.outbound_allow_private = true;
+    let server = TestServer::start_with(config).await;
+    let key = server.key();
+    let settings = json!({ "language": "python", "env": { "CRM_BASE_URL": crm.origin() },
+                           "network": { "allowedHosts": [crm.origin()] }, "keyValue": { "buckets": ["stats"] } });
+    let block = server.block(key, "python/enrich_and_count", settings).await;
+    let path = format!("/v2/webhook/blocks/{block}/execute");
+    let first = server.post(&path, key, json!({ "data": { "id": "o-1", "customer_id": "c1" } })).await;
+    assert_eq!(
+        first.body["output"],
+        json!({ "order": "o-1", "customer": "Ada Lovelace", "tier": "gold", "tierCount": 1 }),
+        "{}",
+        first.body
+    );
+    let second = server.post(&path, key, json!({ "data": { "id": "o-2", "customer_id": "c1" } })).await;
+    assert_eq!(second.body["output"]["tierCount"], 2, "{}", second.body);
+    let repeat = server.post(&path, key, json!({ "data": { "id": "o-1", "customer_id": "c1" } })).await;
+    assert_eq!(repeat.body["output"], json!({ "order": "o-1", "duplicate": true }));
+    assert_eq!(crm.received().len(), 2, "the repeat did not call out");
+
+    let unlisted = server
+        .block(
+            key,
+            "python/enrich_and_count",
+            json!({ "language": "python", "env": { "CRM_BASE_URL": crm.origin() },
+                                                       "keyValue": { "buckets": ["stats"] } }),
+        )
+        .await;
+    let denied = server
+        .post(
+            &format!("/v2/webhook/blocks/{unlisted}/execute"),
+            key,
+            json!({ "data": { "id": "o-3", "customer_id": "c1" } }),
+        )
+        .await;
+    assert_eq!(denied.body["error"]["code"], "denied", "{}", denied.body);
+    assert!(
+        denied.body["error"]["message"].as_str().is_some_and(|m| m.contains("HTTP-request-denied")),
+        "{}",
+        denied.body
+    );
+}

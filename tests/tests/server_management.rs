@@ -71,6 +71,22 @@ async fn block_settings_are_validated_and_applied() {
     let huge_fuel = server.post("/v1/blocks", key, json!({ "name": "x", "fuel": u64::MAX })).await;
     assert_eq!(huge_fuel.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", huge_fuel.body);
     assert!(huge_fuel.body["error"].as_str().expect("msg").contains("fuel"));
+    let plain = server.post("/v1/blocks", key, json!({ "name": "plain" })).await;
+    let plain_id = plain.body["id"].as_str().expect("id");
+    let patched_fuel = server
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/v1/blocks/{plain_id}"),
+            Some(key),
+            Some(json!({ "fuel": u64::MAX })),
+        )
+        .await;
+    assert_eq!(
+        patched_fuel.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "checked before it is written: {}",
+        patched_fuel.body
+    );
 
     let id = server.block(key, "memory-bomb", json!({ "memoryBytes": 16 << 20 })).await;
     let run = server.post(&format!("/v2/webhook/blocks/{id}/execute"), key, json!({})).await;

@@ -269,3 +269,41 @@ async fn signing_secrets_are_sealed_at_rest_and_plain_ones_are_sealed_at_boot() 
         db.query_row("SELECT signature FROM webhooks WHERE id = ?1", [&id], |row| row.get(0)).expect("row");
     assert!(stored.starts_with("v1:") && !stored.contains(signing), "sealed at boot: {stored}");
 }
+
+/// The Slack notifier example: the token is a team secret the host injects; the block posts with
+/// no token of its own, and without the credential Slack refuses it.
+#[tokio::test]
+async fn the_slack_notifier_posts_with_an_injected_token() {
+    let slack = Upstream::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = server_in(dir.path(), None, None).await;
+    let key = server.key().to_owned();
+    put_secret(&server, &key, "slack", "xoxb-test-token").await;
+    let env = json!({ "SLACK_API_URL": format!("{}/api", slack.origin()), "SLACK_CHANNEL": "#orders" });
+    let credential = json!({ "secret": "slack",
+        "inject": { "host": slack.origin(), "header": "Authorization", "value": "Bearer {secret}" } });
+    let notifier =
+        server.block(&key, "slack-notifier", json!({ "env": env, "network": { "credentials": [credential] } })).await;
+    let ran = server
+        .post(
+            &format!("/v2/webhook/blocks/{notifier}/execute"),
+            &key,
+            json!({ "data": { "type": "order.paid", "id": "o-9" } }),
+        )
+        .await;
+    assert_eq!(
+        ran.body["output"],
+        json!({ "posted": true, "channel": "#orders", "ts": "1700000000.000100" }),
+        "{}",
+        ran.body
+    );
+    let posted: Value = serde_json::from_slice(&slack.received()[0].body).expect("json");
+    assert_eq!(posted, json!({ "channel": "#orders", "text": "New order.paid event o-9" }));
+
+    let bare = server
+        .block(&key, "slack-notifier", json!({ "env": env, "network": { "allowedHosts": [slack.origin()] } }))
+        .await;
+    let refused = server.post(&format!("/v2/webhook/blocks/{bare}/execute"), &key, json!({ "data": {} })).await;
+    assert_eq!(refused.body["error"]["code"], "slack_error", "{}", refused.body);
+    assert!(refused.body["error"]["message"].as_str().is_some_and(|m| m.contains("invalid_auth")));
+}

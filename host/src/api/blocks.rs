@@ -33,23 +33,30 @@ async fn create(
     Admin(caller): Admin,
     JsonBody(new): JsonBody<NewBlock>,
 ) -> Result<(StatusCode, Json<Block>), ApiError> {
-    let config = Arc::clone(&state.config);
+    let block = blocks::new_block(caller.team_id, new);
+    // Settings first: a value SQLite cannot hold must be a 422, not a failed insert.
+    limits::check_block(&state.config, &block)?;
     let block = state
         .store
         .write(move |conn| {
-            let block = blocks::insert_block(conn, caller.team_id, &new)?;
-            // Checked as stored; the savepoint rolls the insert back on error.
-            check_stored(conn, &config, &block)?;
+            blocks::insert_block(conn, &block)?;
+            // The savepoint rolls the insert back when a referenced secret is missing.
+            check_secrets(conn, &block)?;
             Ok(block)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(block)))
 }
 
-/// Checks a block as written, inside its write (an error rolls the write back): its settings,
-/// and that every secret it references exists in its team.
+/// Checks a block inside its write: its settings, and that every secret it references exists
+/// in its team.
 fn check_stored(conn: &rusqlite::Connection, config: &Config, block: &Block) -> Result<(), StoreError> {
     limits::check_block(config, block).map_err(|e| StoreError::Invalid(e.message().to_owned()))?;
+    check_secrets(conn, block)
+}
+
+/// Every secret the block references exists in its team.
+fn check_secrets(conn: &rusqlite::Connection, block: &Block) -> Result<(), StoreError> {
     if let Some(name) = stored_secrets::first_missing(conn, block.team_id, &block.secret_names())? {
         return Err(StoreError::Invalid(format!(
             "the block references secret {name:?}, which the team does not have (create it with PUT /v1/secrets/{name})"
@@ -83,10 +90,8 @@ async fn update(
     let block = state
         .write_then_invalidate(
             move |conn| {
-                let updated = blocks::update_block(conn, caller.team_id, id, &patch)?;
-                // Validate the merged result; the savepoint rolls the update back on error.
-                check_stored(conn, &config, &updated)?;
-                Ok(updated)
+                // The merged result is checked before it is written.
+                blocks::update_block(conn, caller.team_id, id, &patch, |merged| check_stored(conn, &config, merged))
             },
             move || cache.forget_block(id),
         )

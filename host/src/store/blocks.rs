@@ -194,46 +194,51 @@ fn encode_env(env: &BTreeMap<String, EnvValue>) -> Result<String, StoreError> {
     serde_json::to_string(env).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-pub(crate) fn insert_block(conn: &Connection, team_id: Uuid, new: &NewBlock) -> Result<Block, StoreError> {
+/// The block a `POST /v1/blocks` body makes, before it is stored (so it can be checked first).
+pub(crate) fn new_block(team_id: Uuid, new: NewBlock) -> Block {
     let now = now_ms();
-    let block = Block {
+    Block {
         id: Uuid::new_v4(),
         team_id,
-        name: new.name.clone(),
-        language: new.language.clone(),
+        name: new.name,
+        language: new.language,
         active_version: None,
-        env: new.env.clone(),
+        env: new.env,
         timeout_ms: new.timeout_ms,
         fuel: new.fuel,
         memory_bytes: new.memory_bytes,
-        idempotency_pointer: new.idempotency_pointer.clone(),
+        idempotency_pointer: new.idempotency_pointer,
         store_payload: new.store_payload,
-        network: new.network.clone(),
-        key_value: new.key_value.clone(),
+        network: new.network,
+        key_value: new.key_value,
         created_at: now,
         updated_at: now,
-    };
+    }
+}
+
+/// Stores a block made by [`new_block`].
+pub(crate) fn insert_block(conn: &Connection, block: &Block) -> Result<(), StoreError> {
     conn.execute(
         &format!(
             "INSERT INTO blocks ({BLOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13)"
         ),
         params![
             block.id.to_string(),
-            team_id.to_string(),
+            block.team_id.to_string(),
             block.name,
             block.language,
             encode_env(&block.env)?,
             block.timeout_ms,
             block.fuel,
             block.memory_bytes,
-            now,
+            block.created_at,
             block.idempotency_pointer,
             block.store_payload,
             encode_json(&block.network)?,
             encode_json(&block.key_value)?
         ],
     )?;
-    Ok(block)
+    Ok(())
 }
 
 /// A block by id whatever its team (the v2 webhook answers 403, not 404, for another team's).
@@ -254,11 +259,14 @@ pub(crate) fn blocks_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<Blo
     rows.map(|row| decode(row?)).collect()
 }
 
+/// Applies `patch`, runs `check` on the merged block (its error leaves the row untouched),
+/// then stores it.
 pub(crate) fn update_block(
     conn: &Connection,
     team_id: Uuid,
     id: Uuid,
     patch: &BlockPatch,
+    check: impl FnOnce(&Block) -> Result<(), StoreError>,
 ) -> Result<Block, StoreError> {
     let mut block = block(conn, team_id, id)?;
     if let Some(name) = &patch.name {
@@ -292,6 +300,7 @@ pub(crate) fn update_block(
         block.key_value.clone_from(key_value);
     }
     block.updated_at = now_ms();
+    check(&block)?;
     conn.execute(
         "UPDATE blocks SET name = ?2, language = ?3, env = ?4, timeout_ms = ?5, fuel = ?6, memory_bytes = ?7, updated_at = ?8,
          idempotency_pointer = ?9, store_payload = ?10, network = ?11, key_value = ?12 WHERE id = ?1",

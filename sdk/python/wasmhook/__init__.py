@@ -24,7 +24,9 @@ Build it with ``python3 sdk/python/build.py my_block.py -o my_block.wasm`` and u
 - any other exception becomes a failure with code ``unhandled_exception``, its traceback in
   the execution's log;
 - :mod:`wasmhook.log` and the standard :mod:`logging` module go to the host's leveled log
-  (level from the ``LOG_LEVEL`` environment variable, default ``info``).
+  (level from the ``LOG_LEVEL`` environment variable, default ``info``);
+- :mod:`wasmhook.http_client` sends HTTP requests to the hosts the block's
+  ``network.allowedHosts`` lists, and :mod:`wasmhook.kv` keeps state in the team's buckets.
 
 Module top-level code runs once, at build time (componentize-py snapshots the initialised
 interpreter); every delivery starts from that snapshot, so do per-delivery work inside the
@@ -39,10 +41,11 @@ that module at build time.
 # need this one at run time.
 import encodings.idna  # noqa: F401
 
-from . import log
+from . import client as http_client
+from . import kv, log
 from .context import INVALID_DATA, Context
 from .entry import block
 from .errors import Error
 from .http import HttpResponse
 
-__all__ = ["Context", "Error", "HttpResponse", "INVALID_DATA", "block", "log"]
+__all__ = ["Context", "Error", "HttpResponse", "INVALID_DATA", "block", "http_client", "kv", "log"]

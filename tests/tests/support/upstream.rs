@@ -7,7 +7,9 @@
 //! - `/stream/{n}`: 200 with `n` bytes, chunked (no length announced);
 //! - `/redirect`: 302 to the cloud metadata address;
 //! - `/hang`: reads the request and never answers;
-//! - `/customers/{id}`: a CRM record for `c1` (gold) and `c2` (silver), else 404.
+//! - `/customers/{id}`: a CRM record for `c1` (gold) and `c2` (silver), else 404;
+//! - `/api/chat.postMessage`: Slack's answer — `ok` with the token `xoxb-test-token`,
+//!   `invalid_auth` without it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -134,6 +136,15 @@ fn answer(request: &Received) -> Answer {
     }
     if path == "/hang" {
         return (0, vec![], vec![], false);
+    }
+    if path == "/api/chat.postMessage" {
+        let authorized = request.headers.get("authorization").map(String::as_str) == Some("Bearer xoxb-test-token");
+        let answer = if authorized {
+            json!({ "ok": true, "ts": "1700000000.000100" })
+        } else {
+            json!({ "ok": false, "error": "invalid_auth" })
+        };
+        return json_answer(200, answer);
     }
     match path {
         "/customers/c1" => json_answer(200, json!({"name": "Ada Lovelace", "tier": "gold"})),
