@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::api::body::{parse_json, require_json};
 use crate::api::trigger::request::{RequestMeta, hand_over};
+use crate::sandbox::{AllowedHost, Target};
 use crate::signatures::{Encoding, HmacAlgorithm, HmacConfig, Scheme, SignatureConfig};
 
 /// Splits `data` at its first NUL into header lines (`name: value`) and a body.
@@ -72,6 +73,25 @@ pub fn request_body(data: &[u8]) {
     let _ = hand_over(&meta, Bytes::copy_from_slice(body), data.first().is_some_and(|b| b.is_multiple_of(2)));
     if require_json(&headers, body).is_ok() {
         let _ = parse_json::<serde_json::Value>(body);
+    }
+    crate::api::fuzz_block_settings(body);
+    outbound_policy(body);
+}
+
+/// Each line as an `allowedHosts` entry and as a request URL, matched against each other, and
+/// the address check on any IP in it.
+fn outbound_policy(body: &[u8]) {
+    let Ok(text) = std::str::from_utf8(body) else { return };
+    let entries: Vec<AllowedHost> = text.lines().filter_map(|line| line.parse().ok()).collect();
+    for line in text.lines() {
+        if let Some(target) = line.parse::<http::Uri>().ok().as_ref().and_then(Target::of) {
+            for entry in &entries {
+                let _ = entry.allows(&target);
+            }
+        }
+        if let Ok(ip) = line.trim().parse::<std::net::IpAddr>() {
+            let _ = crate::sandbox::is_public_address(ip);
+        }
     }
 }
 

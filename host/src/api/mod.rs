@@ -43,6 +43,17 @@ pub fn router() -> Router<AppState> {
         .method_not_allowed_fallback(method_not_allowed)
 }
 
+/// A `POST /v1/blocks` body through parsing and every settings check (for `fuzzing`): env
+/// values and secret references, `network.allowedHosts` and credentials, `keyValue`.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_block_settings(body: &[u8]) {
+    if let Ok(new) = body::parse_json::<crate::store::blocks::NewBlock>(body) {
+        let block = crate::store::blocks::new_block(uuid::Uuid::nil(), new);
+        let _ = limits::check_block(&crate::config::Config::default(), &block);
+        let _ = block.secret_names();
+    }
+}
+
 async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }

@@ -48,7 +48,7 @@ pub use footprint::Footprint;
 pub use logs::{LOG_LINE_COST, LogLevel, LogLine, LogStream, Logs, MAX_LOG_LINES};
 pub use outbound::{
     AllowedHost, AllowedHostError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_REQUESTS,
-    InjectedHeader, NetworkPolicy, OutboundCall,
+    InjectedHeader, NetworkPolicy, OutboundCall, Target, is_public_address,
 };
 pub use outcome::{Failure, FailureKind, Outcome, RunStatus};
 pub use prepare::{BlockShape, PreparedBlock};

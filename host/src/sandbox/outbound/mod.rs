@@ -34,6 +34,12 @@ pub use record::OutboundCall;
 
 pub(crate) use record::CallLog;
 
+/// Whether connecting to `ip` is allowed without `outbound_allow_private`: globally routable
+/// unicast only (see [`address`]).
+pub fn is_public_address(ip: std::net::IpAddr) -> bool {
+    address::refusal(ip).is_none()
+}
+
 /// Requests a run may send when its block sets no `maxRequests`.
 pub const DEFAULT_MAX_REQUESTS: u32 = 16;
 /// Request and response body bytes per request when the block sets no limit.
