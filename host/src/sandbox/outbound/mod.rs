@@ -131,19 +131,20 @@ impl Network {
 pub(crate) struct Outbound {
     network: Arc<Network>,
     policy: Option<Arc<NetworkPolicy>>,
-    log: CallLog,
+    /// Made at the first request: a run that sends none allocates nothing for it.
+    log: Option<CallLog>,
     attempts: u32,
 }
 
 impl Outbound {
     /// Hooks for a run; `None` denies every request (and still records it).
     pub(crate) fn new(network: Arc<Network>, policy: Option<Arc<NetworkPolicy>>) -> Self {
-        Self { network, policy, log: CallLog::default(), attempts: 0 }
+        Self { network, policy, log: None, attempts: 0 }
     }
 
     /// The run's calls, for its outcome.
     pub(crate) fn calls(&self) -> Vec<OutboundCall> {
-        self.log.take()
+        self.log.as_ref().map(CallLog::take).unwrap_or_default()
     }
 }
 
@@ -180,7 +181,10 @@ impl WasiHttpHooks for Outbound {
         if self.attempts > policy.max_requests.saturating_add(RECORDED_OVER_BUDGET) {
             return Box::new(async { Err(Error::ConnectionLimitReached) });
         }
-        let call = self.log.start(request.method().as_str(), send::recorded_url(request.uri()));
+        let call = self
+            .log
+            .get_or_insert_with(CallLog::default)
+            .start(request.method().as_str(), send::recorded_url(request.uri()));
         if self.attempts > policy.max_requests {
             call.fail(format!(
                 "refused: the run already sent its {} requests (network.maxRequests)",
