@@ -198,11 +198,9 @@ async fn reseal(store: &Store, sealer: &Arc<Sealer>) -> Result<(), StartError> {
     let sealer = Arc::clone(sealer);
     let resealed = store
         .write(move |conn| {
+            let current = sealer.current_prefix();
             let mut count = 0usize;
-            for (team, name, sealed) in secrets::all_sealed(conn)? {
-                if sealer.is_current(&sealed) {
-                    continue;
-                }
+            for (team, name, sealed) in secrets::sealed_elsewhere(conn, &current)? {
                 let context = crate::secrets::secret_context(team, &name);
                 let reseal = sealer.open(&context, &sealed).and_then(|plain| sealer.seal(&context, &plain));
                 let resealed =
@@ -210,10 +208,7 @@ async fn reseal(store: &Store, sealer: &Arc<Sealer>) -> Result<(), StartError> {
                 secrets::reseal(conn, team, &name, &resealed)?;
                 count += 1;
             }
-            for (webhook, team, stored) in webhooks::stored_signatures(conn)? {
-                if sealer.is_current(&stored) {
-                    continue;
-                }
+            for (webhook, team, stored) in webhooks::signatures_sealed_elsewhere(conn, &current)? {
                 let context = crate::secrets::signature_context(team);
                 // Checks stored before signing secrets were sealed are plain JSON: seal them.
                 let plain = if stored.starts_with('{') {

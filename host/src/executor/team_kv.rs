@@ -44,8 +44,7 @@ fn failed(error: StoreError) -> KvError {
 impl KeyValue for TeamKv {
     async fn get(&self, bucket: &str, key: &str) -> Result<Option<Versioned>, KvError> {
         let (team, bucket, key) = (self.team_id, bucket.to_owned(), key.to_owned());
-        let found = self.store.read(move |conn| kv::get(conn, team, &bucket, &key)).await.map_err(failed)?;
-        Ok(found.map(|v| Versioned { value: v.value, version: v.version }))
+        self.store.read(move |conn| kv::get(conn, team, &bucket, &key)).await.map_err(failed)
     }
 
     async fn put(

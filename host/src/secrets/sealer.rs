@@ -102,9 +102,15 @@ impl Sealer {
         Ok(Zeroizing::new(plain))
     }
 
+    /// How every value sealed under the current key begins (`v1:{key id}:`), so the store can
+    /// pick out the values a rotation must reseal without reading the others.
+    pub fn current_prefix(&self) -> String {
+        format!("{FORMAT}:{}:", self.current.id)
+    }
+
     /// Whether `sealed` was sealed under the current key (else a rotation should reseal it).
     pub fn is_current(&self, sealed: &str) -> bool {
-        sealed.split(':').nth(1) == Some(self.current.id.as_str())
+        sealed.starts_with(&self.current_prefix())
     }
 }
 

@@ -8,15 +8,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{StoreError, now_ms};
-
-/// A value and the version a compare-and-swap compares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Versioned {
-    /// The bytes.
-    pub value: Vec<u8>,
-    /// Bumped by every write of the key.
-    pub version: i64,
-}
+pub use crate::sandbox::keyvalue::Versioned;
 
 /// A key as `/v1/kv/{bucket}` lists it.
 #[derive(Debug, Clone, Serialize)]
@@ -45,10 +37,16 @@ pub struct Place<'a> {
 }
 
 /// The stored value of `key` and whether it has expired.
-fn stored(conn: &Connection, place: &Place<'_>, key: &str, now: i64) -> Result<Option<(Versioned, bool)>, StoreError> {
+fn stored(
+    conn: &Connection,
+    team_id: Uuid,
+    bucket: &str,
+    key: &str,
+    now: i64,
+) -> Result<Option<(Versioned, bool)>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT value, version, expires_at FROM kv WHERE team_id = ?1 AND bucket = ?2 AND key = ?3")?
-        .query_row(params![place.team_id.to_string(), place.bucket, key], |row| {
+        .query_row(params![team_id.to_string(), bucket, key], |row| {
             Ok((Versioned { value: row.get(0)?, version: row.get(1)? }, row.get::<_, Option<i64>>(2)?))
         })
         .optional()?
@@ -57,8 +55,7 @@ fn stored(conn: &Connection, place: &Place<'_>, key: &str, now: i64) -> Result<O
 
 /// The live value of `key`.
 pub(crate) fn get(conn: &Connection, team_id: Uuid, bucket: &str, key: &str) -> Result<Option<Versioned>, StoreError> {
-    let place = Place { team_id, bucket, quota: 0 };
-    Ok(stored(conn, &place, key, now_ms())?.filter(|(_, expired)| !expired).map(|(v, _)| v))
+    Ok(stored(conn, team_id, bucket, key, now_ms())?.filter(|(_, expired)| !expired).map(|(v, _)| v))
 }
 
 /// Writes `value` (with `ttl_ms`, if any) when the key's version is still `expected` (`None`:
@@ -72,22 +69,12 @@ pub(crate) fn put(
     expected: Option<Option<i64>>,
 ) -> Result<bool, StoreError> {
     let now = now_ms();
-    let current = stored(conn, place, key, now)?;
-    let current_version = current.as_ref().filter(|(_, expired)| !expired).map(|(v, _)| v.version);
-    if expected.is_some_and(|expected| expected != current_version) {
+    let current = stored(conn, place.team_id, place.bucket, key, now)?;
+    let live_version = current.as_ref().filter(|(_, expired)| !expired).map(|(v, _)| v.version);
+    if expected.is_some_and(|expected| expected != live_version) {
         return Ok(false);
     }
-    let old_bytes = current.as_ref().map_or(0, |(v, _)| key.len() + v.value.len());
-    charge(conn, place, (key.len() + value.len()) as i64 - old_bytes as i64)?;
-    let version = current.map_or(1, |(v, _)| v.version + 1);
-    let expires_at = ttl_ms.map(|ttl| now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)));
-    conn.prepare_cached(
-        "INSERT INTO kv (team_id, bucket, key, value, version, expires_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (team_id, bucket, key) DO UPDATE SET value = excluded.value, version = excluded.version,
-            expires_at = excluded.expires_at, updated_at = excluded.updated_at",
-    )?
-    .execute(params![place.team_id.to_string(), place.bucket, key, value, version, expires_at, now])?;
+    replace(conn, place, key, value, ttl_ms, current.as_ref().map(|(v, _)| v), now)?;
     Ok(true)
 }
 
@@ -100,8 +87,8 @@ pub(crate) fn increment(
     ttl_ms: Option<u64>,
 ) -> Result<i64, StoreError> {
     let now = now_ms();
-    let current = stored(conn, place, key, now)?.filter(|(_, expired)| !expired);
-    let base = match &current {
+    let current = stored(conn, place.team_id, place.bucket, key, now)?;
+    let base = match current.as_ref().filter(|(_, expired)| !expired) {
         None => 0,
         Some((versioned, _)) => std::str::from_utf8(&versioned.value)
             .ok()
@@ -109,8 +96,40 @@ pub(crate) fn increment(
             .ok_or_else(|| StoreError::Invalid(format!("the value of {key:?} is not an integer")))?,
     };
     let next = base.checked_add(delta).ok_or_else(|| StoreError::Invalid(format!("{key:?} would overflow")))?;
-    put(conn, place, key, next.to_string().as_bytes(), ttl_ms, None)?;
+    replace(conn, place, key, next.to_string().as_bytes(), ttl_ms, current.as_ref().map(|(v, _)| v), now)?;
     Ok(next)
+}
+
+/// Replaces the row `current` (as read by the caller, expired or not) with `value`: the
+/// team's usage moves by the difference, and the version goes up by one.
+fn replace(
+    conn: &Connection,
+    place: &Place<'_>,
+    key: &str,
+    value: &[u8],
+    ttl_ms: Option<u64>,
+    current: Option<&Versioned>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let old_bytes = current.map_or(0, |v| key.len() + v.value.len());
+    let delta = (key.len() + value.len()) as i64 - old_bytes as i64;
+    let used = charge(conn, place.team_id, delta)?;
+    if delta > 0 && u64::try_from(used).unwrap_or(0) > place.quota {
+        return Err(StoreError::Invalid(format!(
+            "the team's key-value state would hold {used} bytes, over its quota of {} (kv_team_max_bytes)",
+            place.quota
+        )));
+    }
+    let version = current.map_or(1, |v| v.version + 1);
+    let expires_at = ttl_ms.map(|ttl| now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)));
+    conn.prepare_cached(
+        "INSERT INTO kv (team_id, bucket, key, value, version, expires_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (team_id, bucket, key) DO UPDATE SET value = excluded.value, version = excluded.version,
+            expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+    )?
+    .execute(params![place.team_id.to_string(), place.bucket, key, value, version, expires_at, now])?;
+    Ok(())
 }
 
 /// Removes `key`; `true` if it held a value.
@@ -122,26 +141,20 @@ pub(crate) fn delete(conn: &Connection, team_id: Uuid, bucket: &str, key: &str) 
         .query_row(params![team_id.to_string(), bucket, key], |row| row.get(0))
         .optional()?;
     if let Some(bytes) = removed {
-        charge(conn, &Place { team_id, bucket, quota: u64::MAX }, -bytes)?;
+        charge(conn, team_id, -bytes)?;
     }
     Ok(removed.is_some())
 }
 
-/// Adds `delta` bytes to the team's usage, refusing to pass its quota.
-fn charge(conn: &Connection, place: &Place<'_>, delta: i64) -> Result<(), StoreError> {
-    let used: i64 = conn
+/// Adds `delta` bytes to the team's usage (never below zero) and returns the new total; the
+/// caller that grows it compares the total with the quota (the savepoint undoes a refusal).
+fn charge(conn: &Connection, team_id: Uuid, delta: i64) -> Result<i64, StoreError> {
+    Ok(conn
         .prepare_cached(
             "INSERT INTO kv_usage (team_id, bytes) VALUES (?1, MAX(?2, 0))
              ON CONFLICT (team_id) DO UPDATE SET bytes = MAX(bytes + ?2, 0) RETURNING bytes",
         )?
-        .query_row(params![place.team_id.to_string(), delta], |row| row.get(0))?;
-    if delta > 0 && u64::try_from(used).unwrap_or(0) > place.quota {
-        return Err(StoreError::Invalid(format!(
-            "the team's key-value state would hold {used} bytes, over its quota of {} (kv_team_max_bytes)",
-            place.quota
-        )));
-    }
-    Ok(())
+        .query_row(params![team_id.to_string(), delta], |row| row.get(0))?)
 }
 
 /// Live keys of a bucket after `after`, in order, at most `limit`.

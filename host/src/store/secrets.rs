@@ -94,10 +94,12 @@ pub(crate) fn first_missing<'a>(
     Ok(None)
 }
 
-/// Every sealed secret, for a master-key rotation: (team, name, sealed).
-pub(crate) fn all_sealed(conn: &Connection) -> Result<Vec<(Uuid, String, String)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT team_id, name, sealed FROM secrets")?;
-    let rows = stmt.query_map([], |row| Ok((super::uuid_at(row, 0)?, row.get(1)?, row.get(2)?)))?;
+/// The secrets whose sealed text does not begin with `current` (the current key's prefix), for
+/// a master-key rotation: (team, name, sealed). Empty on every boot but the first after one.
+pub(crate) fn sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(Uuid, String, String)>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT team_id, name, sealed FROM secrets WHERE substr(sealed, 1, length(?1)) <> ?1")?;
+    let rows = stmt.query_map([current], |row| Ok((super::uuid_at(row, 0)?, row.get(1)?, row.get(2)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -210,11 +210,18 @@ fn open_signature(sealer: &Sealer, team_id: Uuid, sealed: &str) -> Result<Signat
     serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(format!("webhook signature: {e}")))
 }
 
-/// Every stored signature check, for sealing plain ones (written before they were sealed) and
-/// resealing after a master-key rotation: (webhook, team, stored text).
-pub(crate) fn stored_signatures(conn: &Connection) -> Result<Vec<(Uuid, Uuid, String)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT id, team_id, signature FROM webhooks WHERE signature IS NOT NULL")?;
-    let rows = stmt.query_map([], |row| Ok((uuid_at(row, 0)?, uuid_at(row, 1)?, row.get(2)?)))?;
+/// The stored signature checks not sealed under the current key (whose prefix is `current`):
+/// plain ones written before they were sealed, and those to reseal after a master-key
+/// rotation: (webhook, team, stored text).
+pub(crate) fn signatures_sealed_elsewhere(
+    conn: &Connection,
+    current: &str,
+) -> Result<Vec<(Uuid, Uuid, String)>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, team_id, signature FROM webhooks
+         WHERE signature IS NOT NULL AND substr(signature, 1, length(?1)) <> ?1",
+    )?;
+    let rows = stmt.query_map([current], |row| Ok((uuid_at(row, 0)?, uuid_at(row, 1)?, row.get(2)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
