@@ -9,6 +9,7 @@
 pub mod api;
 pub mod auth;
 pub mod cache;
+pub mod callbacks;
 pub mod config;
 pub mod executor;
 #[cfg(feature = "fuzzing")]

@@ -7,14 +7,16 @@ use uuid::Uuid;
 use crate::auth::issue;
 use crate::auth::run_keys::RunKeys;
 use crate::cache::Cache;
+use crate::callbacks::Callbacks;
+use crate::callbacks::sender::Sender;
 use crate::config::Config;
 use crate::executor::Executor;
 use crate::ratelimit::RateLimiters;
-use crate::sandbox::{Sandbox, SandboxConfig, SandboxError};
+use crate::sandbox::{HostClient, Sandbox, SandboxConfig, SandboxError};
 use crate::secrets::{Sealer, SecretsError, master_key};
 use crate::store::blocks::Block;
 use crate::store::docs::{self, Doc};
-use crate::store::secrets;
+use crate::store::{callbacks, secrets};
 use crate::store::tenancy;
 use crate::store::webhooks::{self, Webhook};
 use crate::store::{Store, StoreError};
@@ -39,6 +41,8 @@ pub struct AppState {
     pub uploads: Arc<tokio::sync::Semaphore>,
     /// Seals and opens secrets under the master key.
     pub sealer: Arc<Sealer>,
+    /// Which targets have completion callbacks (kept current by `/v1/.../callback`).
+    pub callbacks: Arc<Callbacks>,
     /// The keys of the runs in progress (`WASMHOOK_API_KEY`).
     pub run_keys: Arc<RunKeys>,
 }
@@ -95,6 +99,7 @@ impl AppState {
         let sandbox = Arc::new(Sandbox::new(sandbox_config)?);
         let config = Arc::new(config);
         let cache = Arc::new(Cache::default());
+        let callbacks = Callbacks::new(store.read(callbacks::targets).await?);
         let executor = Executor::new(
             store.clone(),
             Arc::clone(&sandbox),
@@ -102,12 +107,22 @@ impl AppState {
             Arc::clone(&cache),
             Arc::clone(&sealer),
             Arc::clone(&run_keys),
+            Arc::clone(&callbacks),
         );
         let bootstrap = bootstrap(&store).await?;
         executor.start().await?;
+        let sender = Sender {
+            callbacks: Arc::clone(&callbacks),
+            store: store.clone(),
+            sealer: Arc::clone(&sealer),
+            client: HostClient::new(config.outbound_allow_private).map_err(SandboxError::Engine)?,
+            schedule: config.callback_retry_schedule.clone(),
+            timeout: config.callback_timeout,
+        };
+        tokio::spawn(sender.run(executor.stopping()));
         let limiters = Arc::new(RateLimiters::default());
         let uploads = Arc::new(tokio::sync::Semaphore::new(config.upload_limit()));
-        Ok((Self { store, sandbox, executor, config, cache, limiters, uploads, sealer, run_keys }, bootstrap))
+        Ok((Self { store, sandbox, executor, config, cache, limiters, uploads, sealer, run_keys, callbacks }, bootstrap))
     }
 
     /// Runs a store write, then `invalidate` if it succeeded, in a task of its own: a handler
@@ -220,6 +235,14 @@ async fn reseal(store: &Store, sealer: &Arc<Sealer>) -> Result<(), StartError> {
                 };
                 let sealed = sealer.seal(&context, &plain).map_err(|e| StoreError::Invalid(e.to_string()))?;
                 webhooks::reseal_signature(conn, webhook, &sealed)?;
+                count += 1;
+            }
+            for (team, target, sealed) in callbacks::sealed_elsewhere(conn, &current)? {
+                let context = crate::callbacks::secret_context(team, target);
+                let reseal = sealer.open(&context, &sealed).and_then(|plain| sealer.seal(&context, &plain));
+                let resealed =
+                    reseal.map_err(|e| StoreError::Invalid(format!("the callback secret of {target}: {e}")))?;
+                callbacks::reseal(conn, target, &resealed)?;
                 count += 1;
             }
             Ok(count)

@@ -28,6 +28,7 @@ fn check_input(state: &AppState, input: &DocInput) -> Result<(), ApiError> {
     }
     for (i, dataset) in input.datasets.iter().enumerate() {
         limits::check_timeout(&state.config, dataset.timeout_ms, &format!("datasets[{i}].timeoutMs"))?;
+        limits::check_retry(&state.config, dataset.retry.as_ref(), &format!("datasets[{i}].retry"))?;
     }
     Ok(())
 }

@@ -15,9 +15,11 @@ use super::body::{parse_id, parse_json, read_limited};
 use super::delivery::{accepted, mode};
 use super::error::ApiError;
 use crate::auth::{Admin, Caller};
+use crate::executor::retry::RetryPolicy;
 use crate::executor::{Delivery, Dispatched, ExecError, Job, StoredInput};
 use crate::state::AppState;
-use crate::store::executions::{self, Execution, ExecutionFilter, Trigger};
+use crate::store::callbacks;
+use crate::store::executions::{self, DeliverySummary, Execution, ExecutionFilter, Trigger};
 use crate::store::{blocks, now_ms};
 
 /// Rows per page when `limit` is not given, and the most one page may hold.
@@ -38,7 +40,17 @@ async fn show(
 ) -> Result<Json<Execution>, ApiError> {
     let id = parse_id(&raw, "execution_id")?;
     state.store.flush().await?;
-    Ok(Json(state.store.read(move |conn| executions::execution(conn, caller.team_id, id)).await?))
+    let team_id = caller.team_id;
+    let execution = state
+        .store
+        .read(move |conn| {
+            let mut execution = executions::execution(conn, team_id, id)?;
+            execution.delivery = DeliverySummary::of(executions::attempts_of(conn, team_id, id)?);
+            execution.callbacks = callbacks::messages_of(conn, team_id, id)?;
+            Ok(execution)
+        })
+        .await?;
+    Ok(Json(execution))
 }
 
 /// Query parameters, all strings so that every bad value gets our own message.
@@ -129,6 +141,7 @@ async fn replay(
     let block = state.store.read(move |conn| blocks::block(conn, team_id, block_id)).await?;
     let version = request.version.or(block.active_version).ok_or(ExecError::NoActiveVersion(block_id))?;
     state.store.read(move |conn| blocks::version(conn, block_id, version)).await?;
+    let retry = RetryPolicy::resolve(block.retry.as_ref(), &state.config);
     let job = Job {
         execution_id: Uuid::now_v7(),
         keep_input: block.store_payload,
@@ -144,6 +157,10 @@ async fn replay(
         replay_of: Some(id),
         webhook_id: None,
         created_at: now_ms(),
+        retry,
+        attempt: 1,
+        retry_of: None,
+        replay_job: None,
     };
     let new_id = job.execution_id;
     let delivery = Delivery { team_id, target: block_id, idempotency: None, single_use: None, jobs: vec![job] };

@@ -8,13 +8,14 @@ use super::trigger::request::{
     BODY_FILE_VAR, CONTENT_TYPE_VAR, HEADERS_FILE_VAR, REQUEST_FILE_VAR, VERIFIED_VAR, WEBHOOK_ID_VAR,
 };
 use crate::config::Config;
+use crate::executor::retry::RetryPolicy;
 use crate::executor::{API_BASE_URL_VAR, API_KEY_VAR, BLOCK_ID_VAR, DATASET_KEY_VAR, EXECUTION_ID_VAR};
 use crate::sandbox::DATA_FILE_VAR;
 use crate::secrets;
 use crate::store::block_settings::{
     Credential, EnvValue, Injection, KeyValueSettings, NetworkSettings, SECRET_PLACEHOLDER,
 };
-use crate::store::blocks::Block;
+use crate::store::blocks::{Block, RetrySettings};
 
 /// Variables the host sets for a run (every run, or trigger calls). Neither a caller's
 /// `environment_variables` nor a block's saved `env` may set them: a guest must be able to
@@ -78,7 +79,7 @@ fn check_entries<'a>(entries: impl Iterator<Item = (&'a String, Option<&'a str>)
 
 /// Checks a block's settings (as they will be stored: a patch is checked merged).
 pub(crate) fn check_block(config: &Config, block: &Block) -> Result<(), ApiError> {
-    let Block { name, language, env, timeout_ms, fuel, memory_bytes, network, key_value, .. } = block;
+    let Block { name, language, env, timeout_ms, fuel, memory_bytes, network, key_value, retry, .. } = block;
     let (timeout_ms, fuel, memory_bytes) = (*timeout_ms, *fuel, *memory_bytes);
     if name.trim().is_empty() || name.len() > 200 {
         return Err(ApiError::unprocessable("`name` must be 1 to 200 characters"));
@@ -108,7 +109,17 @@ pub(crate) fn check_block(config: &Config, block: &Block) -> Result<(), ApiError
         )));
     }
     check_network(config, network)?;
-    check_key_value(key_value)
+    check_key_value(key_value)?;
+    check_retry(config, retry.as_ref(), "retry")
+}
+
+/// Checks a block's or dataset's `retry` against the server's ceilings.
+pub(crate) fn check_retry(config: &Config, retry: Option<&RetrySettings>, field: &str) -> Result<(), ApiError> {
+    match retry {
+        Some(settings) => RetryPolicy::check(settings, config)
+            .map_err(|e| ApiError::unprocessable(format!("`{field}`: {}", e.trim_start_matches("retry.")))),
+        None => Ok(()),
+    }
 }
 
 /// Checks a block's `keyValue`: bucket names (or `*`) and a TTL of at least a second.

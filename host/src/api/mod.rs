@@ -4,6 +4,7 @@
 
 mod blocks;
 pub mod body;
+mod callbacks;
 pub mod delivery;
 mod docs;
 pub mod error;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(secrets::router())
         .merge(kv::router())
         .merge(webhooks::router())
+        .merge(callbacks::router())
         .merge(trigger::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -7,6 +7,8 @@ use bytes::Bytes;
 use uuid::Uuid;
 
 use super::error::ApiError;
+use crate::config::Config;
+use crate::executor::retry::RetryPolicy;
 use crate::executor::{ExecError, Job};
 use crate::state::AppState;
 use crate::store::blocks::Block;
@@ -30,7 +32,7 @@ pub(super) struct CallInput {
 }
 
 /// The job running the block's active version.
-pub(super) fn block_job(block: &Block, input: CallInput) -> Result<Job, ApiError> {
+pub(super) fn block_job(config: &Config, block: &Block, input: CallInput) -> Result<Job, ApiError> {
     let version = block.active_version.ok_or(ExecError::NoActiveVersion(block.id))?;
     Ok(Job {
         execution_id: Uuid::now_v7(),
@@ -47,6 +49,10 @@ pub(super) fn block_job(block: &Block, input: CallInput) -> Result<Job, ApiError
         replay_of: None,
         webhook_id: input.webhook_id,
         created_at: now_ms(),
+        retry: RetryPolicy::resolve(block.retry.as_ref(), config),
+        attempt: 1,
+        retry_of: None,
+        replay_job: None,
     })
 }
 
@@ -91,6 +97,10 @@ pub(super) async fn doc_jobs(
             replay_of: None,
             webhook_id: input.webhook_id,
             created_at,
+            retry: RetryPolicy::resolve(dataset.retry.as_ref().or(block.retry.as_ref()), &state.config),
+            attempt: 1,
+            retry_of: None,
+            replay_job: None,
         });
     }
     Ok((selected, jobs))

@@ -84,7 +84,7 @@ async fn execute(
 
     let idempotency = idempotency(&headers, &bytes, &data, block.idempotency_pointer.as_deref())?;
     let input = CallInput { data, files: Vec::new(), env, trigger: Trigger::V2, webhook_id: None };
-    let job = block_job(&block, input)?;
+    let job = block_job(&state.config, &block, input)?;
     let delivery =
         Delivery { team_id: caller.team_id, target: block_id, idempotency, single_use: None, jobs: vec![job] };
     Ok(match state.executor.submit(delivery, mode).await? {

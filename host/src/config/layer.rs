@@ -48,6 +48,13 @@ pub(super) struct Layer {
     master_key_file: Option<PathBuf>,
     kv_team_max_bytes: Option<u64>,
     api_base_url: Option<String>,
+    retry_default_max_attempts: Option<u64>,
+    retry_max_attempts_limit: Option<u64>,
+    retry_max_delay_ms: Option<u64>,
+    callback_retry_schedule: Option<String>,
+    callback_timeout_ms: Option<u64>,
+    replay_rate_per_second: Option<u64>,
+    replay_max_executions: Option<u64>,
 }
 
 impl Layer {
@@ -174,6 +181,28 @@ impl Config {
         if let Some(v) = layer.kv_team_max_bytes {
             self.kv_team_max_bytes = v;
         }
+        let count = |key: &str, v: u64| u32::try_from(v).map_err(|_| invalid(key, format!("{v} is too large")));
+        if let Some(v) = layer.retry_default_max_attempts {
+            self.retry_default_max_attempts = count("retry_default_max_attempts", v)?;
+        }
+        if let Some(v) = layer.retry_max_attempts_limit {
+            self.retry_max_attempts_limit = count("retry_max_attempts_limit", v)?;
+        }
+        if let Some(v) = layer.retry_max_delay_ms {
+            self.retry_max_delay_ms = v;
+        }
+        if let Some(text) = layer.callback_retry_schedule {
+            self.callback_retry_schedule = parse_schedule(&text).map_err(|m| invalid("callback_retry_schedule", m))?;
+        }
+        if let Some(v) = layer.callback_timeout_ms {
+            self.callback_timeout = Duration::from_millis(v);
+        }
+        if let Some(v) = layer.replay_rate_per_second {
+            self.replay_rate_per_second = count("replay_rate_per_second", v)?;
+        }
+        if let Some(v) = layer.replay_max_executions {
+            self.replay_max_executions = size("replay_max_executions", v)?;
+        }
         if let Some(url) = layer.api_base_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(invalid("api_base_url", format!("{url:?} must start with http:// or https://")));
@@ -182,6 +211,15 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// `"5s, 5m, 30m"`: comma-separated durations (humantime); empty for no retries.
+fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| humantime::parse_duration(part).map_err(|e| format!("{part:?} is not a duration like 5s or 30m: {e}")))
+        .collect()
 }
 
 pub(super) fn read_file(path: &Path) -> Result<Layer, ConfigError> {

@@ -124,7 +124,27 @@ pub struct Config {
     /// `public_url`, else `http://` + `listen` (an unspecified address as loopback). See
     /// [`Config::api_base_url`].
     pub api_base_url: Option<String>,
+    /// Attempts of a queued delivery whose block or dataset sets no `retry.maxAttempts`
+    /// (1: no retries unless a block opts in; see README "Retries").
+    pub retry_default_max_attempts: u32,
+    /// The most attempts a retry policy may set.
+    pub retry_max_attempts_limit: u32,
+    /// The longest delay between attempts a retry policy may set, ms.
+    pub retry_max_delay_ms: u64,
+    /// Delays before each further attempt of a completion callback (the first goes at once);
+    /// after the last, the message is `failed`.
+    pub callback_retry_schedule: Vec<Duration>,
+    /// How long one callback POST may take, connect to response head.
+    pub callback_timeout: Duration,
+    /// Executions a bulk replay submits per second, at most.
+    pub replay_rate_per_second: u32,
+    /// The most executions one bulk replay may match.
+    pub replay_max_executions: usize,
 }
+
+/// Standard Webhooks' (and Svix's) schedule after the first try: 5 s, 5 min, 30 min, 2 h, 5 h,
+/// 10 h, 10 h — about 27 h in all.
+pub const DEFAULT_CALLBACK_SCHEDULE: [u64; 7] = [5, 300, 1800, 7200, 18_000, 36_000, 36_000];
 
 /// Sync runs allowed per run slot by default: enough to keep every slot busy with a queue
 /// behind it, few enough that waiting payloads stay bounded.
@@ -170,6 +190,13 @@ impl Default for Config {
             master_key_file: None,
             kv_team_max_bytes: 64 << 20,
             api_base_url: None,
+            retry_default_max_attempts: 1,
+            retry_max_attempts_limit: 50,
+            retry_max_delay_ms: 24 * 3600 * 1000,
+            callback_retry_schedule: DEFAULT_CALLBACK_SCHEDULE.iter().map(|s| Duration::from_secs(*s)).collect(),
+            callback_timeout: Duration::from_secs(15),
+            replay_rate_per_second: 50,
+            replay_max_executions: 10_000,
         }
     }
 }
@@ -283,6 +310,21 @@ impl Config {
         }
         if self.retention_interval.is_zero() {
             return Err(invalid("retention_interval_ms", "must be greater than 0"));
+        }
+        if self.retry_max_attempts_limit == 0 {
+            return Err(invalid("retry_max_attempts_limit", "must be greater than 0"));
+        }
+        if self.retry_default_max_attempts == 0 || self.retry_default_max_attempts > self.retry_max_attempts_limit {
+            return Err(invalid("retry_default_max_attempts", "must be 1 to retry_max_attempts_limit"));
+        }
+        if self.callback_timeout.is_zero() {
+            return Err(invalid("callback_timeout_ms", "must be greater than 0"));
+        }
+        if self.replay_rate_per_second == 0 {
+            return Err(invalid("replay_rate_per_second", "must be greater than 0"));
+        }
+        if self.replay_max_executions == 0 {
+            return Err(invalid("replay_max_executions", "must be greater than 0"));
         }
         // An idempotent repeat answers with the original execution ids: they must still exist.
         if self.retention < self.idempotency_window {

@@ -92,9 +92,16 @@ impl Executor {
             .map_err(|e| ExecError::Store(crate::store::StoreError::Corrupt(format!("delivery task: {e}"))))?
     }
 
-    async fn accept(&self, delivery: Delivery, mode: Mode) -> Result<Dispatched, ExecError> {
+    async fn accept(&self, mut delivery: Delivery, mode: Mode) -> Result<Dispatched, ExecError> {
         if self.stopping.is_cancelled() {
             return Err(ExecError::ShuttingDown);
+        }
+        if mode == Mode::Sync {
+            // A sync caller has the outcome in hand and retries (or not) itself; retrying
+            // behind its back would run the block again on top of the caller's own retry.
+            for job in &mut delivery.jobs {
+                job.retry = None;
+            }
         }
         // A delivery larger than the most it could ever be given is refused for good (422),
         // not with a 503 its sender would retry forever.

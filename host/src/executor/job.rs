@@ -11,6 +11,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
+use super::retry::{RetryPolicy, Verdict};
+use crate::callbacks::Completion;
 use super::team_kv::TeamKv;
 use super::{ExecError, Executor};
 use crate::auth::run_keys::RunKeyOwner;
@@ -63,6 +65,15 @@ pub struct Job {
     pub keep_input: bool,
     /// Acceptance time, ms.
     pub created_at: i64,
+    /// The delivery's retry policy; `None`: this attempt is the only one (and for every sync
+    /// run: its caller has the answer and retries itself).
+    pub retry: Option<RetryPolicy>,
+    /// Which attempt of its delivery this is, from 1.
+    pub attempt: u32,
+    /// The delivery's first attempt, when this is a later one.
+    pub retry_of: Option<Uuid>,
+    /// The bulk replay that submitted it.
+    pub replay_job: Option<Uuid>,
 }
 
 /// What a caller learns about a finished (or still pending) run.
@@ -105,7 +116,7 @@ impl RunSummary {
 
     /// Whether the run is over.
     pub fn is_terminal(&self) -> bool {
-        !matches!(self.status, ExecutionStatus::Queued | ExecutionStatus::Running)
+        self.status.is_terminal()
     }
 }
 
@@ -146,6 +157,43 @@ impl Job {
             replay_of: self.replay_of,
             webhook_id: self.webhook_id,
             created_at: self.created_at,
+            attempt: self.attempt,
+            retry_of: self.retry_of,
+            retry: self.retry.as_ref().and_then(|policy| serde_json::to_string(policy).ok()),
+            replay_job: self.replay_job,
+        }
+    }
+
+    /// How this job ended its delivery, for the completion callbacks.
+    fn completion<'a>(&'a self, status: ExecutionStatus, outcome: &'a Outcome) -> Completion<'a> {
+        Completion {
+            team_id: self.block.team_id,
+            execution_id: self.execution_id,
+            delivery_id: self.delivery_id(),
+            attempt: self.attempt,
+            block_id: self.block.id,
+            block_version: self.version,
+            doc_id: self.doc_id,
+            dataset_key: self.dataset_key.as_deref(),
+            webhook_id: self.webhook_id,
+            status,
+            outcome,
+        }
+    }
+
+    /// The delivery's first attempt: this job's id, or the one it retries.
+    pub fn delivery_id(&self) -> Uuid {
+        self.retry_of.unwrap_or(self.execution_id)
+    }
+
+    /// The next attempt of this job's delivery: a new execution id, the same input.
+    pub(crate) fn next_attempt(&self) -> Self {
+        Self {
+            execution_id: Uuid::now_v7(),
+            attempt: self.attempt.saturating_add(1),
+            retry_of: Some(self.delivery_id()),
+            created_at: now_ms(),
+            ..self.clone()
         }
     }
 
@@ -166,6 +214,10 @@ impl Job {
             webhook_id: claimed.webhook_id,
             keep_input: claimed.keep_input,
             created_at: claimed.created_at,
+            retry: claimed.retry.as_deref().and_then(|text| serde_json::from_str(text).ok()),
+            attempt: claimed.attempt,
+            retry_of: claimed.retry_of,
+            replay_job: claimed.replay_job,
         }
     }
 }
@@ -270,21 +322,49 @@ impl Executor {
         self.record(job, outcome, recording).await
     }
 
-    /// Records a finished run and returns its summary.
+    /// Records a finished run and returns its summary. When the delivery's retry policy
+    /// retries this outcome, the next attempt is stored as `scheduled` in the same write (so a
+    /// crash cannot lose it); when it was the last attempt, this one is recorded `dead`. A
+    /// final outcome queues the completion callbacks its targets subscribed to, also in the
+    /// same write.
     pub(crate) async fn record(
         &self,
         job: Job,
         outcome: Outcome,
         recording: Recording,
     ) -> Result<RunSummary, ExecError> {
-        let summary = RunSummary::of(&job, &outcome);
+        let verdict = job.retry.as_ref().map_or(Verdict::Final, |policy| policy.verdict(job.attempt, &outcome));
+        let mut summary = RunSummary::of(&job, &outcome);
+        let status = match verdict {
+            Verdict::Dead => ExecutionStatus::Dead,
+            Verdict::Final | Verdict::RetryAfter(_) => summary.status,
+        };
+        summary.status = status;
+        let next = match verdict {
+            Verdict::RetryAfter(delay) => Some((job.next_attempt(), delay)),
+            Verdict::Final | Verdict::Dead => None,
+        };
+        let retrying = next.is_some();
+        let callbacks = self.callbacks.clone();
         let write = move |conn: &rusqlite::Connection| {
             let input = job.stored_input()?;
-            executions::finish(conn, &job.record(&input), &outcome, now_ms())
+            let now = now_ms();
+            executions::finish(conn, &job.record(&input), &outcome, status, now)?;
+            match &next {
+                Some((attempt, delay)) => {
+                    let not_before = now.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+                    executions::insert_scheduled(conn, &attempt.record(&input), not_before)?;
+                }
+                None => callbacks.enqueue(conn, &job.completion(status, &outcome), now)?,
+            }
+            Ok(())
         };
         match recording {
             Recording::Committed => self.store.write(write).await?,
             Recording::Queued => self.store.write_detached("execution record", write).await,
+        }
+        if retrying {
+            self.retry_wake.notify_one();
         }
         Ok(summary)
     }

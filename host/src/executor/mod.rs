@@ -13,6 +13,8 @@ pub mod delivery;
 pub mod job;
 mod queue;
 mod retention;
+mod retries;
+pub mod retry;
 mod run_secrets;
 mod team_kv;
 mod workers;
@@ -20,7 +22,7 @@ mod workers;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
@@ -31,6 +33,7 @@ pub use job::{
 };
 
 use crate::auth::run_keys::RunKeys;
+use crate::callbacks::Callbacks;
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::sandbox::{BlockDigest, PreparedBlock, Sandbox, SandboxError};
@@ -110,6 +113,10 @@ pub struct Executor {
     run_keys: Arc<RunKeys>,
     /// Every run's `WASMHOOK_API_BASE_URL`.
     api_base_url: Arc<str>,
+    /// Wakes the retry scheduler when an attempt is scheduled.
+    retry_wake: Arc<Notify>,
+    /// Completion callbacks: which targets have one, and the sender of their messages.
+    callbacks: Arc<Callbacks>,
 }
 
 impl Executor {
@@ -122,6 +129,7 @@ impl Executor {
         cache: Arc<Cache>,
         sealer: Arc<Sealer>,
         run_keys: Arc<RunKeys>,
+        callbacks: Arc<Callbacks>,
     ) -> Self {
         let queue = Arc::new(Queue::new(config.queue_depth, config.team_queue_depth()));
         let sync_slots = Arc::new(Semaphore::new(config.sync_run_limit()));
@@ -138,6 +146,8 @@ impl Executor {
             sealer,
             run_keys,
             api_base_url,
+            retry_wake: Arc::new(Notify::new()),
+            callbacks,
         }
     }
 
@@ -155,6 +165,8 @@ impl Executor {
         workers::start(self, self.config.workers).map_err(ExecError::Workers)?;
         let this = self.clone();
         tokio::spawn(async move { this.retain().await });
+        let this = self.clone();
+        tokio::spawn(async move { this.schedule_retries().await });
         Ok(count)
     }
 
@@ -166,6 +178,11 @@ impl Executor {
         if tokio::time::timeout(grace, self.tasks.wait()).await.is_err() {
             tracing::warn!(in_flight = self.tasks.len(), "shutdown grace period over with runs in flight");
         }
+    }
+
+    /// Cancelled at shutdown: background tasks beside the executor stop with it.
+    pub fn stopping(&self) -> CancellationToken {
+        self.stopping.clone()
     }
 
     /// Deliveries waiting in the queue.

@@ -1,8 +1,9 @@
 //! Purges executions (with their logs and inputs) older than the retention period,
-//! idempotency records older than the idempotency window, and expired key-value entries.
+//! idempotency records older than the idempotency window, finished callback messages as old as
+//! the executions they report, and expired key-value entries.
 
 use super::Executor;
-use crate::store::{StoreError, deliveries, executions, kv, now_ms};
+use crate::store::{StoreError, callbacks, deliveries, executions, kv, now_ms};
 
 impl Executor {
     /// Deletes what is past retention; returns (executions, idempotency records) removed.
@@ -14,6 +15,7 @@ impl Executor {
             .write(move |conn| {
                 let now = now_ms();
                 let executions = executions::purge(conn, now.saturating_sub(retention))?;
+                callbacks::purge(conn, now.saturating_sub(retention))?;
                 let keys = deliveries::purge(conn, now.saturating_sub(window))?;
                 kv::purge_expired(conn, now)?;
                 Ok((executions, keys))

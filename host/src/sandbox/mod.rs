@@ -47,8 +47,8 @@ pub use error::SandboxError;
 pub use footprint::Footprint;
 pub use logs::{LOG_LINE_COST, LogLevel, LogLine, LogStream, Logs, MAX_LOG_LINES};
 pub use outbound::{
-    AllowedHost, AllowedHostError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_REQUESTS,
-    InjectedHeader, NetworkPolicy, OutboundCall, Target, is_public_address,
+    AllowedHost, AllowedHostError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_REQUESTS, HostClient,
+    HostResponse, InjectedHeader, NetworkPolicy, OutboundCall, Target, is_public_address,
 };
 pub use outcome::{Failure, FailureKind, Outcome, RunStatus};
 pub use prepare::{BlockShape, PreparedBlock};

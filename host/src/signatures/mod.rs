@@ -21,6 +21,11 @@ use sha2::{Digest, Sha256};
 
 pub use generic::{Encoding, HmacAlgorithm, HmacConfig};
 
+/// HMAC-SHA256 of the concatenated `parts`, for what the host signs itself (callbacks).
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    mac::sha256(key, parts)
+}
+
 /// Default timestamp tolerance: 5 minutes either way.
 pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
 /// At most this many secrets per webhook.

@@ -100,3 +100,73 @@ pub struct KeyValueSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_seconds: Option<u64>,
 }
+
+/// A retry policy as a block or a doc dataset sets it (`retry`); absent fields take the
+/// server's defaults (see `executor::retry::RetryPolicy::resolve`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Runs in all, the first included; 1 = no retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// How the delay grows between attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<Backoff>,
+    /// The delay before the second attempt, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_delay_ms: Option<u64>,
+    /// The longest delay between two attempts, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delay_ms: Option<u64>,
+    /// Spread each delay over [½ delay, delay] at random, so that deliveries failing together
+    /// do not all come back at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<bool>,
+    /// The failures retried; default `timeout`, `trap`, `memory_limit`, `network`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_on: Option<Vec<RetryOn>>,
+    /// The block's own failure codes (`guest_error`) that are retried, besides `retryable`
+    /// and `retryable:…`, which always are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retryable_codes: Vec<String>,
+}
+
+/// How the delay between attempts grows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backoff {
+    /// `initialDelayMs × 2^(n−1)` before attempt n+1, capped at `maxDelayMs`.
+    #[default]
+    Exponential,
+    /// `initialDelayMs` every time.
+    Fixed,
+}
+
+/// A class of failure a retry policy may retry. `invalid_output` is deliberately not one: the
+/// same block on the same input would produce the same output again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryOn {
+    /// The run hit its deadline.
+    Timeout,
+    /// The guest trapped.
+    Trap,
+    /// The run needed more memory than its cap.
+    MemoryLimit,
+    /// The run failed after an outbound call that got no answer (connect, DNS, TLS, reset,
+    /// timeout) or an answer of 429, 502, 503 or 504.
+    Network,
+    /// The guest panicked.
+    Panic,
+    /// The run used up its fuel.
+    OutOfFuel,
+    /// The host could not start the run.
+    Internal,
+    /// Every failure the block returns itself, whatever its code.
+    GuestError,
+}
+
+impl RetryOn {
+    /// The classes retried when a policy names none.
+    pub const DEFAULT: [RetryOn; 4] = [RetryOn::Timeout, RetryOn::Trap, RetryOn::MemoryLimit, RetryOn::Network];
+}

@@ -21,6 +21,9 @@ pub struct Dataset {
     /// Overrides the block's `timeoutMs` for this dataset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// Overrides the block's `retry` policy for this dataset's queued runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<super::block_settings::RetrySettings>,
 }
 
 /// A doc as stored.
@@ -89,14 +92,21 @@ fn write_datasets(conn: &Connection, doc_id: Uuid, datasets: &[Dataset]) -> Resu
     conn.execute("DELETE FROM datasets WHERE doc_id = ?1", [doc_id.to_string()])?;
     for (position, dataset) in datasets.iter().enumerate() {
         conn.execute(
-            "INSERT INTO datasets (doc_id, position, key, block_id, version, timeout_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO datasets (doc_id, position, key, block_id, version, timeout_ms, retry)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 doc_id.to_string(),
                 position as i64,
                 dataset.key,
                 dataset.block_id.to_string(),
                 dataset.version,
-                dataset.timeout_ms
+                dataset.timeout_ms,
+                dataset
+                    .retry
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
             ],
         )?;
     }
@@ -160,12 +170,28 @@ pub(crate) fn doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Doc, Sto
         .optional()?
         .ok_or(StoreError::NotFound("doc"))?;
     let mut stmt = conn.prepare_cached(
-        "SELECT key, block_id, version, timeout_ms FROM datasets WHERE doc_id = ?1 ORDER BY position",
+        "SELECT key, block_id, version, timeout_ms, retry FROM datasets WHERE doc_id = ?1 ORDER BY position",
     )?;
     let rows = stmt.query_map([id.to_string()], |row| {
-        Ok(Dataset { key: row.get(0)?, block_id: uuid_at(row, 1)?, version: row.get(2)?, timeout_ms: row.get(3)? })
+        let dataset = Dataset {
+            key: row.get(0)?,
+            block_id: uuid_at(row, 1)?,
+            version: row.get(2)?,
+            timeout_ms: row.get(3)?,
+            retry: None,
+        };
+        Ok((dataset, row.get::<_, Option<String>>(4)?))
     })?;
-    doc.datasets = rows.collect::<Result<_, _>>()?;
+    doc.datasets = rows
+        .map(|row| {
+            let (mut dataset, retry) = row?;
+            dataset.retry = retry
+                .map(|text| serde_json::from_str(&text))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("dataset retry: {e}")))?;
+            Ok(dataset)
+        })
+        .collect::<Result<_, StoreError>>()?;
     Ok(doc)
 }
 

@@ -15,6 +15,7 @@
 pub mod blobs;
 pub mod block_settings;
 pub mod blocks;
+pub mod callbacks;
 mod checkpoint;
 pub mod deliveries;
 pub mod docs;

@@ -215,6 +215,66 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     ALTER TABLE blocks ADD COLUMN key_value TEXT NOT NULL DEFAULT '{}';
     "#,
+    // 10: delivery guarantees. Retries: each attempt is its own execution (`attempt`, `retry_of`
+    // = the first attempt), the policy it was accepted with (`retry`, JSON) and, while it
+    // waits, its time (`not_before`, status `scheduled`). Blocks and datasets name a policy.
+    // Completion callbacks (sealed `whsec_` secrets) and their durable messages; bulk replays.
+    r#"
+    ALTER TABLE executions ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE executions ADD COLUMN retry_of TEXT;
+    ALTER TABLE executions ADD COLUMN retry TEXT;
+    ALTER TABLE executions ADD COLUMN not_before INTEGER;
+    ALTER TABLE executions ADD COLUMN replay_job TEXT;
+    CREATE INDEX executions_scheduled ON executions(not_before) WHERE status = 'scheduled';
+    CREATE INDEX executions_retry_of ON executions(retry_of, attempt) WHERE retry_of IS NOT NULL;
+    CREATE INDEX executions_replay_job ON executions(replay_job, status) WHERE replay_job IS NOT NULL;
+    ALTER TABLE blocks ADD COLUMN retry TEXT;
+    ALTER TABLE datasets ADD COLUMN retry TEXT;
+    CREATE TABLE callbacks (
+        team_id TEXT NOT NULL,
+        target_kind TEXT NOT NULL CHECK (target_kind IN ('block', 'doc', 'webhook')),
+        target_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        sealed_secret TEXT NOT NULL,
+        secret_hint TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (target_id)
+    );
+    CREATE INDEX callbacks_team ON callbacks(team_id, created_at);
+    CREATE TABLE callback_messages (
+        id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        execution_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        last_status INTEGER,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        delivered_at INTEGER
+    );
+    CREATE INDEX callback_messages_due ON callback_messages(next_attempt_at) WHERE status = 'pending';
+    CREATE INDEX callback_messages_execution ON callback_messages(execution_id);
+    CREATE TABLE replay_jobs (
+        id TEXT PRIMARY KEY,
+        team_id TEXT NOT NULL,
+        filter TEXT NOT NULL,
+        version INTEGER,
+        execution_ids TEXT NOT NULL,
+        matched INTEGER NOT NULL,
+        submitted INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL CHECK (state IN ('running', 'submitted', 'cancelled')),
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX replay_jobs_team ON replay_jobs(team_id, created_at DESC);
+    "#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

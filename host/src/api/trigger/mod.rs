@@ -161,7 +161,7 @@ async fn trigger(
     let (jobs, keys) = match webhook.target.kind {
         TargetKind::Block => {
             let block = state.block(webhook.team_id, webhook.target.id).await?;
-            (vec![block_job(&block, input)?], None)
+            (vec![block_job(&state.config, &block, input)?], None)
         }
         TargetKind::Doc => {
             let doc = state.doc(webhook.team_id, webhook.target.id).await?;
@@ -242,13 +242,14 @@ async fn poll(
     let execution_id = parse_uuid(&raw_execution, "execution_id")?;
     let team_id = webhook.team_id;
     state.store.flush().await?;
-    let execution = match state.store.read(move |conn| executions::execution(conn, team_id, execution_id)).await {
+    // A retried delivery reports its latest attempt (the id polled stays the first one's).
+    let execution = match state.store.read(move |conn| executions::latest_attempt(conn, team_id, execution_id)).await {
         Ok(execution) if execution.webhook_id == Some(webhook.id) => execution,
         Ok(_) | Err(StoreError::NotFound(_)) => return Err(ApiError::not_found("execution")),
         Err(other) => return Err(other.into()),
     };
     Ok(Json(Polled {
-        execution_id: execution.id,
+        execution_id,
         status: respond::status_word(execution.status),
         error: execution.error.as_ref().map(respond::public_message),
         created_at: execution.created_at,

@@ -20,6 +20,7 @@
 mod address;
 mod allow;
 mod connect;
+mod host_client;
 mod record;
 mod send;
 
@@ -30,6 +31,7 @@ use http::uri::Scheme as UriScheme;
 use wasmtime_wasi_http::{WasiBody, WasiHttpHooks};
 
 pub use allow::{AllowedHost, AllowedHostError, Target};
+pub use host_client::{HostClient, HostResponse};
 pub use record::OutboundCall;
 
 pub(crate) use record::CallLog;

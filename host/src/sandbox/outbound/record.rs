@@ -32,6 +32,22 @@ pub struct OutboundCall {
     pub duration_ms: u64,
 }
 
+impl OutboundCall {
+    /// Whether the call failed in a way that may pass on another try: no answer (DNS,
+    /// connect, TLS, reset, timeout) or 429, 502, 503, 504. A call the host refused is not.
+    pub fn is_transient(&self) -> bool {
+        match (self.status, &self.error) {
+            (_, Some(error)) if error.starts_with(REFUSED) => false,
+            (None, Some(_)) => true,
+            (Some(status), _) => matches!(status, 429 | 502 | 503 | 504),
+            (None, None) => false,
+        }
+    }
+}
+
+/// How the record of a call the host refused begins.
+pub(crate) const REFUSED: &str = "refused:";
+
 /// The calls of one run; cloned into the futures and bodies of its requests.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CallLog {

@@ -11,7 +11,9 @@ mod versions;
 pub use versions::{BlockVersion, StoredBlob};
 pub(crate) use versions::{activate_version, insert_version, version, versions, wasm_bytes};
 
-pub use super::block_settings::{Credential, EnvValue, Injection, KeyValueSettings, NetworkSettings, SecretRef};
+pub use super::block_settings::{
+    Backoff, Credential, EnvValue, Injection, KeyValueSettings, NetworkSettings, RetryOn, RetrySettings, SecretRef,
+};
 use super::{StoreError, now_ms, uuid_at};
 
 /// A block: a named component plus the config every run of it gets.
@@ -46,6 +48,10 @@ pub struct Block {
     pub network: NetworkSettings,
     /// The key-value buckets it may use (none by default).
     pub key_value: KeyValueSettings,
+    /// How its queued deliveries are retried; `None`: the server's default (no retries unless
+    /// the operator set `retry_default_max_attempts`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetrySettings>,
     /// Creation time, ms since the epoch.
     pub created_at: i64,
     /// Last change, ms since the epoch.
@@ -92,6 +98,9 @@ pub struct NewBlock {
     /// Key-value buckets it may use (default: none).
     #[serde(default)]
     pub key_value: KeyValueSettings,
+    /// Retry policy of its queued deliveries.
+    #[serde(default)]
+    pub retry: Option<RetrySettings>,
 }
 
 pub(crate) fn default_true() -> bool {
@@ -130,6 +139,9 @@ pub struct BlockPatch {
     pub network: Option<NetworkSettings>,
     /// Replaces the key-value settings.
     pub key_value: Option<KeyValueSettings>,
+    /// Replaces the retry policy, or `null` for the server's default.
+    #[serde(default, deserialize_with = "present")]
+    pub retry: Option<Option<RetrySettings>>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`, via `default`).
@@ -138,9 +150,11 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(de: D) -> Resu
 }
 
 const BLOCK_COLUMNS: &str = "id, team_id, name, language, active_version, env, timeout_ms, fuel, memory_bytes, \
-                             created_at, updated_at, idempotency_pointer, store_payload, network, key_value";
+                             created_at, updated_at, idempotency_pointer, store_payload, network, key_value, retry";
 
-fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Block, String, String, String)> {
+type BlockRow = (Block, String, String, String, Option<String>);
+
+fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BlockRow> {
     Ok((
         Block {
             id: uuid_at(row, 0)?,
@@ -158,14 +172,20 @@ fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Block, String, S
             store_payload: row.get(12)?,
             network: NetworkSettings::default(),
             key_value: KeyValueSettings::default(),
+            retry: None,
         },
         row.get(5)?,
         row.get(13)?,
         row.get(14)?,
+        row.get(15)?,
     ))
 }
 
-fn decode((mut block, env, network, key_value): (Block, String, String, String)) -> Result<Block, StoreError> {
+fn decode((mut block, env, network, key_value, retry): BlockRow) -> Result<Block, StoreError> {
+    block.retry = retry
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("block retry: {e}")))?;
     block.key_value =
         serde_json::from_str(&key_value).map_err(|e| StoreError::Corrupt(format!("block key_value: {e}")))?;
     block.env = serde_json::from_str(&env).map_err(|e| StoreError::Corrupt(format!("block env: {e}")))?;
@@ -198,6 +218,7 @@ pub(crate) fn new_block(team_id: Uuid, new: NewBlock) -> Block {
         store_payload: new.store_payload,
         network: new.network,
         key_value: new.key_value,
+        retry: new.retry,
         created_at: now,
         updated_at: now,
     }
@@ -207,7 +228,8 @@ pub(crate) fn new_block(team_id: Uuid, new: NewBlock) -> Block {
 pub(crate) fn insert_block(conn: &Connection, block: &Block) -> Result<(), StoreError> {
     conn.execute(
         &format!(
-            "INSERT INTO blocks ({BLOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13)"
+            "INSERT INTO blocks ({BLOCK_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14)"
         ),
         params![
             block.id.to_string(),
@@ -222,7 +244,8 @@ pub(crate) fn insert_block(conn: &Connection, block: &Block) -> Result<(), Store
             block.idempotency_pointer,
             block.store_payload,
             encode_json(&block.network)?,
-            encode_json(&block.key_value)?
+            encode_json(&block.key_value)?,
+            block.retry.as_ref().map(encode_json).transpose()?
         ],
     )?;
     Ok(())
@@ -286,11 +309,14 @@ pub(crate) fn update_block(
     if let Some(key_value) = &patch.key_value {
         block.key_value.clone_from(key_value);
     }
+    if let Some(retry) = &patch.retry {
+        block.retry.clone_from(retry);
+    }
     block.updated_at = now_ms();
     check(&block)?;
     conn.execute(
         "UPDATE blocks SET name = ?2, language = ?3, env = ?4, timeout_ms = ?5, fuel = ?6, memory_bytes = ?7, updated_at = ?8,
-         idempotency_pointer = ?9, store_payload = ?10, network = ?11, key_value = ?12 WHERE id = ?1",
+         idempotency_pointer = ?9, store_payload = ?10, network = ?11, key_value = ?12, retry = ?13 WHERE id = ?1",
         params![
             id.to_string(),
             block.name,
@@ -303,7 +329,8 @@ pub(crate) fn update_block(
             block.idempotency_pointer,
             block.store_payload,
             encode_json(&block.network)?,
-            encode_json(&block.key_value)?
+            encode_json(&block.key_value)?,
+            block.retry.as_ref().map(encode_json).transpose()?
         ],
     )?;
     Ok(block)

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 mod writes;
 
-pub use writes::{Claimed, NewExecution, finish, insert_pending};
-pub(crate) use writes::{claim, fail_unstarted, purge, recover};
+pub use writes::{Claimed, NewExecution, finish, insert_pending, insert_scheduled};
+pub(crate) use writes::{claim, fail_unstarted, promote_due, purge, recover};
 
 use super::{StoreError, opt_uuid_at, uuid_at};
 use crate::sandbox::{Failure, LogLine, OutboundCall, RunStatus};
@@ -30,9 +30,19 @@ pub enum ExecutionStatus {
     Failed,
     /// Stopped at its deadline.
     TimedOut,
+    /// A later attempt of a delivery, waiting for its time (`notBefore`).
+    Scheduled,
+    /// The last attempt of a delivery whose every attempt failed in a way that is retried: a
+    /// dead letter, kept for replay.
+    Dead,
 }
 
 impl ExecutionStatus {
+    /// Whether the execution is over (nothing will run it again).
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Queued | Self::Running | Self::Scheduled)
+    }
+
     /// The stored (and API) spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -41,6 +51,8 @@ impl ExecutionStatus {
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
             Self::TimedOut => "timed_out",
+            Self::Scheduled => "scheduled",
+            Self::Dead => "dead",
         }
     }
 }
@@ -55,7 +67,13 @@ impl FromStr for ExecutionStatus {
             "succeeded" => Self::Succeeded,
             "failed" => Self::Failed,
             "timed_out" => Self::TimedOut,
-            other => return Err(format!("unknown status {other:?} (queued, running, succeeded, failed, timed_out)")),
+            "scheduled" => Self::Scheduled,
+            "dead" => Self::Dead,
+            other => {
+                return Err(format!(
+                    "unknown status {other:?} (queued, running, scheduled, succeeded, failed, timed_out, dead)"
+                ));
+            }
         })
     }
 }
@@ -159,12 +177,93 @@ pub struct Execution {
     pub webhook_id: Option<Uuid>,
     /// How many times a worker started it (more than 1 after a crash recovery).
     pub attempts: u32,
+    /// Which attempt of its delivery this is, from 1 (see `retry`).
+    pub attempt: u32,
+    /// The delivery's first attempt, when this is a retry of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<Uuid>,
+    /// When a `scheduled` attempt will be queued, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<i64>,
+    /// The bulk replay that submitted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay_job: Option<Uuid>,
     /// Acceptance time, ms since the epoch.
     pub created_at: i64,
     /// When a worker (or the sync path) started it.
     pub started_at: Option<i64>,
     /// Completion time, ms since the epoch.
     pub finished_at: Option<i64>,
+    /// For one execution: its delivery's attempts, first to latest; the delivery's status is
+    /// the latest's (absent in listings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliverySummary>,
+    /// For one execution: the completion callbacks it caused, with how each went.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub callbacks: Vec<crate::store::callbacks::Message>,
+}
+
+/// A delivery seen from any of its attempts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliverySummary {
+    /// The first attempt's id: the one its sender was given.
+    pub id: Uuid,
+    /// The latest attempt's status.
+    pub status: ExecutionStatus,
+    /// Every attempt so far.
+    pub attempts: Vec<AttemptSummary>,
+}
+
+/// One attempt of a delivery.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptSummary {
+    /// Execution id.
+    pub id: Uuid,
+    /// From 1.
+    pub attempt: u32,
+    /// Status.
+    pub status: ExecutionStatus,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Failure>,
+    /// When it was made, ms.
+    pub created_at: i64,
+    /// When it is due, for a scheduled one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<i64>,
+    /// When it ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<i64>,
+}
+
+impl DeliverySummary {
+    /// The summary of a delivery's attempts (as [`attempts_of`] returns them); `None` when
+    /// there is only one (no retries: nothing to add).
+    pub fn of(attempts: Vec<Execution>) -> Option<Self> {
+        if attempts.len() < 2 {
+            return None;
+        }
+        let first = attempts.first()?;
+        let latest = attempts.last()?;
+        Some(Self {
+            id: first.id,
+            status: latest.status,
+            attempts: attempts
+                .into_iter()
+                .map(|e| AttemptSummary {
+                    id: e.id,
+                    attempt: e.attempt,
+                    status: e.status,
+                    error: e.error,
+                    created_at: e.created_at,
+                    not_before: e.not_before,
+                    finished_at: e.finished_at,
+                })
+                .collect(),
+        })
+    }
 }
 
 /// Filters of `GET /v1/executions`.
@@ -188,7 +287,8 @@ pub struct ExecutionFilter {
 
 const COLUMNS: &str = "id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status, error_kind,
     error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us, peak_memory_bytes, input,
-    created_at, finished_at, replay_of, attempts, started_at, timeout_ms, webhook_id, outbound";
+    created_at, finished_at, replay_of, attempts, started_at, timeout_ms, webhook_id, outbound, attempt, retry_of,
+    not_before, replay_job";
 
 struct RawRow {
     execution: Execution,
@@ -230,9 +330,15 @@ fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
             replay_of: opt_uuid_at(row, 20)?,
             webhook_id: opt_uuid_at(row, 24)?,
             attempts: row.get(21)?,
+            attempt: row.get(26)?,
+            retry_of: opt_uuid_at(row, 27)?,
+            not_before: row.get(28)?,
+            replay_job: opt_uuid_at(row, 29)?,
             created_at: row.get(18)?,
             started_at: row.get(22)?,
             finished_at: row.get(19)?,
+            delivery: None,
+            callbacks: Vec::new(),
         },
         trigger: row.get(6)?,
         status: row.get(7)?,
@@ -310,10 +416,42 @@ pub(crate) fn list(conn: &Connection, team_id: Uuid, filter: &ExecutionFilter) -
     rows.map(|row| decode(row?, false)).collect()
 }
 
+/// Every attempt of the delivery `id` belongs to (its first attempt and the retries), in
+/// order, without logs and input.
+pub(crate) fn attempts_of(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Vec<Execution>, StoreError> {
+    let first: Option<String> = conn
+        .prepare_cached("SELECT COALESCE(retry_of, id) FROM executions WHERE id = ?1 AND team_id = ?2")?
+        .query_row([id.to_string(), team_id.to_string()], |row| row.get(0))
+        .optional()?;
+    let first = first.ok_or(StoreError::NotFound("execution"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM executions WHERE team_id = ?2 AND (id = ?1 OR retry_of = ?1) ORDER BY attempt"
+    ))?;
+    let rows = stmt.query_map([first, team_id.to_string()], raw_row)?;
+    rows.map(|row| decode(row?, false)).collect()
+}
+
+/// The latest attempt of the delivery whose first attempt is `id` (itself when it has no
+/// retries): what its sender polls, since the delivery's status is its last attempt's.
+pub(crate) fn latest_attempt(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
+    let latest: Option<String> = conn
+        .prepare_cached(
+            "SELECT id FROM executions WHERE team_id = ?2 AND retry_of = ?1 ORDER BY attempt DESC LIMIT 1",
+        )?
+        .query_row([id.to_string(), team_id.to_string()], |row| row.get(0))
+        .optional()?;
+    match latest.map(|text| text.parse::<Uuid>()) {
+        Some(Ok(latest)) => execution(conn, team_id, latest),
+        Some(Err(e)) => Err(StoreError::Corrupt(format!("execution id: {e}"))),
+        None => execution(conn, team_id, id),
+    }
+}
+
 /// The executions with these ids (summaries), in the given order; missing ids are skipped.
+/// A retried delivery is reported by its latest attempt.
 pub(crate) fn by_ids(conn: &Connection, team_id: Uuid, ids: &[Uuid]) -> Result<Vec<Execution>, StoreError> {
     ids.iter()
-        .filter_map(|id| match execution(conn, team_id, *id) {
+        .filter_map(|id| match latest_attempt(conn, team_id, *id) {
             Err(StoreError::NotFound(_)) => None,
             other => Some(other),
         })

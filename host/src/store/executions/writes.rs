@@ -37,6 +37,14 @@ pub struct NewExecution<'a> {
     pub webhook_id: Option<Uuid>,
     /// When it was accepted.
     pub created_at: i64,
+    /// Which attempt of its delivery, from 1.
+    pub attempt: u32,
+    /// The delivery's first attempt, for a later one.
+    pub retry_of: Option<Uuid>,
+    /// The delivery's retry policy (JSON), kept so that a queued attempt knows it.
+    pub retry: Option<String>,
+    /// The bulk replay that submitted it.
+    pub replay_job: Option<Uuid>,
 }
 
 /// A queued execution claimed by a worker: everything needed to run it.
@@ -68,15 +76,39 @@ pub struct Claimed {
     pub webhook_id: Option<Uuid>,
     /// Acceptance time.
     pub created_at: i64,
+    /// Which attempt of its delivery.
+    pub attempt: u32,
+    /// The delivery's first attempt.
+    pub retry_of: Option<Uuid>,
+    /// The retry policy (JSON).
+    pub retry: Option<String>,
+    /// The bulk replay that submitted it.
+    pub replay_job: Option<Uuid>,
 }
 
 /// Inserts an unfinished execution (`queued` for workers, `running` for the sync path) with
 /// its input, so that it survives a crash. Ignored when the id exists (the run finished first).
 pub fn insert_pending(conn: &Connection, new: &NewExecution<'_>, status: ExecutionStatus) -> Result<(), StoreError> {
+    insert_unfinished(conn, new, status, None)
+}
+
+/// Inserts the next attempt of a delivery, to be queued at `not_before` (ms) by the retry
+/// scheduler.
+pub fn insert_scheduled(conn: &Connection, new: &NewExecution<'_>, not_before: i64) -> Result<(), StoreError> {
+    insert_unfinished(conn, new, ExecutionStatus::Scheduled, Some(not_before))
+}
+
+fn insert_unfinished(
+    conn: &Connection,
+    new: &NewExecution<'_>,
+    status: ExecutionStatus,
+    not_before: Option<i64>,
+) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT OR IGNORE INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
-            input, keep_input, timeout_ms, replay_of, created_at, started_at, webhook_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            input, keep_input, timeout_ms, replay_of, created_at, started_at, webhook_id, attempt, retry_of, retry,
+            not_before, replay_job)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     )?;
     let started_at = (status == ExecutionStatus::Running).then_some(new.created_at);
     stmt.execute(params![
@@ -95,6 +127,11 @@ pub fn insert_pending(conn: &Connection, new: &NewExecution<'_>, status: Executi
         new.created_at,
         started_at,
         new.webhook_id.map(|w| w.to_string()),
+        new.attempt,
+        new.retry_of.map(|r| r.to_string()),
+        new.retry,
+        not_before,
+        new.replay_job.map(|r| r.to_string()),
     ])?;
     Ok(())
 }
@@ -105,6 +142,7 @@ pub fn finish(
     conn: &Connection,
     new: &NewExecution<'_>,
     outcome: &Outcome,
+    status: ExecutionStatus,
     finished_at: i64,
 ) -> Result<(), StoreError> {
     let failure = outcome.failure();
@@ -119,9 +157,9 @@ pub fn finish(
         "INSERT INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
             error_kind, error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us,
             peak_memory_bytes, input, created_at, finished_at, keep_input, timeout_ms, replay_of, started_at, attempts,
-            webhook_id, outbound)
+            webhook_id, outbound, attempt, retry_of, retry, replay_job)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-            CASE WHEN ?21 THEN ?18 END, ?19, ?20, ?21, ?22, ?23, ?19, 1, ?24, ?25)
+            CASE WHEN ?21 THEN ?18 END, ?19, ?20, ?21, ?22, ?23, ?19, 1, ?24, ?25, ?26, ?27, ?28, ?29)
          ON CONFLICT(id) DO UPDATE SET status = excluded.status, error_kind = excluded.error_kind,
             error_message = excluded.error_message, error_code = excluded.error_code, output = excluded.output,
             logs = excluded.logs, logs_dropped_bytes = excluded.logs_dropped_bytes,
@@ -139,7 +177,7 @@ pub fn finish(
         new.doc_id.map(|d| d.to_string()),
         new.dataset_key,
         new.trigger.as_str(),
-        ExecutionStatus::from(outcome.status()).as_str(),
+        status.as_str(),
         failure.map(|f| kind_str(f.kind)),
         failure.map(|f| f.message.as_str()),
         failure.and_then(|f| f.code.as_deref()),
@@ -157,6 +195,10 @@ pub fn finish(
         new.replay_of.map(|r| r.to_string()),
         new.webhook_id.map(|w| w.to_string()),
         outbound,
+        new.attempt,
+        new.retry_of.map(|r| r.to_string()),
+        new.retry,
+        new.replay_job.map(|r| r.to_string()),
     ])?;
     Ok(())
 }
@@ -168,7 +210,7 @@ pub(crate) fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Clai
         "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1
          WHERE id = ?1 AND status = 'queued'
          RETURNING team_id, block_id, block_version, doc_id, dataset_key, trigger, input, keep_input, timeout_ms,
-            replay_of, created_at, webhook_id",
+            replay_of, created_at, webhook_id, attempt, retry_of, retry, replay_job",
     )?;
     let claimed = stmt
         .query_row(params![id.to_string(), now], |row| {
@@ -187,6 +229,10 @@ pub(crate) fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Clai
                     replay_of: opt_uuid_at(row, 9)?,
                     created_at: row.get(10)?,
                     webhook_id: opt_uuid_at(row, 11)?,
+                    attempt: row.get(12)?,
+                    retry_of: opt_uuid_at(row, 13)?,
+                    retry: row.get(14)?,
+                    replay_job: opt_uuid_at(row, 15)?,
                 },
                 row.get::<_, String>(5)?,
             ))
@@ -223,9 +269,25 @@ pub(crate) fn recover(conn: &Connection) -> Result<Vec<(Uuid, Uuid)>, StoreError
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Queues every scheduled attempt whose time has come: returns their (team, id), oldest
+/// first, and the time of the next one still waiting.
+pub(crate) fn promote_due(conn: &Connection, now: i64) -> Result<(Vec<(Uuid, Uuid)>, Option<i64>), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE executions SET status = 'queued', not_before = NULL
+         WHERE status = 'scheduled' AND not_before <= ?1 RETURNING team_id, id",
+    )?;
+    let mut due: Vec<(Uuid, Uuid)> =
+        stmt.query_map([now], |row| Ok((uuid_at(row, 0)?, uuid_at(row, 1)?)))?.collect::<Result<_, _>>()?;
+    due.sort_by_key(|(_, id)| *id);
+    let next = conn
+        .prepare_cached("SELECT MIN(not_before) FROM executions WHERE status = 'scheduled'")?
+        .query_row([], |row| row.get(0))?;
+    Ok((due, next))
+}
+
 /// Deletes finished executions created before `cutoff` (ms). Returns how many.
 pub(crate) fn purge(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
-    Ok(conn.execute("DELETE FROM executions WHERE created_at < ?1 AND status NOT IN ('queued', 'running')", [cutoff])?)
+    Ok(conn.execute("DELETE FROM executions WHERE created_at < ?1 AND status NOT IN ('queued', 'running', 'scheduled')", [cutoff])?)
 }
 
 fn kind_str(kind: FailureKind) -> String {
