@@ -24,6 +24,28 @@ impl Error {
         Self { message: message.into(), code: Some(code.into()) }
     }
 
+    /// A failure worth another attempt: the delivery is tried again under the block's retry
+    /// policy (`retry.maxAttempts`), whatever `retry.retryOn` says. Its code is `retryable`.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self { message: message.into(), code: Some(RETRYABLE.to_owned()) }
+    }
+
+    /// Marks this failure as worth another attempt, keeping its code: `retryable:<code>`.
+    #[must_use]
+    pub fn and_retry(self) -> Self {
+        let code = match self.code {
+            Some(code) if is_retryable(&code) => code,
+            Some(code) => format!("{RETRYABLE}:{code}"),
+            None => RETRYABLE.to_owned(),
+        };
+        Self { message: self.message, code: Some(code) }
+    }
+
+    /// Whether the host will retry this failure (see [`Error::retryable`]).
+    pub fn is_retryable(&self) -> bool {
+        self.code.as_deref().is_some_and(is_retryable)
+    }
+
     /// The human-readable message.
     pub fn message(&self) -> &str {
         &self.message
@@ -37,6 +59,13 @@ impl Error {
     pub(crate) fn into_parts(self) -> (String, Option<String>) {
         (self.message, self.code)
     }
+}
+
+/// The code (or code prefix, `retryable:<code>`) that marks a failure worth another attempt.
+pub const RETRYABLE: &str = "retryable";
+
+fn is_retryable(code: &str) -> bool {
+    code == RETRYABLE || code.strip_prefix(RETRYABLE).is_some_and(|rest| rest.starts_with(':'))
 }
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for Error {
@@ -78,6 +107,16 @@ mod tests {
         let err: Error = io.into();
         assert_eq!(err.message(), "disk on fire");
         assert_eq!(err.code(), None);
+    }
+
+    #[test]
+    fn retryable_failures_carry_the_marker_code() {
+        assert_eq!(Error::retryable("later").code(), Some("retryable"));
+        let coded = Error::with_code("rate_limited", "slow down").and_retry();
+        assert_eq!(coded.code(), Some("retryable:rate_limited"));
+        assert!(coded.is_retryable());
+        assert_eq!(coded.and_retry().code(), Some("retryable:rate_limited"), "marked once");
+        assert!(!Error::with_code("retryable_not", "no").is_retryable());
     }
 
     #[test]

@@ -36,12 +36,19 @@ export const INVALID_OUTPUT = "invalid_output";
 /** Error code when the block threw something other than a `WasmhookError`. */
 export const UNHANDLED_EXCEPTION = "unhandled_exception";
 
-/** A block's failure: a message for people and an optional machine-readable code. */
+/** The code (or code prefix, `retryable:<code>`) that marks a failure worth another attempt. */
+export const RETRYABLE = "retryable";
+
+/**
+ * A block's failure: a message for people and an optional machine-readable code. With
+ * `{ retryable: true }` the delivery is tried again under the block's retry policy (the code
+ * becomes `retryable`, or `retryable:<code>`).
+ */
 export class WasmhookError extends Error {
-  constructor(message, code) {
+  constructor(message, code, options = {}) {
     super(message);
     this.name = "WasmhookError";
-    this.code = code;
+    this.code = options.retryable ? (code ? `${RETRYABLE}:${code}` : RETRYABLE) : code;
   }
 }
 

@@ -10,39 +10,13 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::server::{TestServer, Triggered};
-
-fn signers_source() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("signers")
-}
-
-fn signers_home() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/signers")
-}
-
-/// Installs the libraries once per test binary; a failure names the cause.
-fn ensure_signers() {
-    static INSTALLED: OnceLock<()> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let output = Command::new("bash")
-            .arg(signers_source().join("install.sh"))
-            .arg(signers_home())
-            .output()
-            .expect("bash runs tests/signers/install.sh");
-        assert!(
-            output.status.success(),
-            "installing the signing libraries failed (needs python3 with venv, npm and network):\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    });
-}
+use support::signers::{ensure_signers, signers_home, signers_source};
 
 /// Headers signed by an official library: `tool` is `python` or `node`.
 fn sign(tool: &str, scheme: &str, secret: &str, body: &str, timestamp: i64, message_id: &str) -> Vec<(String, String)> {

@@ -4,4 +4,5 @@
 pub mod binary;
 pub mod sandbox;
 pub mod server;
+pub mod signers;
 pub mod upstream;

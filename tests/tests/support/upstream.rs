@@ -8,6 +8,7 @@
 //! - `/redirect`: 302 to the cloud metadata address;
 //! - `/hang`: reads the request and never answers;
 //! - `/customers/{id}`: a CRM record for `c1` (gold) and `c2` (silver), else 404;
+//! - `/fail-first/{n}/…`: 500 to the first `n` requests to that exact path, then 204;
 //! - `/api/chat.postMessage`: Slack's answer — `ok` with the token `xoxb-test-token`,
 //!   `invalid_auth` without it.
 
@@ -70,8 +71,12 @@ impl Drop for Upstream {
 async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Received>>>) {
     loop {
         let Some(request) = read_request(&mut stream).await else { return };
-        log.lock().expect("upstream log").push(request.clone());
-        let (status, headers, body, chunked) = answer(&request);
+        let seen = {
+            let mut log = log.lock().expect("upstream log");
+            log.push(request.clone());
+            log.iter().filter(|r| r.path == request.path).count()
+        };
+        let (status, headers, body, chunked) = answer(&request, seen);
         if status == 0 {
             // `/hang`: hold the connection open without a word.
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
@@ -106,8 +111,12 @@ async fn serve(mut stream: TcpStream, log: Arc<Mutex<Vec<Received>>>) {
 
 type Answer = (u16, Vec<(&'static str, String)>, Vec<u8>, bool);
 
-fn answer(request: &Received) -> Answer {
+fn answer(request: &Received, seen: usize) -> Answer {
     let path = request.path.split('?').next().unwrap_or("");
+    if let Some(n) = path.strip_prefix("/fail-first/").and_then(|rest| rest.split('/').next()?.parse::<usize>().ok()) {
+        let status = if seen <= n { 500 } else { 204 };
+        return (status, vec![], Vec::new(), false);
+    }
     let json_answer = |status, value: Value| {
         (status, vec![("content-type", "application/json".to_owned())], value.to_string().into_bytes(), false)
     };
