@@ -174,3 +174,76 @@ async fn sigterm_lets_an_in_flight_run_finish_then_exits_cleanly() {
     let status = server.child.wait().expect("exits");
     assert!(status.success(), "clean exit after SIGTERM: {status}");
 }
+
+/// #15: the next attempt of a failed delivery is in the store before the process can die;
+/// after a `kill -9` between two attempts, the restarted server runs it once, at its time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_between_attempts_still_runs_the_next_attempt_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut first, key) = start(dir.path()).await;
+    let key = key.expect("bootstrap key");
+    let client = reqwest::Client::new();
+    let retry = json!({ "maxAttempts": 3, "initialDelayMs": 2500, "jitter": false });
+    let config = json!({ "name": "flaky", "keyValue": { "buckets": ["flaky"] }, "retry": retry });
+    let block = block_with(&client, &first.base, &key, "flaky", config).await;
+    let accepted = client
+        .post(format!("{}/v2/webhook/blocks/{block}/execute?wait=false", first.base))
+        .bearer_auth(&key)
+        .json(&json!({ "data": { "key": "crash", "failTimes": 1 } }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let body: Value = accepted.json().await.expect("json");
+    let delivery = body["execution_id"].as_str().expect("id").to_owned();
+
+    // Wait for the first attempt's failure and the scheduled second attempt, then kill.
+    let database = dir.path().join("wasmhook.sqlite3");
+    let conn = rusqlite::Connection::open(&database).expect("sqlite");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let not_before: i64 = loop {
+        let scheduled = conn.query_row(
+            "SELECT not_before FROM executions WHERE retry_of = ?1 AND status = 'scheduled'",
+            [&delivery],
+            |r| r.get(0),
+        );
+        if let Ok(at) = scheduled {
+            break at;
+        }
+        assert!(Instant::now() < deadline, "the second attempt was never scheduled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    first.child.kill().expect("kill -9");
+    first.child.wait().expect("reaped");
+
+    let (second, _) = start(dir.path()).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let settled: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM executions WHERE retry_of = ?1 AND status = 'succeeded'",
+                [&delivery],
+                |r| r.get(0),
+            )
+            .expect("count");
+        if settled == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the second attempt never ran after the restart");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Another scheduler round must not run it again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rows: Vec<(i64, String, i64, i64)> = conn
+        .prepare("SELECT attempt, status, attempts, COALESCE(started_at, 0) FROM executions WHERE id = ?1 OR retry_of = ?1 ORDER BY attempt")
+        .expect("query")
+        .query_map([&delivery], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("read");
+    assert_eq!(rows.len(), 2, "two attempts, no third: {rows:?}");
+    assert_eq!((rows[0].0, rows[0].1.as_str()), (1, "failed"));
+    assert_eq!((rows[1].0, rows[1].1.as_str(), rows[1].2), (2, "succeeded", 1), "run once: {rows:?}");
+    assert!(rows[1].3 >= not_before, "not before its time: started {} < {not_before}", rows[1].3);
+    drop(second);
+}

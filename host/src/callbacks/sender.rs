@@ -63,14 +63,15 @@ impl Sender {
         }
     }
 
-    /// Sends what is due; `None` when there may be more due at once.
+    /// Sends what is due; `None` when it sent some (look again at once), else how long to
+    /// sleep.
     async fn round(&self) -> Result<Option<Duration>, crate::store::StoreError> {
         self.store.flush().await?;
         let now = now_ms();
         let (due, next) = self.store.read(move |conn| callbacks::due(conn, now, BATCH)).await?;
-        let full = due.len() == BATCH;
-        futures::stream::iter(due).for_each_concurrent(PARALLEL, |message| self.try_once(message)).await;
-        if full {
+        if !due.is_empty() {
+            // Their next tries (and any messages added meanwhile) are only known now: look again.
+            futures::stream::iter(due).for_each_concurrent(PARALLEL, |message| self.try_once(message)).await;
             return Ok(None);
         }
         let wait = next.map_or(MAX_SLEEP, |at| {
