@@ -9,7 +9,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::body::{parse_id, parse_json, read_limited};
 use super::delivery::{accepted, mode};
@@ -19,8 +18,8 @@ use crate::executor::retry::RetryPolicy;
 use crate::executor::{Delivery, Dispatched, ExecError, Job, StoredInput};
 use crate::state::AppState;
 use crate::store::callbacks;
-use crate::store::executions::{self, DeliverySummary, Execution, ExecutionFilter, Trigger};
-use crate::store::{blocks, now_ms};
+use crate::store::executions::{self, DeliverySummary, Execution, ExecutionFilter};
+use crate::store::blocks;
 
 /// Rows per page when `limit` is not given, and the most one page may hold.
 const DEFAULT_LIMIT: u32 = 50;
@@ -91,7 +90,7 @@ async fn list(
 }
 
 /// An RFC 3339 time or milliseconds since the epoch.
-fn parse_time(raw: &str, name: &str) -> Result<i64, ApiError> {
+pub(super) fn parse_time(raw: &str, name: &str) -> Result<i64, ApiError> {
     if let Ok(ms) = raw.parse::<i64>() {
         return Ok(ms);
     }
@@ -142,26 +141,7 @@ async fn replay(
     let version = request.version.or(block.active_version).ok_or(ExecError::NoActiveVersion(block_id))?;
     state.store.read(move |conn| blocks::version(conn, block_id, version)).await?;
     let retry = RetryPolicy::resolve(block.retry.as_ref(), &state.config);
-    let job = Job {
-        execution_id: Uuid::now_v7(),
-        keep_input: block.store_payload,
-        block,
-        version,
-        data: input.data,
-        files: input.files,
-        request_env: input.env,
-        doc_id: original.doc_id,
-        dataset_key: original.dataset_key.clone(),
-        timeout_ms: original.timeout_ms,
-        trigger: Trigger::Replay,
-        replay_of: Some(id),
-        webhook_id: None,
-        created_at: now_ms(),
-        retry,
-        attempt: 1,
-        retry_of: None,
-        replay_job: None,
-    };
+    let job = Job::replay(&original, input, block, version, retry);
     let new_id = job.execution_id;
     let delivery = Delivery { team_id, target: block_id, idempotency: None, single_use: None, jobs: vec![job] };
     Ok(match state.executor.submit(delivery, mode).await? {

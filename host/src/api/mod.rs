@@ -12,6 +12,7 @@ mod executions;
 mod keys;
 mod kv;
 mod limits;
+mod replays;
 mod secrets;
 mod targets;
 pub mod trigger;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(blocks::router())
         .merge(docs::router())
         .merge(executions::router())
+        .merge(replays::router())
         .merge(keys::router())
         .merge(secrets::router())
         .merge(kv::router())

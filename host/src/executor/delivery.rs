@@ -48,6 +48,14 @@ pub struct Delivery {
     pub jobs: Vec<Job>,
 }
 
+impl Delivery {
+    /// The queue lane it waits in: its team's, or for a bulk replay the replay's own (so the
+    /// team's live deliveries keep their turns and their share of the queue).
+    fn lane(&self) -> Uuid {
+        self.jobs.first().and_then(|job| job.replay_job).unwrap_or(self.team_id)
+    }
+}
+
 /// A delivery's idempotency key and the hash of the request it came with: a repeat with the
 /// same hash is a retry, one with another hash reuses the key for a different request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,7 +123,7 @@ impl Executor {
         let _places = match mode {
             Mode::Sync => None,
             Mode::Async => {
-                Some(self.queue.reserve(delivery.team_id, delivery.jobs.len()).map_err(|full| match full {
+                Some(self.queue.reserve(delivery.lane(), delivery.jobs.len()).map_err(|full| match full {
                     Full::Server => ExecError::QueueFull,
                     Full::Team => ExecError::TeamQueueFull(self.config.team_queue_depth()),
                 })?)
@@ -147,7 +155,7 @@ impl Executor {
         match mode {
             Mode::Async => {
                 for id in &ids {
-                    self.queue.push(delivery.team_id, *id);
+                    self.queue.push(delivery.lane(), *id);
                 }
                 Ok(Dispatched::Accepted { ids, replayed: false })
             }

@@ -164,6 +164,31 @@ impl Job {
         }
     }
 
+    /// A new execution re-running `original`'s stored input (parsed as `input`) with `block`
+    /// at `version`, linked by `replayOf`.
+    pub fn replay(original: &Execution, input: StoredInput, block: Block, version: i64, retry: Option<RetryPolicy>) -> Self {
+        Self {
+            execution_id: Uuid::now_v7(),
+            keep_input: block.store_payload,
+            block,
+            version,
+            data: input.data,
+            files: input.files,
+            request_env: input.env,
+            doc_id: original.doc_id,
+            dataset_key: original.dataset_key.clone(),
+            timeout_ms: original.timeout_ms,
+            trigger: Trigger::Replay,
+            replay_of: Some(original.id),
+            webhook_id: None,
+            created_at: now_ms(),
+            retry,
+            attempt: 1,
+            retry_of: None,
+            replay_job: None,
+        }
+    }
+
     /// How this job ended its delivery, for the completion callbacks.
     fn completion<'a>(&'a self, status: ExecutionStatus, outcome: &'a Outcome) -> Completion<'a> {
         Completion {

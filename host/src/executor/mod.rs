@@ -9,6 +9,7 @@
 //! - `retention`: the background purge of old executions and idempotency records.
 //! - `workers`: the queue workers' own low-priority runtime.
 
+mod bulk_replay;
 pub mod delivery;
 pub mod job;
 mod queue;
@@ -167,6 +168,7 @@ impl Executor {
         tokio::spawn(async move { this.retain().await });
         let this = self.clone();
         tokio::spawn(async move { this.schedule_retries().await });
+        self.resume_replays().await?;
         Ok(count)
     }
 

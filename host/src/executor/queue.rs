@@ -113,6 +113,11 @@ impl Queue {
         self.ready.add_permits(1);
     }
 
+    /// Ids queued in one lane (a team's, or a bulk replay's).
+    pub(super) fn lane_depth(&self, lane: Uuid) -> usize {
+        self.lanes.lock().by_team.get(&lane).map_or(0, VecDeque::len)
+    }
+
     pub(super) fn depth(&self) -> usize {
         self.lanes.lock().depth
     }

@@ -21,6 +21,7 @@ pub mod deliveries;
 pub mod docs;
 pub mod executions;
 pub mod kv;
+pub mod replay_jobs;
 mod schema;
 pub mod secrets;
 pub mod tenancy;

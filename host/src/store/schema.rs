@@ -268,6 +268,7 @@ const MIGRATIONS: &[&str] = &[
         execution_ids TEXT NOT NULL,
         matched INTEGER NOT NULL,
         submitted INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0,
         state TEXT NOT NULL CHECK (state IN ('running', 'submitted', 'cancelled')),
         error TEXT,
         created_at INTEGER NOT NULL,
