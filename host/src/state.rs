@@ -16,10 +16,10 @@ use crate::sandbox::{HostClient, Sandbox, SandboxConfig, SandboxError};
 use crate::secrets::{Sealer, SecretsError, master_key};
 use crate::store::blocks::Block;
 use crate::store::docs::{self, Doc};
-use crate::store::{callbacks, secrets};
 use crate::store::tenancy;
 use crate::store::webhooks::{self, Webhook};
 use crate::store::{Store, StoreError};
+use crate::store::{callbacks, secrets};
 
 /// Shared application state; cheap to clone.
 #[derive(Debug, Clone)]
@@ -122,7 +122,10 @@ impl AppState {
         tokio::spawn(sender.run(executor.stopping()));
         let limiters = Arc::new(RateLimiters::default());
         let uploads = Arc::new(tokio::sync::Semaphore::new(config.upload_limit()));
-        Ok((Self { store, sandbox, executor, config, cache, limiters, uploads, sealer, run_keys, callbacks }, bootstrap))
+        Ok((
+            Self { store, sandbox, executor, config, cache, limiters, uploads, sealer, run_keys, callbacks },
+            bootstrap,
+        ))
     }
 
     /// Runs a store write, then `invalidate` if it succeeded, in a task of its own: a handler

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use wasmhook::sandbox::{Logs, Outcome};
-use wasmhook::store::executions::{self, NewExecution, Trigger};
+use wasmhook::store::executions::{self, ExecutionStatus, NewExecution, Trigger};
 use wasmhook::{AppState, Config};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -133,8 +133,12 @@ async fn bench() -> anyhow::Result<()> {
                             replay_of: None,
                             webhook_id: None,
                             created_at: 0,
+                            attempt: 1,
+                            retry_of: None,
+                            retry: None,
+                            replay_job: None,
                         };
-                        executions::finish(conn, &new, &outcome, 0)
+                        executions::finish(conn, &new, &outcome, ExecutionStatus::Succeeded, 0)
                     })
                     .await
             })

@@ -72,9 +72,8 @@ async fn a_signed_report_is_retried_after_500s_with_one_id_and_verifies_with_the
     assert!(shown.body.get("secret").is_none(), "never shown again: {}", shown.body);
     assert!(secret.starts_with(shown.body["secretHint"].as_str().expect("hint").trim_end_matches('…')));
 
-    let ran = server
-        .post(&format!("/v2/webhook/blocks/{block}/execute"), &key, json!({ "data": { "order": 7 } }))
-        .await;
+    let ran =
+        server.post(&format!("/v2/webhook/blocks/{block}/execute"), &key, json!({ "data": { "order": 7 } })).await;
     assert_eq!(ran.body["success"], true, "{}", ran.body);
     let execution = ran.body["executionId"].as_str().or(ran.body["execution_id"].as_str()).expect("id").to_owned();
 
@@ -131,7 +130,11 @@ async fn a_dead_letter_is_reported_to_the_event_subscribers_only_and_rotation_ch
 
     // A success of the same block is not reported (only `dead` was asked for).
     let ok = server
-        .post(&format!("/v2/webhook/blocks/{block}/execute"), &key, json!({ "data": { "key": "fine", "failTimes": 0 } }))
+        .post(
+            &format!("/v2/webhook/blocks/{block}/execute"),
+            &key,
+            json!({ "data": { "key": "fine", "failTimes": 0 } }),
+        )
         .await;
     assert_eq!(ok.body["success"], true, "{}", ok.body);
     let accepted = server
@@ -160,22 +163,29 @@ async fn doc_and_trigger_webhook_callbacks_report_their_runs() {
     let key = server.key().to_owned();
     let block = server.block(&key, "echo", json!({})).await;
     let doc = server.doc(&key, json!([{ "key": "a", "block": block }])).await;
-    let (status, body) =
-        set_callback(&server, &format!("/v1/docs/{doc}"), json!({ "url": format!("{}/fail-first/0/doc", upstream.origin()) }))
-            .await;
+    let (status, body) = set_callback(
+        &server,
+        &format!("/v1/docs/{doc}"),
+        json!({ "url": format!("{}/fail-first/0/doc", upstream.origin()) }),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let ran = server.post(&format!("/v4/webhook/docs/{doc}/execute"), &key, json!({ "data": {} })).await;
     assert_eq!(ran.status, StatusCode::OK, "{}", ran.body);
     let report = &received(&upstream, "/fail-first/0/doc", 1).await[0];
     let payload: Value = serde_json::from_slice(&report.body).expect("json");
-    assert_eq!((payload["data"]["doc_id"].as_str(), payload["data"]["dataset_key"].as_str()), (Some(doc.as_str()), Some("a")));
+    assert_eq!(
+        (payload["data"]["doc_id"].as_str(), payload["data"]["dataset_key"].as_str()),
+        (Some(doc.as_str()), Some("a"))
+    );
 
     let webhook = server.webhook(&key, json!({ "name": "hook", "target": { "type": "block", "id": block } })).await;
     let webhook_id = webhook["id"].as_str().expect("webhook id");
     let url = format!("{}/fail-first/0/hook", upstream.origin());
     let (status, body) = set_callback(&server, &format!("/v1/webhooks/{webhook_id}"), json!({ "url": url })).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let path = webhook["url"].as_str().expect("url").split_once("/api/").map(|(_, p)| format!("/api/{p}")).expect("path");
+    let path =
+        webhook["url"].as_str().expect("url").split_once("/api/").map(|(_, p)| format!("/api/{p}")).expect("path");
     let bearer = format!("Bearer {}", webhook["secret"].as_str().expect("webhook secret"));
     let headers = [("authorization", bearer.as_str()), ("content-type", "application/json")];
     let triggered = server.trigger(&path, &headers, r#"{"hello":1}"#).await;
@@ -200,7 +210,8 @@ async fn callback_urls_are_checked_scoped_to_the_team_and_held_to_the_outbound_r
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {body}");
     }
     let (status, _) =
-        set_callback(&server, &format!("/v1/blocks/{block}"), json!({ "url": "https://example.com/", "events": [] })).await;
+        set_callback(&server, &format!("/v1/blocks/{block}"), json!({ "url": "https://example.com/", "events": [] }))
+            .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let other = server.other_team().await;
@@ -237,7 +248,8 @@ async fn callback_urls_are_checked_scoped_to_the_team_and_held_to_the_outbound_r
 
     let listed = server.get("/v1/callbacks", &key).await;
     assert_eq!(listed.body.as_array().expect("list").len(), 1);
-    let deleted = server.request(reqwest::Method::DELETE, &format!("/v1/blocks/{block}/callback"), Some(&key), None).await;
+    let deleted =
+        server.request(reqwest::Method::DELETE, &format!("/v1/blocks/{block}/callback"), Some(&key), None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(server.get(&format!("/v1/blocks/{block}/callback"), &key).await.status, StatusCode::NOT_FOUND);
 }

@@ -155,7 +155,8 @@ async fn only_the_failures_a_policy_names_are_retried() {
 
     // Output that is not valid (over the cap) is never retried, whatever the policy.
     let mut everything = policy(3, 50);
-    everything["retryOn"] = json!(["timeout", "trap", "memory_limit", "network", "panic", "out_of_fuel", "guest_error"]);
+    everything["retryOn"] =
+        json!(["timeout", "trap", "memory_limit", "network", "panic", "out_of_fuel", "guest_error"]);
     let huge = server.block(&key, "huge-output", json!({ "retry": everything })).await;
     let id = deliver(&server, &huge, json!({})).await;
     let shown = settled(&server, &id).await;

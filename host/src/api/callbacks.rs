@@ -131,11 +131,8 @@ async fn put(
         Err(StoreError::NotFound(_)) => Ok(false),
         Err(other) => Err(other),
     });
-    let (secret, status) = if exists.await? {
-        (None, StatusCode::OK)
-    } else {
-        (Some(sign::new_secret()), StatusCode::CREATED)
-    };
+    let (secret, status) =
+        if exists.await? { (None, StatusCode::OK) } else { (Some(sign::new_secret()), StatusCode::CREATED) };
     let sealed = match &secret {
         Some(secret) => Some((seal(&state, team_id, target_id, secret)?, sign::hint(secret))),
         None => None,

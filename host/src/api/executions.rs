@@ -17,9 +17,9 @@ use crate::auth::{Admin, Caller};
 use crate::executor::retry::RetryPolicy;
 use crate::executor::{Delivery, Dispatched, ExecError, Job, StoredInput};
 use crate::state::AppState;
+use crate::store::blocks;
 use crate::store::callbacks;
 use crate::store::executions::{self, DeliverySummary, Execution, ExecutionFilter};
-use crate::store::blocks;
 
 /// Rows per page when `limit` is not given, and the most one page may hold.
 const DEFAULT_LIMIT: u32 = 50;

@@ -17,9 +17,9 @@ use super::error::ApiError;
 use super::executions::parse_time;
 use crate::auth::Admin;
 use crate::state::AppState;
+use crate::store::blocks;
 use crate::store::executions::{ExecutionFilter, ExecutionStatus};
 use crate::store::replay_jobs::{self, ReplayFilter, ReplayJob};
-use crate::store::blocks;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -79,7 +79,9 @@ async fn start(
     let ceiling = state.config.replay_max_executions;
     let max = request.max.unwrap_or(ceiling);
     if !(1..=ceiling).contains(&max) {
-        return Err(ApiError::unprocessable(format!("`max` must be 1 to {ceiling} (the server's replay_max_executions)")));
+        return Err(ApiError::unprocessable(format!(
+            "`max` must be 1 to {ceiling} (the server's replay_max_executions)"
+        )));
     }
     let filter = ExecutionFilter {
         block_id: request.block,

@@ -20,9 +20,9 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::sandbox::{Failure, Outcome};
+use crate::store::StoreError;
 use crate::store::callbacks::{self, CallbackEvent, Message};
 use crate::store::executions::ExecutionStatus;
-use crate::store::StoreError;
 
 /// The context a callback's secret is sealed in: it opens only for its own target.
 pub fn secret_context(team_id: Uuid, target_id: Uuid) -> String {

@@ -116,7 +116,8 @@ impl Sender {
         let secret = std::str::from_utf8(&secret).map_err(|_| (None, "the callback secret is not text".to_owned()))?;
         let uri = HostClient::check_url(&url).map_err(|e| (None, e))?;
         let timestamp = now_ms() / 1000;
-        let signature = sign::signature(secret, &message.id, timestamp, message.payload.as_bytes()).map_err(|e| (None, e))?;
+        let signature =
+            sign::signature(secret, &message.id, timestamp, message.payload.as_bytes()).map_err(|e| (None, e))?;
         let headers = [
             ("content-type", "application/json".to_owned()),
             ("user-agent", concat!("wasmhook/", env!("CARGO_PKG_VERSION")).to_owned()),

@@ -218,7 +218,9 @@ fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
     text.split(',')
         .map(str::trim)
         .filter(|part| !part.is_empty())
-        .map(|part| humantime::parse_duration(part).map_err(|e| format!("{part:?} is not a duration like 5s or 30m: {e}")))
+        .map(|part| {
+            humantime::parse_duration(part).map_err(|e| format!("{part:?} is not a duration like 5s or 30m: {e}"))
+        })
         .collect()
 }
 

@@ -52,7 +52,8 @@ impl Executor {
             return Ok(());
         }
         let in_flight = self.config.workers.saturating_mul(2).max(1);
-        let mut pace = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(self.config.replay_rate_per_second)));
+        let mut pace =
+            tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(self.config.replay_rate_per_second)));
         pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let total = ids.len();
         for (n, original) in ids.into_iter().enumerate().skip(submitted + skipped) {
@@ -77,7 +78,8 @@ impl Executor {
             }
             let done = n + 1 == total;
             if done || (submitted + skipped) % PROGRESS_EVERY == 0 {
-                let state = self.store.write(move |conn| replay_jobs::advance(conn, id, submitted, skipped, done)).await?;
+                let state =
+                    self.store.write(move |conn| replay_jobs::advance(conn, id, submitted, skipped, done)).await?;
                 if state == "cancelled" {
                     return Ok(());
                 }

@@ -12,10 +12,10 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::retry::{RetryPolicy, Verdict};
-use crate::callbacks::Completion;
 use super::team_kv::TeamKv;
 use super::{ExecError, Executor};
 use crate::auth::run_keys::RunKeyOwner;
+use crate::callbacks::Completion;
 use crate::sandbox::{DEFAULT_TIMEOUT, Failure, Outcome, RunInput, RunLimits};
 use crate::store::blocks::Block;
 use crate::store::executions::{self, Claimed, Execution, ExecutionStatus, NewExecution, Trigger};
@@ -166,7 +166,13 @@ impl Job {
 
     /// A new execution re-running `original`'s stored input (parsed as `input`) with `block`
     /// at `version`, linked by `replayOf`.
-    pub fn replay(original: &Execution, input: StoredInput, block: Block, version: i64, retry: Option<RetryPolicy>) -> Self {
+    pub fn replay(
+        original: &Execution,
+        input: StoredInput,
+        block: Block,
+        version: i64,
+        retry: Option<RetryPolicy>,
+    ) -> Self {
         Self {
             execution_id: Uuid::now_v7(),
             keep_input: block.store_payload,

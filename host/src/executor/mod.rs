@@ -34,8 +34,8 @@ pub use job::{
 };
 
 use crate::auth::run_keys::RunKeys;
-use crate::callbacks::Callbacks;
 use crate::cache::Cache;
+use crate::callbacks::Callbacks;
 use crate::config::Config;
 use crate::sandbox::{BlockDigest, PreparedBlock, Sandbox, SandboxError};
 use crate::secrets::Sealer;

@@ -82,8 +82,7 @@ impl RetryPolicy {
         if max_attempts <= 1 {
             return None;
         }
-        let max_delay_ms =
-            settings.max_delay_ms.unwrap_or(DEFAULT_MAX_DELAY_MS).min(config.retry_max_delay_ms);
+        let max_delay_ms = settings.max_delay_ms.unwrap_or(DEFAULT_MAX_DELAY_MS).min(config.retry_max_delay_ms);
         Some(Self {
             max_attempts: max_attempts.min(config.retry_max_attempts_limit),
             backoff: settings.backoff.unwrap_or_default(),
@@ -217,7 +216,10 @@ mod tests {
         ));
         assert_eq!(p.verdict(1, &failed(FailureKind::GuestError, Some("retryable_not"))), Verdict::Final);
         let coded = policy(RetrySettings { retryable_codes: vec!["upstream_down".into()], ..three() });
-        assert!(matches!(coded.verdict(1, &failed(FailureKind::GuestError, Some("upstream_down"))), Verdict::RetryAfter(_)));
+        assert!(matches!(
+            coded.verdict(1, &failed(FailureKind::GuestError, Some("upstream_down"))),
+            Verdict::RetryAfter(_)
+        ));
         let success = Outcome { result: Ok("{}".into()), ..failed(FailureKind::Trap, None) };
         assert_eq!(p.verdict(1, &success), Verdict::Final);
     }

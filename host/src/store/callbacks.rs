@@ -106,7 +106,8 @@ fn callback_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Callback, Str
 
 fn decode((mut callback, kind, events): (Callback, String, String)) -> Result<Callback, StoreError> {
     callback.target_kind = CallbackTarget::parse(&kind)?;
-    callback.events = serde_json::from_str(&events).map_err(|e| StoreError::Corrupt(format!("callback events: {e}")))?;
+    callback.events =
+        serde_json::from_str(&events).map_err(|e| StoreError::Corrupt(format!("callback events: {e}")))?;
     Ok(callback)
 }
 
@@ -142,8 +143,8 @@ pub(crate) fn put(
 
 /// The callback of a target of the team.
 pub(crate) fn get(conn: &Connection, team_id: Uuid, target_id: Uuid) -> Result<Callback, StoreError> {
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE target_id = ?1 AND team_id = ?2"))?;
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE target_id = ?1 AND team_id = ?2"))?;
     let row = stmt.query_row(params![target_id.to_string(), team_id.to_string()], callback_from_row).optional()?;
     decode(row.ok_or(StoreError::NotFound("callback"))?)
 }
@@ -181,10 +182,12 @@ pub(crate) fn subscribed(
     event: CallbackEvent,
 ) -> Result<Vec<Callback>, StoreError> {
     let mut found = Vec::new();
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE target_id = ?1 AND team_id = ?2"))?;
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE target_id = ?1 AND team_id = ?2"))?;
     for target in targets {
-        if let Some(row) = stmt.query_row(params![target.to_string(), team_id.to_string()], callback_from_row).optional()? {
+        if let Some(row) =
+            stmt.query_row(params![target.to_string(), team_id.to_string()], callback_from_row).optional()?
+        {
             let callback = decode(row)?;
             if callback.events.contains(&event) {
                 found.push(callback);
@@ -214,7 +217,10 @@ pub(crate) fn sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(
 
 /// Stores a resealed secret.
 pub(crate) fn reseal(conn: &Connection, target_id: Uuid, sealed: &str) -> Result<(), StoreError> {
-    conn.execute("UPDATE callbacks SET sealed_secret = ?2 WHERE target_id = ?1", params![target_id.to_string(), sealed])?;
+    conn.execute(
+        "UPDATE callbacks SET sealed_secret = ?2 WHERE target_id = ?1",
+        params![target_id.to_string(), sealed],
+    )?;
     Ok(())
 }
 

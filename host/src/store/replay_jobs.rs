@@ -98,11 +98,10 @@ pub(crate) fn matching(
         sql.push_str(" AND e.created_at < ?");
         args.push(SqlValue::Integer(until));
     }
-    let without_input: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) {sql} AND e.input IS NULL"),
-        params_from_iter(args.iter()),
-        |row| row.get(0),
-    )?;
+    let without_input: i64 =
+        conn.query_row(&format!("SELECT COUNT(*) {sql} AND e.input IS NULL"), params_from_iter(args.iter()), |row| {
+            row.get(0)
+        })?;
     args.push(SqlValue::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
     let mut stmt =
         conn.prepare(&format!("SELECT e.id {sql} AND e.input IS NOT NULL ORDER BY e.created_at, e.id LIMIT ?"))?;

@@ -435,9 +435,7 @@ pub(crate) fn attempts_of(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<
 /// retries): what its sender polls, since the delivery's status is its last attempt's.
 pub(crate) fn latest_attempt(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
     let latest: Option<String> = conn
-        .prepare_cached(
-            "SELECT id FROM executions WHERE team_id = ?2 AND retry_of = ?1 ORDER BY attempt DESC LIMIT 1",
-        )?
+        .prepare_cached("SELECT id FROM executions WHERE team_id = ?2 AND retry_of = ?1 ORDER BY attempt DESC LIMIT 1")?
         .query_row([id.to_string(), team_id.to_string()], |row| row.get(0))
         .optional()?;
     match latest.map(|text| text.parse::<Uuid>()) {

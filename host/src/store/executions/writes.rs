@@ -269,9 +269,12 @@ pub(crate) fn recover(conn: &Connection) -> Result<Vec<(Uuid, Uuid)>, StoreError
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Attempts queued by [`promote_due`] as (team, id), and when the next waiting one is due.
+type Promoted = (Vec<(Uuid, Uuid)>, Option<i64>);
+
 /// Queues every scheduled attempt whose time has come: returns their (team, id), oldest
 /// first, and the time of the next one still waiting.
-pub(crate) fn promote_due(conn: &Connection, now: i64) -> Result<(Vec<(Uuid, Uuid)>, Option<i64>), StoreError> {
+pub(crate) fn promote_due(conn: &Connection, now: i64) -> Result<Promoted, StoreError> {
     let mut stmt = conn.prepare_cached(
         "UPDATE executions SET status = 'queued', not_before = NULL
          WHERE status = 'scheduled' AND not_before <= ?1 RETURNING team_id, id",
@@ -287,7 +290,10 @@ pub(crate) fn promote_due(conn: &Connection, now: i64) -> Result<(Vec<(Uuid, Uui
 
 /// Deletes finished executions created before `cutoff` (ms). Returns how many.
 pub(crate) fn purge(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
-    Ok(conn.execute("DELETE FROM executions WHERE created_at < ?1 AND status NOT IN ('queued', 'running', 'scheduled')", [cutoff])?)
+    Ok(conn.execute(
+        "DELETE FROM executions WHERE created_at < ?1 AND status NOT IN ('queued', 'running', 'scheduled')",
+        [cutoff],
+    )?)
 }
 
 fn kind_str(kind: FailureKind) -> String {
