@@ -241,7 +241,7 @@ async fn reseal(store: &Store, sealer: &Arc<Sealer>) -> Result<(), StartError> {
                 count += 1;
             }
             for (team, target, sealed) in callbacks::sealed_elsewhere(conn, &current)? {
-                let context = crate::callbacks::secret_context(team, target);
+                let context = crate::callbacks::secret_context(team);
                 let reseal = sealer.open(&context, &sealed).and_then(|plain| sealer.seal(&context, &plain));
                 let resealed =
                     reseal.map_err(|e| StoreError::Invalid(format!("the callback secret of {target}: {e}")))?;

@@ -193,6 +193,21 @@ async fn doc_and_trigger_webhook_callbacks_report_their_runs() {
     let report = &received(&upstream, "/fail-first/0/hook", 1).await[0];
     let payload: Value = serde_json::from_slice(&report.body).expect("json");
     assert_eq!(payload["data"]["webhook_id"], webhook_id);
+
+    // A regenerated URL is a new webhook id: its callback moves with it, secret and all.
+    let moved = server.post(&format!("/v1/webhooks/{webhook_id}/regenerate-url"), &key, json!({})).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    let new_id = moved.body["id"].as_str().expect("new id");
+    assert_eq!(server.get(&format!("/v1/webhooks/{new_id}/callback"), &key).await.status, StatusCode::OK);
+    let path =
+        moved.body["url"].as_str().expect("url").split_once("/api/").map(|(_, p)| format!("/api/{p}")).expect("path");
+    let triggered = server.trigger(&path, &headers, r#"{"hello":2}"#).await;
+    assert!(triggered.status.is_success(), "{:?} {}", triggered.status, triggered.body);
+    let reports = received(&upstream, "/fail-first/0/hook", 2).await;
+    let payload: Value = serde_json::from_slice(&reports[1].body).expect("json");
+    assert_eq!(payload["data"]["webhook_id"], new_id);
+    let secret = body["secret"].as_str().expect("the callback secret");
+    verify(secret, &reports[1]).expect("still signed with the callback's secret");
 }
 
 #[tokio::test]

@@ -98,8 +98,8 @@ async fn owned(state: &AppState, team_id: Uuid, raw: &str, kind: CallbackTarget)
     Ok(id)
 }
 
-fn seal(state: &AppState, team_id: Uuid, target_id: Uuid, secret: &str) -> Result<String, ApiError> {
-    state.sealer.seal(&secret_context(team_id, target_id), secret.as_bytes()).map_err(|e| ApiError::internal(&e))
+fn seal(state: &AppState, team_id: Uuid, secret: &str) -> Result<String, ApiError> {
+    state.sealer.seal(&secret_context(team_id), secret.as_bytes()).map_err(|e| ApiError::internal(&e))
 }
 
 async fn put(
@@ -134,7 +134,7 @@ async fn put(
     let (secret, status) =
         if exists.await? { (None, StatusCode::OK) } else { (Some(sign::new_secret()), StatusCode::CREATED) };
     let sealed = match &secret {
-        Some(secret) => Some((seal(&state, team_id, target_id, secret)?, sign::hint(secret))),
+        Some(secret) => Some((seal(&state, team_id, secret)?, sign::hint(secret))),
         None => None,
     };
     let saved = state
@@ -157,7 +157,7 @@ async fn rotate(
     let target_id = owned(&state, team_id, &raw, kind).await?;
     let current = state.store.read(move |conn| stored::get(conn, team_id, target_id)).await?;
     let secret = sign::new_secret();
-    let sealed = seal(&state, team_id, target_id, &secret)?;
+    let sealed = seal(&state, team_id, &secret)?;
     let hint = sign::hint(&secret);
     let saved = state.store.write(move |conn| stored::put(conn, &current, Some((&sealed, &hint)))).await?;
     Ok(Json(Shown { callback: saved, secret: Some(secret) }))

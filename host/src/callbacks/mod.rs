@@ -24,9 +24,10 @@ use crate::store::StoreError;
 use crate::store::callbacks::{self, CallbackEvent, Message};
 use crate::store::executions::ExecutionStatus;
 
-/// The context a callback's secret is sealed in: it opens only for its own target.
-pub fn secret_context(team_id: Uuid, target_id: Uuid) -> String {
-    format!("callback:{team_id}:{target_id}")
+/// The context a callback's secret is sealed in: its team's (not its target's: a trigger
+/// webhook's id changes when its URL is regenerated, and its callback moves with it).
+pub fn secret_context(team_id: Uuid) -> String {
+    format!("callback:{team_id}")
 }
 
 /// The end of one delivery, as the executor records it.
@@ -79,6 +80,14 @@ impl Callbacks {
     /// `target`'s callback was removed.
     pub fn removed(&self, target: Uuid) {
         self.targets.write().remove(&target);
+    }
+
+    /// A target's callback moved to a new id (a trigger webhook's regenerated URL).
+    pub fn moved(&self, from: Uuid, to: Uuid) {
+        let mut targets = self.targets.write();
+        if targets.remove(&from) {
+            targets.insert(to);
+        }
     }
 
     /// Wakes the sender (a message was added, or is due sooner).

@@ -111,7 +111,7 @@ impl Sender {
         };
         let secret = self
             .sealer
-            .open(&secret_context(message.team_id, target), &sealed)
+            .open(&secret_context(message.team_id), &sealed)
             .map_err(|e| (None, format!("cannot open the callback secret: {e}")))?;
         let secret = std::str::from_utf8(&secret).map_err(|_| (None, "the callback secret is not text".to_owned()))?;
         let uri = HostClient::check_url(&url).map_err(|e| (None, e))?;

@@ -92,6 +92,7 @@ async fn regenerate_url(
     // Only once the write proved the webhook is the caller's: another team's call is a 404
     // with no side effect (it used to reset the victim's rate-limit bucket first).
     state.limiters.forget(id);
+    state.callbacks.moved(id, shown.0.id());
     Ok(shown)
 }
 

@@ -85,3 +85,10 @@ pub(super) fn view(state: &AppState, headers: &HeaderMap, webhook: Webhook, secr
         updated_at: webhook.updated_at,
     }
 }
+
+impl WebhookView {
+    /// The webhook's id (after a regenerated URL, the new one).
+    pub(super) fn id(&self) -> Uuid {
+        self.id
+    }
+}

@@ -307,7 +307,7 @@ pub(crate) fn rotate_secret(
 }
 
 /// Moves the webhook to a new id (URL); the old id answers "removed". Executions follow, so
-/// they stay pollable from the new URL.
+/// they stay pollable from the new URL, and so does its completion callback.
 pub(crate) fn regenerate(conn: &Connection, sealer: &Sealer, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
     webhook(conn, sealer, team_id, id)?;
     let new_id = Uuid::new_v4();
@@ -324,6 +324,13 @@ pub(crate) fn regenerate(conn: &Connection, sealer: &Sealer, team_id: Uuid, id: 
         "UPDATE executions SET webhook_id = ?2 WHERE webhook_id = ?1",
         params![id.to_string(), new_id.to_string()],
     )?;
+    // Its completion callback (and messages not yet sent) follow it too.
+    for table in ["callbacks", "callback_messages"] {
+        conn.execute(
+            &format!("UPDATE {table} SET target_id = ?2 WHERE target_id = ?1 AND team_id = ?3"),
+            params![id.to_string(), new_id.to_string(), team_id.to_string()],
+        )?;
+    }
     webhook(conn, sealer, team_id, new_id)
 }
 
