@@ -9,17 +9,7 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::server::{TestServer, test_config};
-
-async fn server_with(configure: impl FnOnce(&mut wasmhook::Config)) -> (TestServer, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let shared = wasmhook_tests::shared_artifact_cache();
-    std::fs::create_dir_all(&shared).expect("shared artifact cache");
-    std::os::unix::fs::symlink(&shared, dir.path().join("artifacts")).expect("link the artifact cache");
-    let mut config = test_config(dir.path());
-    configure(&mut config);
-    (TestServer::start_with(config).await, dir)
-}
+use support::server::TestServer;
 
 /// `n` async deliveries of `flaky` that fail once (`failTimes: 1`, plain: not retried), with
 /// keys `{prefix}-{i}`; waits until every one has failed.
@@ -58,7 +48,7 @@ async fn finished(server: &TestServer, job: &str) -> Value {
 
 #[tokio::test]
 async fn a_bulk_replay_reruns_each_failed_delivery_once_and_reports_its_progress() {
-    let (server, _dir) = server_with(|_| {}).await;
+    let server = TestServer::start_configured(|_| {}).await;
     let key = server.key().to_owned();
     let kv = json!({ "keyValue": { "buckets": ["flaky"] } });
     let failing = server.block(&key, "flaky", kv.clone()).await;
@@ -114,7 +104,7 @@ async fn a_bulk_replay_reruns_each_failed_delivery_once_and_reports_its_progress
 
 #[tokio::test]
 async fn a_cancelled_replay_stops_submitting_and_bad_requests_are_refused() {
-    let (server, _dir) = server_with(|config| config.replay_rate_per_second = 5).await;
+    let server = TestServer::start_configured(|config| config.replay_rate_per_second = 5).await;
     let key = server.key().to_owned();
     let block = server.block(&key, "flaky", json!({ "keyValue": { "buckets": ["flaky"] } })).await;
     failures(&server, &block, "c", 30).await;

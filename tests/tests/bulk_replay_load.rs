@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
-use support::server::{TestServer, test_config};
+use support::server::TestServer;
 
 const FAILURES: usize = 500;
 /// Sync calls per measurement.
@@ -35,11 +35,7 @@ async fn sync_latencies(server: &TestServer, block: &str, samples: usize) -> Vec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_replay_of_500_failures_completes_while_live_sync_p99_stays_within_2x() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let shared = wasmhook_tests::shared_artifact_cache();
-    std::fs::create_dir_all(&shared).expect("shared artifact cache");
-    std::os::unix::fs::symlink(&shared, dir.path().join("artifacts")).expect("link the artifact cache");
-    let server = TestServer::start_with(test_config(dir.path())).await;
+    let server = TestServer::start().await;
     let key = server.key().to_owned();
     let failing = server.block(&key, "flaky", json!({ "keyValue": { "buckets": ["flaky"] } })).await;
     let live = server.block(&key, "echo", json!({})).await;

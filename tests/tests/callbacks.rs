@@ -10,20 +10,18 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::server::{TestServer, test_config};
+use support::server::TestServer;
 use support::signers::verify_standard_webhook;
 use support::upstream::{Received, Upstream};
 
-async fn server_with(configure: impl FnOnce(&mut wasmhook::Config)) -> (TestServer, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let shared = wasmhook_tests::shared_artifact_cache();
-    std::fs::create_dir_all(&shared).expect("shared artifact cache");
-    std::os::unix::fs::symlink(&shared, dir.path().join("artifacts")).expect("link the artifact cache");
-    let mut config = test_config(dir.path());
-    config.outbound_allow_private = true;
-    config.callback_retry_schedule = vec![Duration::from_millis(200), Duration::from_millis(400)];
-    configure(&mut config);
-    (TestServer::start_with(config).await, dir)
+/// Receivers listen on loopback; callbacks are retried after 200 and 400 ms.
+async fn server_with(configure: impl FnOnce(&mut wasmhook::Config)) -> TestServer {
+    TestServer::start_configured(|config| {
+        config.outbound_allow_private = true;
+        config.callback_retry_schedule = vec![Duration::from_millis(200), Duration::from_millis(400)];
+        configure(config);
+    })
+    .await
 }
 
 /// Waits until the upstream got `n` requests on `path`.
@@ -56,7 +54,7 @@ async fn set_callback(server: &TestServer, target: &str, body: Value) -> (Status
 
 #[tokio::test]
 async fn a_signed_report_is_retried_after_500s_with_one_id_and_verifies_with_the_official_library() {
-    let (server, _dir) = server_with(|_| {}).await;
+    let server = server_with(|_| {}).await;
     let upstream = Upstream::start().await;
     let key = server.key().to_owned();
     let block = server.block(&key, "echo", json!({})).await;
@@ -113,7 +111,7 @@ async fn a_signed_report_is_retried_after_500s_with_one_id_and_verifies_with_the
 
 #[tokio::test]
 async fn a_dead_letter_is_reported_to_the_event_subscribers_only_and_rotation_changes_the_secret() {
-    let (server, _dir) = server_with(|_| {}).await;
+    let server = server_with(|_| {}).await;
     let upstream = Upstream::start().await;
     let key = server.key().to_owned();
     let retry = json!({ "maxAttempts": 2, "initialDelayMs": 50, "jitter": false });
@@ -158,7 +156,7 @@ async fn a_dead_letter_is_reported_to_the_event_subscribers_only_and_rotation_ch
 
 #[tokio::test]
 async fn doc_and_trigger_webhook_callbacks_report_their_runs() {
-    let (server, _dir) = server_with(|_| {}).await;
+    let server = server_with(|_| {}).await;
     let upstream = Upstream::start().await;
     let key = server.key().to_owned();
     let block = server.block(&key, "echo", json!({})).await;
@@ -212,7 +210,7 @@ async fn doc_and_trigger_webhook_callbacks_report_their_runs() {
 
 #[tokio::test]
 async fn callback_urls_are_checked_scoped_to_the_team_and_held_to_the_outbound_rules() {
-    let (server, _dir) = server_with(|config| {
+    let server = server_with(|config| {
         config.outbound_allow_private = false;
         config.callback_retry_schedule = Vec::new();
     })

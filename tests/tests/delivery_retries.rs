@@ -9,15 +9,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::server::{TestServer, test_config};
-
-async fn server() -> (TestServer, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let shared = wasmhook_tests::shared_artifact_cache();
-    std::fs::create_dir_all(&shared).expect("shared artifact cache");
-    std::os::unix::fs::symlink(&shared, dir.path().join("artifacts")).expect("link the artifact cache");
-    (TestServer::start_with(test_config(dir.path())).await, dir)
-}
+use support::server::TestServer;
 
 fn policy(max_attempts: u32, initial_delay_ms: u64) -> Value {
     json!({ "maxAttempts": max_attempts, "backoff": "exponential", "initialDelayMs": initial_delay_ms,
@@ -64,7 +56,7 @@ fn ms(value: &Value) -> i64 {
 
 #[tokio::test]
 async fn a_delivery_failing_twice_then_succeeding_has_three_linked_attempts_spaced_by_the_backoff() {
-    let (server, _dir) = server().await;
+    let server = TestServer::start().await;
     let block = flaky(&server, policy(3, 400)).await;
     let first = deliver(&server, &block, json!({ "key": "twice", "failTimes": 2 })).await;
     let shown = settled(&server, &first).await;
@@ -102,7 +94,7 @@ async fn a_delivery_failing_twice_then_succeeding_has_three_linked_attempts_spac
 
 #[tokio::test]
 async fn a_delivery_that_uses_up_its_attempts_is_dead_listed_and_replayable() {
-    let (server, _dir) = server().await;
+    let server = TestServer::start().await;
     let block = flaky(&server, policy(2, 100)).await;
     let first = deliver(&server, &block, json!({ "key": "dies", "failTimes": 2 })).await;
     let shown = settled(&server, &first).await;
@@ -122,7 +114,7 @@ async fn a_delivery_that_uses_up_its_attempts_is_dead_listed_and_replayable() {
 
 #[tokio::test]
 async fn only_the_failures_a_policy_names_are_retried() {
-    let (server, _dir) = server().await;
+    let server = TestServer::start().await;
     let key = server.key().to_owned();
 
     // A plain guest error is the block's verdict: not retried.
@@ -176,7 +168,7 @@ async fn only_the_failures_a_policy_names_are_retried() {
 
 #[tokio::test]
 async fn policies_outside_the_ceilings_or_retrying_invalid_output_are_refused() {
-    let (server, _dir) = server().await;
+    let server = TestServer::start().await;
     let key = server.key().to_owned();
     for (retry, says) in [
         (json!({ "maxAttempts": 0 }), "maxAttempts must be 1 to 50"),
@@ -199,7 +191,7 @@ async fn policies_outside_the_ceilings_or_retrying_invalid_output_are_refused() 
 
 #[tokio::test]
 async fn a_dataset_policy_overrides_its_blocks() {
-    let (server, _dir) = server().await;
+    let server = TestServer::start().await;
     let key = server.key().to_owned();
     let block = flaky(&server, json!({ "maxAttempts": 1 })).await;
     let doc = server.doc(&key, json!([{ "key": "f", "block": block, "retry": policy(2, 50) }])).await;

@@ -184,13 +184,7 @@ async fn the_python_context_sees_the_raw_body_headers_and_request_and_can_answer
 #[tokio::test]
 async fn a_python_block_calls_out_and_keeps_state() {
     let crm = support::upstream::Upstream::start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let shared = wasmhook_tests::shared_artifact_cache();
-    std::fs::create_dir_all(&shared).expect("shared artifact cache");
-    std::os::unix::fs::symlink(&shared, dir.path().join("artifacts")).expect("link the artifact cache");
-    let mut config = support::server::test_config(dir.path());
-    config.outbound_allow_private = true;
-    let server = TestServer::start_with(config).await;
+    let server = TestServer::start_configured(|config| config.outbound_allow_private = true).await;
     let key = server.key();
     let settings = json!({ "language": "python", "env": { "CRM_BASE_URL": crm.origin() },
                            "network": { "allowedHosts": [crm.origin()] }, "keyValue": { "buckets": ["stats"] } });

@@ -7,18 +7,8 @@ mod support;
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::server::{TestServer, test_config};
+use support::server::TestServer;
 use support::upstream::Upstream;
-
-async fn server_with(configure: impl FnOnce(&mut wasmhook::Config)) -> (TestServer, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let shared = wasmhook_tests::shared_artifact_cache();
-    std::fs::create_dir_all(&shared).expect("shared artifact cache");
-    std::os::unix::fs::symlink(&shared, dir.path().join("artifacts")).expect("link the artifact cache");
-    let mut config = test_config(dir.path());
-    configure(&mut config);
-    (TestServer::start_with(config).await, dir)
-}
 
 async fn probe(server: &TestServer, key: &str, block: &str, ops: Value) -> Vec<Value> {
     let ran = server.post(&format!("/v2/webhook/blocks/{block}/execute"), key, json!({ "data": { "ops": ops } })).await;
@@ -36,7 +26,7 @@ async fn raw_get(server: &TestServer, key: &str, path: &str) -> (StatusCode, Vec
 
 #[tokio::test]
 async fn fifty_concurrent_increments_end_at_exactly_fifty_and_another_team_sees_none() {
-    let (server, _dir) = server_with(|_| {}).await;
+    let server = TestServer::start_configured(|_| {}).await;
     let key = server.key().to_owned();
     let block = server.block(&key, "kv-probe", json!({ "keyValue": { "buckets": ["counters"] } })).await;
     let op = json!([{ "op": "increment", "bucket": "counters", "key": "hits" }]);
@@ -55,7 +45,7 @@ async fn fifty_concurrent_increments_end_at_exactly_fifty_and_another_team_sees_
 
 #[tokio::test]
 async fn compare_and_swap_loses_no_update_under_concurrency() {
-    let (server, _dir) = server_with(|_| {}).await;
+    let server = TestServer::start_configured(|_| {}).await;
     let key = server.key().to_owned();
     let block = server.block(&key, "kv-probe", json!({ "keyValue": { "buckets": ["*"] } })).await;
     let op = json!([{ "op": "append", "bucket": "log", "key": "line", "value": "x" }]);
@@ -75,7 +65,7 @@ async fn compare_and_swap_loses_no_update_under_concurrency() {
 
 #[tokio::test]
 async fn buckets_open_only_as_granted_and_limits_are_enforced() {
-    let (server, _dir) = server_with(|config| config.kv_team_max_bytes = 2048).await;
+    let server = TestServer::start_configured(|config| config.kv_team_max_bytes = 2048).await;
     let key = server.key().to_owned();
     let none = server.block(&key, "kv-probe", json!({})).await;
     let counters = server.block(&key, "kv-probe", json!({ "keyValue": { "buckets": ["counters"] } })).await;
@@ -113,7 +103,7 @@ async fn buckets_open_only_as_granted_and_limits_are_enforced() {
 
 #[tokio::test]
 async fn values_expire_after_the_block_ttl_and_the_operator_api_reads_and_writes() {
-    let (server, _dir) = server_with(|_| {}).await;
+    let server = TestServer::start_configured(|_| {}).await;
     let key = server.key().to_owned();
     let block = server.block(&key, "kv-probe", json!({ "keyValue": { "buckets": ["cache"], "ttlSeconds": 1 } })).await;
     let set = json!([{ "op": "set", "bucket": "cache", "key": "token", "value": "abc" },
@@ -161,7 +151,7 @@ async fn values_expire_after_the_block_ttl_and_the_operator_api_reads_and_writes
 #[tokio::test]
 async fn dedupe_forward_forwards_each_event_once() {
     let downstream = Upstream::start().await;
-    let (server, _dir) = server_with(|config| config.outbound_allow_private = true).await;
+    let server = TestServer::start_configured(|config| config.outbound_allow_private = true).await;
     let key = server.key().to_owned();
     let block = server
         .block(
@@ -199,7 +189,7 @@ async fn dedupe_forward_forwards_each_event_once() {
 #[tokio::test]
 async fn a_run_calls_the_api_with_its_own_key_which_dies_with_the_run() {
     // Private addresses stay refused (the server listens on loopback): its own API is exempt.
-    let (server, _dir) = server_with(|_| {}).await;
+    let server = TestServer::start_configured(|_| {}).await;
     let key = server.key().to_owned();
     let echo = server.block(&key, "echo", json!({})).await;
     let caller = server.block(&key, "api-caller", json!({})).await;

@@ -5,24 +5,18 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use support::server::{TestServer, test_config};
+use support::server::TestServer;
 use support::upstream::Upstream;
 
 /// A server whose blocks may reach loopback (where the test's upstream listens).
-async fn server_reaching_loopback() -> (TestServer, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let shared = wasmhook_tests::shared_artifact_cache();
-    std::fs::create_dir_all(&shared).expect("shared artifact cache");
-    std::os::unix::fs::symlink(&shared, dir.path().join("artifacts")).expect("link the artifact cache");
-    let mut config = test_config(dir.path());
-    config.outbound_allow_private = true;
-    (TestServer::start_with(config).await, dir)
+async fn server_reaching_loopback() -> TestServer {
+    TestServer::start_configured(|config| config.outbound_allow_private = true).await
 }
 
 #[tokio::test]
 async fn the_order_enricher_fetches_the_customer_and_the_execution_records_the_call() {
     let crm = Upstream::start().await;
-    let (server, _dir) = server_reaching_loopback().await;
+    let server = server_reaching_loopback().await;
     let key = server.key();
     let block = server
         .block(
@@ -61,7 +55,7 @@ async fn the_order_enricher_fetches_the_customer_and_the_execution_records_the_c
 #[tokio::test]
 async fn a_block_without_network_settings_is_denied_and_the_refusal_is_recorded() {
     let crm = Upstream::start().await;
-    let (server, _dir) = server_reaching_loopback().await;
+    let server = server_reaching_loopback().await;
     let key = server.key();
     let block = server.block(key, "order-enricher", json!({ "env": { "CRM_BASE_URL": crm.origin() } })).await;
     let ran = server

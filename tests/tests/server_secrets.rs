@@ -14,12 +14,7 @@ const SLACK_TOKEN: &str = "xoxb-1234-5678-s3cr3t-t0k3n";
 
 /// A server on `dir` (artifacts shared) whose blocks may reach loopback.
 async fn server_in(dir: &std::path::Path, key: Option<&str>, previous: Option<&str>) -> TestServer {
-    let artifacts = dir.join("artifacts");
-    if !artifacts.exists() {
-        let shared = wasmhook_tests::shared_artifact_cache();
-        std::fs::create_dir_all(&shared).expect("shared artifact cache");
-        std::os::unix::fs::symlink(&shared, &artifacts).expect("link the artifact cache");
-    }
+    support::server::share_artifacts(dir);
     let mut config = test_config(dir);
     config.outbound_allow_private = true;
     config.master_key = key.map(KeyText::new);

@@ -125,24 +125,20 @@ async fn put(
         created_at: 0,
         updated_at: 0,
     };
-    // A new callback gets a secret; a changed one keeps its own.
-    let exists = state.store.read(move |conn| match stored::get(conn, team_id, target_id) {
-        Ok(_) => Ok(true),
-        Err(StoreError::NotFound(_)) => Ok(false),
-        Err(other) => Err(other),
-    });
-    let (secret, status) =
-        if exists.await? { (None, StatusCode::OK) } else { (Some(sign::new_secret()), StatusCode::CREATED) };
-    let sealed = match &secret {
-        Some(secret) => Some((seal(&state, team_id, secret)?, sign::hint(secret))),
-        None => None,
-    };
-    let saved = state
+    // A new callback gets a secret; a changed one keeps its own. Decided in the write, so
+    // of two concurrent first PUTs exactly one creates (and shows) the secret.
+    let secret = sign::new_secret();
+    let sealed = seal(&state, team_id, &secret)?;
+    let hint = sign::hint(&secret);
+    let (saved, created) = state
         .store
-        .write(move |conn| {
-            stored::put(conn, &callback, sealed.as_ref().map(|(sealed, hint)| (sealed.as_str(), hint.as_str())))
+        .write(move |conn| match stored::get(conn, team_id, target_id) {
+            Ok(_) => Ok((stored::put(conn, &callback, None)?, false)),
+            Err(StoreError::NotFound(_)) => Ok((stored::put(conn, &callback, Some((&sealed, &hint)))?, true)),
+            Err(other) => Err(other),
         })
         .await?;
+    let (status, secret) = if created { (StatusCode::CREATED, Some(secret)) } else { (StatusCode::OK, None) };
     state.callbacks.added(target_id);
     Ok((status, Json(Shown { callback: saved, secret })))
 }

@@ -29,11 +29,16 @@ impl TestServer {
     /// cache the tests share (a symlink), so a 14–19 MB Python or JavaScript component is
     /// compiled once per machine, not once per test; restart tests use `start_in`.
     pub async fn start() -> Self {
+        Self::start_configured(|_| {}).await
+    }
+
+    /// [`TestServer::start`] with `configure` applied to its config first.
+    pub async fn start_configured(configure: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let shared = wasmhook_tests::shared_artifact_cache();
-        std::fs::create_dir_all(&shared).expect("shared artifact cache");
-        std::os::unix::fs::symlink(&shared, dir.path().join("artifacts")).expect("link the artifact cache");
-        let mut server = Self::start_in(dir.path()).await;
+        share_artifacts(dir.path());
+        let mut config = test_config(dir.path());
+        configure(&mut config);
+        let mut server = Self::start_with(config).await;
         server._dir = Some(dir);
         server
     }
@@ -178,6 +183,17 @@ pub async fn read(response: reqwest::Response) -> Response {
     let text = response.text().await.expect("body");
     let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
     Response { status, body }
+}
+
+/// Links `data_dir/artifacts` to the artifact cache the tests share (unless it exists).
+pub fn share_artifacts(data_dir: &Path) {
+    let artifacts = data_dir.join("artifacts");
+    if artifacts.exists() {
+        return;
+    }
+    let shared = wasmhook_tests::shared_artifact_cache();
+    std::fs::create_dir_all(&shared).expect("shared artifact cache");
+    std::os::unix::fs::symlink(&shared, artifacts).expect("link the artifact cache");
 }
 
 pub fn test_config(data_dir: &Path) -> Config {

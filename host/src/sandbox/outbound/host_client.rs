@@ -58,45 +58,37 @@ impl HostClient {
         body: Bytes,
         timeout: Duration,
     ) -> Result<HostResponse, String> {
-        tokio::time::timeout(timeout, self.exchange(uri, headers, body, timeout))
+        let exchange = async {
+            let target = Target::of(uri).ok_or_else(|| format!("{uri} is not an http(s) URL"))?;
+            let stream = connect::open(&target, self.allow_private, &self.tls, timeout).await.map_err(|e| e.reason)?;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
+                .await
+                .map_err(|e| format!("HTTP handshake with {target} failed: {e}"))?;
+            let driver = tokio::spawn(conn);
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            let host = uri.authority().map_or_else(|| target.host.clone(), |a| a.as_str().to_owned());
+            let mut request = http::Request::post(path).header(http::header::HOST, host);
+            for (name, value) in headers {
+                request = request.header(*name, value);
+            }
+            let request = request.body(Full::new(body)).map_err(|e| format!("cannot build the request: {e}"))?;
+            let answered = match sender.send_request(request).await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+                        .collect()
+                        .await
+                        .map(|collected| collected.to_bytes())
+                        .unwrap_or_default();
+                    Ok(HostResponse { status, body })
+                }
+                Err(error) => Err(format!("{target} did not answer: {error}")),
+            };
+            driver.abort();
+            answered
+        };
+        tokio::time::timeout(timeout, exchange)
             .await
             .unwrap_or_else(|_| Err(format!("no complete answer within {} ms", timeout.as_millis())))
-    }
-
-    async fn exchange(
-        &self,
-        uri: &http::Uri,
-        headers: &[(&str, String)],
-        body: Bytes,
-        timeout: Duration,
-    ) -> Result<HostResponse, String> {
-        let target = Target::of(uri).ok_or_else(|| format!("{uri} is not an http(s) URL"))?;
-        let stream = connect::open(&target, self.allow_private, &self.tls, timeout).await.map_err(|e| e.reason)?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("HTTP handshake with {target} failed: {e}"))?;
-        let driver = tokio::spawn(conn);
-        let path = uri.path_and_query().map_or("/", |p| p.as_str());
-        let host = uri.authority().map_or_else(|| target.host.clone(), |a| a.as_str().to_owned());
-        let mut request = http::Request::post(path).header(http::header::HOST, host);
-        for (name, value) in headers {
-            request = request.header(*name, value);
-        }
-        let request = request.body(Full::new(body)).map_err(|e| format!("cannot build the request: {e}"))?;
-        let response = sender.send_request(request).await.map_err(|e| format!("{target} did not answer: {e}"));
-        let result = match response {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
-                    .collect()
-                    .await
-                    .map(|collected| collected.to_bytes())
-                    .unwrap_or_default();
-                Ok(HostResponse { status, body })
-            }
-            Err(error) => Err(error),
-        };
-        driver.abort();
-        result
     }
 }
