@@ -152,6 +152,10 @@ async fn a_dead_letter_is_reported_to_the_event_subscribers_only_and_rotation_ch
     assert_eq!(payload["data"]["delivery_id"], delivery.as_str());
     assert_eq!(payload["data"]["attempt"], 2);
     assert_eq!(payload["data"]["error"]["code"], "retryable:flaky");
+    // The first attempt's view (the id the sender holds) shows the delivery's report.
+    let shown = server.get(&format!("/v1/executions/{delivery}"), &key).await;
+    assert_eq!(shown.body["callbacks"][0]["event"], "dead", "{}", shown.body);
+    assert_eq!(shown.body["callbacks"][0]["executionId"], payload["data"]["execution_id"]);
 }
 
 #[tokio::test]

@@ -44,8 +44,12 @@ async fn show(
         .store
         .read(move |conn| {
             let mut execution = executions::execution(conn, team_id, id)?;
-            execution.delivery = DeliverySummary::of(executions::attempts_of(conn, team_id, id)?);
-            execution.callbacks = callbacks::messages_of(conn, team_id, id)?;
+            let attempts = executions::attempts_of(conn, team_id, id)?;
+            // The delivery's reports, whichever attempt ended it.
+            for attempt in &attempts {
+                execution.callbacks.extend(callbacks::messages_of(conn, team_id, attempt.id)?);
+            }
+            execution.delivery = DeliverySummary::of(attempts);
             Ok(execution)
         })
         .await?;

@@ -198,7 +198,7 @@ pub struct Execution {
     /// the latest's (absent in listings).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliverySummary>,
-    /// For one execution: the completion callbacks it caused, with how each went.
+    /// For one execution: the completion callbacks its delivery caused, with how each went.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub callbacks: Vec<crate::store::callbacks::Message>,
 }
