@@ -6,6 +6,10 @@
 //! - `queue`: the in-memory dispatch channel in front of the durable `queued` rows, the
 //!   worker pool and crash recovery at boot.
 //! - [`job`]: one run of one block version, recorded in the store's next group commit.
+//! - [`retry`]: retry policies (what is retried, after how long); `retries`: the scheduler
+//!   that queues each `scheduled` attempt when its time comes.
+//! - `bulk_replay`: re-running a fixed list of executions at a bounded rate.
+//! - `stored_input`: the input an execution keeps to be run again.
 //! - `retention`: the background purge of old executions and idempotency records.
 //! - `workers`: the queue workers' own low-priority runtime.
 
@@ -17,6 +21,7 @@ mod retention;
 mod retries;
 pub mod retry;
 mod run_secrets;
+mod stored_input;
 mod team_kv;
 mod workers;
 
