@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::StoreError;
 use crate::sandbox::AllowedHost;
 
 /// One env value of a block: text, or a reference to a team secret resolved at run time
@@ -164,6 +165,20 @@ pub enum RetryOn {
     Internal,
     /// Every failure the block returns itself, whatever its code.
     GuestError,
+}
+
+impl RetrySettings {
+    /// The stored text of a block's or dataset's `retry` column (`NULL` when unset).
+    pub(crate) fn to_column(retry: Option<&Self>) -> Result<Option<String>, StoreError> {
+        retry.map(serde_json::to_string).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// A `retry` column read back; `owner` names it in the error.
+    pub(crate) fn from_column(text: Option<String>, owner: &str) -> Result<Option<Self>, StoreError> {
+        text.map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("{owner} retry: {e}")))
+    }
 }
 
 impl RetryOn {

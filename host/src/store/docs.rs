@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::block_settings::RetrySettings;
 use super::{StoreError, blocks, now_ms, uuid_at};
 
 /// One dataset of a doc.
@@ -23,7 +24,7 @@ pub struct Dataset {
     pub timeout_ms: Option<u64>,
     /// Overrides the block's `retry` policy for this dataset's queued runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry: Option<super::block_settings::RetrySettings>,
+    pub retry: Option<RetrySettings>,
 }
 
 /// A doc as stored.
@@ -101,12 +102,7 @@ fn write_datasets(conn: &Connection, doc_id: Uuid, datasets: &[Dataset]) -> Resu
                 dataset.block_id.to_string(),
                 dataset.version,
                 dataset.timeout_ms,
-                dataset
-                    .retry
-                    .as_ref()
-                    .map(serde_json::to_string)
-                    .transpose()
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                RetrySettings::to_column(dataset.retry.as_ref())?
             ],
         )?;
     }
@@ -185,10 +181,7 @@ pub(crate) fn doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Doc, Sto
     doc.datasets = rows
         .map(|row| {
             let (mut dataset, retry) = row?;
-            dataset.retry = retry
-                .map(|text| serde_json::from_str(&text))
-                .transpose()
-                .map_err(|e| StoreError::Corrupt(format!("dataset retry: {e}")))?;
+            dataset.retry = RetrySettings::from_column(retry, "dataset")?;
             Ok(dataset)
         })
         .collect::<Result<_, StoreError>>()?;

@@ -182,10 +182,7 @@ fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BlockRow> {
 }
 
 fn decode((mut block, env, network, key_value, retry): BlockRow) -> Result<Block, StoreError> {
-    block.retry = retry
-        .map(|text| serde_json::from_str(&text))
-        .transpose()
-        .map_err(|e| StoreError::Corrupt(format!("block retry: {e}")))?;
+    block.retry = RetrySettings::from_column(retry, "block")?;
     block.key_value =
         serde_json::from_str(&key_value).map_err(|e| StoreError::Corrupt(format!("block key_value: {e}")))?;
     block.env = serde_json::from_str(&env).map_err(|e| StoreError::Corrupt(format!("block env: {e}")))?;
@@ -245,7 +242,7 @@ pub(crate) fn insert_block(conn: &Connection, block: &Block) -> Result<(), Store
             block.store_payload,
             encode_json(&block.network)?,
             encode_json(&block.key_value)?,
-            block.retry.as_ref().map(encode_json).transpose()?
+            RetrySettings::to_column(block.retry.as_ref())?
         ],
     )?;
     Ok(())
@@ -330,7 +327,7 @@ pub(crate) fn update_block(
             block.store_payload,
             encode_json(&block.network)?,
             encode_json(&block.key_value)?,
-            block.retry.as_ref().map(encode_json).transpose()?
+            RetrySettings::to_column(block.retry.as_ref())?
         ],
     )?;
     Ok(block)
