@@ -1,6 +1,6 @@
-//! Fuzz target: `wasmhook::fuzzing::request_body` must never panic (see `host/src/fuzzing.rs`).
+//! Fuzz target: `wasmhook_server::fuzzing::request_body` must never panic (see `crates/server/src/fuzzing.rs`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| wasmhook::fuzzing::request_body(data));
+fuzz_target!(|data: &[u8]| wasmhook_server::fuzzing::request_body(data));

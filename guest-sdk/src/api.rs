@@ -19,9 +19,9 @@ use serde_json::{Value, json};
 use crate::http::{HttpError, Request, Response};
 
 /// The env var holding the API's base URL.
-pub const BASE_URL_VAR: &str = "WASMHOOK_API_BASE_URL";
+pub use wasmhook_abi::env::API_BASE_URL as BASE_URL_VAR;
 /// The env var holding the run's key.
-pub const KEY_VAR: &str = "WASMHOOK_API_KEY";
+pub use wasmhook_abi::env::API_KEY as KEY_VAR;
 
 /// A client of this server's API with the run's key.
 #[derive(Clone)]

@@ -3,6 +3,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use wasmhook_abi::env as guest_env;
+
 use crate::Error;
 
 /// Everything the host handed to this run: the delivery's data file and the environment.
@@ -34,8 +36,8 @@ impl Context {
     /// The raw bytes of the data file, for blocks that parse it themselves (or stream it).
     pub fn data_bytes(&self) -> Result<Vec<u8>, Error> {
         let path = self
-            .env("WEBHOOK_DATA_FILE")
-            .ok_or_else(|| Error::with_code(INVALID_DATA, "WEBHOOK_DATA_FILE is not set"))?;
+            .env(guest_env::DATA_FILE)
+            .ok_or_else(|| Error::with_code(INVALID_DATA, format!("{} is not set", guest_env::DATA_FILE)))?;
         std::fs::read(&path)
             .map_err(|e| Error::with_code(INVALID_DATA, format!("cannot read webhook data file {path}: {e}")))
     }
@@ -62,14 +64,14 @@ impl Context {
 
     /// The trigger webhook that delivered this call (`WEBHOOK_ID`); `None` for v2/v4 calls.
     pub fn webhook_id(&self) -> Option<String> {
-        self.env("WEBHOOK_ID")
+        self.env(guest_env::WEBHOOK_ID)
     }
 
     /// The request body exactly as the sender posted it (`WEBHOOK_BODY_FILE`): for JSON that
     /// is the data file, for anything else (form, XML, text, binary) `/webhook/body`. Outside
     /// trigger webhooks, the data file.
     pub fn body(&self) -> Result<Vec<u8>, Error> {
-        match self.env("WEBHOOK_BODY_FILE") {
+        match self.env(guest_env::BODY_FILE) {
             Some(path) => std::fs::read(&path)
                 .map_err(|e| Error::with_code(INVALID_DATA, format!("cannot read webhook body file {path}: {e}"))),
             None => self.data_bytes(),
@@ -78,19 +80,19 @@ impl Context {
 
     /// The request's `Content-Type` as sent (`WEBHOOK_CONTENT_TYPE`), when there was one.
     pub fn content_type(&self) -> Option<String> {
-        self.env("WEBHOOK_CONTENT_TYPE").filter(|v| !v.is_empty())
+        self.env(guest_env::CONTENT_TYPE).filter(|v| !v.is_empty())
     }
 
     /// The request headers, lower-cased, without credentials (trigger webhooks with
     /// `captureRequest`; empty otherwise). Repeated headers are joined with `, `.
     pub fn headers(&self) -> Result<BTreeMap<String, String>, Error> {
-        self.captured("WEBHOOK_HEADERS_FILE").map(Option::unwrap_or_default)
+        self.captured(guest_env::HEADERS_FILE).map(Option::unwrap_or_default)
     }
 
     /// Method, query (without secret parameters), source IP and arrival time of the request
     /// (trigger webhooks with `captureRequest`).
     pub fn request(&self) -> Result<Option<RequestInfo>, Error> {
-        self.captured("WEBHOOK_REQUEST_FILE")
+        self.captured(guest_env::REQUEST_FILE)
     }
 
     fn captured<T: DeserializeOwned>(&self, var: &str) -> Result<Option<T>, Error> {

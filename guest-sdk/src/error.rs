@@ -35,7 +35,7 @@ impl Error {
     pub fn and_retry(self) -> Self {
         let code = match self.code {
             Some(code) if is_retryable(&code) => code,
-            Some(code) => format!("{RETRYABLE}:{code}"),
+            Some(code) => format!("{RETRYABLE_CODE_PREFIX}{code}"),
             None => RETRYABLE.to_owned(),
         };
         Self { message: self.message, code: Some(code) }
@@ -62,11 +62,8 @@ impl Error {
 }
 
 /// The code (or code prefix, `retryable:<code>`) that marks a failure worth another attempt.
-pub const RETRYABLE: &str = "retryable";
-
-fn is_retryable(code: &str) -> bool {
-    code == RETRYABLE || code.strip_prefix(RETRYABLE).is_some_and(|rest| rest.starts_with(':'))
-}
+pub use wasmhook_abi::output::RETRYABLE_CODE as RETRYABLE;
+use wasmhook_abi::output::{RETRYABLE_CODE_PREFIX, is_retryable_code as is_retryable};
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for Error {
     /// Keeps the whole `source()` chain in the message: `outer: inner: root cause`.

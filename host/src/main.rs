@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
-use wasmhook::auth::issue;
-use wasmhook::config::{Config, Flags};
-use wasmhook::store::Store;
-use wasmhook::store::tenancy::{self, KeyScope};
+use wasmhook_server::auth::issue;
+use wasmhook_server::config::{Config, Flags};
+use wasmhook_store::Store;
+use wasmhook_store::tenancy::{self, KeyScope};
 
 /// mimalloc instead of glibc malloc: in the v4 and accept profiles glibc's `malloc`/`free`
 /// (with `unlink_chunk` and `malloc_consolidate`) took ≈ 9% of the core.
@@ -82,15 +82,15 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
-    wasmhook::serve::raise_open_file_limit();
-    let (state, bootstrap) = wasmhook::AppState::open(config).await.context("cannot start")?;
+    wasmhook_server::serve::raise_open_file_limit();
+    let (state, bootstrap) = wasmhook_server::AppState::open(config).await.context("cannot start")?;
     if let Some(key) = bootstrap {
         // Printed once to stdout, never logged: the store keeps only its hash.
         println!("Created the first admin API key (shown once, keep it safe):\n{}", key.0);
     }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, "wasmhook listening");
-    wasmhook::run(listener, state, shutdown_signal()).await?;
+    wasmhook_server::run(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use uuid::Uuid;
-use wasmhook::sandbox::{Logs, Outcome};
-use wasmhook::store::executions::{self, ExecutionStatus, NewExecution, Trigger};
-use wasmhook::{AppState, Config};
+use wasmhook_sandbox::{Logs, Outcome};
+use wasmhook_server::{AppState, Config};
+use wasmhook_store::executions::{self, ExecutionStatus, NewExecution, Trigger};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -36,7 +36,7 @@ async fn bench() -> anyhow::Result<()> {
     let key = key.ok_or_else(|| anyhow::anyhow!("no bootstrap key"))?.0;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(wasmhook::run(listener, state.clone(), std::future::pending()));
+    tokio::spawn(wasmhook_server::run(listener, state.clone(), std::future::pending()));
 
     let client = reqwest::Client::new();
     let block: Value = client

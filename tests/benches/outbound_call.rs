@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wasmhook::sandbox::{NetworkPolicy, PreparedBlock, RunInput, Sandbox, SandboxConfig};
+use wasmhook_sandbox::{NetworkPolicy, PreparedBlock, RunInput, Sandbox, SandboxConfig};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

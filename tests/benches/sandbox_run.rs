@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmhook::sandbox::{PreparedBlock, RunInput, Sandbox, SandboxConfig};
+use wasmhook_sandbox::{PreparedBlock, RunInput, Sandbox, SandboxConfig};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

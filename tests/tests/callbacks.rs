@@ -15,7 +15,7 @@ use support::signers::verify_standard_webhook;
 use support::upstream::{Received, Upstream};
 
 /// Receivers listen on loopback; callbacks are retried after 200 and 400 ms.
-async fn server_with(configure: impl FnOnce(&mut wasmhook::Config)) -> TestServer {
+async fn server_with(configure: impl FnOnce(&mut wasmhook_server::Config)) -> TestServer {
     TestServer::start_configured(|config| {
         config.outbound_allow_private = true;
         config.callback_retry_schedule = vec![Duration::from_millis(200), Duration::from_millis(400)];

@@ -7,7 +7,7 @@ use serde_json::json;
 use support::server::{TestServer, test_config};
 
 fn create_key(data_dir: &std::path::Path, scope: &str) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_wasmhook-server"))
+    std::process::Command::new(env!("CARGO_BIN_EXE_wasmhook-node"))
         .args(["admin", "create-key", "--scope", scope, "--data-dir"])
         .arg(data_dir)
         .env("WASMHOOK_LOG", "warn")

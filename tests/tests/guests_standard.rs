@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::sandbox::*;
-use wasmhook::sandbox::{FailureKind, LogLevel, LogStream, RunLimits, RunStatus};
+use wasmhook_sandbox::{FailureKind, LogLevel, LogStream, RunLimits, RunStatus};
 
 #[tokio::test]
 async fn a_rust_std_command_that_links_sockets_runs_and_its_connect_is_denied() {
@@ -118,10 +118,10 @@ async fn standard_components_take_pool_slots_by_their_footprint() {
 #[tokio::test]
 async fn python_runs_wait_for_pool_slots_instead_of_failing() {
     let cache = tempfile::tempdir().expect("tempdir");
-    let mut config = wasmhook::sandbox::SandboxConfig::new(shared_cache_dir());
+    let mut config = wasmhook_sandbox::SandboxConfig::new(shared_cache_dir());
     config.scratch_dir = Some(cache.path().to_path_buf());
     config.max_concurrent_runs = 3;
-    let small = wasmhook::sandbox::Sandbox::new(config).expect("sandbox");
+    let small = wasmhook_sandbox::Sandbox::new(config).expect("sandbox");
     let block = small.prepare(&wasmhook_tests::module("python/hostile")).await.expect("prepare");
     let started = Instant::now();
     let runs = (0..3).map(|_| small.run(&block, with_timeout(input(json!({ "mode": "loop" })), 300)));

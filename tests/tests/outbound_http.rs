@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::sandbox::{input, output_json, sandbox, shared_cache_dir, with_timeout};
 use support::upstream::Upstream;
-use wasmhook::sandbox::{FailureKind, NetworkPolicy, Outcome, RunInput, Sandbox, SandboxConfig};
+use wasmhook_sandbox::{FailureKind, NetworkPolicy, Outcome, RunInput, Sandbox, SandboxConfig};
 
 /// A sandbox that may reach loopback (the upstream lives there); the shared one may not.
 fn private_ok() -> &'static Sandbox {

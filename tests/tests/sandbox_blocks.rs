@@ -4,7 +4,7 @@ mod support;
 
 use serde_json::json;
 use support::sandbox::*;
-use wasmhook::sandbox::{FailureKind, LogLevel, LogStream, RunStatus};
+use wasmhook_sandbox::{FailureKind, LogLevel, LogStream, RunStatus};
 
 #[tokio::test]
 async fn echo_returns_its_data_and_the_chosen_env() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use wasmhook::sandbox::{Sandbox, SandboxConfig};
+use wasmhook_sandbox::{Sandbox, SandboxConfig};
 
 /// `bytes` with a custom section appended: the same component under a new digest, so it is
 /// compiled again rather than found in a cache.

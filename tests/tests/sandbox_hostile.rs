@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::sandbox::*;
-use wasmhook::sandbox::{FailureKind, RunLimits, RunStatus};
+use wasmhook_sandbox::{FailureKind, RunLimits, RunStatus};
 
 #[tokio::test]
 async fn a_forever_loop_stops_at_its_timeout_ms() {

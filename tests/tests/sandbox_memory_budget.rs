@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::sandbox::{input, shared_cache_dir, with_timeout};
-use wasmhook::sandbox::{FailureKind, RunInput, Sandbox, SandboxConfig};
+use wasmhook_sandbox::{FailureKind, RunInput, Sandbox, SandboxConfig};
 
 const MIB: u64 = 1 << 20;
 

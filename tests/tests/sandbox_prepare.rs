@@ -4,7 +4,7 @@ mod support;
 
 use serde_json::json;
 use support::sandbox::*;
-use wasmhook::sandbox::{BlockShape, Sandbox, SandboxConfig, SandboxError};
+use wasmhook_sandbox::{BlockShape, Sandbox, SandboxConfig, SandboxError};
 
 async fn prepare_err(bytes: &[u8]) -> SandboxError {
     sandbox().prepare(bytes).await.expect_err("must be rejected")
@@ -110,7 +110,7 @@ async fn a_restarted_sandbox_runs_from_the_artifact_cache_without_compiling() {
         assert_eq!(first.stats().compiled, 1);
     }
     let restarted = Sandbox::new(SandboxConfig::new(cache.path())).expect("sandbox");
-    let digest = wasmhook::sandbox::BlockDigest::of(&echo);
+    let digest = wasmhook_sandbox::BlockDigest::of(&echo);
     let block = restarted.cached(&digest).expect("load").expect("artifact on disk");
     let outcome = restarted.run(&block, input(json!({"after": "restart"}))).await.expect("run");
     assert_eq!(output_json(&outcome)["data"], json!({"after": "restart"}));

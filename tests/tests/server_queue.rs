@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::server::{TestServer, test_config};
-use wasmhook::Config;
+use wasmhook_server::Config;
 
 /// Polls an execution until it is terminal.
 async fn wait_terminal(server: &TestServer, key: &str, id: &str) -> Value {

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::server::{TestServer, test_config};
 use support::upstream::Upstream;
-use wasmhook::secrets::KeyText;
+use wasmhook_server::secrets::KeyText;
 
 const STRIPE_KEY: &str = "sk_live_51HxQ9dGfT0pS3cr3tV4lu3";
 const SLACK_TOKEN: &str = "xoxb-1234-5678-s3cr3t-t0k3n";
@@ -207,7 +207,7 @@ async fn a_master_key_rotation_reseals_every_secret_and_a_wrong_key_stops_the_bo
 
     let mut config = test_config(dir.path());
     config.master_key = Some(KeyText::new("c".repeat(64)));
-    let refused = wasmhook::AppState::open(config).await.expect_err("a wrong master key stops the boot");
+    let refused = wasmhook_server::AppState::open(config).await.expect_err("a wrong master key stops the boot");
     assert!(refused.to_string().contains("master key"), "{refused}");
 }
 

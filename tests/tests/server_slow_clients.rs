@@ -10,7 +10,7 @@ use serde_json::json;
 use support::server::{TestServer, test_config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use wasmhook::Config;
+use wasmhook_server::Config;
 
 fn slow_config(dir: &std::path::Path) -> Config {
     Config {

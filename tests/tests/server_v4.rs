@@ -206,7 +206,7 @@ async fn invalid_bodies_are_400_or_422_naming_the_field() {
 #[tokio::test]
 async fn oversized_bodies_are_413_before_they_are_read_whole() {
     let dir = tempfile::tempdir().expect("tmp");
-    let config = wasmhook::Config { max_body_bytes: 64 << 10, ..support::server::test_config(dir.path()) };
+    let config = wasmhook_server::Config { max_body_bytes: 64 << 10, ..support::server::test_config(dir.path()) };
     let server = TestServer::start_with(config).await;
     let key = server.key();
     let echo = server.block(key, "echo", json!({})).await;
@@ -272,7 +272,7 @@ async fn a_doc_without_datasets_is_a_422_on_every_path() {
 #[tokio::test]
 async fn a_doc_larger_than_the_server_can_ever_take_is_a_422() {
     let dir = tempfile::tempdir().expect("tmp");
-    let config = wasmhook::Config {
+    let config = wasmhook_server::Config {
         max_sync_runs: Some(2),
         team_queue_depth: Some(2),
         ..support::server::test_config(dir.path())

@@ -9,7 +9,7 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::server::{TestServer, test_config};
-use wasmhook::Config;
+use wasmhook_server::Config;
 
 fn path_of(webhook: &Value) -> String {
     format!("/api/webhooks/{}", webhook["id"].as_str().expect("id"))

@@ -68,3 +68,15 @@ impl HttpResponse {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::HttpResponse;
+
+    /// The serialized member is the one the host looks for (`wasmhook_abi`).
+    #[test]
+    fn serializes_under_the_abi_member() {
+        let json = serde_json::to_value(HttpResponse::empty(204)).expect("serializes");
+        assert_eq!(json[wasmhook_abi::output::HTTP_RESPONSE_MEMBER]["status"], 204);
+    }
+}

@@ -1,4 +1,4 @@
-//! The real server binary (`wasmhook-server`, built from `host/src/main.rs`) as a child
+//! The real server binary (`wasmhook-node`, built from `host/src/main.rs`) as a child
 //! process, for tests that kill it, signal it or read its logs.
 
 use std::io::{BufRead, BufReader};
@@ -31,7 +31,7 @@ impl Binary {
     /// the bootstrap key when this start created one.
     pub async fn start(data_dir: &Path, env: &[(&str, &str)], stderr: Stdio) -> (Self, Option<String>) {
         let port = free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmhook-server"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmhook-node"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(data_dir)
             .envs(env.iter().copied())

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use wasmhook::sandbox::{Outcome, PreparedBlock, RunInput, RunLimits, Sandbox, SandboxConfig};
+use wasmhook_sandbox::{Outcome, PreparedBlock, RunInput, RunLimits, Sandbox, SandboxConfig};
 
 pub fn shared_cache_dir() -> std::path::PathBuf {
     wasmhook_tests::shared_artifact_cache()

@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use wasmhook::{AppState, Config};
+use wasmhook_server::{AppState, Config};
 
 pub struct TestServer {
     pub base: String,
@@ -55,7 +55,7 @@ impl TestServer {
         config.api_base_url.get_or_insert_with(|| base.clone());
         let (state, bootstrap) = AppState::open(config).await.expect("server state opens");
         let (shutdown, signal) = oneshot::channel::<()>();
-        let handle = tokio::spawn(wasmhook::run(listener, state.clone(), async move {
+        let handle = tokio::spawn(wasmhook_server::run(listener, state.clone(), async move {
             let _ = signal.await;
         }));
         Self {

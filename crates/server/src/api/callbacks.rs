@@ -1,0 +1,189 @@
+//! Completion callbacks of blocks, docs and trigger webhooks, admin only:
+//! `PUT|GET|DELETE /v1/{blocks|docs|webhooks}/{id}/callback`,
+//! `POST /v1/{blocks|docs|webhooks}/{id}/callback/rotate-secret`, and `GET /v1/callbacks`.
+//!
+//! The `whsec_` signing secret is shown once: in the answer that creates the callback, and in
+//! the answer of a rotation (which replaces it at once: receivers should accept both while
+//! they switch, as Standard Webhooks libraries allow).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::body::{JsonBody, parse_id};
+use super::error::ApiError;
+use crate::auth::Admin;
+use crate::callbacks::sign;
+use crate::secrets::callback_context;
+use crate::state::AppState;
+use wasmhook_sandbox::HostClient;
+use wasmhook_store::callbacks::{self as stored, Callback, CallbackEvent, CallbackTarget};
+use wasmhook_store::{StoreError, blocks, docs, webhooks};
+
+pub(crate) fn router() -> Router<AppState> {
+    let mut router = Router::new().route("/v1/callbacks", get(list));
+    for (path, kind) in
+        [("blocks", CallbackTarget::Block), ("docs", CallbackTarget::Doc), ("webhooks", CallbackTarget::Webhook)]
+    {
+        router = router
+            .route(
+                &format!("/v1/{path}/{{id}}/callback"),
+                get(move |state, caller, id| show(state, caller, id, kind))
+                    .put(move |state, caller, id, body| put(state, caller, id, kind, body))
+                    .delete(move |state, caller, id| remove(state, caller, id, kind)),
+            )
+            .route(
+                &format!("/v1/{path}/{{id}}/callback/rotate-secret"),
+                post(move |state, caller, id| rotate(state, caller, id, kind)),
+            );
+    }
+    router
+}
+
+/// The body of `PUT …/callback`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CallbackInput {
+    /// Where the POSTs go.
+    url: String,
+    /// The events sent; default all three.
+    #[serde(default = "all_events")]
+    events: Vec<CallbackEvent>,
+}
+
+fn all_events() -> Vec<CallbackEvent> {
+    vec![CallbackEvent::Succeeded, CallbackEvent::Failed, CallbackEvent::Dead]
+}
+
+/// A callback, with its secret when this answer is the one that shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Shown {
+    #[serde(flatten)]
+    callback: Callback,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<Zeroizing<String>>,
+}
+
+/// Longest callback URL.
+const MAX_URL_BYTES: usize = 2048;
+
+fn check(input: &CallbackInput) -> Result<(), ApiError> {
+    if input.url.len() > MAX_URL_BYTES {
+        return Err(ApiError::unprocessable(format!("`url` is longer than {MAX_URL_BYTES} bytes")));
+    }
+    HostClient::check_url(&input.url).map_err(|e| ApiError::unprocessable(format!("`url`: {e}")))?;
+    if input.events.is_empty() {
+        return Err(ApiError::unprocessable("`events` must name at least one of succeeded, failed, dead"));
+    }
+    Ok(())
+}
+
+/// 404 unless the target exists and is the caller's team's: checked before anything is
+/// written.
+async fn owned(state: &AppState, team_id: Uuid, raw: &str, kind: CallbackTarget) -> Result<Uuid, ApiError> {
+    let id = parse_id(raw, "id")?;
+    let sealer = std::sync::Arc::clone(&state.sealer);
+    state
+        .store
+        .read(move |conn| match kind {
+            CallbackTarget::Block => blocks::block(conn, team_id, id).map(drop),
+            CallbackTarget::Doc => docs::doc(conn, team_id, id).map(drop),
+            CallbackTarget::Webhook => webhooks::webhook(conn, &sealer, team_id, id).map(drop),
+        })
+        .await?;
+    Ok(id)
+}
+
+fn seal(state: &AppState, team_id: Uuid, secret: &str) -> Result<String, ApiError> {
+    state.sealer.seal(&callback_context(team_id), secret.as_bytes()).map_err(|e| ApiError::internal(&e))
+}
+
+async fn put(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+    kind: CallbackTarget,
+    JsonBody(input): JsonBody<CallbackInput>,
+) -> Result<(StatusCode, Json<Shown>), ApiError> {
+    check(&input)?;
+    let team_id = caller.team_id;
+    let target_id = owned(&state, team_id, &raw, kind).await?;
+    let mut events = input.events;
+    events.sort();
+    events.dedup();
+    let callback = Callback {
+        team_id,
+        target_kind: kind,
+        target_id,
+        url: input.url,
+        events,
+        secret_hint: String::new(),
+        created_at: 0,
+        updated_at: 0,
+    };
+    // A new callback gets a secret; a changed one keeps its own. Decided in the write, so
+    // of two concurrent first PUTs exactly one creates (and shows) the secret.
+    let secret = sign::new_secret();
+    let sealed = seal(&state, team_id, &secret)?;
+    let hint = sign::hint(&secret);
+    let (saved, created) = state
+        .store
+        .write(move |conn| match stored::get(conn, team_id, target_id) {
+            Ok(_) => Ok((stored::put(conn, &callback, None)?, false)),
+            Err(StoreError::NotFound(_)) => Ok((stored::put(conn, &callback, Some((&sealed, &hint)))?, true)),
+            Err(other) => Err(other),
+        })
+        .await?;
+    let (status, secret) = if created { (StatusCode::CREATED, Some(secret)) } else { (StatusCode::OK, None) };
+    state.callbacks.added(target_id);
+    Ok((status, Json(Shown { callback: saved, secret })))
+}
+
+async fn rotate(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+    kind: CallbackTarget,
+) -> Result<Json<Shown>, ApiError> {
+    let team_id = caller.team_id;
+    let target_id = owned(&state, team_id, &raw, kind).await?;
+    let current = state.store.read(move |conn| stored::get(conn, team_id, target_id)).await?;
+    let secret = sign::new_secret();
+    let sealed = seal(&state, team_id, &secret)?;
+    let hint = sign::hint(&secret);
+    let saved = state.store.write(move |conn| stored::put(conn, &current, Some((&sealed, &hint)))).await?;
+    Ok(Json(Shown { callback: saved, secret: Some(secret) }))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+    kind: CallbackTarget,
+) -> Result<Json<Callback>, ApiError> {
+    let team_id = caller.team_id;
+    let target_id = owned(&state, team_id, &raw, kind).await?;
+    Ok(Json(state.store.read(move |conn| stored::get(conn, team_id, target_id)).await?))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+    kind: CallbackTarget,
+) -> Result<StatusCode, ApiError> {
+    let team_id = caller.team_id;
+    let target_id = owned(&state, team_id, &raw, kind).await?;
+    state.store.write(move |conn| stored::delete(conn, team_id, target_id)).await?;
+    state.callbacks.removed(target_id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<Callback>>, ApiError> {
+    Ok(Json(state.store.read(move |conn| stored::list(conn, caller.team_id)).await?))
+}

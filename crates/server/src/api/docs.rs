@@ -1,0 +1,88 @@
+//! `/v1/docs`: docs and their datasets; archiving makes the v4 webhook answer 404.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::body::{JsonBody, parse_id};
+use super::error::ApiError;
+use super::limits;
+use crate::auth::Admin;
+use crate::state::AppState;
+use wasmhook_store::docs::{self, Doc, DocInput};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/docs", post(create).get(list))
+        .route("/v1/docs/{doc_id}", get(show).put(replace).delete(archive))
+        .route("/v1/docs/{doc_id}/archive", post(archive))
+}
+
+/// Checks what the store cannot: a name, and dataset timeouts within the server's limit.
+fn check_input(state: &AppState, input: &DocInput) -> Result<(), ApiError> {
+    if input.name.trim().is_empty() {
+        return Err(ApiError::unprocessable("`name` must not be empty"));
+    }
+    for (i, dataset) in input.datasets.iter().enumerate() {
+        limits::check_timeout(&state.config, dataset.timeout_ms, &format!("datasets[{i}].timeoutMs"))?;
+        limits::check_retry(&state.config, dataset.retry.as_ref(), &format!("datasets[{i}].retry"))?;
+    }
+    Ok(())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    JsonBody(input): JsonBody<DocInput>,
+) -> Result<(StatusCode, Json<Doc>), ApiError> {
+    check_input(&state, &input)?;
+    let doc = state.store.write(move |conn| docs::insert_doc(conn, caller.team_id, &input)).await?;
+    Ok((StatusCode::CREATED, Json(doc)))
+}
+
+async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<Doc>>, ApiError> {
+    Ok(Json(state.store.read(move |conn| docs::docs_of_team(conn, caller.team_id)).await?))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+) -> Result<Json<Doc>, ApiError> {
+    let id = parse_id(&raw, "doc_id")?;
+    Ok(Json(state.store.read(move |conn| docs::doc(conn, caller.team_id, id)).await?))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+    JsonBody(input): JsonBody<DocInput>,
+) -> Result<Json<Doc>, ApiError> {
+    let id = parse_id(&raw, "doc_id")?;
+    check_input(&state, &input)?;
+    let cache = Arc::clone(&state.cache);
+    let doc = state
+        .write_then_invalidate(
+            move |conn| docs::replace_doc(conn, caller.team_id, id, &input),
+            move || cache.forget_doc(id),
+        )
+        .await?;
+    Ok(Json(doc))
+}
+
+async fn archive(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+) -> Result<Json<Doc>, ApiError> {
+    let id = parse_id(&raw, "doc_id")?;
+    let cache = Arc::clone(&state.cache);
+    let doc = state
+        .write_then_invalidate(move |conn| docs::archive_doc(conn, caller.team_id, id), move || cache.forget_doc(id))
+        .await?;
+    Ok(Json(doc))
+}

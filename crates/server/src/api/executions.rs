@@ -1,0 +1,161 @@
+//! `/v1/executions`: read an execution with its logs, or list them with filters. Any key of
+//! the team may read (a webhook sender holding an execute key can fetch its own results).
+
+use axum::body::Body;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::body::{parse_id, parse_json, read_limited};
+use super::delivery::{accepted, mode};
+use super::error::ApiError;
+use crate::auth::{Admin, Caller};
+use crate::executor::retry::RetryPolicy;
+use crate::executor::{Delivery, Dispatched, ExecError, Job, StoredInput};
+use crate::state::AppState;
+use wasmhook_store::blocks;
+use wasmhook_store::callbacks;
+use wasmhook_store::executions::{self, DeliverySummary, Execution, ExecutionFilter};
+
+/// Rows per page when `limit` is not given, and the most one page may hold.
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 500;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/executions", get(list))
+        .route("/v1/executions/{execution_id}", get(show))
+        .route("/v1/executions/{execution_id}/replay", post(replay))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<Execution>, ApiError> {
+    let id = parse_id(&raw, "execution_id")?;
+    state.store.flush().await?;
+    let team_id = caller.team_id;
+    let execution = state
+        .store
+        .read(move |conn| {
+            let mut execution = executions::execution(conn, team_id, id)?;
+            let attempts = executions::attempts_of(conn, team_id, id)?;
+            // The delivery's reports, whichever attempt ended it.
+            for attempt in &attempts {
+                execution.callbacks.extend(callbacks::messages_of(conn, team_id, attempt.id)?);
+            }
+            execution.delivery = DeliverySummary::of(attempts);
+            Ok(execution)
+        })
+        .await?;
+    Ok(Json(execution))
+}
+
+/// Query parameters, all strings so that every bad value gets our own message.
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    block: Option<String>,
+    doc: Option<String>,
+    webhook: Option<String>,
+    status: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Vec<Execution>>, ApiError> {
+    let filter = ExecutionFilter {
+        block_id: params.block.as_deref().map(|b| parse_id(b, "block")).transpose()?,
+        doc_id: params.doc.as_deref().map(|d| parse_id(d, "doc")).transpose()?,
+        webhook_id: params.webhook.as_deref().map(|w| parse_id(w, "webhook")).transpose()?,
+        status: params.status.as_deref().map(str::parse).transpose().map_err(ApiError::bad_request)?,
+        since: params.since.as_deref().map(|t| parse_time(t, "since")).transpose()?,
+        until: params.until.as_deref().map(|t| parse_time(t, "until")).transpose()?,
+        limit: match params.limit.as_deref() {
+            None => DEFAULT_LIMIT,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|l| (1..=MAX_LIMIT).contains(l))
+                .ok_or_else(|| ApiError::bad_request(format!("limit must be 1 to {MAX_LIMIT}, got {raw:?}")))?,
+        },
+    };
+    state.store.flush().await?;
+    Ok(Json(state.store.read(move |conn| executions::list(conn, caller.team_id, &filter)).await?))
+}
+
+/// An RFC 3339 time or milliseconds since the epoch.
+pub(super) fn parse_time(raw: &str, name: &str) -> Result<i64, ApiError> {
+    if let Ok(ms) = raw.parse::<i64>() {
+        return Ok(ms);
+    }
+    let time = humantime::parse_rfc3339_weak(raw).map_err(|_| {
+        ApiError::bad_request(format!("{name} must be RFC 3339 (2026-01-31T12:00:00Z) or epoch ms, got {raw:?}"))
+    })?;
+    let ms = time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    Ok(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// The optional body of a replay.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayBody {
+    /// Run this version instead of the block's active one.
+    version: Option<i64>,
+}
+
+/// Re-runs an execution's exact stored input against the block's active version (or the
+/// `version` given), as a new execution linked by `replayOf`. Sync by default (200 with the
+/// new execution), async with `Prefer: respond-async` / `?wait=false` (202).
+async fn replay(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&raw, "execution_id")?;
+    let mode = mode(&headers, query.as_deref())?;
+    let bytes = read_limited(&state, &headers, body, state.config.max_body_bytes).await?;
+    let request: ReplayBody =
+        if bytes.iter().all(u8::is_ascii_whitespace) { ReplayBody::default() } else { parse_json(&bytes)? };
+    let team_id = caller.team_id;
+    state.store.flush().await?;
+    let original = state.store.read(move |conn| executions::execution(conn, team_id, id)).await?;
+    let stored = original.input.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "PAYLOAD_NOT_STORED",
+            "this execution's input was not kept (storePayload: false, or purged), so it cannot be replayed",
+        )
+    })?;
+    let input = StoredInput::parse(stored.get())?;
+    let block_id = original.block_id;
+    let block = state.store.read(move |conn| blocks::block(conn, team_id, block_id)).await?;
+    let version = request.version.or(block.active_version).ok_or(ExecError::NoActiveVersion(block_id))?;
+    state.store.read(move |conn| blocks::version(conn, block_id, version)).await?;
+    let retry = RetryPolicy::resolve(block.retry.as_ref(), &state.config);
+    let job = Job::replay(&original, input, block, version, retry);
+    let new_id = job.execution_id;
+    let delivery = Delivery { team_id, target: block_id, idempotency: None, single_use: None, jobs: vec![job] };
+    Ok(match state.executor.submit(delivery, mode).await? {
+        Dispatched::Finished { .. } => {
+            state.store.flush().await?;
+            let execution = state.store.read(move |conn| executions::execution(conn, team_id, new_id)).await?;
+            Json(execution).into_response()
+        }
+        Dispatched::Accepted { .. } => {
+            accepted(json!({ "executionId": new_id, "replayOf": id, "status": "accepted" }), new_id, false)
+        }
+    })
+}

@@ -1,0 +1,103 @@
+//! `/v1/keys` and `/v1/teams`: API keys are shown once at creation and stored as hashes.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::body::{JsonBody, parse_id};
+use super::error::ApiError;
+use crate::auth::{Admin, issue};
+use crate::state::AppState;
+use wasmhook_store::tenancy::{self, ApiKeyRecord, KeyScope};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/keys", post(create_key).get(list_keys))
+        .route("/v1/keys/{key_id}", delete(revoke_key))
+        .route("/v1/teams", post(create_team))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewKey {
+    scope: KeyScope,
+    #[serde(default)]
+    label: Option<String>,
+    /// Name of the new user that owns the key.
+    #[serde(default)]
+    user_name: Option<String>,
+}
+
+/// Creates a user in the caller's team and a key for it; the key text is in this response
+/// only.
+async fn create_key(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    JsonBody(new): JsonBody<NewKey>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (record, text) = state
+        .store
+        .write(move |conn| {
+            let user_name = new.user_name.as_deref().unwrap_or("api");
+            let (_, record, text) =
+                issue::key_for_new_user(conn, caller.team_id, user_name, new.scope, new.label.as_deref())?;
+            Ok((record, text))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "apiKey": text, "key": record }))))
+}
+
+async fn list_keys(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<ApiKeyRecord>>, ApiError> {
+    Ok(Json(state.store.read(move |conn| tenancy::keys_of_team(conn, caller.team_id)).await?))
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let key_id = parse_id(&raw, "key_id")?;
+    let cache = Arc::clone(&state.cache);
+    state
+        .write_then_invalidate(
+            move |conn| tenancy::revoke_key(conn, caller.team_id, key_id),
+            move || cache.forget_callers(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTeamBody {
+    name: String,
+}
+
+/// Creates a tenant with an admin user and key. Only the operator team (created at first
+/// start) may do this.
+async fn create_team(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    JsonBody(NewTeamBody { name }): JsonBody<NewTeamBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if name.trim().is_empty() {
+        return Err(ApiError::unprocessable("`name` must not be empty"));
+    }
+    let created = state
+        .store
+        .write(move |conn| {
+            if !tenancy::team(conn, caller.team_id)?.operator {
+                return Ok(None);
+            }
+            issue::team_with_admin(conn, &name, false).map(Some)
+        })
+        .await?;
+    let (team, user, key) =
+        created.ok_or_else(|| ApiError::forbidden("only the operator team's admins can create teams"))?;
+    Ok((StatusCode::CREATED, Json(json!({ "team": team, "user": user, "apiKey": key }))))
+}

@@ -1,0 +1,163 @@
+//! Bulk replay, admin only: `POST /v1/executions/replay` with a filter starts a job that
+//! re-runs every matching delivery's stored input as a new execution (rate-limited, see
+//! `executor::bulk_replay`); `GET /v1/executions/replay/{job_id}` shows its progress;
+//! `POST /v1/executions/replay/{job_id}/cancel` stops submitting.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::body::{JsonBody, parse_id};
+use super::error::ApiError;
+use super::executions::parse_time;
+use crate::auth::Admin;
+use crate::state::AppState;
+use wasmhook_store::blocks;
+use wasmhook_store::executions::{ExecutionFilter, ExecutionStatus};
+use wasmhook_store::replay_jobs::{self, ReplayFilter, ReplayJob};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/executions/replay", post(start))
+        .route("/v1/executions/replay/{job_id}", get(show))
+        .route("/v1/executions/replay/{job_id}/cancel", post(cancel))
+}
+
+/// The body of `POST /v1/executions/replay`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BulkReplay {
+    block: Option<Uuid>,
+    doc: Option<Uuid>,
+    webhook: Option<Uuid>,
+    /// The delivery outcome to match: `failed`, `timed_out`, `dead` or `succeeded`.
+    status: Option<String>,
+    /// RFC 3339 or epoch ms.
+    since: Option<Value>,
+    until: Option<Value>,
+    /// The most executions to replay (default and ceiling: `replay_max_executions`).
+    max: Option<usize>,
+    /// Run this version of `block` instead of its active one.
+    version: Option<i64>,
+}
+
+fn time(value: Option<&Value>, name: &str) -> Result<Option<i64>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| ApiError::unprocessable(format!("`{name}` must be epoch ms or RFC 3339"))),
+        Some(Value::String(text)) => parse_time(text, name).map(Some),
+        Some(_) => Err(ApiError::unprocessable(format!("`{name}` must be epoch ms or RFC 3339"))),
+    }
+}
+
+async fn start(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    JsonBody(request): JsonBody<BulkReplay>,
+) -> Result<Response, ApiError> {
+    let status = match request.status.as_deref() {
+        None => None,
+        Some(text) => {
+            let status: ExecutionStatus = text.parse().map_err(ApiError::unprocessable)?;
+            if !status.is_terminal() {
+                return Err(ApiError::unprocessable(format!(
+                    "`status` {text:?} is not an outcome: only finished deliveries (succeeded, failed, timed_out, \
+                     dead) can be replayed"
+                )));
+            }
+            Some(status)
+        }
+    };
+    let ceiling = state.config.replay_max_executions;
+    let max = request.max.unwrap_or(ceiling);
+    if !(1..=ceiling).contains(&max) {
+        return Err(ApiError::unprocessable(format!(
+            "`max` must be 1 to {ceiling} (the server's replay_max_executions)"
+        )));
+    }
+    let filter = ExecutionFilter {
+        block_id: request.block,
+        doc_id: request.doc,
+        webhook_id: request.webhook,
+        status,
+        since: time(request.since.as_ref(), "since")?,
+        until: time(request.until.as_ref(), "until")?,
+        limit: 0,
+    };
+    let team_id = caller.team_id;
+    if let Some(version) = request.version {
+        let block_id = request
+            .block
+            .ok_or_else(|| ApiError::unprocessable("`version` needs `block`: a version number belongs to one block"))?;
+        state.store.read(move |conn| blocks::block(conn, team_id, block_id)).await?;
+        state.store.read(move |conn| blocks::version(conn, block_id, version)).await?;
+    }
+    let recorded = ReplayFilter {
+        block: filter.block_id,
+        doc: filter.doc_id,
+        webhook: filter.webhook_id,
+        status: request.status.clone(),
+        since: filter.since,
+        until: filter.until,
+    };
+    let id = Uuid::now_v7();
+    let version = request.version;
+    state.store.flush().await?;
+    let (matched, without_input) = state
+        .store
+        .write(move |conn| {
+            let (ids, without_input) = replay_jobs::matching(conn, team_id, &filter, max)?;
+            replay_jobs::insert(conn, id, team_id, &recorded, version, &ids)?;
+            Ok((ids.len(), without_input))
+        })
+        .await?;
+    state.executor.start_replay(id);
+    let location = format!("/v1/executions/replay/{id}");
+    let body = json!({
+        "jobId": id,
+        "status": "running",
+        "matched": matched,
+        "withoutInput": without_input,
+        "poll": location,
+    });
+    let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+) -> Result<Json<ReplayJob>, ApiError> {
+    let id = parse_id(&raw, "job_id")?;
+    state.store.flush().await?;
+    Ok(Json(state.store.read(move |conn| replay_jobs::job(conn, caller.team_id, id)).await?))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+) -> Result<Json<ReplayJob>, ApiError> {
+    let id = parse_id(&raw, "job_id")?;
+    let team_id = caller.team_id;
+    let job = state
+        .store
+        .write(move |conn| {
+            replay_jobs::cancel(conn, team_id, id)?;
+            replay_jobs::job(conn, team_id, id)
+        })
+        .await?;
+    Ok(Json(job))
+}

@@ -1,0 +1,115 @@
+//! `/v1/secrets`: a team's secrets, admin only. Values are write-only: sealed under the master
+//! key as they arrive, never returned, never logged.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::body::JsonBody;
+use super::error::ApiError;
+use crate::auth::Admin;
+use crate::secrets::{self, secret_context};
+use crate::state::AppState;
+use wasmhook_store::secrets::{self as stored, SecretInfo};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/secrets", post(create).get(list))
+        .route("/v1/secrets/{name}", get(show).put(replace).delete(remove))
+}
+
+/// `POST /v1/secrets`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSecret {
+    name: String,
+    value: Zeroizing<String>,
+}
+
+/// `PUT /v1/secrets/{name}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretValue {
+    value: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for NewSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSecret").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretValue(<redacted>)")
+    }
+}
+
+/// Creates a secret; 409 when the name is taken (use `PUT` to replace a value).
+async fn create(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    JsonBody(new): JsonBody<NewSecret>,
+) -> Result<(StatusCode, Json<SecretInfo>), ApiError> {
+    secrets::check_name(&new.name).map_err(ApiError::unprocessable)?;
+    secrets::check_value(&new.value).map_err(ApiError::unprocessable)?;
+    let team = caller.team_id;
+    let sealed = state
+        .sealer
+        .seal(&secret_context(team, &new.name), new.value.as_bytes())
+        .map_err(|e| ApiError::internal(&e))?;
+    let name = new.name;
+    let info = state
+        .store
+        .write(move |conn| match stored::info(conn, team, &name) {
+            Ok(_) => Err(wasmhook_store::StoreError::Conflict(format!(
+                "a secret named {name:?} exists; PUT /v1/secrets/{name} replaces its value"
+            ))),
+            Err(wasmhook_store::StoreError::NotFound(_)) => {
+                stored::put(conn, team, &name, &sealed).map(|(info, _)| info)
+            }
+            Err(other) => Err(other),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(info)))
+}
+
+/// Creates or replaces a secret's value: 201 when created, 200 when replaced.
+async fn replace(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<SecretValue>,
+) -> Result<(StatusCode, Json<SecretInfo>), ApiError> {
+    secrets::check_name(&name).map_err(ApiError::unprocessable)?;
+    secrets::check_value(&body.value).map_err(ApiError::unprocessable)?;
+    let team = caller.team_id;
+    let sealed =
+        state.sealer.seal(&secret_context(team, &name), body.value.as_bytes()).map_err(|e| ApiError::internal(&e))?;
+    let (info, created) = state.store.write(move |conn| stored::put(conn, team, &name, &sealed)).await?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(info)))
+}
+
+async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<SecretInfo>>, ApiError> {
+    Ok(Json(state.store.read(move |conn| stored::list(conn, caller.team_id)).await?))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(name): Path<String>,
+) -> Result<Json<SecretInfo>, ApiError> {
+    Ok(Json(state.store.read(move |conn| stored::info(conn, caller.team_id, &name)).await?))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.store.write(move |conn| stored::delete(conn, caller.team_id, &name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,184 @@
+//! A webhook's life after creation: secret rotation, URL regeneration, arming, enabling and
+//! disabling, and its signature check.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::view::{WebhookView, view};
+use super::{check_signature, write_and_show};
+use crate::api::body::{JsonBody, OptionalJsonBody, parse_id};
+use crate::api::error::ApiError;
+use crate::auth::Admin;
+use crate::auth::webhook_secret::NewSecret;
+use crate::signatures::SignatureConfig;
+use crate::state::AppState;
+use wasmhook_store::now_ms;
+use wasmhook_store::webhooks::{self, WebhookState};
+
+/// Longest arm window: 30 days.
+const MAX_ARM_SECS: u64 = 30 * 24 * 3600;
+/// Default arm window: 1 hour.
+const DEFAULT_ARM_SECS: u64 = 3600;
+/// Longest grace period for the previous secret after a rotation: 7 days.
+const MAX_GRACE_SECS: u64 = 7 * 24 * 3600;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/webhooks/{webhook_id}/rotate-secret", post(rotate_secret))
+        .route("/v1/webhooks/{webhook_id}/regenerate-url", post(regenerate_url))
+        .route("/v1/webhooks/{webhook_id}/arm", post(arm))
+        .route("/v1/webhooks/{webhook_id}/enable", post(enable))
+        .route("/v1/webhooks/{webhook_id}/disable", post(disable))
+        .route("/v1/webhooks/{webhook_id}/signature", put(set_signature).delete(remove_signature))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RotateBody {
+    /// Keep the old secret valid this long (0 or absent: revoke it at once).
+    #[serde(default)]
+    grace_seconds: u64,
+    /// An owner-chosen new secret.
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+async fn rotate_secret(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<RotateBody>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    if body.grace_seconds > MAX_GRACE_SECS {
+        return Err(ApiError::unprocessable(format!("graceSeconds must be at most {MAX_GRACE_SECS}")));
+    }
+    let secret = match body.secret {
+        Some(chosen) => NewSecret::chosen(chosen).map_err(ApiError::unprocessable)?,
+        None => NewSecret::generate(),
+    };
+    let grace_ms = i64::try_from(body.grace_seconds * 1000).unwrap_or(i64::MAX);
+    let previous_until = (body.grace_seconds > 0).then(|| now_ms().saturating_add(grace_ms));
+    let stored = (secret.hash, secret.hint.clone());
+    let cache = Arc::clone(&state.cache);
+    let sealer = Arc::clone(&state.sealer);
+    let webhook = state
+        .write_then_invalidate(
+            move |conn| webhooks::rotate_secret(conn, &sealer, caller.team_id, id, stored, previous_until),
+            move || cache.forget_webhook(id),
+        )
+        .await?;
+    Ok(Json(view(&state, &headers, webhook, Some(secret.text))))
+}
+
+async fn regenerate_url(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    let sealer = Arc::clone(&state.sealer);
+    let shown =
+        write_and_show(&state, &headers, id, move |conn| webhooks::regenerate(conn, &sealer, caller.team_id, id))
+            .await?;
+    // Only once the write proved the webhook is the caller's: another team's call is a 404
+    // with no side effect (it used to reset the victim's rate-limit bucket first).
+    state.limiters.forget(id);
+    state.callbacks.moved(id, shown.0.id());
+    Ok(shown)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ArmBody {
+    /// How long the single call may come (default 1 hour).
+    #[serde(default)]
+    ttl_seconds: Option<u64>,
+}
+
+async fn arm(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<ArmBody>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    let ttl = body.ttl_seconds.unwrap_or(DEFAULT_ARM_SECS);
+    if ttl == 0 || ttl > MAX_ARM_SECS {
+        return Err(ApiError::unprocessable(format!("ttlSeconds must be between 1 and {MAX_ARM_SECS}")));
+    }
+    let until = now_ms().saturating_add(i64::try_from(ttl * 1000).unwrap_or(i64::MAX));
+    set_state(&state, &headers, caller.team_id, id, WebhookState::Armed, Some(until)).await
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    set_state(&state, &headers, caller.team_id, id, WebhookState::Deployed, None).await
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    set_state(&state, &headers, caller.team_id, id, WebhookState::Disabled, None).await
+}
+
+async fn set_state(
+    state: &AppState,
+    headers: &HeaderMap,
+    team_id: Uuid,
+    id: Uuid,
+    new_state: WebhookState,
+    armed_until: Option<i64>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let sealer = Arc::clone(&state.sealer);
+    write_and_show(state, headers, id, move |conn| {
+        webhooks::set_state(conn, &sealer, team_id, id, new_state, armed_until)
+    })
+    .await
+}
+
+async fn set_signature(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    JsonBody(signature): JsonBody<SignatureConfig>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    check_signature(&state, &signature)?;
+    let sealer = Arc::clone(&state.sealer);
+    write_and_show(&state, &headers, id, move |conn| {
+        webhooks::set_signature(conn, &sealer, caller.team_id, id, Some(&signature))
+    })
+    .await
+}
+
+async fn remove_signature(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    let sealer = Arc::clone(&state.sealer);
+    write_and_show(&state, &headers, id, move |conn| webhooks::set_signature(conn, &sealer, caller.team_id, id, None))
+        .await
+}

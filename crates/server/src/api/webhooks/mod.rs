@@ -1,0 +1,265 @@
+//! `/v1/webhooks` (admin key): trigger webhooks bound to a block or a doc.
+//!
+//! Create → the id, the URL `…/api/webhooks/{id}` and the secret (shown once); list/get (never
+//! a secret); `PATCH` name and settings (JSON merge patch); rotate the secret with an optional
+//! grace period for the old one; regenerate the URL (new id; the old one answers 410);
+//! enable/disable; arm for a single call; delete (the URL answers 410); set or remove the
+//! senders' signature check (its secrets are write-only: listings show their last 4
+//! characters).
+
+use std::sync::Arc;
+
+mod lifecycle;
+mod view;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::body::{JsonBody, parse_id};
+use super::error::ApiError;
+use crate::auth::Admin;
+use crate::auth::webhook_secret::NewSecret;
+use crate::signatures::{SignatureCheck, SignatureConfig};
+use crate::state::AppState;
+use view::{WebhookView, view};
+use wasmhook_store::webhooks::{self, AuthMode, NewWebhook, Target, Webhook, WebhookSettings};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/webhooks", post(create).get(list))
+        .route("/v1/webhooks/{webhook_id}", get(show).patch(update).delete(remove))
+        .merge(lifecycle::router())
+}
+
+/// Checks what serde cannot: sizes against the server's limit, content-type patterns, rates.
+fn check_settings(state: &AppState, settings: &WebhookSettings) -> Result<(), ApiError> {
+    let max = state.config.max_body_bytes as u64;
+    if settings.max_body_bytes == 0 || settings.max_body_bytes > max {
+        return Err(ApiError::unprocessable(format!(
+            "settings.maxBodyBytes must be between 1 and the server's max_body_bytes ({max})"
+        )));
+    }
+    for (i, pattern) in settings.content_types.iter().flatten().enumerate() {
+        let valid = pattern.split_once('/').is_some_and(|(kind, sub)| {
+            !kind.is_empty() && !sub.is_empty() && kind != "*" && !pattern.contains([';', ' '])
+        });
+        if !valid {
+            return Err(ApiError::unprocessable(format!(
+                "settings.contentTypes[{i}] {pattern:?} must be a media type like application/json or text/*"
+            )));
+        }
+    }
+    if settings.content_types.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ApiError::unprocessable(
+            "settings.contentTypes must list at least one type (omit it to accept any)",
+        ));
+    }
+    if let Some(limit) = &settings.rate_limit {
+        crate::ratelimit::validate(limit).map_err(|e| ApiError::unprocessable(format!("settings.{e}")))?;
+    }
+    if settings.dataset_keys.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ApiError::unprocessable(
+            "settings.datasetKeys must name at least one dataset (omit it to run all)",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateBody {
+    #[serde(default)]
+    name: Option<String>,
+    target: Target,
+    #[serde(default)]
+    auth: AuthMode,
+    /// An owner-chosen secret instead of a generated one.
+    #[serde(default)]
+    secret: Option<String>,
+    #[serde(default)]
+    allow_multiple: bool,
+    #[serde(default)]
+    settings: WebhookSettings,
+    #[serde(default)]
+    signature: Option<SignatureConfig>,
+}
+
+/// The config's own rules, and a tolerance within the idempotency window: a signed request
+/// replayed within its tolerance but after the window would run again.
+fn check_signature(state: &AppState, signature: &SignatureConfig) -> Result<(), ApiError> {
+    signature.validate().map_err(ApiError::unprocessable)?;
+    let window = state.config.idempotency_window.as_secs();
+    if signature.tolerance_seconds > window {
+        return Err(ApiError::unprocessable(format!(
+            "signature.toleranceSeconds must be at most the server's idempotency window ({window} s), so that \
+             a replay within the tolerance is always recognized"
+        )));
+    }
+    Ok(())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
+    check_settings(&state, &body.settings)?;
+    if let Some(signature) = &body.signature {
+        check_signature(&state, signature)?;
+    }
+    let secret = match (body.auth, body.secret) {
+        (AuthMode::None, Some(_)) => {
+            return Err(ApiError::unprocessable("`secret` cannot be set with auth \"none\""));
+        }
+        (AuthMode::None, None) => None,
+        (AuthMode::Secret, Some(chosen)) => Some(NewSecret::chosen(chosen).map_err(ApiError::unprocessable)?),
+        (AuthMode::Secret, None) => Some(NewSecret::generate()),
+    };
+    let new = NewWebhook {
+        team_id: caller.team_id,
+        name: body.name.unwrap_or_else(|| format!("{:?} webhook", body.target.kind).to_lowercase()),
+        target: body.target,
+        auth_mode: body.auth,
+        secret: secret.as_ref().map(|s| (s.hash, s.hint.clone())),
+        settings: body.settings,
+        signature: body.signature,
+        allow_multiple: body.allow_multiple,
+    };
+    let sealer = Arc::clone(&state.sealer);
+    let webhook = state.store.write(move |conn| webhooks::insert(conn, &sealer, &new)).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, &headers, webhook, secret.map(|s| s.text)))))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+) -> Result<Json<Vec<WebhookView>>, ApiError> {
+    let sealer = Arc::clone(&state.sealer);
+    let all = state.store.read(move |conn| webhooks::webhooks_of_team(conn, &sealer, caller.team_id)).await?;
+    Ok(Json(all.into_iter().map(|w| view(&state, &headers, w, None)).collect()))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    let sealer = Arc::clone(&state.sealer);
+    let webhook = state.store.read(move |conn| webhooks::webhook(conn, &sealer, caller.team_id, id)).await?;
+    Ok(Json(view(&state, &headers, webhook, None)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    #[serde(default)]
+    name: Option<String>,
+    /// A JSON merge patch (RFC 7396) of the settings: `null` resets a field to its default.
+    #[serde(default)]
+    settings: Option<Value>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    JsonBody(body): JsonBody<UpdateBody>,
+) -> Result<Json<WebhookView>, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    let team_id = caller.team_id;
+    let sealer = Arc::clone(&state.sealer);
+    let current = state.store.read(move |conn| webhooks::webhook(conn, &sealer, team_id, id)).await?;
+    let settings = match body.settings {
+        None => current.settings,
+        Some(patch) => {
+            let mut merged = serde_json::to_value(&current.settings).map_err(|e| ApiError::internal(&e))?;
+            merge_patch(&mut merged, patch);
+            serde_json::from_value(merged).map_err(|e| ApiError::unprocessable(format!("invalid settings: {e}")))?
+        }
+    };
+    check_settings(&state, &settings)?;
+    let name = body.name.unwrap_or(current.name);
+    if name.trim().is_empty() {
+        return Err(ApiError::unprocessable("`name` must not be empty"));
+    }
+    let sealer = Arc::clone(&state.sealer);
+    write_and_show(&state, &headers, id, move |conn| webhooks::update(conn, &sealer, team_id, id, &name, &settings))
+        .await
+}
+
+/// RFC 7396: objects merge recursively, `null` deletes, anything else replaces.
+fn merge_patch(target: &mut Value, patch: Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch;
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(map) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                map.remove(&key);
+            } else {
+                merge_patch(map.entry(key).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+/// Runs a write that returns the changed webhook, drops its cached copy, and shows it.
+async fn write_and_show<F>(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: Uuid,
+    write: F,
+) -> Result<Json<WebhookView>, ApiError>
+where
+    F: FnOnce(&rusqlite::Connection) -> Result<Webhook, wasmhook_store::StoreError> + Send + 'static,
+{
+    let cache = Arc::clone(&state.cache);
+    let webhook = state.write_then_invalidate(write, move || cache.forget_webhook(id)).await?;
+    Ok(Json(view(state, headers, webhook, None)))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&raw, "webhook_id")?;
+    let (cache, limiters) = (Arc::clone(&state.cache), Arc::clone(&state.limiters));
+    state
+        .write_then_invalidate(
+            move |conn| webhooks::delete(conn, caller.team_id, id),
+            move || {
+                cache.forget_webhook(id);
+                limiters.forget(id);
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut target = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
+        merge_patch(&mut target, json!({"a": null, "b": {"c": 5}, "e": [2], "f": "new"}));
+        assert_eq!(target, json!({"b": {"c": 5, "d": 3}, "e": [2], "f": "new"}));
+    }
+}

@@ -1,0 +1,263 @@
+//! In-memory caches of what every webhook call reads: verified API keys, blocks, docs, trigger
+//! webhooks and the digest of each block version.
+//!
+//! Without them each call costs two or three SQLite reads on blocking threads before any work
+//! starts. Entries are dropped by the handlers that change the underlying rows (key
+//! revocation, block and doc writes) — this process is the only writer. Block versions are
+//! immutable, so their digests are never invalidated.
+//!
+//! Two rules keep a cache from undoing a write:
+//! - **Fills are generation-checked.** A fill reads the map's generation before its store read
+//!   and inserts only if no invalidation happened since: a revoke, delete, disable or rotate
+//!   that lands between the read and the insert would otherwise be undone (a revoked key
+//!   working again) until the entry's eviction.
+//! - **Eviction is least-recently-used**, one entry at a time. The maps used to be wiped whole
+//!   when full, which let any tenant evict everyone's entries by touching many ids.
+
+use std::future::Future;
+use std::hash::Hash;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use lru::LruCache;
+use parking_lot::Mutex;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use wasmhook_sandbox::BlockDigest;
+use wasmhook_store::blocks::{self, Block};
+use wasmhook_store::docs::Doc;
+use wasmhook_store::webhooks::Webhook;
+use wasmhook_store::{Store, StoreError};
+
+/// Entries per map.
+const MAX_ENTRIES: NonZeroUsize = NonZeroUsize::new(10_000).expect("non-zero");
+
+/// A bounded LRU map whose fills lose to any invalidation that raced them.
+#[derive(Debug)]
+struct Map<K: Hash + Eq, V> {
+    inner: Mutex<Inner<K, V>>,
+}
+
+#[derive(Debug)]
+struct Inner<K: Hash + Eq, V> {
+    entries: LruCache<K, V>,
+    /// Bumped by every removal: a fill that started before it must not insert.
+    generation: u64,
+}
+
+impl<K: Eq + Hash, V: Clone> Map<K, V> {
+    fn new(capacity: NonZeroUsize) -> Self {
+        Self { inner: Mutex::new(Inner { entries: LruCache::new(capacity), generation: 0 }) }
+    }
+
+    #[cfg(test)]
+    fn get(&self, key: &K) -> Option<V> {
+        self.inner.lock().entries.get(key).cloned()
+    }
+
+    /// The entry, else `load()`'s value, remembered unless an invalidation ran meanwhile.
+    async fn get_or_load<E, F, Fut>(&self, key: K, load: F) -> Result<Option<V>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<V>, E>>,
+    {
+        let seen = {
+            let mut inner = self.inner.lock();
+            if let Some(value) = inner.entries.get(&key) {
+                return Ok(Some(value.clone()));
+            }
+            inner.generation
+        };
+        let loaded = load().await?;
+        if let Some(value) = &loaded {
+            let mut inner = self.inner.lock();
+            if inner.generation == seen {
+                inner.entries.put(key, value.clone());
+            }
+        }
+        Ok(loaded)
+    }
+
+    fn remove(&self, key: &K) {
+        let mut inner = self.inner.lock();
+        inner.generation += 1;
+        inner.entries.pop(key);
+    }
+
+    fn clear(&self) {
+        let mut inner = self.inner.lock();
+        inner.generation += 1;
+        inner.entries.clear();
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.inner.lock().entries.len()
+    }
+}
+
+/// The caches of one server.
+#[derive(Debug)]
+pub struct Cache {
+    /// (user id, SHA-256 of the secret) → the authenticated caller.
+    keys: Map<(Uuid, [u8; 32]), Caller>,
+    blocks: Map<Uuid, Arc<Block>>,
+    docs: Map<Uuid, Arc<Doc>>,
+    webhooks: Map<Uuid, Arc<Webhook>>,
+    digests: Map<(Uuid, i64), BlockDigest>,
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Self {
+            keys: Map::new(MAX_ENTRIES),
+            blocks: Map::new(MAX_ENTRIES),
+            docs: Map::new(MAX_ENTRIES),
+            webhooks: Map::new(MAX_ENTRIES),
+            digests: Map::new(MAX_ENTRIES),
+        }
+    }
+}
+
+impl Cache {
+    /// The caller a key's secret hash verifies to, from the cache or `verify()`.
+    pub(crate) async fn caller<E, Fut>(
+        &self,
+        user_id: Uuid,
+        secret_hash: [u8; 32],
+        verify: impl FnOnce() -> Fut,
+    ) -> Result<Option<Caller>, E>
+    where
+        Fut: Future<Output = Result<Option<Caller>, E>>,
+    {
+        self.keys.get_or_load((user_id, secret_hash), verify).await
+    }
+
+    /// After a revocation: forget every verified key (revocations are rare).
+    pub(crate) fn forget_callers(&self) {
+        self.keys.clear();
+    }
+
+    /// A block by id whatever its team: from the cache, else read from `store`.
+    pub(crate) async fn load_block(&self, store: &Store, id: Uuid) -> Result<Option<Arc<Block>>, StoreError> {
+        self.blocks
+            .get_or_load(id, || async move {
+                Ok(store.read(move |conn| blocks::block_by_id(conn, id)).await?.map(Arc::new))
+            })
+            .await
+    }
+
+    /// After any write to the block (config, versions, activation).
+    pub(crate) fn forget_block(&self, id: Uuid) {
+        self.blocks.remove(&id);
+    }
+
+    /// A doc by id, from the cache or `load()`.
+    pub(crate) async fn doc<Fut>(&self, id: Uuid, load: impl FnOnce() -> Fut) -> Result<Option<Arc<Doc>>, StoreError>
+    where
+        Fut: Future<Output = Result<Option<Arc<Doc>>, StoreError>>,
+    {
+        self.docs.get_or_load(id, load).await
+    }
+
+    /// After any write to the doc.
+    pub(crate) fn forget_doc(&self, id: Uuid) {
+        self.docs.remove(&id);
+    }
+
+    /// A trigger webhook by id, from the cache or `load()`.
+    pub(crate) async fn webhook<Fut>(
+        &self,
+        id: Uuid,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<Option<Arc<Webhook>>, StoreError>
+    where
+        Fut: Future<Output = Result<Option<Arc<Webhook>>, StoreError>>,
+    {
+        self.webhooks.get_or_load(id, load).await
+    }
+
+    /// After any write to the webhook (settings, state, secret, URL, its armed call taken).
+    pub(crate) fn forget_webhook(&self, id: Uuid) {
+        self.webhooks.remove(&id);
+    }
+
+    /// A block version's digest, from the cache or `load()` (versions are immutable).
+    pub(crate) async fn digest<Fut>(
+        &self,
+        block_id: Uuid,
+        version: i64,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<Option<BlockDigest>, StoreError>
+    where
+        Fut: Future<Output = Result<Option<BlockDigest>, StoreError>>,
+    {
+        self.digests.get_or_load((block_id, version), load).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(capacity: usize) -> Map<u32, u32> {
+        Map::new(NonZeroUsize::new(capacity).expect("capacity"))
+    }
+
+    async fn fill(map: &Map<u32, u32>, key: u32, value: u32) -> Option<u32> {
+        map.get_or_load(key, || async move { Ok::<_, ()>(Some(value)) }).await.expect("load")
+    }
+
+    /// The race of #13 item 6: a fill's store read sees the row, an invalidation lands, then
+    /// the fill inserts. The stale value must not be remembered.
+    #[tokio::test]
+    async fn an_invalidation_during_a_fill_wins() {
+        let map = map(8);
+        let loaded = map
+            .get_or_load(1, || async {
+                map.remove(&1); // the revoke/delete/rotate, landing mid-fill
+                Ok::<_, ()>(Some(10))
+            })
+            .await
+            .expect("load");
+        assert_eq!(loaded, Some(10), "the caller still gets what it read");
+        assert_eq!(map.get(&1), None, "but the stale value is not remembered");
+        assert_eq!(fill(&map, 1, 11).await, Some(11), "the next fill reads again and is kept");
+        assert_eq!(map.get(&1), Some(11));
+    }
+
+    #[tokio::test]
+    async fn a_clear_during_a_fill_wins_too() {
+        let map = map(8);
+        map.get_or_load(2, || async {
+            map.clear();
+            Ok::<_, ()>(Some(20))
+        })
+        .await
+        .expect("load");
+        assert_eq!(map.get(&2), None);
+    }
+
+    /// Touching many ids evicts the least recently used, not everything.
+    #[tokio::test]
+    async fn a_full_map_evicts_the_least_recently_used_only() {
+        let map = map(3);
+        for key in 1..=3 {
+            fill(&map, key, key).await;
+        }
+        assert_eq!(map.get(&1), Some(1)); // 1 is now the most recently used
+        fill(&map, 4, 4).await;
+        assert_eq!(map.len(), 3);
+        assert_eq!(map.get(&2), None, "the least recently used went");
+        assert_eq!((map.get(&1), map.get(&3), map.get(&4)), (Some(1), Some(3), Some(4)));
+    }
+
+    #[tokio::test]
+    async fn misses_and_errors_are_not_remembered() {
+        let map = map(3);
+        assert_eq!(map.get_or_load(5, || async { Ok::<_, ()>(None) }).await, Ok(None));
+        assert_eq!(map.get_or_load(5, || async { Err::<Option<u32>, _>(()) }).await, Err(()));
+        assert_eq!(map.len(), 0);
+    }
+}

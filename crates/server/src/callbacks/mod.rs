@@ -1,0 +1,204 @@
+//! Completion callbacks: a block, doc or trigger webhook names a URL and the events it wants
+//! (`succeeded`, `failed`, `dead`); when a delivery reaches one, wasmhook POSTs a JSON report
+//! signed per the Standard Webhooks specification ([`sign`]).
+//!
+//! A message is written in the same commit as the execution record that ends the delivery, so
+//! a crash loses none; the [`sender`] then tries it until a 2xx answers or the retry schedule
+//! (`callback_retry_schedule`) runs out. Every try of a message carries the same `webhook-id`,
+//! so a receiver that saw it already can drop the repeat.
+
+pub mod sender;
+pub mod sign;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use wasmhook_sandbox::{Failure, Outcome};
+use wasmhook_store::StoreError;
+use wasmhook_store::callbacks::{self, CallbackEvent, Message};
+use wasmhook_store::executions::ExecutionStatus;
+
+/// The end of one delivery, as the executor records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Completion<'a> {
+    /// Owning team.
+    pub team_id: Uuid,
+    /// The execution that ended the delivery (its last attempt).
+    pub execution_id: Uuid,
+    /// The delivery's first attempt (the id its sender was given).
+    pub delivery_id: Uuid,
+    /// Which attempt ended it.
+    pub attempt: u32,
+    /// The block run.
+    pub block_id: Uuid,
+    /// Its version.
+    pub block_version: i64,
+    /// The doc, for v4.
+    pub doc_id: Option<Uuid>,
+    /// The dataset, for v4.
+    pub dataset_key: Option<&'a str>,
+    /// The trigger webhook, if one accepted it.
+    pub webhook_id: Option<Uuid>,
+    /// The final status.
+    pub status: ExecutionStatus,
+    /// What the run produced.
+    pub outcome: &'a Outcome,
+}
+
+/// Which targets have a callback, and the sender's wake-up.
+#[derive(Debug, Default)]
+pub struct Callbacks {
+    /// Kept in memory so that a run none of whose targets has a callback costs one hash lookup
+    /// per target, not a query on the writer thread.
+    targets: RwLock<HashSet<Uuid>>,
+    wake: Notify,
+}
+
+impl Callbacks {
+    /// The registry, knowing these targets have callbacks.
+    pub fn new(targets: impl IntoIterator<Item = Uuid>) -> Arc<Self> {
+        Arc::new(Self { targets: RwLock::new(targets.into_iter().collect()), wake: Notify::new() })
+    }
+
+    /// A callback was set on `target`.
+    pub fn added(&self, target: Uuid) {
+        self.targets.write().insert(target);
+    }
+
+    /// `target`'s callback was removed.
+    pub fn removed(&self, target: Uuid) {
+        self.targets.write().remove(&target);
+    }
+
+    /// A target's callback moved to a new id (a trigger webhook's regenerated URL).
+    pub fn moved(&self, from: Uuid, to: Uuid) {
+        let mut targets = self.targets.write();
+        if targets.remove(&from) {
+            targets.insert(to);
+        }
+    }
+
+    /// Wakes the sender (a message was added, or is due sooner).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub(crate) async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Adds a message for every callback among the completion's targets that subscribed to
+    /// its event. Runs in the write that records the completion.
+    pub fn enqueue(&self, conn: &rusqlite::Connection, done: &Completion<'_>, now: i64) -> Result<(), StoreError> {
+        let Some(event) = event_of(done.status) else { return Ok(()) };
+        let targets: Vec<Uuid> = {
+            let known = self.targets.read();
+            [done.webhook_id, done.doc_id, Some(done.block_id)]
+                .into_iter()
+                .flatten()
+                .filter(|target| known.contains(target))
+                .collect()
+        };
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let subscribed = callbacks::subscribed(conn, done.team_id, &targets, event)?;
+        if subscribed.is_empty() {
+            return Ok(());
+        }
+        let payload = payload(done, event, now)?;
+        for callback in subscribed {
+            let message = Message {
+                id: format!("msg_{}", Uuid::now_v7().simple()),
+                team_id: done.team_id,
+                target_id: callback.target_id,
+                execution_id: done.execution_id,
+                event,
+                payload: payload.clone(),
+                status: "pending".to_owned(),
+                attempts: 0,
+                next_attempt_at: Some(now),
+                last_status: None,
+                last_error: None,
+                created_at: now,
+                delivered_at: None,
+            };
+            callbacks::insert_message(conn, &message)?;
+        }
+        self.wake();
+        Ok(())
+    }
+}
+
+/// The event a final status is reported as; `None` for a status that is not final.
+fn event_of(status: ExecutionStatus) -> Option<CallbackEvent> {
+    match status {
+        ExecutionStatus::Succeeded => Some(CallbackEvent::Succeeded),
+        ExecutionStatus::Failed | ExecutionStatus::TimedOut => Some(CallbackEvent::Failed),
+        ExecutionStatus::Dead => Some(CallbackEvent::Dead),
+        ExecutionStatus::Queued | ExecutionStatus::Running | ExecutionStatus::Scheduled => None,
+    }
+}
+
+/// The body: Standard Webhooks' recommended `{type, timestamp, data}` envelope.
+#[derive(Serialize)]
+struct Payload<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    timestamp: String,
+    data: Data<'a>,
+}
+
+#[derive(Serialize)]
+struct Data<'a> {
+    execution_id: Uuid,
+    delivery_id: Uuid,
+    status: ExecutionStatus,
+    attempt: u32,
+    block_id: Uuid,
+    block_version: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    doc_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dataset_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a Failure>,
+    duration_us: u64,
+}
+
+fn payload(done: &Completion<'_>, event: CallbackEvent, now: i64) -> Result<String, StoreError> {
+    let output = done.outcome.output().and_then(|text| serde_json::from_str::<&RawValue>(text).ok());
+    let timestamp = humantime::format_rfc3339_millis(
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(now).unwrap_or(0)),
+    )
+    .to_string();
+    let body = Payload {
+        kind: format!("execution.{}", event.as_str()),
+        timestamp,
+        data: Data {
+            execution_id: done.execution_id,
+            delivery_id: done.delivery_id,
+            status: done.status,
+            attempt: done.attempt,
+            block_id: done.block_id,
+            block_version: done.block_version,
+            doc_id: done.doc_id,
+            dataset_key: done.dataset_key,
+            webhook_id: done.webhook_id,
+            output,
+            error: done.outcome.failure(),
+            duration_us: u64::try_from(done.outcome.duration.as_micros()).unwrap_or(u64::MAX),
+        },
+    };
+    serde_json::to_string(&body).map_err(|e| StoreError::Corrupt(format!("callback payload: {e}")))
+}

@@ -1,0 +1,284 @@
+//! Accepting a delivery: idempotency, durable queueing, and the sync path with its hand-off to
+//! async when a run outlives the sync wait limit.
+//!
+//! What is durable when: an async delivery (and any delivery with an idempotency key) is
+//! committed as `queued`/`running` rows — with its idempotency record, in the same savepoint —
+//! before the caller answers 2xx. A plain sync delivery is recorded when it finishes; if it
+//! outlives the sync wait, its rows are committed as `running` before the 202, and the run
+//! goes on to completion (or is recovered after a crash).
+
+use std::time::Instant;
+
+use futures::future::join_all;
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use uuid::Uuid;
+
+use super::job::{Job, Recording, RunSummary};
+use super::queue::Full;
+use super::{ExecError, Executor};
+use wasmhook_store::deliveries::{self, KeyClaim, KeyUse};
+use wasmhook_store::executions::{self, ExecutionStatus};
+use wasmhook_store::{now_ms, webhooks};
+
+/// Answer now with ids (async), or wait for the result (sync, the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Wait for the runs, up to the sync wait limit.
+    Sync,
+    /// Commit to the queue and answer 202 at once.
+    Async,
+}
+
+/// One accepted webhook call: one job per block run (v4: per dataset).
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The caller's team.
+    pub team_id: Uuid,
+    /// The block or doc addressed: the scope of idempotency keys.
+    pub target: Uuid,
+    /// The idempotency key, if the sender gave one.
+    pub idempotency: Option<IdempotencyKey>,
+    /// An armed trigger webhook whose single call this delivery takes. Taken in the same
+    /// savepoint as the delivery's rows: of concurrent calls exactly one commits, the others
+    /// get [`wasmhook_store::StoreError::NotArmed`].
+    pub single_use: Option<Uuid>,
+    /// The runs, ids assigned.
+    pub jobs: Vec<Job>,
+}
+
+impl Delivery {
+    /// The queue lane it waits in: its team's, or for a bulk replay the replay's own (so the
+    /// team's live deliveries keep their turns and their share of the queue).
+    fn lane(&self) -> Uuid {
+        self.jobs.first().and_then(|job| job.replay_job).unwrap_or(self.team_id)
+    }
+}
+
+/// A delivery's idempotency key and the hash of the request it came with: a repeat with the
+/// same hash is a retry, one with another hash reuses the key for a different request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The key (header, `webhook-id`, or the value at the configured JSON pointer).
+    pub key: String,
+    /// SHA-256 of the request body.
+    pub request_hash: [u8; 32],
+}
+
+/// What became of a delivery.
+#[derive(Debug)]
+pub enum Dispatched {
+    /// Every run finished within the sync wait.
+    Finished {
+        /// Results in job order.
+        runs: Vec<RunSummary>,
+        /// A repeat of an earlier delivery with the same idempotency key.
+        replayed: bool,
+    },
+    /// Accepted for the queue (or still running past the sync wait): poll the ids.
+    Accepted {
+        /// Execution ids in job order.
+        ids: Vec<Uuid>,
+        /// A repeat of an earlier delivery with the same idempotency key.
+        replayed: bool,
+    },
+}
+
+/// How often a repeated delivery polls for the original's result.
+const REPEAT_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+impl Executor {
+    /// Accepts a delivery and runs it according to `mode`. The work is a task of its own: a
+    /// caller that goes away (a client disconnecting) must not leave committed rows `running`
+    /// or `queued` with nothing to run them until the next restart.
+    pub async fn submit(&self, delivery: Delivery, mode: Mode) -> Result<Dispatched, ExecError> {
+        let this = self.clone();
+        self.tasks
+            .spawn(async move { this.accept(delivery, mode).await })
+            .await
+            .map_err(|e| ExecError::Store(wasmhook_store::StoreError::Corrupt(format!("delivery task: {e}"))))?
+    }
+
+    async fn accept(&self, mut delivery: Delivery, mode: Mode) -> Result<Dispatched, ExecError> {
+        if self.stopping.is_cancelled() {
+            return Err(ExecError::ShuttingDown);
+        }
+        if mode == Mode::Sync {
+            // A sync caller has the outcome in hand and retries (or not) itself; retrying
+            // behind its back would run the block again on top of the caller's own retry.
+            for job in &mut delivery.jobs {
+                job.retry = None;
+            }
+        }
+        // A delivery larger than the most it could ever be given is refused for good (422),
+        // not with a 503 its sender would retry forever.
+        let capacity = match mode {
+            Mode::Async => self.queue.capacity_per_team(),
+            Mode::Sync => self.config.sync_run_limit(),
+        };
+        if delivery.jobs.len() > capacity {
+            return Err(ExecError::TooManyRuns { runs: delivery.jobs.len(), capacity });
+        }
+        let _places = match mode {
+            Mode::Sync => None,
+            Mode::Async => {
+                Some(self.queue.reserve(delivery.lane(), delivery.jobs.len()).map_err(|full| match full {
+                    Full::Server => ExecError::QueueFull,
+                    Full::Team => ExecError::TeamQueueFull(self.config.team_queue_depth()),
+                })?)
+            }
+        };
+        // Taken before anything is stored, so a refused sync call leaves nothing behind.
+        let sync_slots = match mode {
+            Mode::Async => None,
+            Mode::Sync => {
+                let wanted = u32::try_from(delivery.jobs.len()).unwrap_or(u32::MAX);
+                let slots = Arc::clone(&self.sync_slots)
+                    .try_acquire_many_owned(wanted)
+                    .map_err(|_| ExecError::SyncOverloaded(self.config.sync_run_limit()))?;
+                Some(slots)
+            }
+        };
+        let ids: Vec<Uuid> = delivery.jobs.iter().map(|job| job.execution_id).collect();
+        let durable_now = mode == Mode::Async || delivery.idempotency.is_some() || delivery.single_use.is_some();
+        if durable_now {
+            let status = if mode == Mode::Async { ExecutionStatus::Queued } else { ExecutionStatus::Running };
+            match self.commit(&delivery, &ids, status).await? {
+                KeyClaim::New => {}
+                KeyClaim::Existing(original) => return self.repeat(delivery.team_id, original, mode).await,
+                KeyClaim::Reused => {
+                    return Err(ExecError::KeyReused(delivery.idempotency.map(|i| i.key).unwrap_or_default()));
+                }
+            }
+        }
+        match mode {
+            Mode::Async => {
+                for id in &ids {
+                    self.queue.push(delivery.lane(), *id);
+                }
+                Ok(Dispatched::Accepted { ids, replayed: false })
+            }
+            Mode::Sync => self.run_inline(delivery.jobs, durable_now, sync_slots).await,
+        }
+    }
+
+    /// Claims the idempotency key (if any) and inserts the pending rows, in one savepoint.
+    async fn commit(&self, delivery: &Delivery, ids: &[Uuid], status: ExecutionStatus) -> Result<KeyClaim, ExecError> {
+        let window_ms = i64::try_from(self.config.idempotency_window.as_millis()).unwrap_or(i64::MAX);
+        let delivery = delivery.clone();
+        let ids = ids.to_vec();
+        Ok(self
+            .store
+            .write(move |conn| {
+                let now = now_ms();
+                if let Some(IdempotencyKey { key, request_hash }) = &delivery.idempotency {
+                    let key_use = KeyUse {
+                        team_id: delivery.team_id,
+                        target: delivery.target,
+                        key,
+                        request_hash,
+                        execution_ids: &ids,
+                    };
+                    let claim = deliveries::claim_key(conn, &key_use, now, now.saturating_sub(window_ms))?;
+                    if claim != KeyClaim::New {
+                        return Ok(claim);
+                    }
+                }
+                if let Some(webhook) = delivery.single_use {
+                    // On failure the savepoint (and the key claim above) rolls back.
+                    webhooks::take_arm(conn, webhook, now)?;
+                }
+                for job in &delivery.jobs {
+                    let input = job.stored_input()?;
+                    executions::insert_pending(conn, &job.record(&input), status)?;
+                }
+                Ok(KeyClaim::New)
+            })
+            .await?)
+    }
+
+    /// Runs the jobs now (at most `doc_concurrency` at once). If they outlive the sync wait,
+    /// makes them durable as `running` and answers with their ids; they keep running.
+    async fn run_inline(
+        &self,
+        jobs: Vec<Job>,
+        recorded: bool,
+        mut sync_slots: Option<OwnedSemaphorePermit>,
+    ) -> Result<Dispatched, ExecError> {
+        let ids: Vec<Uuid> = jobs.iter().map(|job| job.execution_id).collect();
+        let limit = std::sync::Arc::new(Semaphore::new(self.config.doc_concurrency));
+        let handles: Vec<_> = jobs
+            .iter()
+            .cloned()
+            .map(|job| {
+                let (this, limit) = (self.clone(), limit.clone());
+                // Each run's task holds one sync slot until it is recorded.
+                let slot = sync_slots.as_mut().and_then(|slots| slots.split(1));
+                self.tasks.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    let summary = match this.run_job(job.clone(), Recording::Queued).await {
+                        Ok(summary) => Ok(summary),
+                        // Recorded as failed: a keyed delivery's row would otherwise stay
+                        // `running`, and every retry of its key answer "still running" for the
+                        // whole idempotency window.
+                        Err(error) => this.fail(job, &error.to_string()).await,
+                    };
+                    drop(slot);
+                    summary
+                })
+            })
+            .collect();
+        let all = join_all(handles);
+        tokio::select! {
+            results = all => {
+                let mut runs = Vec::with_capacity(results.len());
+                for result in results {
+                    let run = result.map_err(|e| ExecError::Store(wasmhook_store::StoreError::Corrupt(format!("run task: {e}"))))??;
+                    runs.push(run);
+                }
+                Ok(Dispatched::Finished { runs, replayed: false })
+            }
+            () = tokio::time::sleep(self.config.sync_wait) => {
+                if !recorded {
+                    self.store
+                        .write(move |conn| {
+                            for job in &jobs {
+                                let input = job.stored_input()?;
+                                executions::insert_pending(conn, &job.record(&input), ExecutionStatus::Running)?;
+                            }
+                            Ok(())
+                        })
+                        .await?;
+                }
+                Ok(Dispatched::Accepted { ids, replayed: false })
+            }
+        }
+    }
+
+    /// A repeat of a keyed delivery: the original's executions, never a new run. A sync
+    /// repeat waits (up to the sync wait) for the original to finish.
+    async fn repeat(&self, team_id: Uuid, ids: Vec<Uuid>, mode: Mode) -> Result<Dispatched, ExecError> {
+        if mode == Mode::Async {
+            return Ok(Dispatched::Accepted { ids, replayed: true });
+        }
+        let started = Instant::now();
+        loop {
+            let wanted = ids.clone();
+            let runs: Vec<RunSummary> = self
+                .store
+                .read(move |conn| executions::by_ids(conn, team_id, &wanted))
+                .await?
+                .into_iter()
+                .map(RunSummary::from)
+                .collect();
+            if runs.len() == ids.len() && runs.iter().all(RunSummary::is_terminal) {
+                return Ok(Dispatched::Finished { runs, replayed: true });
+            }
+            if started.elapsed() >= self.config.sync_wait {
+                return Ok(Dispatched::Accepted { ids, replayed: true });
+            }
+            tokio::time::sleep(REPEAT_POLL).await;
+        }
+    }
+}

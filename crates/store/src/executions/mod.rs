@@ -1,0 +1,369 @@
+//! Execution records: one per run of one block version, successful or not.
+
+use std::str::FromStr;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+mod attempts;
+mod writes;
+
+pub use attempts::{AttemptSummary, DeliverySummary};
+pub use attempts::{attempts_of, latest_attempt};
+
+pub use writes::{Claimed, NewExecution, finish, insert_pending, insert_scheduled};
+pub use writes::{claim, fail_unstarted, promote_due, purge, recover};
+
+use super::{StoreError, opt_uuid_at, uuid_at};
+use wasmhook_domain::{Failure, LogLine, OutboundCall, RunStatus};
+
+/// Where an execution is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStatus {
+    /// Accepted, waiting for a worker.
+    Queued,
+    /// A worker is running it.
+    Running,
+    /// Finished with output.
+    Succeeded,
+    /// Finished with a failure other than a timeout.
+    Failed,
+    /// Stopped at its deadline.
+    TimedOut,
+    /// A later attempt of a delivery, waiting for its time (`notBefore`).
+    Scheduled,
+    /// The last attempt of a delivery whose every attempt failed in a way that is retried: a
+    /// dead letter, kept for replay.
+    Dead,
+}
+
+impl ExecutionStatus {
+    /// Whether the execution is over (nothing will run it again).
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Queued | Self::Running | Self::Scheduled)
+    }
+
+    /// The stored (and API) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+            Self::Scheduled => "scheduled",
+            Self::Dead => "dead",
+        }
+    }
+}
+
+impl FromStr for ExecutionStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "timed_out" => Self::TimedOut,
+            "scheduled" => Self::Scheduled,
+            "dead" => Self::Dead,
+            other => {
+                return Err(format!(
+                    "unknown status {other:?} (queued, running, scheduled, succeeded, failed, timed_out, dead)"
+                ));
+            }
+        })
+    }
+}
+
+impl From<RunStatus> for ExecutionStatus {
+    fn from(status: RunStatus) -> Self {
+        match status {
+            RunStatus::Succeeded => Self::Succeeded,
+            RunStatus::Failed => Self::Failed,
+            RunStatus::TimedOut => Self::TimedOut,
+        }
+    }
+}
+
+/// What started an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// `POST /v2/webhook/blocks/{id}/execute`.
+    V2,
+    /// `POST /v4/webhook/docs/{id}/execute`.
+    V4,
+    /// `POST /v1/executions/{id}/replay`.
+    Replay,
+    /// `POST /api/webhooks/{id}`: a trigger webhook.
+    Webhook,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::V2 => "v2",
+            Self::V4 => "v4",
+            Self::Replay => "replay",
+            Self::Webhook => "webhook",
+        }
+    }
+}
+
+impl FromStr for Trigger {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "v2" => Ok(Self::V2),
+            "v4" => Ok(Self::V4),
+            "replay" => Ok(Self::Replay),
+            "webhook" => Ok(Self::Webhook),
+            other => Err(StoreError::Corrupt(format!("unknown trigger {other:?}"))),
+        }
+    }
+}
+
+/// One execution as stored and as `GET /v1/executions/{id}` shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    /// UUID v7: time-ordered.
+    pub id: Uuid,
+    /// Owning team.
+    #[serde(skip)]
+    pub team_id: Uuid,
+    /// The block run.
+    pub block_id: Uuid,
+    /// The version run.
+    pub block_version: i64,
+    /// The doc, for v4 runs.
+    pub doc_id: Option<Uuid>,
+    /// The dataset, for v4 runs.
+    pub dataset_key: Option<String>,
+    /// What started it.
+    pub trigger: Trigger,
+    /// Lifecycle status.
+    pub status: ExecutionStatus,
+    /// Why it failed.
+    pub error: Option<Failure>,
+    /// The block's JSON output.
+    pub output: Option<Box<RawValue>>,
+    /// Captured log lines (empty in listings).
+    pub logs: Vec<LogLine>,
+    /// Every HTTP request the block sent, allowed or refused (empty in listings).
+    pub outbound: Vec<OutboundCall>,
+    /// Log bytes dropped over the cap.
+    pub logs_dropped_bytes: u64,
+    /// Fuel burned.
+    pub fuel_consumed: u64,
+    /// Wall time of the run in microseconds.
+    pub duration_us: u64,
+    /// Peak linear memory in bytes.
+    pub peak_memory_bytes: u64,
+    /// What is needed to replay it: the data and the request's env layers (absent in listings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<Box<RawValue>>,
+    /// A dataset's `timeoutMs` override.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// The execution this one replays.
+    pub replay_of: Option<Uuid>,
+    /// The trigger webhook that accepted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<Uuid>,
+    /// How many times a worker started it (more than 1 after a crash recovery).
+    pub attempts: u32,
+    /// Which attempt of its delivery this is, from 1 (see `retry`).
+    pub attempt: u32,
+    /// The delivery's first attempt, when this is a retry of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<Uuid>,
+    /// When a `scheduled` attempt will be queued, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<i64>,
+    /// The bulk replay that submitted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay_job: Option<Uuid>,
+    /// Acceptance time, ms since the epoch.
+    pub created_at: i64,
+    /// When a worker (or the sync path) started it.
+    pub started_at: Option<i64>,
+    /// Completion time, ms since the epoch.
+    pub finished_at: Option<i64>,
+    /// For one execution: its delivery's attempts, first to latest; the delivery's status is
+    /// the latest's (absent in listings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliverySummary>,
+    /// For one execution: the completion callbacks its delivery caused, with how each went.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub callbacks: Vec<crate::callbacks::Message>,
+}
+
+/// Filters of `GET /v1/executions`.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionFilter {
+    /// Only this block's.
+    pub block_id: Option<Uuid>,
+    /// Only this doc's.
+    pub doc_id: Option<Uuid>,
+    /// Only those accepted by this trigger webhook.
+    pub webhook_id: Option<Uuid>,
+    /// Only in this status.
+    pub status: Option<ExecutionStatus>,
+    /// Created at or after (ms).
+    pub since: Option<i64>,
+    /// Created before (ms).
+    pub until: Option<i64>,
+    /// At most this many, newest first.
+    pub limit: u32,
+}
+
+const COLUMNS: &str = "id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status, error_kind,
+    error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us, peak_memory_bytes, input,
+    created_at, finished_at, replay_of, attempts, started_at, timeout_ms, webhook_id, outbound, attempt, retry_of,
+    not_before, replay_job";
+
+struct RawRow {
+    execution: Execution,
+    trigger: String,
+    status: String,
+    error: Option<(String, String, Option<String>)>,
+    output: Option<String>,
+    logs: String,
+    input: Option<String>,
+    outbound: Option<String>,
+}
+
+fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    let kind: Option<String> = row.get(8)?;
+    let error = match kind {
+        Some(kind) => Some((kind, row.get::<_, Option<String>>(9)?.unwrap_or_default(), row.get(10)?)),
+        None => None,
+    };
+    Ok(RawRow {
+        execution: Execution {
+            id: uuid_at(row, 0)?,
+            team_id: uuid_at(row, 1)?,
+            block_id: uuid_at(row, 2)?,
+            block_version: row.get(3)?,
+            doc_id: opt_uuid_at(row, 4)?,
+            dataset_key: row.get(5)?,
+            trigger: Trigger::V2,
+            status: ExecutionStatus::Queued,
+            error: None,
+            output: None,
+            logs: Vec::new(),
+            outbound: Vec::new(),
+            logs_dropped_bytes: row.get(13)?,
+            fuel_consumed: row.get(14)?,
+            duration_us: row.get(15)?,
+            peak_memory_bytes: row.get(16)?,
+            input: None,
+            timeout_ms: row.get(23)?,
+            replay_of: opt_uuid_at(row, 20)?,
+            webhook_id: opt_uuid_at(row, 24)?,
+            attempts: row.get(21)?,
+            attempt: row.get(26)?,
+            retry_of: opt_uuid_at(row, 27)?,
+            not_before: row.get(28)?,
+            replay_job: opt_uuid_at(row, 29)?,
+            created_at: row.get(18)?,
+            started_at: row.get(22)?,
+            finished_at: row.get(19)?,
+            delivery: None,
+            callbacks: Vec::new(),
+        },
+        trigger: row.get(6)?,
+        status: row.get(7)?,
+        error,
+        output: row.get(11)?,
+        logs: row.get(12)?,
+        input: row.get(17)?,
+        outbound: row.get(25)?,
+    })
+}
+
+fn decode(raw: RawRow, full: bool) -> Result<Execution, StoreError> {
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("execution {what}: {e}"));
+    let mut execution = raw.execution;
+    execution.trigger = raw.trigger.parse()?;
+    execution.status = raw.status.parse().map_err(|e: String| corrupt("status", &e))?;
+    execution.error = match raw.error {
+        Some((kind, message, code)) => Some(Failure {
+            kind: serde_json::from_value(serde_json::Value::String(kind)).map_err(|e| corrupt("error kind", &e))?,
+            message,
+            code,
+        }),
+        None => None,
+    };
+    execution.output = raw.output.map(RawValue::from_string).transpose().map_err(|e| corrupt("output", &e))?;
+    if full {
+        execution.logs = serde_json::from_str(&raw.logs).map_err(|e| corrupt("logs", &e))?;
+        execution.input = raw.input.map(RawValue::from_string).transpose().map_err(|e| corrupt("input", &e))?;
+        if let Some(outbound) = raw.outbound {
+            execution.outbound = serde_json::from_str(&outbound).map_err(|e| corrupt("outbound", &e))?;
+        }
+    }
+    Ok(execution)
+}
+
+/// One execution of the team, with logs and input.
+pub fn execution(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM executions WHERE id = ?1 AND team_id = ?2"))?;
+    let raw = stmt.query_row([id.to_string(), team_id.to_string()], raw_row).optional()?;
+    decode(raw.ok_or(StoreError::NotFound("execution"))?, true)
+}
+
+/// The team's executions matching `filter`, newest first, without logs and input.
+pub fn list(conn: &Connection, team_id: Uuid, filter: &ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
+    let mut sql = format!("SELECT {COLUMNS} FROM executions WHERE team_id = ?");
+    let mut args: Vec<SqlValue> = vec![SqlValue::Text(team_id.to_string())];
+    if let Some(block) = filter.block_id {
+        sql.push_str(" AND block_id = ?");
+        args.push(SqlValue::Text(block.to_string()));
+    }
+    if let Some(doc) = filter.doc_id {
+        sql.push_str(" AND doc_id = ?");
+        args.push(SqlValue::Text(doc.to_string()));
+    }
+    if let Some(webhook) = filter.webhook_id {
+        sql.push_str(" AND webhook_id = ?");
+        args.push(SqlValue::Text(webhook.to_string()));
+    }
+    if let Some(status) = filter.status {
+        sql.push_str(" AND status = ?");
+        args.push(SqlValue::Text(status.as_str().to_owned()));
+    }
+    if let Some(since) = filter.since {
+        sql.push_str(" AND created_at >= ?");
+        args.push(SqlValue::Integer(since));
+    }
+    if let Some(until) = filter.until {
+        sql.push_str(" AND created_at < ?");
+        args.push(SqlValue::Integer(until));
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+    args.push(SqlValue::Integer(i64::from(filter.limit)));
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), raw_row)?;
+    rows.map(|row| decode(row?, false)).collect()
+}
+
+/// The executions with these ids (summaries), in the given order; missing ids are skipped.
+/// A retried delivery is reported by its latest attempt.
+pub fn by_ids(conn: &Connection, team_id: Uuid, ids: &[Uuid]) -> Result<Vec<Execution>, StoreError> {
+    ids.iter()
+        .filter_map(|id| match latest_attempt(conn, team_id, *id) {
+            Err(StoreError::NotFound(_)) => None,
+            other => Some(other),
+        })
+        .collect()
+}

@@ -1,0 +1,301 @@
+//! Writing execution rows: pending rows of the durable queue, claims by workers, finished
+//! runs (inserted or completing a pending row), crash recovery and the retention purge.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::{ExecutionStatus, Trigger};
+use crate::{StoreError, opt_uuid_at, uuid_at};
+use wasmhook_domain::{FailureKind, Outcome};
+
+/// What the executor knows about a run to record it.
+#[derive(Debug)]
+pub struct NewExecution<'a> {
+    /// The execution id handed to the guest as `EXECUTION_ID`.
+    pub id: Uuid,
+    /// Owning team.
+    pub team_id: Uuid,
+    /// The block run.
+    pub block_id: Uuid,
+    /// The version run.
+    pub block_version: i64,
+    /// The doc, for v4.
+    pub doc_id: Option<Uuid>,
+    /// The dataset, for v4.
+    pub dataset_key: Option<&'a str>,
+    /// What started it.
+    pub trigger: Trigger,
+    /// The replay input as JSON text.
+    pub input: &'a str,
+    /// Drop the input once finished (`storePayload: false`).
+    pub keep_input: bool,
+    /// A dataset's `timeoutMs` override, kept so a queued run uses it.
+    pub timeout_ms: Option<u64>,
+    /// The execution this one replays.
+    pub replay_of: Option<Uuid>,
+    /// The trigger webhook that accepted it.
+    pub webhook_id: Option<Uuid>,
+    /// When it was accepted.
+    pub created_at: i64,
+    /// Which attempt of its delivery, from 1.
+    pub attempt: u32,
+    /// The delivery's first attempt, for a later one.
+    pub retry_of: Option<Uuid>,
+    /// The delivery's retry policy (JSON), kept so that a queued attempt knows it.
+    pub retry: Option<String>,
+    /// The bulk replay that submitted it.
+    pub replay_job: Option<Uuid>,
+}
+
+/// A queued execution claimed by a worker: everything needed to run it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// Execution id.
+    pub id: Uuid,
+    /// Owning team.
+    pub team_id: Uuid,
+    /// The block.
+    pub block_id: Uuid,
+    /// The version to run.
+    pub block_version: i64,
+    /// The doc, for v4.
+    pub doc_id: Option<Uuid>,
+    /// The dataset, for v4.
+    pub dataset_key: Option<String>,
+    /// What started it.
+    pub trigger: Trigger,
+    /// The stored `{data, env}` input.
+    pub input: Option<String>,
+    /// Keep the input after the run.
+    pub keep_input: bool,
+    /// Dataset timeout override.
+    pub timeout_ms: Option<u64>,
+    /// The replayed execution.
+    pub replay_of: Option<Uuid>,
+    /// The trigger webhook that accepted it.
+    pub webhook_id: Option<Uuid>,
+    /// Acceptance time.
+    pub created_at: i64,
+    /// Which attempt of its delivery.
+    pub attempt: u32,
+    /// The delivery's first attempt.
+    pub retry_of: Option<Uuid>,
+    /// The retry policy (JSON).
+    pub retry: Option<String>,
+    /// The bulk replay that submitted it.
+    pub replay_job: Option<Uuid>,
+}
+
+/// Inserts an unfinished execution (`queued` for workers, `running` for the sync path) with
+/// its input, so that it survives a crash. Ignored when the id exists (the run finished first).
+pub fn insert_pending(conn: &Connection, new: &NewExecution<'_>, status: ExecutionStatus) -> Result<(), StoreError> {
+    insert_unfinished(conn, new, status, None)
+}
+
+/// Inserts the next attempt of a delivery, to be queued at `not_before` (ms) by the retry
+/// scheduler.
+pub fn insert_scheduled(conn: &Connection, new: &NewExecution<'_>, not_before: i64) -> Result<(), StoreError> {
+    insert_unfinished(conn, new, ExecutionStatus::Scheduled, Some(not_before))
+}
+
+fn insert_unfinished(
+    conn: &Connection,
+    new: &NewExecution<'_>,
+    status: ExecutionStatus,
+    not_before: Option<i64>,
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
+            input, keep_input, timeout_ms, replay_of, created_at, started_at, webhook_id, attempt, retry_of, retry,
+            not_before, replay_job)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+    )?;
+    let started_at = (status == ExecutionStatus::Running).then_some(new.created_at);
+    stmt.execute(params![
+        new.id.to_string(),
+        new.team_id.to_string(),
+        new.block_id.to_string(),
+        new.block_version,
+        new.doc_id.map(|d| d.to_string()),
+        new.dataset_key,
+        new.trigger.as_str(),
+        status.as_str(),
+        new.input,
+        new.keep_input,
+        new.timeout_ms,
+        new.replay_of.map(|r| r.to_string()),
+        new.created_at,
+        started_at,
+        new.webhook_id.map(|w| w.to_string()),
+        new.attempt,
+        new.retry_of.map(|r| r.to_string()),
+        new.retry,
+        not_before,
+        new.replay_job.map(|r| r.to_string()),
+    ])?;
+    Ok(())
+}
+
+/// Records a finished run: inserts it, or completes the pending row of the same id. The input
+/// is dropped here when the block or doc says `storePayload: false`.
+pub fn finish(
+    conn: &Connection,
+    new: &NewExecution<'_>,
+    outcome: &Outcome,
+    status: ExecutionStatus,
+    finished_at: i64,
+) -> Result<(), StoreError> {
+    let failure = outcome.failure();
+    let logs = serde_json::to_string(&outcome.logs.lines).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // NULL for the common run that sent nothing: no text to store or parse.
+    let outbound = if outcome.outbound.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&outcome.outbound).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+    };
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
+            error_kind, error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us,
+            peak_memory_bytes, input, created_at, finished_at, keep_input, timeout_ms, replay_of, started_at, attempts,
+            webhook_id, outbound, attempt, retry_of, retry, replay_job)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+            CASE WHEN ?21 THEN ?18 END, ?19, ?20, ?21, ?22, ?23, ?19, 1, ?24, ?25, ?26, ?27, ?28, ?29)
+         ON CONFLICT(id) DO UPDATE SET status = excluded.status, error_kind = excluded.error_kind,
+            error_message = excluded.error_message, error_code = excluded.error_code, output = excluded.output,
+            logs = excluded.logs, logs_dropped_bytes = excluded.logs_dropped_bytes,
+            fuel_consumed = excluded.fuel_consumed, duration_us = excluded.duration_us,
+            peak_memory_bytes = excluded.peak_memory_bytes, finished_at = excluded.finished_at,
+            outbound = excluded.outbound,
+            input = CASE WHEN executions.keep_input THEN executions.input END,
+            attempts = MAX(executions.attempts, 1)",
+    )?;
+    stmt.execute(params![
+        new.id.to_string(),
+        new.team_id.to_string(),
+        new.block_id.to_string(),
+        new.block_version,
+        new.doc_id.map(|d| d.to_string()),
+        new.dataset_key,
+        new.trigger.as_str(),
+        status.as_str(),
+        failure.map(|f| kind_str(f.kind)),
+        failure.map(|f| f.message.as_str()),
+        failure.and_then(|f| f.code.as_deref()),
+        outcome.output(),
+        logs,
+        outcome.logs.dropped_bytes,
+        outcome.fuel_consumed,
+        u64::try_from(outcome.duration.as_micros()).unwrap_or(u64::MAX),
+        outcome.peak_memory_bytes,
+        new.input,
+        new.created_at,
+        finished_at,
+        new.keep_input,
+        new.timeout_ms,
+        new.replay_of.map(|r| r.to_string()),
+        new.webhook_id.map(|w| w.to_string()),
+        outbound,
+        new.attempt,
+        new.retry_of.map(|r| r.to_string()),
+        new.retry,
+        new.replay_job.map(|r| r.to_string()),
+    ])?;
+    Ok(())
+}
+
+/// Marks a queued execution running and returns what is needed to run it; `None` when it is
+/// not queued any more (finished, purged, or claimed by someone else).
+pub fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Claimed>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1
+         WHERE id = ?1 AND status = 'queued'
+         RETURNING team_id, block_id, block_version, doc_id, dataset_key, trigger, input, keep_input, timeout_ms,
+            replay_of, created_at, webhook_id, attempt, retry_of, retry, replay_job",
+    )?;
+    let claimed = stmt
+        .query_row(params![id.to_string(), now], |row| {
+            Ok((
+                Claimed {
+                    id,
+                    team_id: uuid_at(row, 0)?,
+                    block_id: uuid_at(row, 1)?,
+                    block_version: row.get(2)?,
+                    doc_id: opt_uuid_at(row, 3)?,
+                    dataset_key: row.get(4)?,
+                    trigger: Trigger::V2,
+                    input: row.get(6)?,
+                    keep_input: row.get(7)?,
+                    timeout_ms: row.get(8)?,
+                    replay_of: opt_uuid_at(row, 9)?,
+                    created_at: row.get(10)?,
+                    webhook_id: opt_uuid_at(row, 11)?,
+                    attempt: row.get(12)?,
+                    retry_of: opt_uuid_at(row, 13)?,
+                    retry: row.get(14)?,
+                    replay_job: opt_uuid_at(row, 15)?,
+                },
+                row.get::<_, String>(5)?,
+            ))
+        })
+        .optional()?;
+    claimed
+        .map(|(mut claimed, trigger)| {
+            claimed.trigger = trigger.parse()?;
+            Ok(claimed)
+        })
+        .transpose()
+}
+
+/// Fails a claimed execution the host could not even start (its block unreadable): without
+/// this it stayed `running` forever. Only a `running` row changes; its input is dropped unless
+/// kept, as for any finished run.
+pub fn fail_unstarted(conn: &Connection, id: Uuid, message: &str, now: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE executions SET status = 'failed', error_kind = ?2, error_message = ?3, finished_at = ?4,
+            input = CASE WHEN keep_input THEN input END
+         WHERE id = ?1 AND status = 'running'",
+    )?
+    .execute(params![id.to_string(), kind_str(FailureKind::Internal), message, now])?;
+    Ok(())
+}
+
+/// After a crash: everything left `running` goes back to `queued`; returns every queued
+/// (team, id), oldest first, for the workers.
+pub fn recover(conn: &Connection) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+    conn.execute("UPDATE executions SET status = 'queued' WHERE status = 'running'", [])?;
+    let mut stmt =
+        conn.prepare("SELECT team_id, id FROM executions WHERE status = 'queued' ORDER BY created_at, id")?;
+    let rows = stmt.query_map([], |row| Ok((uuid_at(row, 0)?, uuid_at(row, 1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Attempts queued by [`promote_due`] as (team, id), and when the next waiting one is due.
+type Promoted = (Vec<(Uuid, Uuid)>, Option<i64>);
+
+/// Queues every scheduled attempt whose time has come: returns their (team, id), oldest
+/// first, and the time of the next one still waiting.
+pub fn promote_due(conn: &Connection, now: i64) -> Result<Promoted, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE executions SET status = 'queued', not_before = NULL
+         WHERE status = 'scheduled' AND not_before <= ?1 RETURNING team_id, id",
+    )?;
+    let mut due: Vec<(Uuid, Uuid)> =
+        stmt.query_map([now], |row| Ok((uuid_at(row, 0)?, uuid_at(row, 1)?)))?.collect::<Result<_, _>>()?;
+    due.sort_by_key(|(_, id)| *id);
+    let next = conn
+        .prepare_cached("SELECT MIN(not_before) FROM executions WHERE status = 'scheduled'")?
+        .query_row([], |row| row.get(0))?;
+    Ok((due, next))
+}
+
+/// Deletes finished executions created before `cutoff` (ms). Returns how many.
+pub fn purge(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "DELETE FROM executions WHERE created_at < ?1 AND status NOT IN ('queued', 'running', 'scheduled')",
+        [cutoff],
+    )?)
+}
+
+fn kind_str(kind: FailureKind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
