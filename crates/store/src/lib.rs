@@ -24,6 +24,7 @@ pub mod docs;
 pub mod executions;
 pub mod kv;
 pub mod replay_jobs;
+pub mod repo;
 mod schema;
 pub mod sealing;
 pub mod secrets;

@@ -16,7 +16,8 @@ use super::error::ApiError;
 use crate::auth::KvCaller;
 use crate::state::AppState;
 use wasmhook_sandbox::keyvalue::{MAX_KEYS_PER_CALL, MAX_VALUE_BYTES, check_bucket, check_key};
-use wasmhook_store::kv::{self, Place};
+use wasmhook_store::kv::Place;
+use wasmhook_store::repo::Database;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -32,7 +33,7 @@ fn checked(bucket: &str, key: Option<&str>) -> Result<(), ApiError> {
 }
 
 async fn buckets(State(state): State<AppState>, KvCaller(caller): KvCaller) -> Result<Json<Value>, ApiError> {
-    let buckets = state.store.read(move |conn| kv::buckets(conn, caller.team_id)).await?;
+    let buckets = state.store.kv().buckets(caller.team_id).await?;
     Ok(Json(json!({ "buckets": buckets })))
 }
 
@@ -54,8 +55,7 @@ async fn keys(
 ) -> Result<Json<Value>, ApiError> {
     checked(&bucket, None)?;
     let limit = page.limit.unwrap_or(MAX_KEYS_PER_CALL).clamp(1, MAX_KEYS_PER_CALL);
-    let keys =
-        state.store.read(move |conn| kv::keys(conn, caller.team_id, &bucket, page.after.as_deref(), limit)).await?;
+    let keys = state.store.kv().keys(caller.team_id, &bucket, page.after.as_deref(), limit).await?;
     let next = (keys.len() == limit).then(|| keys.last().map(|k| k.key.clone())).flatten();
     Ok(Json(json!({ "keys": keys, "next": next })))
 }
@@ -66,7 +66,7 @@ async fn read(
     Path((bucket, key)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     checked(&bucket, Some(&key))?;
-    let found = state.store.read(move |conn| kv::get(conn, caller.team_id, &bucket, &key)).await?;
+    let found = state.store.kv().get(caller.team_id, &bucket, &key).await?;
     let value = found.ok_or(ApiError::not_found("key"))?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], value.value).into_response())
 }
@@ -94,13 +94,8 @@ async fn write(
     let value = read_limited(&state, &headers, body, MAX_VALUE_BYTES).await?;
     let quota = state.config.kv_team_max_bytes;
     let ttl_ms = options.ttl_seconds.map(|s| s.saturating_mul(1000));
-    state
-        .store
-        .write(move |conn| {
-            let place = Place { team_id: caller.team_id, bucket: &bucket, quota };
-            kv::put(conn, &place, &key, &value, ttl_ms, None).map(drop)
-        })
-        .await?;
+    let place = Place { team_id: caller.team_id, bucket: &bucket, quota };
+    state.store.kv().put(place, &key, Vec::from(value), ttl_ms, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -110,6 +105,6 @@ async fn remove(
     Path((bucket, key)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     checked(&bucket, Some(&key))?;
-    let removed = state.store.write(move |conn| kv::delete(conn, caller.team_id, &bucket, &key)).await?;
+    let removed = state.store.kv().delete(caller.team_id, &bucket, &key).await?;
     if removed { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("key")) }
 }

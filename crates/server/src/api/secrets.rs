@@ -13,7 +13,8 @@ use super::error::ApiError;
 use crate::auth::Admin;
 use crate::secrets::{self, secret_context};
 use crate::state::AppState;
-use wasmhook_store::secrets::{self as stored, SecretInfo};
+use wasmhook_store::repo::Database;
+use wasmhook_store::secrets::SecretInfo;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -62,18 +63,7 @@ async fn create(
         .seal(&secret_context(team, &new.name), new.value.as_bytes())
         .map_err(|e| ApiError::internal(&e))?;
     let name = new.name;
-    let info = state
-        .store
-        .write(move |conn| match stored::info(conn, team, &name) {
-            Ok(_) => Err(wasmhook_store::StoreError::Conflict(format!(
-                "a secret named {name:?} exists; PUT /v1/secrets/{name} replaces its value"
-            ))),
-            Err(wasmhook_store::StoreError::NotFound(_)) => {
-                stored::put(conn, team, &name, &sealed).map(|(info, _)| info)
-            }
-            Err(other) => Err(other),
-        })
-        .await?;
+    let info = state.store.secrets().create(team, &name, &sealed).await?;
     Ok((StatusCode::CREATED, Json(info)))
 }
 
@@ -89,12 +79,12 @@ async fn replace(
     let team = caller.team_id;
     let sealed =
         state.sealer.seal(&secret_context(team, &name), body.value.as_bytes()).map_err(|e| ApiError::internal(&e))?;
-    let (info, created) = state.store.write(move |conn| stored::put(conn, team, &name, &sealed)).await?;
+    let (info, created) = state.store.secrets().put(team, &name, &sealed).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(info)))
 }
 
 async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<SecretInfo>>, ApiError> {
-    Ok(Json(state.store.read(move |conn| stored::list(conn, caller.team_id)).await?))
+    Ok(Json(state.store.secrets().list(caller.team_id).await?))
 }
 
 async fn show(
@@ -102,7 +92,7 @@ async fn show(
     Admin(caller): Admin,
     Path(name): Path<String>,
 ) -> Result<Json<SecretInfo>, ApiError> {
-    Ok(Json(state.store.read(move |conn| stored::info(conn, caller.team_id, &name)).await?))
+    Ok(Json(state.store.secrets().info(caller.team_id, &name).await?))
 }
 
 async fn remove(
@@ -110,6 +100,6 @@ async fn remove(
     Admin(caller): Admin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.write(move |conn| stored::delete(conn, caller.team_id, &name)).await?;
+    state.store.secrets().delete(caller.team_id, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

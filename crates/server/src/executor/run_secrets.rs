@@ -12,7 +12,7 @@ use crate::secrets::{Redactor, secret_context};
 use wasmhook_sandbox::{InjectedHeader, NetworkPolicy};
 use wasmhook_store::block_settings::{EnvValue, NetworkSettings, SECRET_PLACEHOLDER};
 use wasmhook_store::blocks::Block;
-use wasmhook_store::secrets;
+use wasmhook_store::repo::Database;
 
 /// The opened values of the secrets a run's block references, by name.
 #[derive(Default)]
@@ -102,7 +102,7 @@ impl Executor {
         }
         let team = block.team_id;
         let wanted: Vec<String> = names.iter().cloned().collect();
-        let sealed = self.store.read(move |conn| secrets::sealed(conn, team, &wanted)).await?;
+        let sealed = self.store.secrets().sealed(team, &wanted).await?;
         let mut values = BTreeMap::new();
         for (name, sealed) in sealed {
             let plain =

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use wasmhook_sandbox::keyvalue::{KeyValue, KvAccess, KvError, Versioned};
 use wasmhook_store::block_settings::KeyValueSettings;
-use wasmhook_store::kv::{self, Place};
+use wasmhook_store::kv::Place;
+use wasmhook_store::repo::Database;
 use wasmhook_store::{Store, StoreError};
 
 /// One team's state, as one run may use it.
@@ -43,8 +44,7 @@ fn failed(error: StoreError) -> KvError {
 #[async_trait::async_trait]
 impl KeyValue for TeamKv {
     async fn get(&self, bucket: &str, key: &str) -> Result<Option<Versioned>, KvError> {
-        let (team, bucket, key) = (self.team_id, bucket.to_owned(), key.to_owned());
-        self.store.read(move |conn| kv::get(conn, team, &bucket, &key)).await.map_err(failed)
+        self.store.kv().get(self.team_id, bucket, key).await.map_err(failed)
     }
 
     async fn put(
@@ -54,41 +54,21 @@ impl KeyValue for TeamKv {
         value: Vec<u8>,
         expected: Option<Option<i64>>,
     ) -> Result<bool, KvError> {
-        let (team, quota, ttl, bucket, key) =
-            (self.team_id, self.quota, self.ttl_ms, bucket.to_owned(), key.to_owned());
-        self.store
-            .write(move |conn| {
-                let place = Place { team_id: team, bucket: &bucket, quota };
-                kv::put(conn, &place, &key, &value, ttl, expected)
-            })
-            .await
-            .map_err(failed)
+        let place = Place { team_id: self.team_id, bucket, quota: self.quota };
+        self.store.kv().put(place, key, value, self.ttl_ms, expected).await.map_err(failed)
     }
 
     async fn delete(&self, bucket: &str, key: &str) -> Result<(), KvError> {
-        let (team, bucket, key) = (self.team_id, bucket.to_owned(), key.to_owned());
-        self.store.write(move |conn| kv::delete(conn, team, &bucket, &key)).await.map(drop).map_err(failed)
+        self.store.kv().delete(self.team_id, bucket, key).await.map(drop).map_err(failed)
     }
 
     async fn keys(&self, bucket: &str, after: Option<String>, limit: usize) -> Result<Vec<String>, KvError> {
-        let (team, bucket) = (self.team_id, bucket.to_owned());
-        let keys = self
-            .store
-            .read(move |conn| kv::keys(conn, team, &bucket, after.as_deref(), limit))
-            .await
-            .map_err(failed)?;
+        let keys = self.store.kv().keys(self.team_id, bucket, after.as_deref(), limit).await.map_err(failed)?;
         Ok(keys.into_iter().map(|k| k.key).collect())
     }
 
     async fn increment(&self, bucket: &str, key: &str, delta: i64) -> Result<i64, KvError> {
-        let (team, quota, ttl, bucket, key) =
-            (self.team_id, self.quota, self.ttl_ms, bucket.to_owned(), key.to_owned());
-        self.store
-            .write(move |conn| {
-                let place = Place { team_id: team, bucket: &bucket, quota };
-                kv::increment(conn, &place, &key, delta, ttl)
-            })
-            .await
-            .map_err(failed)
+        let place = Place { team_id: self.team_id, bucket, quota: self.quota };
+        self.store.kv().increment(place, key, delta, self.ttl_ms).await.map_err(failed)
     }
 }

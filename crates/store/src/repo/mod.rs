@@ -1,0 +1,32 @@
+//! The store's boundary: what the server may ask of persistence, one trait per area, so a
+//! second backend (PostgreSQL, #17) implements the same traits and the server and its tests
+//! run on either.
+//!
+//! [`Store`](crate::Store) (SQLite) implements every trait; the server reaches them through
+//! [`Database`]. A method is one unit of work: whatever it writes commits together (on SQLite,
+//! in one savepoint of the writer's group commit), so a backend with real transactions maps
+//! each call to one.
+
+mod kv;
+mod secrets;
+
+pub use kv::KvRepo;
+pub use secrets::SecretRepo;
+
+/// Every repository of one database.
+pub trait Database: Send + Sync + std::fmt::Debug + 'static {
+    /// Team secrets (sealed values).
+    fn secrets(&self) -> &dyn SecretRepo;
+    /// Blocks' key-value state.
+    fn kv(&self) -> &dyn KvRepo;
+}
+
+impl Database for crate::Store {
+    fn secrets(&self) -> &dyn SecretRepo {
+        self
+    }
+
+    fn kv(&self) -> &dyn KvRepo {
+        self
+    }
+}
