@@ -8,7 +8,8 @@ use tracing_subscriber::EnvFilter;
 use wasmhook_server::auth::issue;
 use wasmhook_server::config::{Config, Flags};
 use wasmhook_store::Store;
-use wasmhook_store::tenancy::{self, KeyScope};
+use wasmhook_store::repo::{Database, TeamRef};
+use wasmhook_store::tenancy::KeyScope;
 
 /// mimalloc instead of glibc malloc: in the v4 and accept profiles glibc's `malloc`/`free`
 /// (with `unlink_chunk` and `malloc_consolidate`) took ≈ 9% of the core.
@@ -103,15 +104,9 @@ async fn create_key(config: &Config, scope: &str, team: Option<uuid::Uuid>, user
     };
     let store = Store::open(&config.database_path()).context("cannot open the store")?;
     let user_name = user_name.to_owned();
-    let (_, _, text) = store
-        .write(move |conn| {
-            let team_id = match team {
-                Some(id) => tenancy::team(conn, id)?.id,
-                None => issue::operator_team(conn)?,
-            };
-            issue::key_for_new_user(conn, team_id, &user_name, scope, Some("cli"))
-        })
-        .await?;
+    let team = team.map_or(TeamRef::Operator, TeamRef::Id);
+    let (user, text) = issue::new_user_key(&user_name, scope, Some("cli"));
+    store.tenancy().create_user(team, user).await?;
     println!("{text}");
     Ok(())
 }

@@ -16,7 +16,7 @@ use crate::secrets::{Sealer, SecretsError, master_key};
 use wasmhook_sandbox::{HostClient, Sandbox, SandboxConfig, SandboxError};
 use wasmhook_store::blocks::Block;
 use wasmhook_store::docs::{self, Doc};
-use wasmhook_store::tenancy;
+use wasmhook_store::repo::Database;
 use wasmhook_store::webhooks::{self, Webhook};
 use wasmhook_store::{Store, StoreError};
 use wasmhook_store::{callbacks, secrets};
@@ -99,7 +99,7 @@ impl AppState {
         let sandbox = Arc::new(Sandbox::new(sandbox_config)?);
         let config = Arc::new(config);
         let cache = Arc::new(Cache::default());
-        let callbacks = Callbacks::new(store.read(callbacks::targets).await?);
+        let callbacks = Callbacks::new(store.callbacks().targets().await?);
         let executor = Executor::new(
             store.clone(),
             Arc::clone(&sandbox),
@@ -258,13 +258,6 @@ async fn reseal(store: &Store, sealer: &Arc<Sealer>) -> Result<(), StartError> {
 }
 
 async fn bootstrap(store: &Store) -> Result<Option<BootstrapKey>, StoreError> {
-    store
-        .write(|conn| {
-            if tenancy::count_teams(conn)? > 0 {
-                return Ok(None);
-            }
-            let (_, _, key) = issue::team_with_admin(conn, "default", true)?;
-            Ok(Some(BootstrapKey(key)))
-        })
-        .await
+    let (admin, key) = issue::team_admin_key();
+    Ok(store.tenancy().bootstrap("default", admin).await?.map(|_| BootstrapKey(key)))
 }

@@ -102,6 +102,15 @@ pub struct NewTeam {
     pub key: ApiKeyRecord,
 }
 
+/// The operator team (created at first start).
+pub fn operator_team(conn: &Connection) -> Result<Team, StoreError> {
+    conn.query_row("SELECT id, name, operator, created_at FROM teams WHERE operator = 1 LIMIT 1", [], |row| {
+        Ok(Team { id: uuid_at(row, 0)?, name: row.get(1)?, operator: row.get(2)?, created_at: row.get(3)? })
+    })
+    .optional()?
+    .ok_or(StoreError::NotFound("operator team (start the server once first)"))
+}
+
 /// How many teams exist (0 before the first start's bootstrap).
 pub fn count_teams(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT COUNT(*) FROM teams", [], |row| row.get(0))?)
@@ -126,9 +135,9 @@ pub fn team(conn: &Connection, id: Uuid) -> Result<Team, StoreError> {
     .ok_or(StoreError::NotFound("team"))
 }
 
-/// Creates a user of a team.
-pub fn insert_user(conn: &Connection, team_id: Uuid, name: &str) -> Result<User, StoreError> {
-    let user = User { id: Uuid::new_v4(), team_id, name: name.to_owned(), created_at: now_ms() };
+/// Creates a user of a team with the id its key was minted for.
+pub fn insert_user(conn: &Connection, id: Uuid, team_id: Uuid, name: &str) -> Result<User, StoreError> {
+    let user = User { id, team_id, name: name.to_owned(), created_at: now_ms() };
     conn.execute(
         "INSERT INTO users (id, team_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![user.id.to_string(), team_id.to_string(), user.name, user.created_at],

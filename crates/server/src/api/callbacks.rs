@@ -21,8 +21,9 @@ use crate::callbacks::sign;
 use crate::secrets::callback_context;
 use crate::state::AppState;
 use wasmhook_sandbox::HostClient;
-use wasmhook_store::callbacks::{self as stored, Callback, CallbackEvent, CallbackTarget};
-use wasmhook_store::{StoreError, blocks, docs, webhooks};
+use wasmhook_store::callbacks::{Callback, CallbackEvent, CallbackTarget};
+use wasmhook_store::repo::{Database, SealedSecret};
+use wasmhook_store::{blocks, docs, webhooks};
 
 pub(crate) fn router() -> Router<AppState> {
     let mut router = Router::new().route("/v1/callbacks", get(list));
@@ -131,14 +132,7 @@ async fn put(
     let secret = sign::new_secret();
     let sealed = seal(&state, team_id, &secret)?;
     let hint = sign::hint(&secret);
-    let (saved, created) = state
-        .store
-        .write(move |conn| match stored::get(conn, team_id, target_id) {
-            Ok(_) => Ok((stored::put(conn, &callback, None)?, false)),
-            Err(StoreError::NotFound(_)) => Ok((stored::put(conn, &callback, Some((&sealed, &hint)))?, true)),
-            Err(other) => Err(other),
-        })
-        .await?;
+    let (saved, created) = state.store.callbacks().save(callback, SealedSecret { sealed, hint }).await?;
     let (status, secret) = if created { (StatusCode::CREATED, Some(secret)) } else { (StatusCode::OK, None) };
     state.callbacks.added(target_id);
     Ok((status, Json(Shown { callback: saved, secret })))
@@ -152,11 +146,11 @@ async fn rotate(
 ) -> Result<Json<Shown>, ApiError> {
     let team_id = caller.team_id;
     let target_id = owned(&state, team_id, &raw, kind).await?;
-    let current = state.store.read(move |conn| stored::get(conn, team_id, target_id)).await?;
+    state.store.callbacks().get(team_id, target_id).await?;
     let secret = sign::new_secret();
     let sealed = seal(&state, team_id, &secret)?;
     let hint = sign::hint(&secret);
-    let saved = state.store.write(move |conn| stored::put(conn, &current, Some((&sealed, &hint)))).await?;
+    let saved = state.store.callbacks().replace_secret(team_id, target_id, SealedSecret { sealed, hint }).await?;
     Ok(Json(Shown { callback: saved, secret: Some(secret) }))
 }
 
@@ -168,7 +162,7 @@ async fn show(
 ) -> Result<Json<Callback>, ApiError> {
     let team_id = caller.team_id;
     let target_id = owned(&state, team_id, &raw, kind).await?;
-    Ok(Json(state.store.read(move |conn| stored::get(conn, team_id, target_id)).await?))
+    Ok(Json(state.store.callbacks().get(team_id, target_id).await?))
 }
 
 async fn remove(
@@ -179,11 +173,11 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let team_id = caller.team_id;
     let target_id = owned(&state, team_id, &raw, kind).await?;
-    state.store.write(move |conn| stored::delete(conn, team_id, target_id)).await?;
+    state.store.callbacks().delete(team_id, target_id).await?;
     state.callbacks.removed(target_id);
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<Callback>>, ApiError> {
-    Ok(Json(state.store.read(move |conn| stored::list(conn, caller.team_id)).await?))
+    Ok(Json(state.store.callbacks().list(caller.team_id).await?))
 }

@@ -13,6 +13,7 @@ use super::body::{JsonBody, parse_id};
 use super::error::ApiError;
 use crate::auth::{Admin, issue};
 use crate::state::AppState;
+use wasmhook_store::repo::{Database, TeamRef};
 use wasmhook_store::tenancy::{self, ApiKeyRecord, KeyScope};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -40,20 +41,14 @@ async fn create_key(
     Admin(caller): Admin,
     JsonBody(new): JsonBody<NewKey>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (record, text) = state
-        .store
-        .write(move |conn| {
-            let user_name = new.user_name.as_deref().unwrap_or("api");
-            let (_, record, text) =
-                issue::key_for_new_user(conn, caller.team_id, user_name, new.scope, new.label.as_deref())?;
-            Ok((record, text))
-        })
-        .await?;
+    let user_name = new.user_name.as_deref().unwrap_or("api");
+    let (user, text) = issue::new_user_key(user_name, new.scope, new.label.as_deref());
+    let (_, record) = state.store.tenancy().create_user(TeamRef::Id(caller.team_id), user).await?;
     Ok((StatusCode::CREATED, Json(json!({ "apiKey": text, "key": record }))))
 }
 
 async fn list_keys(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<ApiKeyRecord>>, ApiError> {
-    Ok(Json(state.store.read(move |conn| tenancy::keys_of_team(conn, caller.team_id)).await?))
+    Ok(Json(state.store.tenancy().keys_of_team(caller.team_id).await?))
 }
 
 async fn revoke_key(
@@ -88,16 +83,11 @@ async fn create_team(
     if name.trim().is_empty() {
         return Err(ApiError::unprocessable("`name` must not be empty"));
     }
-    let created = state
-        .store
-        .write(move |conn| {
-            if !tenancy::team(conn, caller.team_id)?.operator {
-                return Ok(None);
-            }
-            issue::team_with_admin(conn, &name, false).map(Some)
-        })
-        .await?;
-    let (team, user, key) =
-        created.ok_or_else(|| ApiError::forbidden("only the operator team's admins can create teams"))?;
+    // Whether a team is the operator team never changes: checking before the write is safe.
+    if !state.store.tenancy().team(caller.team_id).await?.operator {
+        return Err(ApiError::forbidden("only the operator team's admins can create teams"));
+    }
+    let (admin, key) = issue::team_admin_key();
+    let (team, user, _) = state.store.tenancy().create_team(&name, admin).await?;
     Ok((StatusCode::CREATED, Json(json!({ "team": team, "user": user, "apiKey": key }))))
 }

@@ -14,7 +14,8 @@ use uuid::Uuid;
 use crate::api::error::ApiError;
 use crate::state::AppState;
 use wasmhook_store::StoreError;
-use wasmhook_store::tenancy::{self, KeyScope};
+use wasmhook_store::repo::Database;
+use wasmhook_store::tenancy::KeyScope;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +73,7 @@ pub async fn authenticate(state: &AppState, key_text: &str) -> Result<Caller, Ap
     let caller = state
         .cache
         .caller(user_id, hash, || async move {
-            let candidates = store.read(move |conn| tenancy::active_keys_of_user(conn, user_id)).await?;
+            let candidates = store.tenancy().active_keys_of_user(user_id).await?;
             Ok::<_, StoreError>(keys::verify(&candidates, &hash).map(|key| Caller {
                 team_id: key.team_id,
                 user_id: key.user_id,

@@ -17,7 +17,8 @@ use super::{Callbacks, sign};
 use crate::secrets::Sealer;
 use crate::secrets::callback_context;
 use wasmhook_sandbox::HostClient;
-use wasmhook_store::callbacks::{self, Message, TryResult};
+use wasmhook_store::callbacks::{Message, TryResult};
+use wasmhook_store::repo::Database;
 use wasmhook_store::{Store, now_ms};
 
 /// Messages read per round.
@@ -69,7 +70,7 @@ impl Sender {
     async fn round(&self) -> Result<Option<Duration>, wasmhook_store::StoreError> {
         self.store.flush().await?;
         let now = now_ms();
-        let (due, next) = self.store.read(move |conn| callbacks::due(conn, now, BATCH)).await?;
+        let (due, next) = self.store.callbacks().due(now, BATCH).await?;
         if !due.is_empty() {
             // Their next tries (and any messages added meanwhile) are only known now: look again.
             futures::stream::iter(due).for_each_concurrent(PARALLEL, |message| self.try_once(message)).await;
@@ -95,8 +96,7 @@ impl Sender {
             Err((status, error)) => (status, Some(error)),
         };
         let tried = TryResult { status, error, retry_at };
-        let id = message.id.clone();
-        if let Err(error) = self.store.write(move |conn| callbacks::record_try(conn, &id, &tried, now_ms())).await {
+        if let Err(error) = self.store.callbacks().record_try(&message.id, tried, now_ms()).await {
             tracing::error!(%error, message = %message.id, "cannot record a callback try");
         }
     }
@@ -104,7 +104,7 @@ impl Sender {
     /// One signed POST; the error carries the status, if one came, and why it failed.
     async fn send(&self, message: &Message) -> Result<u16, (Option<u16>, String)> {
         let target = message.target_id;
-        let endpoint = self.store.read(move |conn| callbacks::endpoint(conn, target)).await;
+        let endpoint = self.store.callbacks().endpoint(target).await;
         let (url, sealed) = match endpoint {
             Ok(Some(found)) => found,
             Ok(None) => return Err((None, "the callback was removed".to_owned())),

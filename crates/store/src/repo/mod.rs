@@ -7,26 +7,42 @@
 //! in one savepoint of the writer's group commit), so a backend with real transactions maps
 //! each call to one.
 
+mod callbacks;
 mod kv;
 mod secrets;
+mod tenancy;
 
+pub use callbacks::{CallbackRepo, SealedSecret};
 pub use kv::KvRepo;
 pub use secrets::SecretRepo;
+pub use tenancy::{NewUserKey, TeamRef, TenancyRepo};
 
 /// Every repository of one database.
 pub trait Database: Send + Sync + std::fmt::Debug + 'static {
+    /// Teams, users and API keys.
+    fn tenancy(&self) -> &dyn TenancyRepo;
     /// Team secrets (sealed values).
     fn secrets(&self) -> &dyn SecretRepo;
     /// Blocks' key-value state.
     fn kv(&self) -> &dyn KvRepo;
+    /// Completion callbacks and their messages.
+    fn callbacks(&self) -> &dyn CallbackRepo;
 }
 
 impl Database for crate::Store {
+    fn tenancy(&self) -> &dyn TenancyRepo {
+        self
+    }
+
     fn secrets(&self) -> &dyn SecretRepo {
         self
     }
 
     fn kv(&self) -> &dyn KvRepo {
+        self
+    }
+
+    fn callbacks(&self) -> &dyn CallbackRepo {
         self
     }
 }
