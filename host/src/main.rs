@@ -1,6 +1,7 @@
 //! The `wasmhook` command: `serve`, and admin tasks that work on the data dir directly.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -102,7 +103,8 @@ async fn create_key(config: &Config, scope: &str, team: Option<uuid::Uuid>, user
         "execute" => KeyScope::Execute,
         other => anyhow::bail!("--scope must be admin or execute, not {other:?}"),
     };
-    let store = Store::open(&config.database_path()).context("cannot open the store")?;
+    let sealer = wasmhook_server::state::open_sealer(config).context("cannot open the master key")?;
+    let store = Store::open(&config.database_path(), Arc::new(sealer)).context("cannot open the store")?;
     let user_name = user_name.to_owned();
     let team = team.map_or(TeamRef::Operator, TeamRef::Id);
     let (user, text) = issue::new_user_key(&user_name, scope, Some("cli"));

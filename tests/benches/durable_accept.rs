@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use wasmhook_sandbox::{Logs, Outcome};
 use wasmhook_server::{AppState, Config};
-use wasmhook_store::executions::{self, ExecutionStatus, NewExecution, Trigger};
+use wasmhook_store::executions::{ExecutionStatus, NewExecution, Trigger};
+use wasmhook_store::repo::{Database, Finished, FollowUp};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -117,30 +118,33 @@ async fn bench() -> anyhow::Result<()> {
         .map(|_| {
             let (store, outcome) = (state.store.clone(), outcome.clone());
             tokio::spawn(async move {
-                store
-                    .write(move |conn| {
-                        let new = NewExecution {
-                            id: Uuid::now_v7(),
-                            team_id: team,
-                            block_id,
-                            block_version: 1,
-                            doc_id: None,
-                            dataset_key: None,
-                            trigger: Trigger::V2,
-                            input: r#"{"data":{},"env":{}}"#,
-                            keep_input: true,
-                            timeout_ms: None,
-                            replay_of: None,
-                            webhook_id: None,
-                            created_at: 0,
-                            attempt: 1,
-                            retry_of: None,
-                            retry: None,
-                            replay_job: None,
-                        };
-                        executions::finish(conn, &new, &outcome, ExecutionStatus::Succeeded, 0)
-                    })
-                    .await
+                let record = NewExecution {
+                    id: Uuid::now_v7(),
+                    team_id: team,
+                    block_id,
+                    block_version: 1,
+                    doc_id: None,
+                    dataset_key: None,
+                    trigger: Trigger::V2,
+                    input: r#"{"data":{},"env":{}}"#.to_owned(),
+                    keep_input: true,
+                    timeout_ms: None,
+                    replay_of: None,
+                    webhook_id: None,
+                    created_at: 0,
+                    attempt: 1,
+                    retry_of: None,
+                    retry: None,
+                    replay_job: None,
+                };
+                let finished = Finished {
+                    record,
+                    outcome: (*outcome).clone(),
+                    status: ExecutionStatus::Succeeded,
+                    now: 0,
+                    follow_up: FollowUp::Complete(None),
+                };
+                store.executions().record(finished).await
             })
         })
         .collect();

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod allowed_host;
+pub mod block;
 pub mod kv;
 pub mod logs;
 pub mod outbound;
@@ -17,6 +18,7 @@ pub mod priority;
 pub mod signature;
 
 pub use allowed_host::{AllowedHost, AllowedHostError, Target};
+pub use block::{BlockDigest, BlockShape};
 pub use kv::Versioned;
 pub use logs::{LogLevel, LogLine, LogStream, Logs};
 pub use outbound::OutboundCall;

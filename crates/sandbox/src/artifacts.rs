@@ -13,8 +13,8 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::SandboxError;
-use super::digest::BlockDigest;
 use super::footprint::Footprint;
+use wasmhook_domain::BlockDigest;
 
 #[derive(Debug)]
 pub(crate) struct ArtifactCache {

@@ -16,7 +16,6 @@ mod bindings;
 mod capture;
 mod classify;
 mod config;
-mod digest;
 mod engine;
 mod error;
 mod footprint;
@@ -43,7 +42,6 @@ use wasmtime::component::{Component, Linker};
 pub use config::{
     DEFAULT_FUEL_PER_MS, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, RunLimits, SandboxConfig, default_memory_budget,
 };
-pub use digest::BlockDigest;
 pub use error::SandboxError;
 pub use footprint::Footprint;
 pub use logs::{LOG_LINE_COST, MAX_LOG_LINES};
@@ -51,8 +49,9 @@ pub use outbound::{
     AllowedHost, AllowedHostError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_REQUESTS, HostClient,
     HostResponse, InjectedHeader, NetworkPolicy, OutboundCall, Target, is_public_address,
 };
-pub use prepare::{BlockShape, PreparedBlock};
+pub use prepare::PreparedBlock;
 pub use run::{MAX_HOST_RESOURCES, RunInput};
+pub use wasmhook_domain::{BlockDigest, BlockShape};
 pub use wasmhook_domain::{Failure, FailureKind, LogLevel, LogLine, LogStream, Logs, Outcome, RunStatus};
 
 use artifacts::ArtifactCache;

@@ -1,7 +1,6 @@
 //! Turning bytes into a runnable block: header check, compile (or load the artifact), shape
 //! detection and `InstancePre` — all done once per block version, never per run.
 
-use serde::{Deserialize, Serialize};
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
@@ -9,19 +8,9 @@ use wasmtime_wasi::p2::bindings::CommandPre;
 
 use super::SandboxError;
 use super::bindings::BlockPre;
-use super::digest::BlockDigest;
 use super::footprint::Footprint;
 use super::host_state::RunState;
-
-/// How a block is called.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BlockShape {
-    /// The `wasmhook:block` world: `run() -> result<string, failure>`.
-    Block,
-    /// A plain `wasi:cli/command`: exit code 0 = success, stdout = output.
-    Command,
-}
+use wasmhook_domain::{BlockDigest, BlockShape};
 
 /// A validated, compiled and pre-linked block version, ready to instantiate in microseconds.
 pub struct PreparedBlock {

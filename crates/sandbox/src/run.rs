@@ -19,10 +19,11 @@ use super::keyvalue::KvAccess;
 use super::linker;
 use super::logs::LogSink;
 use super::outbound::{NetworkPolicy, Outbound};
-use super::prepare::{BlockShape, PreparedBlock, PreparedPre};
+use super::prepare::{PreparedBlock, PreparedPre};
 use super::{Sandbox, SandboxError};
 use wasmhook_abi::env as guest_env;
 use wasmhook_abi::files::{DATA_FILE_NAME, GUEST_DIR};
+use wasmhook_domain::BlockShape;
 use wasmhook_domain::LogStream;
 use wasmhook_domain::Outcome;
 

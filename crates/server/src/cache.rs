@@ -25,8 +25,9 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use wasmhook_sandbox::BlockDigest;
-use wasmhook_store::blocks::{self, Block};
+use wasmhook_store::blocks::Block;
 use wasmhook_store::docs::Doc;
+use wasmhook_store::repo::Database;
 use wasmhook_store::webhooks::Webhook;
 use wasmhook_store::{Store, StoreError};
 
@@ -141,11 +142,7 @@ impl Cache {
 
     /// A block by id whatever its team: from the cache, else read from `store`.
     pub(crate) async fn load_block(&self, store: &Store, id: Uuid) -> Result<Option<Arc<Block>>, StoreError> {
-        self.blocks
-            .get_or_load(id, || async move {
-                Ok(store.read(move |conn| blocks::block_by_id(conn, id)).await?.map(Arc::new))
-            })
-            .await
+        self.blocks.get_or_load(id, || async move { Ok(store.blocks().get_any_team(id).await?.map(Arc::new)) }).await
     }
 
     /// After any write to the block (config, versions, activation).

@@ -15,11 +15,10 @@ use crate::ratelimit::RateLimiters;
 use crate::secrets::{Sealer, SecretsError, master_key};
 use wasmhook_sandbox::{HostClient, Sandbox, SandboxConfig, SandboxError};
 use wasmhook_store::blocks::Block;
-use wasmhook_store::docs::{self, Doc};
+use wasmhook_store::docs::Doc;
 use wasmhook_store::repo::Database;
-use wasmhook_store::webhooks::{self, Webhook};
+use wasmhook_store::webhooks::Webhook;
 use wasmhook_store::{Store, StoreError};
-use wasmhook_store::{callbacks, secrets};
 
 /// Shared application state; cheap to clone.
 #[derive(Debug, Clone)]
@@ -83,10 +82,13 @@ impl AppState {
     /// Opens the store and builds the sandbox. On an empty store, creates the operator team,
     /// its admin user and an admin key, returned here and never again.
     pub async fn open(config: Config) -> Result<(Self, Option<BootstrapKey>), StartError> {
-        let store = Store::open_with_linger(&config.database_path(), config.record_linger)?;
         let sealer = Arc::new(open_sealer(&config)?);
+        let store = Store::open_with_linger(&config.database_path(), config.record_linger, Arc::clone(&sealer))?;
         let run_keys = Arc::new(RunKeys::default());
-        reseal(&store, &sealer).await?;
+        let resealed = store.sealing().reseal_all().await?;
+        if resealed > 0 {
+            tracing::info!(resealed, "sealed secrets and signing secrets under the current master key");
+        }
         let mut sandbox_config = SandboxConfig::new(config.artifacts_dir());
         sandbox_config.max_concurrent_runs = config.max_concurrent_runs;
         sandbox_config.max_memory_bytes = config.max_memory_bytes;
@@ -132,18 +134,13 @@ impl AppState {
     /// cancelled between the two (its client gone) must not leave a revoked key, an old secret
     /// or a disabled webhook in the cache. The cache is least-recently-used, so an entry that
     /// keeps being used would never be evicted.
-    pub async fn write_then_invalidate<R, F>(
+    pub async fn write_then_invalidate<R: Send + 'static>(
         &self,
-        job: F,
+        write: impl Future<Output = Result<R, StoreError>> + Send + 'static,
         invalidate: impl FnOnce() + Send + 'static,
-    ) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> Result<R, StoreError> + Send + 'static,
-    {
-        let store = self.store.clone();
+    ) -> Result<R, StoreError> {
         tokio::spawn(async move {
-            let written = store.write(job).await;
+            let written = write.await;
             if written.is_ok() {
                 invalidate();
             }
@@ -166,17 +163,12 @@ impl AppState {
     /// A trigger webhook by the id in its URL, from the cache or the store.
     pub async fn webhook_by_id(&self, id: Uuid) -> Result<WebhookLookup, StoreError> {
         let store = &self.store;
-        let sealer = Arc::clone(&self.sealer);
-        let found = self
-            .cache
-            .webhook(id, || async move {
-                Ok(store.read(move |conn| webhooks::by_id(conn, &sealer, id)).await?.map(Arc::new))
-            })
-            .await?;
+        let found =
+            self.cache.webhook(id, || async move { Ok(store.webhooks().by_id(id).await?.map(Arc::new)) }).await?;
         if let Some(webhook) = found {
             return Ok(WebhookLookup::Found(webhook));
         }
-        let removed = store.read(move |conn| webhooks::removed(conn, id)).await?;
+        let removed = store.webhooks().removed(id).await?;
         Ok(if removed { WebhookLookup::Removed } else { WebhookLookup::Missing })
     }
 
@@ -186,7 +178,7 @@ impl AppState {
         let doc = self
             .cache
             .doc(id, || async move {
-                match store.read(move |conn| docs::doc(conn, team_id, id)).await {
+                match store.docs().get(team_id, id).await {
                     Ok(doc) => Ok(Some(Arc::new(doc))),
                     Err(StoreError::NotFound(_)) => Ok(None),
                     Err(other) => Err(other),
@@ -199,7 +191,7 @@ impl AppState {
 
 /// The sealer over the configured master key (or the key file, created on first start), also
 /// opening values sealed under `master_key_previous`.
-fn open_sealer(config: &Config) -> Result<Sealer, SecretsError> {
+pub fn open_sealer(config: &Config) -> Result<Sealer, SecretsError> {
     let current = match &config.master_key {
         Some(text) => master_key::parse(text, "master_key")?,
         None => master_key::load_or_create(&config.master_key_path())?,
@@ -207,54 +199,6 @@ fn open_sealer(config: &Config) -> Result<Sealer, SecretsError> {
     let previous =
         config.master_key_previous.as_ref().map(|text| master_key::parse(text, "master_key_previous")).transpose()?;
     Ok(Sealer::new(current, previous))
-}
-
-/// Reseals under the current master key every value still sealed under another (a rotation),
-/// and seals signature checks stored in plain text by earlier versions.
-/// Values that open under neither key stop the boot: running on would lose them silently.
-async fn reseal(store: &Store, sealer: &Arc<Sealer>) -> Result<(), StartError> {
-    let sealer = Arc::clone(sealer);
-    let resealed = store
-        .write(move |conn| {
-            let current = sealer.current_prefix();
-            let mut count = 0usize;
-            for (team, name, sealed) in secrets::sealed_elsewhere(conn, &current)? {
-                let context = crate::secrets::secret_context(team, &name);
-                let reseal = sealer.open(&context, &sealed).and_then(|plain| sealer.seal(&context, &plain));
-                let resealed =
-                    reseal.map_err(|e| StoreError::Invalid(format!("secret {name:?} of team {team}: {e}")))?;
-                secrets::reseal(conn, team, &name, &resealed)?;
-                count += 1;
-            }
-            for (webhook, team, stored) in webhooks::signatures_sealed_elsewhere(conn, &current)? {
-                let context = crate::secrets::signature_context(team);
-                // Checks stored before signing secrets were sealed are plain JSON: seal them.
-                let plain = if stored.starts_with('{') {
-                    zeroize::Zeroizing::new(stored.into_bytes())
-                } else {
-                    sealer
-                        .open(&context, &stored)
-                        .map_err(|e| StoreError::Invalid(format!("the signature check of webhook {webhook}: {e}")))?
-                };
-                let sealed = sealer.seal(&context, &plain).map_err(|e| StoreError::Invalid(e.to_string()))?;
-                webhooks::reseal_signature(conn, webhook, &sealed)?;
-                count += 1;
-            }
-            for (team, target, sealed) in callbacks::sealed_elsewhere(conn, &current)? {
-                let context = crate::secrets::callback_context(team);
-                let reseal = sealer.open(&context, &sealed).and_then(|plain| sealer.seal(&context, &plain));
-                let resealed =
-                    reseal.map_err(|e| StoreError::Invalid(format!("the callback secret of {target}: {e}")))?;
-                callbacks::reseal(conn, target, &resealed)?;
-                count += 1;
-            }
-            Ok(count)
-        })
-        .await?;
-    if resealed > 0 {
-        tracing::info!(resealed, "sealed secrets and signing secrets under the current master key");
-    }
-    Ok(())
 }
 
 async fn bootstrap(store: &Store) -> Result<Option<BootstrapKey>, StoreError> {

@@ -96,7 +96,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_large_blob_does_not_hold_the_writer_and_reads_back_exact() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("db.sqlite3")).expect("store");
+        let store = Store::open(&dir.path().join("db.sqlite3"), crate::sealing::test_sealer()).expect("store");
         let bytes = Bytes::from((0..48 * CHUNK_BYTES).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
         let digest = "d1".to_owned();
         let writing = {
@@ -119,7 +119,7 @@ mod tests {
     #[tokio::test]
     async fn a_blob_with_a_missing_chunk_is_reported_corrupt() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("db.sqlite3")).expect("store");
+        let store = Store::open(&dir.path().join("db.sqlite3"), crate::sealing::test_sealer()).expect("store");
         let err = store
             .write(|conn| {
                 put_chunk(conn, "d2", 0, b"a")?;

@@ -115,6 +115,8 @@ impl Drop for WriterHandle {
 #[derive(Clone)]
 pub struct Store {
     writer: Arc<WriterHandle>,
+    /// Seals what is stored encrypted (webhook signature checks) and opens it on reads.
+    sealer: Arc<sealing::Sealer>,
     readers: Arc<Mutex<Vec<Connection>>>,
     path: Arc<PathBuf>,
 }
@@ -127,14 +129,14 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens (creating and migrating if needed) the database at `path`, with the default
-    /// [`RECORD_LINGER`].
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::open_with_linger(path, RECORD_LINGER)
+    /// [`RECORD_LINGER`]; `sealer` encrypts what the store keeps sealed.
+    pub fn open(path: &Path, sealer: Arc<sealing::Sealer>) -> Result<Self, StoreError> {
+        Self::open_with_linger(path, RECORD_LINGER, sealer)
     }
 
     /// [`Store::open`] with how long the writer may hold a batch of detached records open for
     /// more (see [`Store::write_detached`]); zero commits every batch at once.
-    pub fn open_with_linger(path: &Path, linger: Duration) -> Result<Self, StoreError> {
+    pub fn open_with_linger(path: &Path, linger: Duration, sealer: Arc<sealing::Sealer>) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
         }
@@ -157,7 +159,14 @@ impl Store {
             }),
             readers: Arc::new(Mutex::new(Vec::new())),
             path: Arc::new(path.to_path_buf()),
+            sealer,
         })
+    }
+
+    /// The sealer this store encrypts with (the server seals secret values and callback
+    /// secrets with it before they are stored).
+    pub fn sealer(&self) -> &Arc<sealing::Sealer> {
+        &self.sealer
     }
 
     /// Runs `job` in the writer's next group commit and returns its result once committed.

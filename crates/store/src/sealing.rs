@@ -132,6 +132,12 @@ impl Sealer {
     }
 }
 
+/// A sealer under a fixed key, for tests of what is stored sealed.
+#[cfg(test)]
+pub(crate) fn test_sealer() -> std::sync::Arc<Sealer> {
+    std::sync::Arc::new(Sealer::new(MasterKey::from_bytes(&[7; 32]), None))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

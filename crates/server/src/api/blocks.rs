@@ -14,11 +14,9 @@ use super::body::{JsonBody, parse_id, read_limited};
 use super::error::ApiError;
 use super::limits;
 use crate::auth::Admin;
-use crate::config::Config;
 use crate::state::AppState;
-use wasmhook_store::StoreError;
-use wasmhook_store::blocks::{self, Block, BlockPatch, BlockVersion, NewBlock};
-use wasmhook_store::secrets as stored_secrets;
+use wasmhook_store::blocks::{self, Block, BlockPatch, BlockVersion, NewBlock, StoredBlob};
+use wasmhook_store::repo::{BlockCheck, Database};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -36,37 +34,12 @@ async fn create(
     let block = blocks::new_block(caller.team_id, new);
     // Settings first: a value SQLite cannot hold must be a 422, not a failed insert.
     limits::check_block(&state.config, &block)?;
-    let block = state
-        .store
-        .write(move |conn| {
-            blocks::insert_block(conn, &block)?;
-            // The savepoint rolls the insert back when a referenced secret is missing.
-            check_secrets(conn, &block)?;
-            Ok(block)
-        })
-        .await?;
+    let block = state.store.blocks().create(block).await?;
     Ok((StatusCode::CREATED, Json(block)))
 }
 
-/// Checks a block inside its write: its settings, and that every secret it references exists
-/// in its team.
-fn check_stored(conn: &rusqlite::Connection, config: &Config, block: &Block) -> Result<(), StoreError> {
-    limits::check_block(config, block).map_err(|e| StoreError::Invalid(e.message().to_owned()))?;
-    check_secrets(conn, block)
-}
-
-/// Every secret the block references exists in its team.
-fn check_secrets(conn: &rusqlite::Connection, block: &Block) -> Result<(), StoreError> {
-    if let Some(name) = stored_secrets::first_missing(conn, block.team_id, &block.secret_names())? {
-        return Err(StoreError::Invalid(format!(
-            "the block references secret {name:?}, which the team does not have (create it with PUT /v1/secrets/{name})"
-        )));
-    }
-    Ok(())
-}
-
 async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<Block>>, ApiError> {
-    Ok(Json(state.store.read(move |conn| blocks::blocks_of_team(conn, caller.team_id)).await?))
+    Ok(Json(state.store.blocks().list(caller.team_id).await?))
 }
 
 async fn show(
@@ -75,7 +48,7 @@ async fn show(
     Path(raw): Path<String>,
 ) -> Result<Json<Block>, ApiError> {
     let id = parse_id(&raw, "block_id")?;
-    Ok(Json(state.store.read(move |conn| blocks::block(conn, caller.team_id, id)).await?))
+    Ok(Json(state.store.blocks().get(caller.team_id, id).await?))
 }
 
 async fn update(
@@ -86,13 +59,13 @@ async fn update(
 ) -> Result<Json<Block>, ApiError> {
     let id = parse_id(&raw, "block_id")?;
     let config = state.config.clone();
-    let cache = Arc::clone(&state.cache);
+    // The merged result is checked before it is written.
+    let check: BlockCheck =
+        Box::new(move |merged| limits::check_block(&config, merged).map_err(|e| e.message().to_owned()));
+    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
     let block = state
         .write_then_invalidate(
-            move |conn| {
-                // The merged result is checked before it is written.
-                blocks::update_block(conn, caller.team_id, id, &patch, |merged| check_stored(conn, &config, merged))
-            },
+            async move { store.blocks().update(caller.team_id, id, patch, check).await },
             move || cache.forget_block(id),
         )
         .await?;
@@ -127,7 +100,7 @@ async fn upload(
         )));
     }
     let team_id = caller.team_id;
-    state.store.read(move |conn| blocks::block(conn, team_id, id)).await?;
+    state.store.blocks().get(team_id, id).await?;
     // Held until the version is stored: bounds uploads in memory and waiting to compile.
     let _upload = Arc::clone(&state.uploads).try_acquire_owned().map_err(|_| {
         ApiError::new(
@@ -139,20 +112,15 @@ async fn upload(
     })?;
     let bytes = read_limited(&state, &headers, body, state.config.max_wasm_bytes).await?;
     let prepared = state.sandbox.prepare(&bytes).await?;
-    let digest = prepared.digest().to_string();
-    let shape =
-        serde_json::to_value(prepared.shape()).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let (digest, shape) = (prepared.digest(), prepared.shape());
     // The bytes go in 1 MiB writer jobs first; the version row then seals them.
-    let chunks = state.store.put_wasm_chunks(&digest, &bytes).await?;
-    let size = bytes.len();
+    let chunks = state.store.blocks().put_wasm(digest, &bytes).await?;
+    let blob = StoredBlob { digest, size: bytes.len(), chunks };
     drop(bytes);
-    let cache = Arc::clone(&state.cache);
+    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
     let version = state
         .write_then_invalidate(
-            move |conn| {
-                let blob = blocks::StoredBlob { digest: &digest, size, chunks };
-                blocks::insert_version(conn, team_id, id, blob, &shape, activate)
-            },
+            async move { store.blocks().add_version(team_id, id, blob, shape, activate).await },
             move || cache.forget_block(id),
         )
         .await?;
@@ -165,7 +133,7 @@ async fn versions(
     Path(raw): Path<String>,
 ) -> Result<Json<Vec<BlockVersion>>, ApiError> {
     let id = parse_id(&raw, "block_id")?;
-    Ok(Json(state.store.read(move |conn| blocks::versions(conn, caller.team_id, id)).await?))
+    Ok(Json(state.store.blocks().versions(caller.team_id, id).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,12 +149,11 @@ async fn activate(
     JsonBody(Activate { version }): JsonBody<Activate>,
 ) -> Result<Json<Block>, ApiError> {
     let id = parse_id(&raw, "block_id")?;
-    let cache = Arc::clone(&state.cache);
+    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
     let block = state
-        .write_then_invalidate(
-            move |conn| blocks::activate_version(conn, caller.team_id, id, version),
-            move || cache.forget_block(id),
-        )
+        .write_then_invalidate(async move { store.blocks().activate(caller.team_id, id, version).await }, move || {
+            cache.forget_block(id)
+        })
         .await?;
     Ok(Json(block))
 }

@@ -23,7 +23,6 @@ use crate::state::AppState;
 use wasmhook_sandbox::HostClient;
 use wasmhook_store::callbacks::{Callback, CallbackEvent, CallbackTarget};
 use wasmhook_store::repo::{Database, SealedSecret};
-use wasmhook_store::{blocks, docs, webhooks};
 
 pub(crate) fn router() -> Router<AppState> {
     let mut router = Router::new().route("/v1/callbacks", get(list));
@@ -88,15 +87,12 @@ fn check(input: &CallbackInput) -> Result<(), ApiError> {
 /// written.
 async fn owned(state: &AppState, team_id: Uuid, raw: &str, kind: CallbackTarget) -> Result<Uuid, ApiError> {
     let id = parse_id(raw, "id")?;
-    let sealer = std::sync::Arc::clone(&state.sealer);
-    state
-        .store
-        .read(move |conn| match kind {
-            CallbackTarget::Block => blocks::block(conn, team_id, id).map(drop),
-            CallbackTarget::Doc => docs::doc(conn, team_id, id).map(drop),
-            CallbackTarget::Webhook => webhooks::webhook(conn, &sealer, team_id, id).map(drop),
-        })
-        .await?;
+    let store = &state.store;
+    match kind {
+        CallbackTarget::Block => store.blocks().get(team_id, id).await.map(drop),
+        CallbackTarget::Doc => store.docs().get(team_id, id).await.map(drop),
+        CallbackTarget::Webhook => store.webhooks().get(team_id, id).await.map(drop),
+    }?;
     Ok(id)
 }
 

@@ -12,7 +12,8 @@ use super::error::ApiError;
 use super::limits;
 use crate::auth::Admin;
 use crate::state::AppState;
-use wasmhook_store::docs::{self, Doc, DocInput};
+use wasmhook_store::docs::{Doc, DocInput};
+use wasmhook_store::repo::Database;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -39,12 +40,12 @@ async fn create(
     JsonBody(input): JsonBody<DocInput>,
 ) -> Result<(StatusCode, Json<Doc>), ApiError> {
     check_input(&state, &input)?;
-    let doc = state.store.write(move |conn| docs::insert_doc(conn, caller.team_id, &input)).await?;
+    let doc = state.store.docs().create(caller.team_id, input).await?;
     Ok((StatusCode::CREATED, Json(doc)))
 }
 
 async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<Doc>>, ApiError> {
-    Ok(Json(state.store.read(move |conn| docs::docs_of_team(conn, caller.team_id)).await?))
+    Ok(Json(state.store.docs().list(caller.team_id).await?))
 }
 
 async fn show(
@@ -53,7 +54,7 @@ async fn show(
     Path(raw): Path<String>,
 ) -> Result<Json<Doc>, ApiError> {
     let id = parse_id(&raw, "doc_id")?;
-    Ok(Json(state.store.read(move |conn| docs::doc(conn, caller.team_id, id)).await?))
+    Ok(Json(state.store.docs().get(caller.team_id, id).await?))
 }
 
 async fn replace(
@@ -64,12 +65,11 @@ async fn replace(
 ) -> Result<Json<Doc>, ApiError> {
     let id = parse_id(&raw, "doc_id")?;
     check_input(&state, &input)?;
-    let cache = Arc::clone(&state.cache);
+    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
     let doc = state
-        .write_then_invalidate(
-            move |conn| docs::replace_doc(conn, caller.team_id, id, &input),
-            move || cache.forget_doc(id),
-        )
+        .write_then_invalidate(async move { store.docs().replace(caller.team_id, id, input).await }, move || {
+            cache.forget_doc(id)
+        })
         .await?;
     Ok(Json(doc))
 }
@@ -80,9 +80,11 @@ async fn archive(
     Path(raw): Path<String>,
 ) -> Result<Json<Doc>, ApiError> {
     let id = parse_id(&raw, "doc_id")?;
-    let cache = Arc::clone(&state.cache);
+    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
     let doc = state
-        .write_then_invalidate(move |conn| docs::archive_doc(conn, caller.team_id, id), move || cache.forget_doc(id))
+        .write_then_invalidate(async move { store.docs().archive(caller.team_id, id).await }, move || {
+            cache.forget_doc(id)
+        })
         .await?;
     Ok(Json(doc))
 }

@@ -17,9 +17,8 @@ use crate::auth::{Admin, Caller};
 use crate::executor::retry::RetryPolicy;
 use crate::executor::{Delivery, Dispatched, ExecError, Job, StoredInput};
 use crate::state::AppState;
-use wasmhook_store::blocks;
-use wasmhook_store::callbacks;
-use wasmhook_store::executions::{self, DeliverySummary, Execution, ExecutionFilter};
+use wasmhook_store::executions::{Execution, ExecutionFilter};
+use wasmhook_store::repo::Database;
 
 /// Rows per page when `limit` is not given, and the most one page may hold.
 const DEFAULT_LIMIT: u32 = 50;
@@ -38,21 +37,9 @@ async fn show(
     Path(raw): Path<String>,
 ) -> Result<Json<Execution>, ApiError> {
     let id = parse_id(&raw, "execution_id")?;
-    state.store.flush().await?;
-    let team_id = caller.team_id;
-    let execution = state
-        .store
-        .read(move |conn| {
-            let mut execution = executions::execution(conn, team_id, id)?;
-            let attempts = executions::attempts_of(conn, team_id, id)?;
-            // The delivery's reports, whichever attempt ended it.
-            for attempt in &attempts {
-                execution.callbacks.extend(callbacks::messages_of(conn, team_id, attempt.id)?);
-            }
-            execution.delivery = DeliverySummary::of(attempts);
-            Ok(execution)
-        })
-        .await?;
+    let executions = state.store.executions();
+    executions.flush().await?;
+    let execution = executions.get_with_delivery(caller.team_id, id).await?;
     Ok(Json(execution))
 }
 
@@ -89,8 +76,8 @@ async fn list(
                 .ok_or_else(|| ApiError::bad_request(format!("limit must be 1 to {MAX_LIMIT}, got {raw:?}")))?,
         },
     };
-    state.store.flush().await?;
-    Ok(Json(state.store.read(move |conn| executions::list(conn, caller.team_id, &filter)).await?))
+    state.store.executions().flush().await?;
+    Ok(Json(state.store.executions().list(caller.team_id, filter).await?))
 }
 
 /// An RFC 3339 time or milliseconds since the epoch.
@@ -130,8 +117,8 @@ async fn replay(
     let request: ReplayBody =
         if bytes.iter().all(u8::is_ascii_whitespace) { ReplayBody::default() } else { parse_json(&bytes)? };
     let team_id = caller.team_id;
-    state.store.flush().await?;
-    let original = state.store.read(move |conn| executions::execution(conn, team_id, id)).await?;
+    state.store.executions().flush().await?;
+    let original = state.store.executions().get(team_id, id).await?;
     let stored = original.input.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,
@@ -141,17 +128,17 @@ async fn replay(
     })?;
     let input = StoredInput::parse(stored.get())?;
     let block_id = original.block_id;
-    let block = state.store.read(move |conn| blocks::block(conn, team_id, block_id)).await?;
+    let block = state.store.blocks().get(team_id, block_id).await?;
     let version = request.version.or(block.active_version).ok_or(ExecError::NoActiveVersion(block_id))?;
-    state.store.read(move |conn| blocks::version(conn, block_id, version)).await?;
+    state.store.blocks().version(block_id, version).await?;
     let retry = RetryPolicy::resolve(block.retry.as_ref(), &state.config);
     let job = Job::replay(&original, input, block, version, retry);
     let new_id = job.execution_id;
     let delivery = Delivery { team_id, target: block_id, idempotency: None, single_use: None, jobs: vec![job] };
     Ok(match state.executor.submit(delivery, mode).await? {
         Dispatched::Finished { .. } => {
-            state.store.flush().await?;
-            let execution = state.store.read(move |conn| executions::execution(conn, team_id, new_id)).await?;
+            state.store.executions().flush().await?;
+            let execution = state.store.executions().get(team_id, new_id).await?;
             Json(execution).into_response()
         }
         Dispatched::Accepted { .. } => {

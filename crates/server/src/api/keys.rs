@@ -14,7 +14,7 @@ use super::error::ApiError;
 use crate::auth::{Admin, issue};
 use crate::state::AppState;
 use wasmhook_store::repo::{Database, TeamRef};
-use wasmhook_store::tenancy::{self, ApiKeyRecord, KeyScope};
+use wasmhook_store::tenancy::{ApiKeyRecord, KeyScope};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -57,12 +57,11 @@ async fn revoke_key(
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let key_id = parse_id(&raw, "key_id")?;
-    let cache = Arc::clone(&state.cache);
+    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
     state
-        .write_then_invalidate(
-            move |conn| tenancy::revoke_key(conn, caller.team_id, key_id),
-            move || cache.forget_callers(),
-        )
+        .write_then_invalidate(async move { store.tenancy().revoke_key(caller.team_id, key_id).await }, move || {
+            cache.forget_callers()
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,9 +17,9 @@ use super::error::ApiError;
 use super::executions::parse_time;
 use crate::auth::Admin;
 use crate::state::AppState;
-use wasmhook_store::blocks;
 use wasmhook_store::executions::{ExecutionFilter, ExecutionStatus};
-use wasmhook_store::replay_jobs::{self, ReplayFilter, ReplayJob};
+use wasmhook_store::replay_jobs::{ReplayFilter, ReplayJob};
+use wasmhook_store::repo::{Database, NewReplay};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -97,8 +97,8 @@ async fn start(
         let block_id = request
             .block
             .ok_or_else(|| ApiError::unprocessable("`version` needs `block`: a version number belongs to one block"))?;
-        state.store.read(move |conn| blocks::block(conn, team_id, block_id)).await?;
-        state.store.read(move |conn| blocks::version(conn, block_id, version)).await?;
+        state.store.blocks().get(team_id, block_id).await?;
+        state.store.blocks().version(block_id, version).await?;
     }
     let recorded = ReplayFilter {
         block: filter.block_id,
@@ -110,15 +110,9 @@ async fn start(
     };
     let id = Uuid::now_v7();
     let version = request.version;
-    state.store.flush().await?;
-    let (matched, without_input) = state
-        .store
-        .write(move |conn| {
-            let (ids, without_input) = replay_jobs::matching(conn, team_id, &filter, max)?;
-            replay_jobs::insert(conn, id, team_id, &recorded, version, &ids)?;
-            Ok((ids.len(), without_input))
-        })
-        .await?;
+    state.store.executions().flush().await?;
+    let replay = NewReplay { id, team_id, filter, max, recorded, version };
+    let (matched, without_input) = state.store.replay_jobs().create(replay).await?;
     state.executor.start_replay(id);
     let location = format!("/v1/executions/replay/{id}");
     let body = json!({
@@ -141,8 +135,8 @@ async fn show(
     Path(raw): Path<String>,
 ) -> Result<Json<ReplayJob>, ApiError> {
     let id = parse_id(&raw, "job_id")?;
-    state.store.flush().await?;
-    Ok(Json(state.store.read(move |conn| replay_jobs::job(conn, caller.team_id, id)).await?))
+    state.store.executions().flush().await?;
+    Ok(Json(state.store.replay_jobs().get(caller.team_id, id).await?))
 }
 
 async fn cancel(
@@ -151,13 +145,5 @@ async fn cancel(
     Path(raw): Path<String>,
 ) -> Result<Json<ReplayJob>, ApiError> {
     let id = parse_id(&raw, "job_id")?;
-    let team_id = caller.team_id;
-    let job = state
-        .store
-        .write(move |conn| {
-            replay_jobs::cancel(conn, team_id, id)?;
-            replay_jobs::job(conn, team_id, id)
-        })
-        .await?;
-    Ok(Json(job))
+    Ok(Json(state.store.replay_jobs().cancel(caller.team_id, id).await?))
 }

@@ -21,8 +21,9 @@ use uuid::Uuid;
 
 use wasmhook_sandbox::{Failure, Outcome};
 use wasmhook_store::StoreError;
-use wasmhook_store::callbacks::{self, CallbackEvent, Message};
+use wasmhook_store::callbacks::CallbackEvent;
 use wasmhook_store::executions::ExecutionStatus;
+use wasmhook_store::repo;
 
 /// The end of one delivery, as the executor records it.
 #[derive(Debug, Clone, Copy)]
@@ -93,10 +94,12 @@ impl Callbacks {
         self.wake.notified().await;
     }
 
-    /// Adds a message for every callback among the completion's targets that subscribed to
-    /// its event. Runs in the write that records the completion.
-    pub fn enqueue(&self, conn: &rusqlite::Connection, done: &Completion<'_>, now: i64) -> Result<(), StoreError> {
-        let Some(event) = event_of(done.status) else { return Ok(()) };
+    /// The reports to queue with the record that ends a delivery: its targets that have a
+    /// callback, its event and the signed body; `None` when no target has a callback (the
+    /// common case, decided in memory) or the status is not final. The store adds one message
+    /// per callback subscribed to the event, in the same write as the record.
+    pub fn completion(&self, done: &Completion<'_>, now: i64) -> Result<Option<repo::Completion>, StoreError> {
+        let Some(event) = event_of(done.status) else { return Ok(None) };
         let targets: Vec<Uuid> = {
             let known = self.targets.read();
             [done.webhook_id, done.doc_id, Some(done.block_id)]
@@ -106,33 +109,15 @@ impl Callbacks {
                 .collect()
         };
         if targets.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        let subscribed = callbacks::subscribed(conn, done.team_id, &targets, event)?;
-        if subscribed.is_empty() {
-            return Ok(());
-        }
-        let payload = payload(done, event, now)?;
-        for callback in subscribed {
-            let message = Message {
-                id: format!("msg_{}", Uuid::now_v7().simple()),
-                team_id: done.team_id,
-                target_id: callback.target_id,
-                execution_id: done.execution_id,
-                event,
-                payload: payload.clone(),
-                status: "pending".to_owned(),
-                attempts: 0,
-                next_attempt_at: Some(now),
-                last_status: None,
-                last_error: None,
-                created_at: now,
-                delivered_at: None,
-            };
-            callbacks::insert_message(conn, &message)?;
-        }
-        self.wake();
-        Ok(())
+        Ok(Some(repo::Completion {
+            team_id: done.team_id,
+            execution_id: done.execution_id,
+            targets,
+            event,
+            payload: payload(done, event, now)?,
+        }))
     }
 }
 

@@ -18,8 +18,9 @@ use uuid::Uuid;
 use super::delivery::{Delivery, IdempotencyKey, Mode};
 use super::retry::RetryPolicy;
 use super::{ExecError, Executor, Job, StoredInput};
-use wasmhook_store::replay_jobs::{self, Progress};
-use wasmhook_store::{StoreError, blocks, executions};
+use wasmhook_store::StoreError;
+use wasmhook_store::replay_jobs::Progress;
+use wasmhook_store::repo::Database;
 
 /// Progress is written after this many submissions (and at the end).
 const PROGRESS_EVERY: usize = 25;
@@ -39,7 +40,7 @@ impl Executor {
 
     /// Resumes every bulk replay a restart interrupted.
     pub(super) async fn resume_replays(&self) -> Result<(), StoreError> {
-        for id in self.store.read(replay_jobs::unfinished).await? {
+        for id in self.store.replay_jobs().unfinished().await? {
             self.start_replay(id);
         }
         Ok(())
@@ -47,7 +48,7 @@ impl Executor {
 
     async fn run_replay(&self, id: Uuid) -> Result<(), ExecError> {
         let Progress { team_id, version, ids, mut submitted, mut skipped, state, .. } =
-            self.store.read(move |conn| replay_jobs::progress(conn, id)).await?;
+            self.store.replay_jobs().progress(id).await?;
         if state != "running" {
             return Ok(());
         }
@@ -78,15 +79,14 @@ impl Executor {
             }
             let done = n + 1 == total;
             if done || (submitted + skipped) % PROGRESS_EVERY == 0 {
-                let state =
-                    self.store.write(move |conn| replay_jobs::advance(conn, id, submitted, skipped, done)).await?;
+                let state = self.store.replay_jobs().advance(id, submitted, skipped, done).await?;
                 if state == "cancelled" {
                     return Ok(());
                 }
             }
         }
         if total == 0 {
-            self.store.write(move |conn| replay_jobs::advance(conn, id, 0, 0, true)).await?;
+            self.store.replay_jobs().advance(id, 0, 0, true).await?;
         }
         Ok(())
     }
@@ -94,7 +94,7 @@ impl Executor {
     /// Submits one replay; `false` when the execution can no longer be replayed (purged,
     /// its block deleted, no version to run).
     async fn replay_one(&self, job_id: Uuid, team_id: Uuid, id: Uuid, version: Option<i64>) -> Result<bool, ExecError> {
-        let original = match self.store.read(move |conn| executions::execution(conn, team_id, id)).await {
+        let original = match self.store.executions().get(team_id, id).await {
             Ok(original) => original,
             Err(StoreError::NotFound(_)) => return Ok(false),
             Err(other) => return Err(other.into()),
@@ -102,7 +102,7 @@ impl Executor {
         let Some(stored) = original.input.as_ref() else { return Ok(false) };
         let input = StoredInput::parse(stored.get())?;
         let block_id = original.block_id;
-        let block = match self.store.read(move |conn| blocks::block(conn, team_id, block_id)).await {
+        let block = match self.store.blocks().get(team_id, block_id).await {
             Ok(block) => block,
             Err(StoreError::NotFound(_)) => return Ok(false),
             Err(other) => return Err(other.into()),

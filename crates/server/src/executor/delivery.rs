@@ -18,9 +18,10 @@ use uuid::Uuid;
 use super::job::{Job, Recording, RunSummary};
 use super::queue::Full;
 use super::{ExecError, Executor};
-use wasmhook_store::deliveries::{self, KeyClaim, KeyUse};
-use wasmhook_store::executions::{self, ExecutionStatus};
-use wasmhook_store::{now_ms, webhooks};
+use wasmhook_store::deliveries::KeyClaim;
+use wasmhook_store::executions::ExecutionStatus;
+use wasmhook_store::repo::{Acceptance, Database, KeyClaimRequest};
+use wasmhook_store::{StoreError, now_ms};
 
 /// Answer now with ids (async), or wait for the result (sync, the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,36 +167,19 @@ impl Executor {
     /// Claims the idempotency key (if any) and inserts the pending rows, in one savepoint.
     async fn commit(&self, delivery: &Delivery, ids: &[Uuid], status: ExecutionStatus) -> Result<KeyClaim, ExecError> {
         let window_ms = i64::try_from(self.config.idempotency_window.as_millis()).unwrap_or(i64::MAX);
-        let delivery = delivery.clone();
-        let ids = ids.to_vec();
-        Ok(self
-            .store
-            .write(move |conn| {
-                let now = now_ms();
-                if let Some(IdempotencyKey { key, request_hash }) = &delivery.idempotency {
-                    let key_use = KeyUse {
-                        team_id: delivery.team_id,
-                        target: delivery.target,
-                        key,
-                        request_hash,
-                        execution_ids: &ids,
-                    };
-                    let claim = deliveries::claim_key(conn, &key_use, now, now.saturating_sub(window_ms))?;
-                    if claim != KeyClaim::New {
-                        return Ok(claim);
-                    }
-                }
-                if let Some(webhook) = delivery.single_use {
-                    // On failure the savepoint (and the key claim above) rolls back.
-                    webhooks::take_arm(conn, webhook, now)?;
-                }
-                for job in &delivery.jobs {
-                    let input = job.stored_input()?;
-                    executions::insert_pending(conn, &job.record(&input), status)?;
-                }
-                Ok(KeyClaim::New)
-            })
-            .await?)
+        let now = now_ms();
+        let key = delivery.idempotency.as_ref().map(|IdempotencyKey { key, request_hash }| KeyClaimRequest {
+            key: key.clone(),
+            request_hash: *request_hash,
+            target: delivery.target,
+            window_start: now.saturating_sub(window_ms),
+        });
+        let records =
+            delivery.jobs.iter().map(|job| Ok(job.record(job.stored_input()?))).collect::<Result<_, StoreError>>()?;
+        debug_assert_eq!(ids.len(), delivery.jobs.len());
+        let acceptance =
+            Acceptance { team_id: delivery.team_id, key, single_use: delivery.single_use, records, status, now };
+        Ok(self.store.executions().accept(acceptance).await?)
     }
 
     /// Runs the jobs now (at most `doc_concurrency` at once). If they outlive the sync wait,
@@ -241,15 +225,9 @@ impl Executor {
             }
             () = tokio::time::sleep(self.config.sync_wait) => {
                 if !recorded {
-                    self.store
-                        .write(move |conn| {
-                            for job in &jobs {
-                                let input = job.stored_input()?;
-                                executions::insert_pending(conn, &job.record(&input), ExecutionStatus::Running)?;
-                            }
-                            Ok(())
-                        })
-                        .await?;
+                    let records =
+                        jobs.iter().map(|job| Ok(job.record(job.stored_input()?))).collect::<Result<_, StoreError>>()?;
+                    self.store.executions().insert_pending(records, ExecutionStatus::Running).await?;
                 }
                 Ok(Dispatched::Accepted { ids, replayed: false })
             }
@@ -264,14 +242,8 @@ impl Executor {
         }
         let started = Instant::now();
         loop {
-            let wanted = ids.clone();
-            let runs: Vec<RunSummary> = self
-                .store
-                .read(move |conn| executions::by_ids(conn, team_id, &wanted))
-                .await?
-                .into_iter()
-                .map(RunSummary::from)
-                .collect();
+            let runs: Vec<RunSummary> =
+                self.store.executions().by_ids(team_id, ids.clone()).await?.into_iter().map(RunSummary::from).collect();
             if runs.len() == ids.len() && runs.iter().all(RunSummary::is_terminal) {
                 return Ok(Dispatched::Finished { runs, replayed: true });
             }

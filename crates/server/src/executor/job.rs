@@ -16,7 +16,8 @@ use crate::callbacks::Completion;
 use wasmhook_abi::env as guest_env;
 use wasmhook_sandbox::{DEFAULT_TIMEOUT, Failure, Outcome, RunInput, RunLimits};
 use wasmhook_store::blocks::Block;
-use wasmhook_store::executions::{self, Claimed, Execution, ExecutionStatus, NewExecution, Trigger};
+use wasmhook_store::executions::{Claimed, Execution, ExecutionStatus, NewExecution, Trigger};
+use wasmhook_store::repo::{Database, Finished, FollowUp};
 use wasmhook_store::{StoreError, now_ms};
 
 /// How the run key shows in what the run produced: `[secret:run-api-key]`.
@@ -130,14 +131,14 @@ impl Job {
         StoredInput::serialize(&self.data, &self.request_env, &self.files)
     }
 
-    pub(crate) fn record<'a>(&'a self, input: &'a str) -> NewExecution<'a> {
+    pub(crate) fn record(&self, input: String) -> NewExecution {
         NewExecution {
             id: self.execution_id,
             team_id: self.block.team_id,
             block_id: self.block.id,
             block_version: self.version,
             doc_id: self.doc_id,
-            dataset_key: self.dataset_key.as_deref(),
+            dataset_key: self.dataset_key.clone(),
             trigger: self.trigger,
             input,
             keep_input: self.keep_input,
@@ -310,26 +311,26 @@ impl Executor {
             Verdict::Final | Verdict::Dead => None,
         };
         let retrying = next.is_some();
-        let callbacks = self.callbacks.clone();
-        let write = move |conn: &rusqlite::Connection| {
-            let input = job.stored_input()?;
-            let now = now_ms();
-            executions::finish(conn, &job.record(&input), &outcome, status, now)?;
-            match &next {
-                Some((attempt, delay)) => {
-                    let not_before = now.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
-                    executions::insert_scheduled(conn, &attempt.record(&input), not_before)?;
-                }
-                None => callbacks.enqueue(conn, &job.completion(status, &outcome), now)?,
-            }
-            Ok(())
+        let input = job.stored_input()?;
+        let now = now_ms();
+        let follow_up = match next {
+            Some((attempt, delay)) => FollowUp::Retry {
+                next: attempt.record(input.clone()),
+                not_before: now.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX)),
+            },
+            None => FollowUp::Complete(self.callbacks.completion(&job.completion(status, &outcome), now)?),
         };
+        let reports = matches!(follow_up, FollowUp::Complete(Some(_)));
+        let finished = Finished { record: job.record(input), outcome, status, now, follow_up };
         match recording {
-            Recording::Committed => self.store.write(write).await?,
-            Recording::Queued => self.store.write_detached("execution record", write).await,
+            Recording::Committed => self.store.executions().record(finished).await?,
+            Recording::Queued => self.store.executions().record_detached(finished).await,
         }
         if retrying {
             self.retry_wake.notify_one();
+        }
+        if reports {
+            self.callbacks.wake();
         }
         Ok(summary)
     }

@@ -42,8 +42,8 @@ use crate::callbacks::Callbacks;
 use crate::config::Config;
 use crate::secrets::Sealer;
 use queue::Queue;
-use wasmhook_sandbox::{BlockDigest, PreparedBlock, Sandbox, SandboxError};
-use wasmhook_store::blocks;
+use wasmhook_sandbox::{PreparedBlock, Sandbox, SandboxError};
+use wasmhook_store::repo::Database;
 use wasmhook_store::{Store, StoreError};
 
 /// Why a delivery could not be accepted or run (a failing guest is not an error: its
@@ -158,7 +158,7 @@ impl Executor {
     /// Re-queues what a crash left `queued` or `running`, then starts the workers and the
     /// retention task. Returns how many executions were recovered.
     pub async fn start(&self) -> Result<usize, ExecError> {
-        let recovered = self.store.write(wasmhook_store::executions::recover).await?;
+        let recovered = self.store.executions().recover().await?;
         let count = recovered.len();
         if count > 0 {
             tracing::info!(count, "re-queued executions left unfinished by the last run");
@@ -203,20 +203,14 @@ impl Executor {
         let digest = self
             .cache
             .digest(block_id, version, || async move {
-                let stored = store.read(move |conn| blocks::version(conn, block_id, version)).await?;
-                let digest: BlockDigest = stored
-                    .digest
-                    .parse()
-                    .map_err(|_| StoreError::Corrupt(format!("block digest {:?} is not hex", stored.digest)))?;
-                Ok(Some(digest))
+                Ok::<_, StoreError>(Some(store.blocks().version(block_id, version).await?.digest))
             })
             .await?
             .ok_or(StoreError::NotFound("block version"))?;
         if let Some(prepared) = self.sandbox.cached(&digest)? {
             return Ok(prepared);
         }
-        let hex = digest.to_string();
-        let bytes = self.store.read(move |conn| blocks::wasm_bytes(conn, &hex)).await?;
+        let bytes = self.store.blocks().wasm_bytes(digest).await?;
         Ok(self.sandbox.prepare(&bytes).await?)
     }
 }

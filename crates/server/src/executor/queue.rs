@@ -17,7 +17,8 @@ use uuid::Uuid;
 use super::Executor;
 use super::job::{Job, Recording, StoredInput};
 use wasmhook_sandbox::{Failure, FailureKind, Outcome};
-use wasmhook_store::{StoreError, executions, now_ms};
+use wasmhook_store::repo::Database;
+use wasmhook_store::{StoreError, now_ms};
 
 /// Why the queue has no room for a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,7 +165,7 @@ impl Executor {
     }
 
     async fn run_queued(&self, id: Uuid) -> Result<(), super::ExecError> {
-        let Some(claimed) = self.store.write(move |conn| executions::claim(conn, id, now_ms())).await? else {
+        let Some(claimed) = self.store.executions().claim(id, now_ms()).await? else {
             return Ok(()); // already finished (e.g. a recovered duplicate) or purged
         };
         let (team_id, block_id) = (claimed.team_id, claimed.block_id);
@@ -176,7 +177,7 @@ impl Executor {
             Ok(block) => (*block).clone(),
             Err(error) => {
                 let message = format!("the host could not run it: cannot load its block: {error}");
-                self.store.write(move |conn| executions::fail_unstarted(conn, id, &message, now_ms())).await?;
+                self.store.executions().fail_unstarted(id, &message, now_ms()).await?;
                 return Err(error.into());
             }
         };

@@ -3,7 +3,8 @@
 //! the executions they report, and expired key-value entries.
 
 use super::Executor;
-use wasmhook_store::{StoreError, callbacks, deliveries, executions, kv, now_ms};
+use wasmhook_store::repo::Database;
+use wasmhook_store::{StoreError, now_ms};
 
 impl Executor {
     /// Deletes what is past retention; returns (executions, idempotency records) removed.
@@ -11,16 +12,8 @@ impl Executor {
     pub async fn purge_expired(&self) -> Result<(usize, usize), StoreError> {
         let retention = i64::try_from(self.config.retention.as_millis()).unwrap_or(i64::MAX);
         let window = i64::try_from(self.config.idempotency_window.as_millis()).unwrap_or(i64::MAX);
-        self.store
-            .write(move |conn| {
-                let now = now_ms();
-                let executions = executions::purge(conn, now.saturating_sub(retention))?;
-                callbacks::purge(conn, now.saturating_sub(retention))?;
-                let keys = deliveries::purge(conn, now.saturating_sub(window))?;
-                kv::purge_expired(conn, now)?;
-                Ok((executions, keys))
-            })
-            .await
+        let now = now_ms();
+        self.store.executions().purge(now.saturating_sub(retention), now.saturating_sub(window), now).await
     }
 
     /// The background loop: one purge every `retention_interval`, until shutdown.

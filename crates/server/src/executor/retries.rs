@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use super::Executor;
-use wasmhook_store::{executions, now_ms};
+use wasmhook_store::now_ms;
+use wasmhook_store::repo::Database;
 
 /// The longest the scheduler sleeps without looking at the store: a bound on how late an
 /// attempt can be if a wake-up were ever missed (or the clock jumped).
@@ -20,7 +21,7 @@ impl Executor {
     pub(super) async fn schedule_retries(&self) {
         loop {
             let now = now_ms();
-            let sleep = match self.store.write(move |conn| executions::promote_due(conn, now)).await {
+            let sleep = match self.store.executions().promote_due(now).await {
                 Ok((due, next)) => {
                     if !due.is_empty() {
                         tracing::debug!(count = due.len(), "retry attempts queued");

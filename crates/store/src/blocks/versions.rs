@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use uuid::Uuid;
+use wasmhook_domain::{BlockDigest, BlockShape};
 
 use super::{Block, block};
 use crate::{StoreError, now_ms, uuid_at};
@@ -16,20 +17,20 @@ pub struct BlockVersion {
     /// 1, 2, 3, … in upload order.
     pub version: i64,
     /// sha256 of the wasm bytes.
-    pub digest: String,
+    pub digest: BlockDigest,
     /// Size of the wasm bytes.
     pub size: i64,
     /// `block` (typed world) or `command`.
-    pub shape: String,
+    pub shape: BlockShape,
     /// Upload time, ms since the epoch.
     pub created_at: i64,
 }
 
 /// A component's bytes as written by [`Store::put_wasm_chunks`](crate::Store::put_wasm_chunks).
 #[derive(Debug, Clone, Copy)]
-pub struct StoredBlob<'a> {
-    /// Its SHA-256, hex.
-    pub digest: &'a str,
+pub struct StoredBlob {
+    /// Its SHA-256.
+    pub digest: BlockDigest,
     /// Its length.
     pub size: usize,
     /// How many chunks hold it.
@@ -41,13 +42,13 @@ pub fn insert_version(
     conn: &Connection,
     team_id: Uuid,
     block_id: Uuid,
-    blob: StoredBlob<'_>,
-    shape: &str,
+    blob: StoredBlob,
+    shape: BlockShape,
     activate: bool,
 ) -> Result<BlockVersion, StoreError> {
     block(conn, team_id, block_id)?;
     let StoredBlob { digest, size, chunks } = blob;
-    crate::blobs::seal(conn, digest, chunks)?;
+    crate::blobs::seal(conn, &digest.to_string(), chunks)?;
     let next: i64 = conn.query_row(
         "SELECT COALESCE(MAX(version), 0) + 1 FROM block_versions WHERE block_id = ?1",
         [block_id.to_string()],
@@ -56,14 +57,21 @@ pub fn insert_version(
     let version = BlockVersion {
         block_id,
         version: next,
-        digest: digest.to_owned(),
+        digest,
         size: i64::try_from(size).unwrap_or(i64::MAX),
-        shape: shape.to_owned(),
+        shape,
         created_at: now_ms(),
     };
     conn.execute(
         "INSERT INTO block_versions (block_id, version, digest, size, shape, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![block_id.to_string(), version.version, digest, version.size, shape, version.created_at],
+        params![
+            block_id.to_string(),
+            version.version,
+            digest.to_string(),
+            version.size,
+            shape.as_str(),
+            version.created_at
+        ],
     )?;
     if activate {
         set_active_version(conn, block_id, next)?;
@@ -93,12 +101,22 @@ fn version_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BlockVersion> {
     Ok(BlockVersion {
         block_id: uuid_at(row, 0)?,
         version: row.get(1)?,
-        digest: row.get(2)?,
+        digest: row.get::<_, String>(2)?.parse().map_err(|e| conversion(2, e))?,
         size: row.get(3)?,
-        shape: row.get(4)?,
+        shape: BlockShape::parse(&row.get::<_, String>(4)?).ok_or_else(|| conversion(4, UnknownShape))?,
         created_at: row.get(5)?,
     })
 }
+
+/// A column that does not decode into its type.
+fn conversion(idx: usize, error: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(error))
+}
+
+/// A stored shape that is neither `block` nor `command`.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown block shape")]
+struct UnknownShape;
 
 /// One version of a block.
 pub fn version(conn: &Connection, block_id: Uuid, version: i64) -> Result<BlockVersion, StoreError> {
@@ -120,6 +138,6 @@ pub fn versions(conn: &Connection, team_id: Uuid, block_id: Uuid) -> Result<Vec<
 }
 
 /// The wasm bytes of a digest (to recompile when no artifact is cached).
-pub fn wasm_bytes(conn: &Connection, digest: &str) -> Result<Vec<u8>, StoreError> {
-    crate::blobs::read(conn, digest)
+pub fn wasm_bytes(conn: &Connection, digest: BlockDigest) -> Result<Vec<u8>, StoreError> {
+    crate::blobs::read(conn, &digest.to_string())
 }

@@ -15,7 +15,7 @@ pub use attempts::{AttemptSummary, DeliverySummary};
 pub use attempts::{attempts_of, latest_attempt};
 
 pub use writes::{Claimed, NewExecution, finish, insert_pending, insert_scheduled};
-pub use writes::{claim, fail_unstarted, promote_due, purge, recover};
+pub use writes::{Promoted, claim, fail_unstarted, promote_due, purge, recover};
 
 use super::{StoreError, opt_uuid_at, uuid_at};
 use wasmhook_domain::{Failure, LogLine, OutboundCall, RunStatus};

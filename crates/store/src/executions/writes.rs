@@ -10,7 +10,7 @@ use wasmhook_domain::{FailureKind, Outcome};
 
 /// What the executor knows about a run to record it.
 #[derive(Debug)]
-pub struct NewExecution<'a> {
+pub struct NewExecution {
     /// The execution id handed to the guest as `EXECUTION_ID`.
     pub id: Uuid,
     /// Owning team.
@@ -22,11 +22,11 @@ pub struct NewExecution<'a> {
     /// The doc, for v4.
     pub doc_id: Option<Uuid>,
     /// The dataset, for v4.
-    pub dataset_key: Option<&'a str>,
+    pub dataset_key: Option<String>,
     /// What started it.
     pub trigger: Trigger,
     /// The replay input as JSON text.
-    pub input: &'a str,
+    pub input: String,
     /// Drop the input once finished (`storePayload: false`).
     pub keep_input: bool,
     /// A dataset's `timeoutMs` override, kept so a queued run uses it.
@@ -88,19 +88,19 @@ pub struct Claimed {
 
 /// Inserts an unfinished execution (`queued` for workers, `running` for the sync path) with
 /// its input, so that it survives a crash. Ignored when the id exists (the run finished first).
-pub fn insert_pending(conn: &Connection, new: &NewExecution<'_>, status: ExecutionStatus) -> Result<(), StoreError> {
+pub fn insert_pending(conn: &Connection, new: &NewExecution, status: ExecutionStatus) -> Result<(), StoreError> {
     insert_unfinished(conn, new, status, None)
 }
 
 /// Inserts the next attempt of a delivery, to be queued at `not_before` (ms) by the retry
 /// scheduler.
-pub fn insert_scheduled(conn: &Connection, new: &NewExecution<'_>, not_before: i64) -> Result<(), StoreError> {
+pub fn insert_scheduled(conn: &Connection, new: &NewExecution, not_before: i64) -> Result<(), StoreError> {
     insert_unfinished(conn, new, ExecutionStatus::Scheduled, Some(not_before))
 }
 
 fn insert_unfinished(
     conn: &Connection,
-    new: &NewExecution<'_>,
+    new: &NewExecution,
     status: ExecutionStatus,
     not_before: Option<i64>,
 ) -> Result<(), StoreError> {
@@ -140,7 +140,7 @@ fn insert_unfinished(
 /// is dropped here when the block or doc says `storePayload: false`.
 pub fn finish(
     conn: &Connection,
-    new: &NewExecution<'_>,
+    new: &NewExecution,
     outcome: &Outcome,
     status: ExecutionStatus,
     finished_at: i64,
@@ -270,7 +270,7 @@ pub fn recover(conn: &Connection) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
 }
 
 /// Attempts queued by [`promote_due`] as (team, id), and when the next waiting one is due.
-type Promoted = (Vec<(Uuid, Uuid)>, Option<i64>);
+pub type Promoted = (Vec<(Uuid, Uuid)>, Option<i64>);
 
 /// Queues every scheduled attempt whose time has come: returns their (team, id), oldest
 /// first, and the time of the next one still waiting.

@@ -40,7 +40,8 @@ use crate::signatures::{SignatureCheck, SignatureError};
 use crate::state::{AppState, WebhookLookup};
 use request::{RequestMeta, content_type_allowed, essence, hand_over};
 use wasmhook_abi::env as guest_env;
-use wasmhook_store::executions::{self, Trigger};
+use wasmhook_store::executions::Trigger;
+use wasmhook_store::repo::Database;
 use wasmhook_store::webhooks::{AuthMode, ResponseMode, TargetKind, Webhook, WebhookState};
 use wasmhook_store::{StoreError, now_ms};
 
@@ -241,9 +242,9 @@ async fn poll(
     let webhook = authenticated(&state, &raw_id, &parts, &query).await?;
     let execution_id = parse_uuid(&raw_execution, "execution_id")?;
     let team_id = webhook.team_id;
-    state.store.flush().await?;
+    state.store.executions().flush().await?;
     // A retried delivery reports its latest attempt (the id polled stays the first one's).
-    let execution = match state.store.read(move |conn| executions::latest_attempt(conn, team_id, execution_id)).await {
+    let execution = match state.store.executions().latest_attempt(team_id, execution_id).await {
         Ok(execution) if execution.webhook_id == Some(webhook.id) => execution,
         Ok(_) | Err(StoreError::NotFound(_)) => return Err(ApiError::not_found("execution")),
         Err(other) => return Err(other.into()),

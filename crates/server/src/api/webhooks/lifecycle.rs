@@ -19,7 +19,8 @@ use crate::auth::webhook_secret::NewSecret;
 use crate::signatures::SignatureConfig;
 use crate::state::AppState;
 use wasmhook_store::now_ms;
-use wasmhook_store::webhooks::{self, WebhookState};
+use wasmhook_store::repo::Database;
+use wasmhook_store::webhooks::WebhookState;
 
 /// Longest arm window: 30 days.
 const MAX_ARM_SECS: u64 = 30 * 24 * 3600;
@@ -67,11 +68,10 @@ async fn rotate_secret(
     let grace_ms = i64::try_from(body.grace_seconds * 1000).unwrap_or(i64::MAX);
     let previous_until = (body.grace_seconds > 0).then(|| now_ms().saturating_add(grace_ms));
     let stored = (secret.hash, secret.hint.clone());
-    let cache = Arc::clone(&state.cache);
-    let sealer = Arc::clone(&state.sealer);
+    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
     let webhook = state
         .write_then_invalidate(
-            move |conn| webhooks::rotate_secret(conn, &sealer, caller.team_id, id, stored, previous_until),
+            async move { store.webhooks().rotate_secret(caller.team_id, id, stored, previous_until).await },
             move || cache.forget_webhook(id),
         )
         .await?;
@@ -85,9 +85,9 @@ async fn regenerate_url(
     Path(raw): Path<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
-    let sealer = Arc::clone(&state.sealer);
+    let store = state.store.clone();
     let shown =
-        write_and_show(&state, &headers, id, move |conn| webhooks::regenerate(conn, &sealer, caller.team_id, id))
+        write_and_show(&state, &headers, id, async move { store.webhooks().regenerate(caller.team_id, id).await })
             .await?;
     // Only once the write proved the webhook is the caller's: another team's call is a 404
     // with no side effect (it used to reset the victim's rate-limit bucket first).
@@ -148,10 +148,13 @@ async fn set_state(
     new_state: WebhookState,
     armed_until: Option<i64>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let sealer = Arc::clone(&state.sealer);
-    write_and_show(state, headers, id, move |conn| {
-        webhooks::set_state(conn, &sealer, team_id, id, new_state, armed_until)
-    })
+    let store = state.store.clone();
+    write_and_show(
+        state,
+        headers,
+        id,
+        async move { store.webhooks().set_state(team_id, id, new_state, armed_until).await },
+    )
     .await
 }
 
@@ -164,9 +167,9 @@ async fn set_signature(
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
     check_signature(&state, &signature)?;
-    let sealer = Arc::clone(&state.sealer);
-    write_and_show(&state, &headers, id, move |conn| {
-        webhooks::set_signature(conn, &sealer, caller.team_id, id, Some(&signature))
+    let store = state.store.clone();
+    write_and_show(&state, &headers, id, async move {
+        store.webhooks().set_signature(caller.team_id, id, Some(signature)).await
     })
     .await
 }
@@ -178,7 +181,7 @@ async fn remove_signature(
     Path(raw): Path<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
-    let sealer = Arc::clone(&state.sealer);
-    write_and_show(&state, &headers, id, move |conn| webhooks::set_signature(conn, &sealer, caller.team_id, id, None))
+    let store = state.store.clone();
+    write_and_show(&state, &headers, id, async move { store.webhooks().set_signature(caller.team_id, id, None).await })
         .await
 }

@@ -27,7 +27,8 @@ use crate::auth::webhook_secret::NewSecret;
 use crate::signatures::{SignatureCheck, SignatureConfig};
 use crate::state::AppState;
 use view::{WebhookView, view};
-use wasmhook_store::webhooks::{self, AuthMode, NewWebhook, Target, Webhook, WebhookSettings};
+use wasmhook_store::repo::Database;
+use wasmhook_store::webhooks::{AuthMode, NewWebhook, Target, Webhook, WebhookSettings};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -131,8 +132,7 @@ async fn create(
         signature: body.signature,
         allow_multiple: body.allow_multiple,
     };
-    let sealer = Arc::clone(&state.sealer);
-    let webhook = state.store.write(move |conn| webhooks::insert(conn, &sealer, &new)).await?;
+    let webhook = state.store.webhooks().create(new).await?;
     Ok((StatusCode::CREATED, Json(view(&state, &headers, webhook, secret.map(|s| s.text)))))
 }
 
@@ -141,8 +141,7 @@ async fn list(
     Admin(caller): Admin,
     headers: HeaderMap,
 ) -> Result<Json<Vec<WebhookView>>, ApiError> {
-    let sealer = Arc::clone(&state.sealer);
-    let all = state.store.read(move |conn| webhooks::webhooks_of_team(conn, &sealer, caller.team_id)).await?;
+    let all = state.store.webhooks().list(caller.team_id).await?;
     Ok(Json(all.into_iter().map(|w| view(&state, &headers, w, None)).collect()))
 }
 
@@ -153,8 +152,7 @@ async fn show(
     Path(raw): Path<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
-    let sealer = Arc::clone(&state.sealer);
-    let webhook = state.store.read(move |conn| webhooks::webhook(conn, &sealer, caller.team_id, id)).await?;
+    let webhook = state.store.webhooks().get(caller.team_id, id).await?;
     Ok(Json(view(&state, &headers, webhook, None)))
 }
 
@@ -177,8 +175,7 @@ async fn update(
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
     let team_id = caller.team_id;
-    let sealer = Arc::clone(&state.sealer);
-    let current = state.store.read(move |conn| webhooks::webhook(conn, &sealer, team_id, id)).await?;
+    let current = state.store.webhooks().get(team_id, id).await?;
     let settings = match body.settings {
         None => current.settings,
         Some(patch) => {
@@ -192,8 +189,8 @@ async fn update(
     if name.trim().is_empty() {
         return Err(ApiError::unprocessable("`name` must not be empty"));
     }
-    let sealer = Arc::clone(&state.sealer);
-    write_and_show(&state, &headers, id, move |conn| webhooks::update(conn, &sealer, team_id, id, &name, &settings))
+    let store = state.store.clone();
+    write_and_show(&state, &headers, id, async move { store.webhooks().update(team_id, id, name, settings).await })
         .await
 }
 
@@ -218,15 +215,12 @@ fn merge_patch(target: &mut Value, patch: Value) {
 }
 
 /// Runs a write that returns the changed webhook, drops its cached copy, and shows it.
-async fn write_and_show<F>(
+async fn write_and_show(
     state: &AppState,
     headers: &HeaderMap,
     id: Uuid,
-    write: F,
-) -> Result<Json<WebhookView>, ApiError>
-where
-    F: FnOnce(&rusqlite::Connection) -> Result<Webhook, wasmhook_store::StoreError> + Send + 'static,
-{
+    write: impl Future<Output = Result<Webhook, wasmhook_store::StoreError>> + Send + 'static,
+) -> Result<Json<WebhookView>, ApiError> {
     let cache = Arc::clone(&state.cache);
     let webhook = state.write_then_invalidate(write, move || cache.forget_webhook(id)).await?;
     Ok(Json(view(state, headers, webhook, None)))
@@ -238,15 +232,12 @@ async fn remove(
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
-    let (cache, limiters) = (Arc::clone(&state.cache), Arc::clone(&state.limiters));
+    let (store, cache, limiters) = (state.store.clone(), Arc::clone(&state.cache), Arc::clone(&state.limiters));
     state
-        .write_then_invalidate(
-            move |conn| webhooks::delete(conn, caller.team_id, id),
-            move || {
-                cache.forget_webhook(id);
-                limiters.forget(id);
-            },
-        )
+        .write_then_invalidate(async move { store.webhooks().delete(caller.team_id, id).await }, move || {
+            cache.forget_webhook(id);
+            limiters.forget(id);
+        })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

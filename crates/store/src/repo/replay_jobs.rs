@@ -1,0 +1,80 @@
+//! Bulk replays: the executions a filter matched, and the runner's progress through them.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::executions::ExecutionFilter;
+use crate::replay_jobs::{self as sql, Progress, ReplayFilter, ReplayJob};
+use crate::{Store, StoreError};
+
+/// A new bulk replay.
+#[derive(Debug, Clone)]
+pub struct NewReplay {
+    /// Its id.
+    pub id: Uuid,
+    /// The caller's team.
+    pub team_id: Uuid,
+    /// What selects the executions.
+    pub filter: ExecutionFilter,
+    /// The most it takes (oldest first).
+    pub max: usize,
+    /// The filter as the job shows it.
+    pub recorded: ReplayFilter,
+    /// The block version to replay with (`None`: each block's active one).
+    pub version: Option<i64>,
+}
+
+/// Bulk replays.
+#[async_trait]
+pub trait ReplayJobRepo: Send + Sync {
+    /// Stores a bulk replay of the latest attempts matching its filter that kept their input;
+    /// (matched, matched without input).
+    async fn create(&self, replay: NewReplay) -> Result<(usize, usize), StoreError>;
+    /// A job of the team, with its replays' statuses.
+    async fn get(&self, team_id: Uuid, id: Uuid) -> Result<ReplayJob, StoreError>;
+    /// Stops a running job of the team (what it submitted stays submitted); the job after.
+    async fn cancel(&self, team_id: Uuid, id: Uuid) -> Result<ReplayJob, StoreError>;
+    /// Jobs a restart interrupted.
+    async fn unfinished(&self) -> Result<Vec<Uuid>, StoreError>;
+    /// What the runner needs to go on.
+    async fn progress(&self, id: Uuid) -> Result<Progress, StoreError>;
+    /// Records progress (`done`: all submitted); the job's state after (`cancelled` stops the
+    /// runner).
+    async fn advance(&self, id: Uuid, submitted: usize, skipped: usize, done: bool) -> Result<String, StoreError>;
+}
+
+#[async_trait]
+impl ReplayJobRepo for Store {
+    async fn create(&self, replay: NewReplay) -> Result<(usize, usize), StoreError> {
+        self.write(move |conn| {
+            let (ids, without_input) = sql::matching(conn, replay.team_id, &replay.filter, replay.max)?;
+            sql::insert(conn, replay.id, replay.team_id, &replay.recorded, replay.version, &ids)?;
+            Ok((ids.len(), without_input))
+        })
+        .await
+    }
+
+    async fn get(&self, team_id: Uuid, id: Uuid) -> Result<ReplayJob, StoreError> {
+        self.read(move |conn| sql::job(conn, team_id, id)).await
+    }
+
+    async fn cancel(&self, team_id: Uuid, id: Uuid) -> Result<ReplayJob, StoreError> {
+        self.write(move |conn| {
+            sql::cancel(conn, team_id, id)?;
+            sql::job(conn, team_id, id)
+        })
+        .await
+    }
+
+    async fn unfinished(&self) -> Result<Vec<Uuid>, StoreError> {
+        self.read(sql::unfinished).await
+    }
+
+    async fn progress(&self, id: Uuid) -> Result<Progress, StoreError> {
+        self.read(move |conn| sql::progress(conn, id)).await
+    }
+
+    async fn advance(&self, id: Uuid, submitted: usize, skipped: usize, done: bool) -> Result<String, StoreError> {
+        self.write(move |conn| sql::advance(conn, id, submitted, skipped, done)).await
+    }
+}
