@@ -15,7 +15,7 @@ use uuid::Uuid;
 use wasmhook_sandbox::{Logs, Outcome};
 use wasmhook_server::{AppState, Config};
 use wasmhook_store::executions::{ExecutionStatus, NewExecution, Trigger};
-use wasmhook_store::repo::{Database, Finished, FollowUp};
+use wasmhook_store::repo::{Finished, FollowUp};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

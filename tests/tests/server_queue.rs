@@ -42,7 +42,7 @@ async fn post_with(
 
 /// Executions in the SQLite file (after the writer flushed).
 async fn executions_in(server: &TestServer) -> i64 {
-    server.state.store.flush().await.expect("flush");
+    server.state.store.executions().flush().await.expect("flush");
     let conn = rusqlite::Connection::open(server.state.config.database_path()).expect("sqlite");
     conn.query_row("SELECT COUNT(*) FROM executions", [], |row| row.get(0)).expect("count")
 }
@@ -322,7 +322,7 @@ async fn a_queued_run_whose_block_cannot_load_fails_instead_of_staying_running()
     let ran = server.post(&format!("/v2/webhook/blocks/{echo}/execute"), &key, json!({ "data": {} })).await;
     assert_eq!(ran.status, StatusCode::OK, "{}", ran.body);
     let id = ran.body["execution_id"].as_str().expect("id").to_owned();
-    server.state.store.flush().await.expect("flush");
+    server.state.store.executions().flush().await.expect("flush");
     let db = server.state.config.database_path();
     server.stop().await;
 
@@ -334,7 +334,7 @@ async fn a_queued_run_whose_block_cannot_load_fails_instead_of_staying_running()
     let restarted = TestServer::start_in(dir.path()).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     let (status, message) = loop {
-        restarted.state.store.flush().await.expect("flush");
+        restarted.state.store.executions().flush().await.expect("flush");
         let conn = rusqlite::Connection::open(&db).expect("sqlite");
         let row: (String, Option<String>) = conn
             .query_row("SELECT status, error_message FROM executions WHERE id = ?1", [&id], |row| {

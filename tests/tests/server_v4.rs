@@ -261,7 +261,7 @@ async fn a_doc_without_datasets_is_a_422_on_every_path() {
             server.trigger(&format!("/api/webhooks/{id}"), &[("content-type", "application/json")], "{}").await;
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{mode}: {}", answer.body);
     }
-    server.state.store.flush().await.expect("flush");
+    server.state.store.executions().flush().await.expect("flush");
     let conn = rusqlite::Connection::open(server.state.config.database_path()).expect("sqlite");
     let runs: i64 = conn.query_row("SELECT COUNT(*) FROM executions", [], |row| row.get(0)).expect("count");
     assert_eq!(runs, 0);

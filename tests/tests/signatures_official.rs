@@ -80,7 +80,7 @@ impl Hook<'_> {
     }
 
     async fn runs(&self) -> i64 {
-        self.server.state.store.flush().await.expect("flush");
+        self.server.state.store.executions().flush().await.expect("flush");
         let conn = rusqlite::Connection::open(self.server.state.config.database_path()).expect("sqlite");
         conn.query_row("SELECT COUNT(*) FROM executions WHERE webhook_id = ?1", [&self.id], |row| row.get(0))
             .expect("count")

@@ -82,7 +82,7 @@ async fn async_json_with_invalid_utf8_is_refused_before_anything_is_stored() {
     let latin1 = b"{\"name\": \"caf\xe9\"}".to_vec();
     let refused = server.trigger(&path, &[("content-type", "application/json")], latin1).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
-    server.state.store.flush().await.expect("flush");
+    server.state.store.executions().flush().await.expect("flush");
     let conn = rusqlite::Connection::open(server.state.config.database_path()).expect("sqlite");
     let stored: i64 = conn.query_row("SELECT COUNT(*) FROM executions", [], |row| row.get(0)).expect("count");
     assert_eq!(stored, 0, "nothing was accepted");

@@ -21,7 +21,7 @@ fn bearer(secret: &str) -> String {
 
 /// Executions recorded for a webhook, read from the SQLite file (after the writer flushed).
 async fn executions_of(server: &TestServer, webhook_id: &str) -> i64 {
-    server.state.store.flush().await.expect("flush");
+    server.state.store.executions().flush().await.expect("flush");
     let conn = rusqlite::Connection::open(server.state.config.database_path()).expect("sqlite");
     conn.query_row("SELECT COUNT(*) FROM executions WHERE webhook_id = ?1", [webhook_id], |row| row.get(0))
         .expect("count")

@@ -27,9 +27,10 @@ use crate::auth::Caller;
 use wasmhook_sandbox::BlockDigest;
 use wasmhook_store::blocks::Block;
 use wasmhook_store::docs::Doc;
-use wasmhook_store::repo::Database;
+
+use wasmhook_store::StoreError;
+use wasmhook_store::repo::SharedDatabase;
 use wasmhook_store::webhooks::Webhook;
-use wasmhook_store::{Store, StoreError};
 
 /// Entries per map.
 const MAX_ENTRIES: NonZeroUsize = NonZeroUsize::new(10_000).expect("non-zero");
@@ -141,7 +142,7 @@ impl Cache {
     }
 
     /// A block by id whatever its team: from the cache, else read from `store`.
-    pub(crate) async fn load_block(&self, store: &Store, id: Uuid) -> Result<Option<Arc<Block>>, StoreError> {
+    pub(crate) async fn load_block(&self, store: &SharedDatabase, id: Uuid) -> Result<Option<Arc<Block>>, StoreError> {
         self.blocks.get_or_load(id, || async move { Ok(store.blocks().get_any_team(id).await?.map(Arc::new)) }).await
     }
 

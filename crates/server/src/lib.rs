@@ -65,7 +65,7 @@ pub async fn run(
     let served = serve::serve(listener, app(state), limits, shutdown).await;
     executor.shutdown(grace).await;
     // Records queued without waiting (sync runs) are committed before the process exits.
-    if let Err(error) = store.flush().await {
+    if let Err(error) = store.executions().flush().await {
         tracing::error!(%error, "could not commit the last execution records");
     }
     served

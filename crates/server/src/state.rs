@@ -16,7 +16,8 @@ use crate::secrets::{Sealer, SecretsError, master_key};
 use wasmhook_sandbox::{HostClient, Sandbox, SandboxConfig, SandboxError};
 use wasmhook_store::blocks::Block;
 use wasmhook_store::docs::Doc;
-use wasmhook_store::repo::Database;
+
+use wasmhook_store::repo::SharedDatabase;
 use wasmhook_store::webhooks::Webhook;
 use wasmhook_store::{Store, StoreError};
 
@@ -24,7 +25,7 @@ use wasmhook_store::{Store, StoreError};
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// Persistence.
-    pub store: Store,
+    pub store: SharedDatabase,
     /// The wasmtime sandbox, built once.
     pub sandbox: Arc<Sandbox>,
     /// Runs blocks and records executions.
@@ -83,7 +84,8 @@ impl AppState {
     /// its admin user and an admin key, returned here and never again.
     pub async fn open(config: Config) -> Result<(Self, Option<BootstrapKey>), StartError> {
         let sealer = Arc::new(open_sealer(&config)?);
-        let store = Store::open_with_linger(&config.database_path(), config.record_linger, Arc::clone(&sealer))?;
+        let store: SharedDatabase =
+            Arc::new(Store::open_with_linger(&config.database_path(), config.record_linger, Arc::clone(&sealer))?);
         let run_keys = Arc::new(RunKeys::default());
         let resealed = store.sealing().reseal_all().await?;
         if resealed > 0 {
@@ -201,7 +203,7 @@ pub fn open_sealer(config: &Config) -> Result<Sealer, SecretsError> {
     Ok(Sealer::new(current, previous))
 }
 
-async fn bootstrap(store: &Store) -> Result<Option<BootstrapKey>, StoreError> {
+async fn bootstrap(store: &SharedDatabase) -> Result<Option<BootstrapKey>, StoreError> {
     let (admin, key) = issue::team_admin_key();
     Ok(store.tenancy().bootstrap("default", admin).await?.map(|_| BootstrapKey(key)))
 }

@@ -16,7 +16,7 @@ use super::{Store, StoreError};
 pub const CHUNK_BYTES: usize = 1 << 20;
 
 /// Whether the blob of `digest` is stored whole.
-pub fn exists(conn: &Connection, digest: &str) -> Result<bool, StoreError> {
+pub(crate) fn exists(conn: &Connection, digest: &str) -> Result<bool, StoreError> {
     Ok(conn.query_row("SELECT 1 FROM wasm_blobs WHERE digest = ?1", [digest], |_| Ok(())).optional()?.is_some())
 }
 
@@ -30,7 +30,7 @@ fn put_chunk(conn: &Connection, digest: &str, seq: usize, bytes: &[u8]) -> Resul
 
 /// Records the blob of `digest` as its `chunks` chunks (call after they are written, in the
 /// same job as the version that uses it).
-pub fn seal(conn: &Connection, digest: &str, chunks: usize) -> Result<(), StoreError> {
+pub(crate) fn seal(conn: &Connection, digest: &str, chunks: usize) -> Result<(), StoreError> {
     let chunks = i64::try_from(chunks).map_err(|_| StoreError::Invalid("too many chunks".into()))?;
     conn.execute(
         "INSERT OR IGNORE INTO wasm_blobs (digest, bytes, chunks) VALUES (?1, x'', ?2)",
@@ -41,7 +41,7 @@ pub fn seal(conn: &Connection, digest: &str, chunks: usize) -> Result<(), StoreE
 
 /// The bytes of `digest`: from its chunks, or from the row itself (blobs stored whole
 /// before chunking).
-pub fn read(conn: &Connection, digest: &str) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn read(conn: &Connection, digest: &str) -> Result<Vec<u8>, StoreError> {
     let (whole, chunks): (Vec<u8>, i64) = conn
         .query_row("SELECT bytes, chunks FROM wasm_blobs WHERE digest = ?1", [digest], |row| {
             Ok((row.get(0)?, row.get(1)?))
@@ -71,7 +71,7 @@ pub fn read(conn: &Connection, digest: &str) -> Result<Vec<u8>, StoreError> {
 impl Store {
     /// Writes the chunks of a component's bytes, each as its own writer job, unless the blob
     /// is stored already. Returns the chunk count to [`seal`] it with.
-    pub async fn put_wasm_chunks(&self, digest: &str, bytes: &Bytes) -> Result<usize, StoreError> {
+    pub(crate) async fn put_wasm_chunks(&self, digest: &str, bytes: &Bytes) -> Result<usize, StoreError> {
         let chunks = bytes.len().div_ceil(CHUNK_BYTES);
         let owned = digest.to_owned();
         if self.read(move |conn| exists(conn, &owned)).await? {

@@ -113,7 +113,7 @@ fn decode((mut callback, kind, events): (Callback, String, String)) -> Result<Ca
 
 /// Creates or replaces the callback of a target. `sealed_secret` (with its hint) replaces the
 /// stored one when given; a new callback must have one.
-pub fn put(
+pub(crate) fn put(
     conn: &Connection,
     callback: &Callback,
     sealed_secret: Option<(&str, &str)>,
@@ -142,7 +142,7 @@ pub fn put(
 }
 
 /// The callback of a target of the team.
-pub fn get(conn: &Connection, team_id: Uuid, target_id: Uuid) -> Result<Callback, StoreError> {
+pub(crate) fn get(conn: &Connection, team_id: Uuid, target_id: Uuid) -> Result<Callback, StoreError> {
     let mut stmt = conn
         .prepare_cached(&format!("SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE target_id = ?1 AND team_id = ?2"))?;
     let row = stmt.query_row(params![target_id.to_string(), team_id.to_string()], callback_from_row).optional()?;
@@ -150,7 +150,7 @@ pub fn get(conn: &Connection, team_id: Uuid, target_id: Uuid) -> Result<Callback
 }
 
 /// The team's callbacks, oldest first.
-pub fn list(conn: &Connection, team_id: Uuid) -> Result<Vec<Callback>, StoreError> {
+pub(crate) fn list(conn: &Connection, team_id: Uuid) -> Result<Vec<Callback>, StoreError> {
     let mut stmt =
         conn.prepare(&format!("SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE team_id = ?1 ORDER BY created_at"))?;
     let rows = stmt.query_map([team_id.to_string()], callback_from_row)?;
@@ -158,7 +158,7 @@ pub fn list(conn: &Connection, team_id: Uuid) -> Result<Vec<Callback>, StoreErro
 }
 
 /// Removes a target's callback (its pending messages fail when their turn comes).
-pub fn delete(conn: &Connection, team_id: Uuid, target_id: Uuid) -> Result<(), StoreError> {
+pub(crate) fn delete(conn: &Connection, team_id: Uuid, target_id: Uuid) -> Result<(), StoreError> {
     let n = conn.execute(
         "DELETE FROM callbacks WHERE target_id = ?1 AND team_id = ?2",
         params![target_id.to_string(), team_id.to_string()],
@@ -168,14 +168,14 @@ pub fn delete(conn: &Connection, team_id: Uuid, target_id: Uuid) -> Result<(), S
 
 /// Every target with a callback (loaded at boot, so runs whose targets have none skip the
 /// lookup).
-pub fn targets(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
+pub(crate) fn targets(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
     let mut stmt = conn.prepare("SELECT target_id FROM callbacks")?;
     let rows = stmt.query_map([], |row| uuid_at(row, 0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The callbacks of the team among `targets` that subscribe to `event`.
-pub fn subscribed(
+pub(crate) fn subscribed(
     conn: &Connection,
     team_id: Uuid,
     targets: &[Uuid],
@@ -198,7 +198,7 @@ pub fn subscribed(
 }
 
 /// Where a message goes and how it is signed: the callback's URL and sealed secret.
-pub fn endpoint(conn: &Connection, target_id: Uuid) -> Result<Option<(String, String)>, StoreError> {
+pub(crate) fn endpoint(conn: &Connection, target_id: Uuid) -> Result<Option<(String, String)>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT url, sealed_secret FROM callbacks WHERE target_id = ?1")?
         .query_row([target_id.to_string()], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -207,7 +207,7 @@ pub fn endpoint(conn: &Connection, target_id: Uuid) -> Result<Option<(String, St
 
 /// The (team, target, sealed secret) of every callback secret not sealed under the key whose
 /// prefix is `current`, for resealing at boot.
-pub fn sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(Uuid, Uuid, String)>, StoreError> {
+pub(crate) fn sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(Uuid, Uuid, String)>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT team_id, target_id, sealed_secret FROM callbacks WHERE substr(sealed_secret, 1, length(?1)) != ?1",
     )?;
@@ -216,7 +216,7 @@ pub fn sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(Uuid, U
 }
 
 /// Stores a resealed secret.
-pub fn reseal(conn: &Connection, target_id: Uuid, sealed: &str) -> Result<(), StoreError> {
+pub(crate) fn reseal(conn: &Connection, target_id: Uuid, sealed: &str) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE callbacks SET sealed_secret = ?2 WHERE target_id = ?1",
         params![target_id.to_string(), sealed],
@@ -289,7 +289,7 @@ fn decode_message((mut message, event): (Message, String)) -> Result<Message, St
 }
 
 /// Adds a message, due at once.
-pub fn insert_message(conn: &Connection, message: &Message) -> Result<(), StoreError> {
+pub(crate) fn insert_message(conn: &Connection, message: &Message) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO callback_messages (id, team_id, target_id, execution_id, event, payload, status, attempts,
             next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?7)",
@@ -308,7 +308,7 @@ pub fn insert_message(conn: &Connection, message: &Message) -> Result<(), StoreE
 
 /// Pending messages due by `now`, oldest first, at most `limit`; and when the next one
 /// not yet due is.
-pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<(Vec<Message>, Option<i64>), StoreError> {
+pub(crate) fn due(conn: &Connection, now: i64, limit: usize) -> Result<(Vec<Message>, Option<i64>), StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM callback_messages WHERE status = 'pending' AND next_attempt_at <= ?1
          ORDER BY next_attempt_at LIMIT ?2"
@@ -336,7 +336,7 @@ pub struct TryResult {
 }
 
 /// Records a try of a pending message.
-pub fn record_try(conn: &Connection, id: &str, result: &TryResult, now: i64) -> Result<(), StoreError> {
+pub(crate) fn record_try(conn: &Connection, id: &str, result: &TryResult, now: i64) -> Result<(), StoreError> {
     let status = match (&result.error, result.retry_at) {
         (None, _) => "delivered",
         (Some(_), Some(_)) => "pending",
@@ -352,7 +352,7 @@ pub fn record_try(conn: &Connection, id: &str, result: &TryResult, now: i64) -> 
 }
 
 /// The messages of an execution, oldest first.
-pub fn messages_of(conn: &Connection, team_id: Uuid, execution_id: Uuid) -> Result<Vec<Message>, StoreError> {
+pub(crate) fn messages_of(conn: &Connection, team_id: Uuid, execution_id: Uuid) -> Result<Vec<Message>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM callback_messages WHERE execution_id = ?1 AND team_id = ?2 ORDER BY created_at, id"
     ))?;
@@ -361,6 +361,6 @@ pub fn messages_of(conn: &Connection, team_id: Uuid, execution_id: Uuid) -> Resu
 }
 
 /// Deletes finished messages made before `cutoff` (with the executions they report).
-pub fn purge(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
+pub(crate) fn purge(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
     Ok(conn.execute("DELETE FROM callback_messages WHERE created_at < ?1 AND status != 'pending'", [cutoff])?)
 }

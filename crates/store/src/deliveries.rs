@@ -34,7 +34,12 @@ pub struct KeyUse<'a> {
 
 /// Claims a key, atomically with the caller's other writes in the same savepoint. A record
 /// older than `window_start` (ms) is replaced.
-pub fn claim_key(conn: &Connection, key_use: &KeyUse<'_>, now: i64, window_start: i64) -> Result<KeyClaim, StoreError> {
+pub(crate) fn claim_key(
+    conn: &Connection,
+    key_use: &KeyUse<'_>,
+    now: i64,
+    window_start: i64,
+) -> Result<KeyClaim, StoreError> {
     let KeyUse { team_id, target, key, request_hash, execution_ids } = *key_use;
     let (team, target) = (team_id.to_string(), target.to_string());
     let existing: Option<(Vec<u8>, String, i64)> = conn
@@ -66,6 +71,6 @@ pub fn claim_key(conn: &Connection, key_use: &KeyUse<'_>, now: i64, window_start
 }
 
 /// Forgets idempotency records created before `cutoff` (ms).
-pub fn purge(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
+pub(crate) fn purge(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
     Ok(conn.execute("DELETE FROM deliveries WHERE created_at < ?1", [cutoff])?)
 }

@@ -110,7 +110,7 @@ fn write_datasets(conn: &Connection, doc_id: Uuid, datasets: &[Dataset]) -> Resu
 }
 
 /// Creates a doc after checking its datasets' blocks are the team's.
-pub fn insert_doc(conn: &Connection, team_id: Uuid, input: &DocInput) -> Result<Doc, StoreError> {
+pub(crate) fn insert_doc(conn: &Connection, team_id: Uuid, input: &DocInput) -> Result<Doc, StoreError> {
     validate(conn, team_id, input)?;
     let id = Uuid::new_v4();
     let now = now_ms();
@@ -124,7 +124,7 @@ pub fn insert_doc(conn: &Connection, team_id: Uuid, input: &DocInput) -> Result<
 }
 
 /// Replaces a doc's name and datasets.
-pub fn replace_doc(conn: &Connection, team_id: Uuid, id: Uuid, input: &DocInput) -> Result<Doc, StoreError> {
+pub(crate) fn replace_doc(conn: &Connection, team_id: Uuid, id: Uuid, input: &DocInput) -> Result<Doc, StoreError> {
     doc(conn, team_id, id)?;
     validate(conn, team_id, input)?;
     conn.execute(
@@ -136,7 +136,7 @@ pub fn replace_doc(conn: &Connection, team_id: Uuid, id: Uuid, input: &DocInput)
 }
 
 /// Archives a doc (once: the first archive time is kept); it stays readable.
-pub fn archive_doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Doc, StoreError> {
+pub(crate) fn archive_doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Doc, StoreError> {
     doc(conn, team_id, id)?;
     let now = now_ms();
     conn.execute(
@@ -147,7 +147,7 @@ pub fn archive_doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Doc, St
 }
 
 /// A doc of `team_id` (archived ones included); another team's doc is "not found".
-pub fn doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Doc, StoreError> {
+pub(crate) fn doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Doc, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, team_id, name, archived_at, created_at, updated_at, idempotency_pointer, store_payload
          FROM docs WHERE id = ?1 AND team_id = ?2",
@@ -192,7 +192,7 @@ pub fn doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Doc, StoreError
 }
 
 /// The team's docs.
-pub fn docs_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<Doc>, StoreError> {
+pub(crate) fn docs_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<Doc>, StoreError> {
     let ids: Vec<Uuid> = {
         let mut stmt = conn.prepare("SELECT id FROM docs WHERE team_id = ?1 ORDER BY created_at")?;
         let rows = stmt.query_map([team_id.to_string()], |row| uuid_at(row, 0))?;

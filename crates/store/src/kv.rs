@@ -54,13 +54,13 @@ fn stored(
 }
 
 /// The live value of `key`.
-pub fn get(conn: &Connection, team_id: Uuid, bucket: &str, key: &str) -> Result<Option<Versioned>, StoreError> {
+pub(crate) fn get(conn: &Connection, team_id: Uuid, bucket: &str, key: &str) -> Result<Option<Versioned>, StoreError> {
     Ok(stored(conn, team_id, bucket, key, now_ms())?.filter(|(_, expired)| !expired).map(|(v, _)| v))
 }
 
 /// Writes `value` (with `ttl_ms`, if any) when the key's version is still `expected` (`None`:
 /// any; `Some(None)`: absent). Returns whether it was written.
-pub fn put(
+pub(crate) fn put(
     conn: &Connection,
     place: &Place<'_>,
     key: &str,
@@ -79,7 +79,7 @@ pub fn put(
 }
 
 /// Adds `delta` to the integer (decimal text) at `key`, 0 when absent; returns the new value.
-pub fn increment(
+pub(crate) fn increment(
     conn: &Connection,
     place: &Place<'_>,
     key: &str,
@@ -133,7 +133,7 @@ fn replace(
 }
 
 /// Removes `key`; `true` if it held a value.
-pub fn delete(conn: &Connection, team_id: Uuid, bucket: &str, key: &str) -> Result<bool, StoreError> {
+pub(crate) fn delete(conn: &Connection, team_id: Uuid, bucket: &str, key: &str) -> Result<bool, StoreError> {
     let removed: Option<i64> = conn
         .prepare_cached(
             "DELETE FROM kv WHERE team_id = ?1 AND bucket = ?2 AND key = ?3 RETURNING length(key) + length(value)",
@@ -158,7 +158,7 @@ fn charge(conn: &Connection, team_id: Uuid, delta: i64) -> Result<i64, StoreErro
 }
 
 /// Live keys of a bucket after `after`, in order, at most `limit`.
-pub fn keys(
+pub(crate) fn keys(
     conn: &Connection,
     team_id: Uuid,
     bucket: &str,
@@ -178,7 +178,7 @@ pub fn keys(
 }
 
 /// The team's buckets that hold live keys.
-pub fn buckets(conn: &Connection, team_id: Uuid) -> Result<Vec<String>, StoreError> {
+pub(crate) fn buckets(conn: &Connection, team_id: Uuid) -> Result<Vec<String>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT bucket FROM kv WHERE team_id = ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY bucket",
     )?;
@@ -187,7 +187,7 @@ pub fn buckets(conn: &Connection, team_id: Uuid) -> Result<Vec<String>, StoreErr
 }
 
 /// Removes expired values (the retention task); returns how many.
-pub fn purge_expired(conn: &Connection, now: i64) -> Result<usize, StoreError> {
+pub(crate) fn purge_expired(conn: &Connection, now: i64) -> Result<usize, StoreError> {
     let expired: Vec<(String, i64)> = conn
         .prepare("DELETE FROM kv WHERE expires_at <= ?1 RETURNING team_id, length(key) + length(value)")?
         .query_map([now], |row| Ok((row.get(0)?, row.get(1)?)))?

@@ -170,7 +170,7 @@ impl Store {
     }
 
     /// Runs `job` in the writer's next group commit and returns its result once committed.
-    pub async fn write<R, F>(&self, job: F) -> Result<R, StoreError>
+    pub(crate) async fn write<R, F>(&self, job: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
@@ -210,7 +210,7 @@ impl Store {
     /// failure is logged. Waits only while [`MAX_DETACHED`] detached writes are queued
     /// (backpressure). Writes are applied in the order they are queued, so a later
     /// [`Store::write`] or [`Store::flush`] returns only once this one is committed too.
-    pub async fn write_detached<F>(&self, what: &'static str, job: F)
+    pub(crate) async fn write_detached<F>(&self, what: &'static str, job: F)
     where
         F: FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
     {
@@ -234,12 +234,12 @@ impl Store {
 
     /// Waits until every write queued before this call is committed (read-your-writes after
     /// [`Store::write_detached`]).
-    pub async fn flush(&self) -> Result<(), StoreError> {
+    pub(crate) async fn flush(&self) -> Result<(), StoreError> {
         self.write(|_| Ok(())).await
     }
 
     /// Runs a read on a pooled connection on tokio's blocking threads.
-    pub async fn read<R, F>(&self, job: F) -> Result<R, StoreError>
+    pub(crate) async fn read<R, F>(&self, job: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
@@ -249,7 +249,10 @@ impl Store {
     }
 
     /// [`Store::read`] for callers already off the async runtime (CLI, startup).
-    pub fn read_blocking<R>(&self, job: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    pub(crate) fn read_blocking<R>(
+        &self,
+        job: impl FnOnce(&Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let pooled = self.readers.lock().pop();
         let conn = match pooled {
             Some(conn) => conn,
@@ -291,14 +294,14 @@ pub fn now_ms() -> i64 {
 }
 
 /// Reads a UUID stored as text.
-pub fn uuid_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<uuid::Uuid> {
+pub(crate) fn uuid_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<uuid::Uuid> {
     let text: String = row.get(idx)?;
     uuid::Uuid::parse_str(&text)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 /// Reads an optional UUID stored as text.
-pub fn opt_uuid_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<uuid::Uuid>> {
+pub(crate) fn opt_uuid_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<uuid::Uuid>> {
     let text: Option<String> = row.get(idx)?;
     text.map(|t| {
         uuid::Uuid::parse_str(&t)

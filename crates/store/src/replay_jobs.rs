@@ -68,7 +68,7 @@ pub struct ReplayJob {
 /// The most recent execution of each matching delivery whose input was kept: an attempt
 /// that was retried is not a delivery's outcome, and is never picked. Oldest first, at most
 /// `limit`. Also returns how many matched but had no input to replay.
-pub fn matching(
+pub(crate) fn matching(
     conn: &Connection,
     team_id: Uuid,
     filter: &ExecutionFilter,
@@ -110,7 +110,7 @@ pub fn matching(
 }
 
 /// Stores a new bulk replay of `ids`.
-pub fn insert(
+pub(crate) fn insert(
     conn: &Connection,
     id: Uuid,
     team_id: Uuid,
@@ -156,7 +156,7 @@ pub struct Progress {
 }
 
 /// One job's progress record.
-pub fn progress(conn: &Connection, id: Uuid) -> Result<Progress, StoreError> {
+pub(crate) fn progress(conn: &Connection, id: Uuid) -> Result<Progress, StoreError> {
     let row = conn
         .query_row(
             "SELECT team_id, version, execution_ids, submitted, skipped, state FROM replay_jobs WHERE id = ?1",
@@ -180,7 +180,7 @@ pub fn progress(conn: &Connection, id: Uuid) -> Result<Progress, StoreError> {
 }
 
 /// The jobs a restart must resume.
-pub fn unfinished(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
+pub(crate) fn unfinished(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
     let mut stmt = conn.prepare("SELECT id FROM replay_jobs WHERE state = 'running' ORDER BY created_at")?;
     let rows = stmt.query_map([], |row| uuid_at(row, 0))?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -188,7 +188,7 @@ pub fn unfinished(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
 
 /// Records progress; `done` marks the job `submitted`. Returns the state after the write
 /// (`cancelled` tells the runner to stop).
-pub fn advance(
+pub(crate) fn advance(
     conn: &Connection,
     id: Uuid,
     submitted: usize,
@@ -205,7 +205,7 @@ pub fn advance(
 }
 
 /// Stops a running job of the team (what it submitted stays submitted).
-pub fn cancel(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+pub(crate) fn cancel(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE replay_jobs SET state = 'cancelled', updated_at = ?3 WHERE id = ?1 AND team_id = ?2 AND state = 'running'",
         params![id.to_string(), team_id.to_string(), now_ms()],
@@ -214,7 +214,7 @@ pub fn cancel(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<(), StoreErr
 }
 
 /// A job of the team, with its replays' statuses.
-pub fn job(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<ReplayJob, StoreError> {
+pub(crate) fn job(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<ReplayJob, StoreError> {
     let row = conn
         .query_row(
             "SELECT filter, version, state, matched, submitted, skipped, created_at, updated_at FROM replay_jobs

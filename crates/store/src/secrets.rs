@@ -20,7 +20,12 @@ pub struct SecretInfo {
 }
 
 /// Creates or replaces a secret; `true` when it was created.
-pub fn put(conn: &Connection, team_id: Uuid, name: &str, sealed: &str) -> Result<(SecretInfo, bool), StoreError> {
+pub(crate) fn put(
+    conn: &Connection,
+    team_id: Uuid,
+    name: &str,
+    sealed: &str,
+) -> Result<(SecretInfo, bool), StoreError> {
     let now = now_ms();
     let created_at: i64 = conn.query_row(
         "INSERT INTO secrets (team_id, name, sealed, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
@@ -33,7 +38,7 @@ pub fn put(conn: &Connection, team_id: Uuid, name: &str, sealed: &str) -> Result
 }
 
 /// The team's secrets, by name.
-pub fn list(conn: &Connection, team_id: Uuid) -> Result<Vec<SecretInfo>, StoreError> {
+pub(crate) fn list(conn: &Connection, team_id: Uuid) -> Result<Vec<SecretInfo>, StoreError> {
     let mut stmt =
         conn.prepare_cached("SELECT name, created_at, updated_at FROM secrets WHERE team_id = ?1 ORDER BY name")?;
     let rows = stmt.query_map([team_id.to_string()], |row| {
@@ -43,7 +48,7 @@ pub fn list(conn: &Connection, team_id: Uuid) -> Result<Vec<SecretInfo>, StoreEr
 }
 
 /// One secret's info.
-pub fn info(conn: &Connection, team_id: Uuid, name: &str) -> Result<SecretInfo, StoreError> {
+pub(crate) fn info(conn: &Connection, team_id: Uuid, name: &str) -> Result<SecretInfo, StoreError> {
     conn.prepare_cached("SELECT name, created_at, updated_at FROM secrets WHERE team_id = ?1 AND name = ?2")?
         .query_row(params![team_id.to_string(), name], |row| {
             Ok(SecretInfo { name: row.get(0)?, created_at: row.get(1)?, updated_at: row.get(2)? })
@@ -53,7 +58,7 @@ pub fn info(conn: &Connection, team_id: Uuid, name: &str) -> Result<SecretInfo, 
 }
 
 /// Deletes a secret.
-pub fn delete(conn: &Connection, team_id: Uuid, name: &str) -> Result<(), StoreError> {
+pub(crate) fn delete(conn: &Connection, team_id: Uuid, name: &str) -> Result<(), StoreError> {
     let deleted =
         conn.execute("DELETE FROM secrets WHERE team_id = ?1 AND name = ?2", params![team_id.to_string(), name])?;
     if deleted == 0 {
@@ -63,7 +68,7 @@ pub fn delete(conn: &Connection, team_id: Uuid, name: &str) -> Result<(), StoreE
 }
 
 /// The sealed values of the named secrets of a team; absent names are left out.
-pub fn sealed(conn: &Connection, team_id: Uuid, names: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+pub(crate) fn sealed(conn: &Connection, team_id: Uuid, names: &[String]) -> Result<Vec<(String, String)>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT sealed FROM secrets WHERE team_id = ?1 AND name = ?2")?;
     let mut found = Vec::with_capacity(names.len());
     for name in names {
@@ -75,7 +80,7 @@ pub fn sealed(conn: &Connection, team_id: Uuid, names: &[String]) -> Result<Vec<
 }
 
 /// The first of `names` the team has no secret for.
-pub fn first_missing<'a>(
+pub(crate) fn first_missing<'a>(
     conn: &Connection,
     team_id: Uuid,
     names: impl IntoIterator<Item = &'a String>,
@@ -91,7 +96,7 @@ pub fn first_missing<'a>(
 
 /// The secrets whose sealed text does not begin with `current` (the current key's prefix), for
 /// a master-key rotation: (team, name, sealed). Empty on every boot but the first after one.
-pub fn sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(Uuid, String, String)>, StoreError> {
+pub(crate) fn sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(Uuid, String, String)>, StoreError> {
     let mut stmt =
         conn.prepare("SELECT team_id, name, sealed FROM secrets WHERE substr(sealed, 1, length(?1)) <> ?1")?;
     let rows = stmt.query_map([current], |row| Ok((super::uuid_at(row, 0)?, row.get(1)?, row.get(2)?)))?;
@@ -99,7 +104,7 @@ pub fn sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(Uuid, S
 }
 
 /// Replaces a secret's sealed text without touching its times (a reseal, not a change).
-pub fn reseal(conn: &Connection, team_id: Uuid, name: &str, sealed: &str) -> Result<(), StoreError> {
+pub(crate) fn reseal(conn: &Connection, team_id: Uuid, name: &str, sealed: &str) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE secrets SET sealed = ?3 WHERE team_id = ?1 AND name = ?2",
         params![team_id.to_string(), name, sealed],

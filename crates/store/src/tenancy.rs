@@ -103,7 +103,7 @@ pub struct NewTeam {
 }
 
 /// The operator team (created at first start).
-pub fn operator_team(conn: &Connection) -> Result<Team, StoreError> {
+pub(crate) fn operator_team(conn: &Connection) -> Result<Team, StoreError> {
     conn.query_row("SELECT id, name, operator, created_at FROM teams WHERE operator = 1 LIMIT 1", [], |row| {
         Ok(Team { id: uuid_at(row, 0)?, name: row.get(1)?, operator: row.get(2)?, created_at: row.get(3)? })
     })
@@ -112,12 +112,12 @@ pub fn operator_team(conn: &Connection) -> Result<Team, StoreError> {
 }
 
 /// How many teams exist (0 before the first start's bootstrap).
-pub fn count_teams(conn: &Connection) -> Result<i64, StoreError> {
+pub(crate) fn count_teams(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT COUNT(*) FROM teams", [], |row| row.get(0))?)
 }
 
 /// Creates a team.
-pub fn insert_team(conn: &Connection, name: &str, operator: bool) -> Result<Team, StoreError> {
+pub(crate) fn insert_team(conn: &Connection, name: &str, operator: bool) -> Result<Team, StoreError> {
     let team = Team { id: Uuid::new_v4(), name: name.to_owned(), operator, created_at: now_ms() };
     conn.execute(
         "INSERT INTO teams (id, name, operator, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -127,7 +127,7 @@ pub fn insert_team(conn: &Connection, name: &str, operator: bool) -> Result<Team
 }
 
 /// A team by id.
-pub fn team(conn: &Connection, id: Uuid) -> Result<Team, StoreError> {
+pub(crate) fn team(conn: &Connection, id: Uuid) -> Result<Team, StoreError> {
     conn.query_row("SELECT id, name, operator, created_at FROM teams WHERE id = ?1", [id.to_string()], |row| {
         Ok(Team { id: uuid_at(row, 0)?, name: row.get(1)?, operator: row.get(2)?, created_at: row.get(3)? })
     })
@@ -136,7 +136,7 @@ pub fn team(conn: &Connection, id: Uuid) -> Result<Team, StoreError> {
 }
 
 /// Creates a user of a team with the id its key was minted for.
-pub fn insert_user(conn: &Connection, id: Uuid, team_id: Uuid, name: &str) -> Result<User, StoreError> {
+pub(crate) fn insert_user(conn: &Connection, id: Uuid, team_id: Uuid, name: &str) -> Result<User, StoreError> {
     let user = User { id, team_id, name: name.to_owned(), created_at: now_ms() };
     conn.execute(
         "INSERT INTO users (id, team_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -146,7 +146,7 @@ pub fn insert_user(conn: &Connection, id: Uuid, team_id: Uuid, name: &str) -> Re
 }
 
 /// Stores a key's hash for `user`.
-pub fn insert_key(
+pub(crate) fn insert_key(
     conn: &Connection,
     user: &User,
     secret_hash: &[u8],
@@ -204,7 +204,7 @@ fn collect_keys(
 }
 
 /// The user's keys that are not revoked (candidates for authentication).
-pub fn active_keys_of_user(conn: &Connection, user_id: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError> {
+pub(crate) fn active_keys_of_user(conn: &Connection, user_id: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError> {
     let sql = format!(
         "SELECT {KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.user_id = ?1 AND k.revoked_at IS NULL"
     );
@@ -214,7 +214,7 @@ pub fn active_keys_of_user(conn: &Connection, user_id: Uuid) -> Result<Vec<ApiKe
 }
 
 /// Every key of a team, revoked ones included.
-pub fn keys_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError> {
+pub(crate) fn keys_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError> {
     let sql = format!(
         "SELECT {KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE u.team_id = ?1 ORDER BY k.created_at"
     );
@@ -224,7 +224,7 @@ pub fn keys_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<ApiKeyRecord
 }
 
 /// Revokes a key of the team; revoking twice is harmless.
-pub fn revoke_key(conn: &Connection, team_id: Uuid, key_id: Uuid) -> Result<(), StoreError> {
+pub(crate) fn revoke_key(conn: &Connection, team_id: Uuid, key_id: Uuid) -> Result<(), StoreError> {
     let changed = conn.execute(
         "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?3)
          WHERE id = ?1 AND user_id IN (SELECT id FROM users WHERE team_id = ?2)",

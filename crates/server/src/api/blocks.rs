@@ -16,7 +16,7 @@ use super::limits;
 use crate::auth::Admin;
 use crate::state::AppState;
 use wasmhook_store::blocks::{self, Block, BlockPatch, BlockVersion, NewBlock, StoredBlob};
-use wasmhook_store::repo::{BlockCheck, Database};
+use wasmhook_store::repo::BlockCheck;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -22,7 +22,7 @@ use crate::secrets::callback_context;
 use crate::state::AppState;
 use wasmhook_sandbox::HostClient;
 use wasmhook_store::callbacks::{Callback, CallbackEvent, CallbackTarget};
-use wasmhook_store::repo::{Database, SealedSecret};
+use wasmhook_store::repo::SealedSecret;
 
 pub(crate) fn router() -> Router<AppState> {
     let mut router = Router::new().route("/v1/callbacks", get(list));

@@ -13,7 +13,6 @@ use super::limits;
 use crate::auth::Admin;
 use crate::state::AppState;
 use wasmhook_store::docs::{Doc, DocInput};
-use wasmhook_store::repo::Database;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

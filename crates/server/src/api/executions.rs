@@ -18,7 +18,6 @@ use crate::executor::retry::RetryPolicy;
 use crate::executor::{Delivery, Dispatched, ExecError, Job, StoredInput};
 use crate::state::AppState;
 use wasmhook_store::executions::{Execution, ExecutionFilter};
-use wasmhook_store::repo::Database;
 
 /// Rows per page when `limit` is not given, and the most one page may hold.
 const DEFAULT_LIMIT: u32 = 50;

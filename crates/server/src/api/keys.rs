@@ -13,7 +13,7 @@ use super::body::{JsonBody, parse_id};
 use super::error::ApiError;
 use crate::auth::{Admin, issue};
 use crate::state::AppState;
-use wasmhook_store::repo::{Database, TeamRef};
+use wasmhook_store::repo::TeamRef;
 use wasmhook_store::tenancy::{ApiKeyRecord, KeyScope};
 
 pub(crate) fn router() -> Router<AppState> {

@@ -17,7 +17,6 @@ use crate::auth::KvCaller;
 use crate::state::AppState;
 use wasmhook_sandbox::keyvalue::{MAX_KEYS_PER_CALL, MAX_VALUE_BYTES, check_bucket, check_key};
 use wasmhook_store::kv::Place;
-use wasmhook_store::repo::Database;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

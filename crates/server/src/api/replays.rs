@@ -19,7 +19,7 @@ use crate::auth::Admin;
 use crate::state::AppState;
 use wasmhook_store::executions::{ExecutionFilter, ExecutionStatus};
 use wasmhook_store::replay_jobs::{ReplayFilter, ReplayJob};
-use wasmhook_store::repo::{Database, NewReplay};
+use wasmhook_store::repo::NewReplay;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -13,7 +13,7 @@ use super::error::ApiError;
 use crate::auth::Admin;
 use crate::secrets::{self, secret_context};
 use crate::state::AppState;
-use wasmhook_store::repo::Database;
+
 use wasmhook_store::secrets::SecretInfo;
 
 pub(crate) fn router() -> Router<AppState> {

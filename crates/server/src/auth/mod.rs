@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::api::error::ApiError;
 use crate::state::AppState;
 use wasmhook_store::StoreError;
-use wasmhook_store::repo::Database;
+
 use wasmhook_store::tenancy::KeyScope;
 
 /// An authenticated caller.

@@ -18,8 +18,9 @@ use crate::secrets::Sealer;
 use crate::secrets::callback_context;
 use wasmhook_sandbox::HostClient;
 use wasmhook_store::callbacks::{Message, TryResult};
-use wasmhook_store::repo::Database;
-use wasmhook_store::{Store, now_ms};
+
+use wasmhook_store::now_ms;
+use wasmhook_store::repo::SharedDatabase;
 
 /// Messages read per round.
 const BATCH: usize = 64;
@@ -34,7 +35,7 @@ pub struct Sender {
     /// The registry (its wake-up).
     pub callbacks: Arc<Callbacks>,
     /// Where messages are.
-    pub store: Store,
+    pub store: SharedDatabase,
     /// Opens the secrets.
     pub sealer: Arc<Sealer>,
     /// Sends under the outbound rules.
@@ -68,7 +69,7 @@ impl Sender {
     /// Sends what is due; `None` when it sent some (look again at once), else how long to
     /// sleep.
     async fn round(&self) -> Result<Option<Duration>, wasmhook_store::StoreError> {
-        self.store.flush().await?;
+        self.store.executions().flush().await?;
         let now = now_ms();
         let (due, next) = self.store.callbacks().due(now, BATCH).await?;
         if !due.is_empty() {

@@ -20,7 +20,6 @@ use super::retry::RetryPolicy;
 use super::{ExecError, Executor, Job, StoredInput};
 use wasmhook_store::StoreError;
 use wasmhook_store::replay_jobs::Progress;
-use wasmhook_store::repo::Database;
 
 /// Progress is written after this many submissions (and at the end).
 const PROGRESS_EVERY: usize = 25;

@@ -20,7 +20,7 @@ use super::queue::Full;
 use super::{ExecError, Executor};
 use wasmhook_store::deliveries::KeyClaim;
 use wasmhook_store::executions::ExecutionStatus;
-use wasmhook_store::repo::{Acceptance, Database, KeyClaimRequest};
+use wasmhook_store::repo::{Acceptance, KeyClaimRequest};
 use wasmhook_store::{StoreError, now_ms};
 
 /// Answer now with ids (async), or wait for the result (sync, the default).

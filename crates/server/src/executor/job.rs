@@ -17,7 +17,7 @@ use wasmhook_abi::env as guest_env;
 use wasmhook_sandbox::{DEFAULT_TIMEOUT, Failure, Outcome, RunInput, RunLimits};
 use wasmhook_store::blocks::Block;
 use wasmhook_store::executions::{Claimed, Execution, ExecutionStatus, NewExecution, Trigger};
-use wasmhook_store::repo::{Database, Finished, FollowUp};
+use wasmhook_store::repo::{Finished, FollowUp};
 use wasmhook_store::{StoreError, now_ms};
 
 /// How the run key shows in what the run produced: `[secret:run-api-key]`.

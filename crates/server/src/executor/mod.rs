@@ -43,8 +43,9 @@ use crate::config::Config;
 use crate::secrets::Sealer;
 use queue::Queue;
 use wasmhook_sandbox::{PreparedBlock, Sandbox, SandboxError};
-use wasmhook_store::repo::Database;
-use wasmhook_store::{Store, StoreError};
+
+use wasmhook_store::StoreError;
+use wasmhook_store::repo::SharedDatabase;
 
 /// Why a delivery could not be accepted or run (a failing guest is not an error: its
 /// outcome is recorded).
@@ -99,7 +100,7 @@ pub enum ExecError {
 /// Runs and records; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Executor {
-    store: Store,
+    store: SharedDatabase,
     sandbox: Arc<Sandbox>,
     config: Arc<Config>,
     /// Shared with the API; here for the (block, version) → digest lookups of every run.
@@ -127,7 +128,7 @@ impl Executor {
     /// An executor over the shared store and sandbox. Call [`Executor::start`] to recover
     /// and start the workers.
     pub fn new(
-        store: Store,
+        store: SharedDatabase,
         sandbox: Arc<Sandbox>,
         config: Arc<Config>,
         cache: Arc<Cache>,

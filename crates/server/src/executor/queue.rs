@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::Executor;
 use super::job::{Job, Recording, StoredInput};
 use wasmhook_sandbox::{Failure, FailureKind, Outcome};
-use wasmhook_store::repo::Database;
+
 use wasmhook_store::{StoreError, now_ms};
 
 /// Why the queue has no room for a delivery.

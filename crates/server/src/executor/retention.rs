@@ -3,7 +3,7 @@
 //! the executions they report, and expired key-value entries.
 
 use super::Executor;
-use wasmhook_store::repo::Database;
+
 use wasmhook_store::{StoreError, now_ms};
 
 impl Executor {

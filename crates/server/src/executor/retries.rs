@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use super::Executor;
 use wasmhook_store::now_ms;
-use wasmhook_store::repo::Database;
 
 /// The longest the scheduler sleeps without looking at the store: a bound on how late an
 /// attempt can be if a wake-up were ever missed (or the clock jumped).

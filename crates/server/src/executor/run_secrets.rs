@@ -12,7 +12,6 @@ use crate::secrets::{Redactor, secret_context};
 use wasmhook_sandbox::{InjectedHeader, NetworkPolicy};
 use wasmhook_store::block_settings::{EnvValue, NetworkSettings, SECRET_PLACEHOLDER};
 use wasmhook_store::blocks::Block;
-use wasmhook_store::repo::Database;
 
 /// The opened values of the secrets a run's block references, by name.
 #[derive(Default)]

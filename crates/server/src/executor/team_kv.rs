@@ -9,12 +9,13 @@ use uuid::Uuid;
 use wasmhook_sandbox::keyvalue::{KeyValue, KvAccess, KvError, Versioned};
 use wasmhook_store::block_settings::KeyValueSettings;
 use wasmhook_store::kv::Place;
-use wasmhook_store::repo::Database;
-use wasmhook_store::{Store, StoreError};
+
+use wasmhook_store::StoreError;
+use wasmhook_store::repo::SharedDatabase;
 
 /// One team's state, as one run may use it.
 pub(crate) struct TeamKv {
-    store: Store,
+    store: SharedDatabase,
     team_id: Uuid,
     /// Key + value bytes the team may hold.
     quota: u64,
@@ -24,7 +25,12 @@ pub(crate) struct TeamKv {
 
 impl TeamKv {
     /// The access of a run of a block with `settings`; `None` when it may open no bucket.
-    pub(crate) fn access(store: &Store, team_id: Uuid, quota: u64, settings: &KeyValueSettings) -> Option<KvAccess> {
+    pub(crate) fn access(
+        store: &SharedDatabase,
+        team_id: Uuid,
+        quota: u64,
+        settings: &KeyValueSettings,
+    ) -> Option<KvAccess> {
         if settings.buckets.is_empty() {
             return None;
         }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 mod versions;
 
 pub use versions::{BlockVersion, StoredBlob};
-pub use versions::{activate_version, insert_version, version, versions, wasm_bytes};
+pub(crate) use versions::{activate_version, insert_version, version, versions, wasm_bytes};
 
 pub use super::block_settings::{
     Backoff, Credential, EnvValue, Injection, KeyValueSettings, NetworkSettings, RetryOn, RetrySettings, SecretRef,
@@ -223,7 +223,7 @@ pub fn new_block(team_id: Uuid, new: NewBlock) -> Block {
 }
 
 /// Stores a block made by [`new_block`].
-pub fn insert_block(conn: &Connection, block: &Block) -> Result<(), StoreError> {
+pub(crate) fn insert_block(conn: &Connection, block: &Block) -> Result<(), StoreError> {
     conn.execute(
         &format!(
             "INSERT INTO blocks ({BLOCK_COLUMNS})
@@ -250,18 +250,18 @@ pub fn insert_block(conn: &Connection, block: &Block) -> Result<(), StoreError> 
 }
 
 /// A block by id whatever its team (the v2 webhook answers 403, not 404, for another team's).
-pub fn block_by_id(conn: &Connection, id: Uuid) -> Result<Option<Block>, StoreError> {
+pub(crate) fn block_by_id(conn: &Connection, id: Uuid) -> Result<Option<Block>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {BLOCK_COLUMNS} FROM blocks WHERE id = ?1"))?;
     stmt.query_row([id.to_string()], block_from_row).optional()?.map(decode).transpose()
 }
 
 /// A block of `team_id`; another team's block is "not found".
-pub fn block(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Block, StoreError> {
+pub(crate) fn block(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Block, StoreError> {
     block_by_id(conn, id)?.filter(|b| b.team_id == team_id).ok_or(StoreError::NotFound("block"))
 }
 
 /// The team's blocks, oldest first.
-pub fn blocks_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<Block>, StoreError> {
+pub(crate) fn blocks_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<Block>, StoreError> {
     let mut stmt =
         conn.prepare(&format!("SELECT {BLOCK_COLUMNS} FROM blocks WHERE team_id = ?1 ORDER BY created_at"))?;
     let rows = stmt.query_map([team_id.to_string()], block_from_row)?;
@@ -270,7 +270,7 @@ pub fn blocks_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<Block>, St
 
 /// Applies `patch`, runs `check` on the merged block (its error leaves the row untouched),
 /// then stores it.
-pub fn update_block(
+pub(crate) fn update_block(
     conn: &Connection,
     team_id: Uuid,
     id: Uuid,

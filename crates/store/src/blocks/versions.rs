@@ -38,7 +38,7 @@ pub struct StoredBlob {
 }
 
 /// Seals the stored bytes and appends a version; activates it when asked.
-pub fn insert_version(
+pub(crate) fn insert_version(
     conn: &Connection,
     team_id: Uuid,
     block_id: Uuid,
@@ -88,7 +88,12 @@ fn set_active_version(conn: &Connection, block_id: Uuid, version: i64) -> Result
 }
 
 /// Points the block at an existing version (upgrade or rollback).
-pub fn activate_version(conn: &Connection, team_id: Uuid, block_id: Uuid, version: i64) -> Result<Block, StoreError> {
+pub(crate) fn activate_version(
+    conn: &Connection,
+    team_id: Uuid,
+    block_id: Uuid,
+    version: i64,
+) -> Result<Block, StoreError> {
     block(conn, team_id, block_id)?;
     self::version(conn, block_id, version)?;
     set_active_version(conn, block_id, version)?;
@@ -119,7 +124,7 @@ fn conversion(idx: usize, error: impl std::error::Error + Send + Sync + 'static)
 struct UnknownShape;
 
 /// One version of a block.
-pub fn version(conn: &Connection, block_id: Uuid, version: i64) -> Result<BlockVersion, StoreError> {
+pub(crate) fn version(conn: &Connection, block_id: Uuid, version: i64) -> Result<BlockVersion, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {VERSION_COLUMNS} FROM block_versions WHERE block_id = ?1 AND version = ?2"
     ))?;
@@ -129,7 +134,7 @@ pub fn version(conn: &Connection, block_id: Uuid, version: i64) -> Result<BlockV
 }
 
 /// Every version of the team's block.
-pub fn versions(conn: &Connection, team_id: Uuid, block_id: Uuid) -> Result<Vec<BlockVersion>, StoreError> {
+pub(crate) fn versions(conn: &Connection, team_id: Uuid, block_id: Uuid) -> Result<Vec<BlockVersion>, StoreError> {
     block(conn, team_id, block_id)?;
     let mut stmt =
         conn.prepare(&format!("SELECT {VERSION_COLUMNS} FROM block_versions WHERE block_id = ?1 ORDER BY version"))?;
@@ -138,6 +143,6 @@ pub fn versions(conn: &Connection, team_id: Uuid, block_id: Uuid) -> Result<Vec<
 }
 
 /// The wasm bytes of a digest (to recompile when no artifact is cached).
-pub fn wasm_bytes(conn: &Connection, digest: BlockDigest) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn wasm_bytes(conn: &Connection, digest: BlockDigest) -> Result<Vec<u8>, StoreError> {
     crate::blobs::read(conn, &digest.to_string())
 }

@@ -75,7 +75,7 @@ impl DeliverySummary {
 
 /// Every attempt of the delivery `id` belongs to (its first attempt and the retries), in
 /// order, without logs and input.
-pub fn attempts_of(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Vec<Execution>, StoreError> {
+pub(crate) fn attempts_of(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Vec<Execution>, StoreError> {
     let first: Option<String> = conn
         .prepare_cached("SELECT COALESCE(retry_of, id) FROM executions WHERE id = ?1 AND team_id = ?2")?
         .query_row([id.to_string(), team_id.to_string()], |row| row.get(0))
@@ -90,7 +90,7 @@ pub fn attempts_of(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Vec<Exe
 
 /// The latest attempt of the delivery whose first attempt is `id` (itself when it has no
 /// retries): what its sender polls, since the delivery's status is its last attempt's.
-pub fn latest_attempt(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
+pub(crate) fn latest_attempt(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
     let latest: Option<String> = conn
         .prepare_cached("SELECT id FROM executions WHERE team_id = ?2 AND retry_of = ?1 ORDER BY attempt DESC LIMIT 1")?
         .query_row([id.to_string(), team_id.to_string()], |row| row.get(0))

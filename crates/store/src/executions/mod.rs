@@ -12,10 +12,12 @@ mod attempts;
 mod writes;
 
 pub use attempts::{AttemptSummary, DeliverySummary};
-pub use attempts::{attempts_of, latest_attempt};
+pub(crate) use attempts::{attempts_of, latest_attempt};
 
-pub use writes::{Claimed, NewExecution, finish, insert_pending, insert_scheduled};
-pub use writes::{Promoted, claim, fail_unstarted, promote_due, purge, recover};
+pub use writes::Promoted;
+pub use writes::{Claimed, NewExecution};
+pub(crate) use writes::{claim, fail_unstarted, promote_due, purge, recover};
+pub(crate) use writes::{finish, insert_pending, insert_scheduled};
 
 use super::{StoreError, opt_uuid_at, uuid_at};
 use wasmhook_domain::{Failure, LogLine, OutboundCall, RunStatus};
@@ -316,14 +318,14 @@ fn decode(raw: RawRow, full: bool) -> Result<Execution, StoreError> {
 }
 
 /// One execution of the team, with logs and input.
-pub fn execution(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
+pub(crate) fn execution(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM executions WHERE id = ?1 AND team_id = ?2"))?;
     let raw = stmt.query_row([id.to_string(), team_id.to_string()], raw_row).optional()?;
     decode(raw.ok_or(StoreError::NotFound("execution"))?, true)
 }
 
 /// The team's executions matching `filter`, newest first, without logs and input.
-pub fn list(conn: &Connection, team_id: Uuid, filter: &ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
+pub(crate) fn list(conn: &Connection, team_id: Uuid, filter: &ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
     let mut sql = format!("SELECT {COLUMNS} FROM executions WHERE team_id = ?");
     let mut args: Vec<SqlValue> = vec![SqlValue::Text(team_id.to_string())];
     if let Some(block) = filter.block_id {
@@ -359,7 +361,7 @@ pub fn list(conn: &Connection, team_id: Uuid, filter: &ExecutionFilter) -> Resul
 
 /// The executions with these ids (summaries), in the given order; missing ids are skipped.
 /// A retried delivery is reported by its latest attempt.
-pub fn by_ids(conn: &Connection, team_id: Uuid, ids: &[Uuid]) -> Result<Vec<Execution>, StoreError> {
+pub(crate) fn by_ids(conn: &Connection, team_id: Uuid, ids: &[Uuid]) -> Result<Vec<Execution>, StoreError> {
     ids.iter()
         .filter_map(|id| match latest_attempt(conn, team_id, *id) {
             Err(StoreError::NotFound(_)) => None,

@@ -88,13 +88,13 @@ pub struct Claimed {
 
 /// Inserts an unfinished execution (`queued` for workers, `running` for the sync path) with
 /// its input, so that it survives a crash. Ignored when the id exists (the run finished first).
-pub fn insert_pending(conn: &Connection, new: &NewExecution, status: ExecutionStatus) -> Result<(), StoreError> {
+pub(crate) fn insert_pending(conn: &Connection, new: &NewExecution, status: ExecutionStatus) -> Result<(), StoreError> {
     insert_unfinished(conn, new, status, None)
 }
 
 /// Inserts the next attempt of a delivery, to be queued at `not_before` (ms) by the retry
 /// scheduler.
-pub fn insert_scheduled(conn: &Connection, new: &NewExecution, not_before: i64) -> Result<(), StoreError> {
+pub(crate) fn insert_scheduled(conn: &Connection, new: &NewExecution, not_before: i64) -> Result<(), StoreError> {
     insert_unfinished(conn, new, ExecutionStatus::Scheduled, Some(not_before))
 }
 
@@ -138,7 +138,7 @@ fn insert_unfinished(
 
 /// Records a finished run: inserts it, or completes the pending row of the same id. The input
 /// is dropped here when the block or doc says `storePayload: false`.
-pub fn finish(
+pub(crate) fn finish(
     conn: &Connection,
     new: &NewExecution,
     outcome: &Outcome,
@@ -205,7 +205,7 @@ pub fn finish(
 
 /// Marks a queued execution running and returns what is needed to run it; `None` when it is
 /// not queued any more (finished, purged, or claimed by someone else).
-pub fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Claimed>, StoreError> {
+pub(crate) fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Claimed>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1
          WHERE id = ?1 AND status = 'queued'
@@ -249,7 +249,7 @@ pub fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Claimed>, S
 /// Fails a claimed execution the host could not even start (its block unreadable): without
 /// this it stayed `running` forever. Only a `running` row changes; its input is dropped unless
 /// kept, as for any finished run.
-pub fn fail_unstarted(conn: &Connection, id: Uuid, message: &str, now: i64) -> Result<(), StoreError> {
+pub(crate) fn fail_unstarted(conn: &Connection, id: Uuid, message: &str, now: i64) -> Result<(), StoreError> {
     conn.prepare_cached(
         "UPDATE executions SET status = 'failed', error_kind = ?2, error_message = ?3, finished_at = ?4,
             input = CASE WHEN keep_input THEN input END
@@ -261,7 +261,7 @@ pub fn fail_unstarted(conn: &Connection, id: Uuid, message: &str, now: i64) -> R
 
 /// After a crash: everything left `running` goes back to `queued`; returns every queued
 /// (team, id), oldest first, for the workers.
-pub fn recover(conn: &Connection) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+pub(crate) fn recover(conn: &Connection) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
     conn.execute("UPDATE executions SET status = 'queued' WHERE status = 'running'", [])?;
     let mut stmt =
         conn.prepare("SELECT team_id, id FROM executions WHERE status = 'queued' ORDER BY created_at, id")?;
@@ -274,7 +274,7 @@ pub type Promoted = (Vec<(Uuid, Uuid)>, Option<i64>);
 
 /// Queues every scheduled attempt whose time has come: returns their (team, id), oldest
 /// first, and the time of the next one still waiting.
-pub fn promote_due(conn: &Connection, now: i64) -> Result<Promoted, StoreError> {
+pub(crate) fn promote_due(conn: &Connection, now: i64) -> Result<Promoted, StoreError> {
     let mut stmt = conn.prepare_cached(
         "UPDATE executions SET status = 'queued', not_before = NULL
          WHERE status = 'scheduled' AND not_before <= ?1 RETURNING team_id, id",
@@ -289,7 +289,7 @@ pub fn promote_due(conn: &Connection, now: i64) -> Result<Promoted, StoreError> 
 }
 
 /// Deletes finished executions created before `cutoff` (ms). Returns how many.
-pub fn purge(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
+pub(crate) fn purge(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
     Ok(conn.execute(
         "DELETE FROM executions WHERE created_at < ?1 AND status NOT IN ('queued', 'running', 'scheduled')",
         [cutoff],

@@ -29,6 +29,9 @@ pub use secrets::SecretRepo;
 pub use tenancy::{NewUserKey, TeamRef, TenancyRepo};
 pub use webhooks::{SecretHash, WebhookRepo};
 
+/// A database as the server holds it: any backend, shared by every task.
+pub type SharedDatabase = std::sync::Arc<dyn Database>;
+
 /// Every repository of one database.
 pub trait Database: Send + Sync + std::fmt::Debug + 'static {
     /// Teams, users and API keys.

@@ -70,19 +70,19 @@ fn row_to_webhook(row: &rusqlite::Row<'_>, sealer: &Sealer) -> Result<Webhook, S
 }
 
 /// The webhook with this id, whatever its team (the trigger path: the id is the capability).
-pub fn by_id(conn: &Connection, sealer: &Sealer, id: Uuid) -> Result<Option<Webhook>, StoreError> {
+pub(crate) fn by_id(conn: &Connection, sealer: &Sealer, id: Uuid) -> Result<Option<Webhook>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?1"))?;
     let mut rows = stmt.query([id.to_string()])?;
     rows.next()?.map(|row| row_to_webhook(row, sealer)).transpose()
 }
 
 /// A webhook of `team_id`; another team's is "not found".
-pub fn webhook(conn: &Connection, sealer: &Sealer, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
+pub(crate) fn webhook(conn: &Connection, sealer: &Sealer, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
     by_id(conn, sealer, id)?.filter(|w| w.team_id == team_id).ok_or(StoreError::NotFound("webhook"))
 }
 
 /// The team's webhooks, oldest first.
-pub fn webhooks_of_team(conn: &Connection, sealer: &Sealer, team_id: Uuid) -> Result<Vec<Webhook>, StoreError> {
+pub(crate) fn webhooks_of_team(conn: &Connection, sealer: &Sealer, team_id: Uuid) -> Result<Vec<Webhook>, StoreError> {
     let mut stmt =
         conn.prepare_cached(&format!("SELECT {COLUMNS} FROM webhooks WHERE team_id = ?1 ORDER BY created_at, id"))?;
     let mut rows = stmt.query([team_id.to_string()])?;
@@ -94,7 +94,7 @@ pub fn webhooks_of_team(conn: &Connection, sealer: &Sealer, team_id: Uuid) -> Re
 }
 
 /// Whether `id` is a URL that was regenerated or deleted.
-pub fn removed(conn: &Connection, id: Uuid) -> Result<bool, StoreError> {
+pub(crate) fn removed(conn: &Connection, id: Uuid) -> Result<bool, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT 1 FROM removed_webhooks WHERE id = ?1")?;
     Ok(stmt.exists([id.to_string()])?)
 }
@@ -132,7 +132,7 @@ fn validate_target(
 
 /// Creates a webhook (deployed). Refuses a second active webhook on the same target unless
 /// `allow_multiple`.
-pub fn insert(conn: &Connection, sealer: &Sealer, new: &NewWebhook) -> Result<Webhook, StoreError> {
+pub(crate) fn insert(conn: &Connection, sealer: &Sealer, new: &NewWebhook) -> Result<Webhook, StoreError> {
     validate_target(conn, new.team_id, new.target, &new.settings)?;
     if !new.allow_multiple {
         let existing: Option<String> = conn
@@ -170,7 +170,7 @@ pub fn insert(conn: &Connection, sealer: &Sealer, new: &NewWebhook) -> Result<We
 }
 
 /// Replaces name and settings.
-pub fn update(
+pub(crate) fn update(
     conn: &Connection,
     sealer: &Sealer,
     team_id: Uuid,
@@ -213,7 +213,10 @@ fn open_signature(sealer: &Sealer, team_id: Uuid, sealed: &str) -> Result<Signat
 /// The stored signature checks not sealed under the current key (whose prefix is `current`):
 /// plain ones written before they were sealed, and those to reseal after a master-key
 /// rotation: (webhook, team, stored text).
-pub fn signatures_sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(Uuid, Uuid, String)>, StoreError> {
+pub(crate) fn signatures_sealed_elsewhere(
+    conn: &Connection,
+    current: &str,
+) -> Result<Vec<(Uuid, Uuid, String)>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT id, team_id, signature FROM webhooks
          WHERE signature IS NOT NULL AND substr(signature, 1, length(?1)) <> ?1",
@@ -223,13 +226,13 @@ pub fn signatures_sealed_elsewhere(conn: &Connection, current: &str) -> Result<V
 }
 
 /// Replaces a stored signature check's text with `sealed` (the same check, sealed anew).
-pub fn reseal_signature(conn: &Connection, id: Uuid, sealed: &str) -> Result<(), StoreError> {
+pub(crate) fn reseal_signature(conn: &Connection, id: Uuid, sealed: &str) -> Result<(), StoreError> {
     conn.execute("UPDATE webhooks SET signature = ?2 WHERE id = ?1", params![id.to_string(), sealed])?;
     Ok(())
 }
 
 /// Replaces (or removes) the signature check.
-pub fn set_signature(
+pub(crate) fn set_signature(
     conn: &Connection,
     sealer: &Sealer,
     team_id: Uuid,
@@ -245,7 +248,7 @@ pub fn set_signature(
 }
 
 /// Sets the state (and the arm deadline for `Armed`).
-pub fn set_state(
+pub(crate) fn set_state(
     conn: &Connection,
     sealer: &Sealer,
     team_id: Uuid,
@@ -264,7 +267,7 @@ pub fn set_state(
 /// Takes the single call of an armed webhook: `Ok` for exactly one caller per arming, else
 /// [`StoreError::NotArmed`]. Runs in the writer's savepoint with the delivery's rows, so the
 /// arm is spent only if they commit.
-pub fn take_arm(conn: &Connection, id: Uuid, now: i64) -> Result<(), StoreError> {
+pub(crate) fn take_arm(conn: &Connection, id: Uuid, now: i64) -> Result<(), StoreError> {
     let changed = conn
         .prepare_cached(
             "UPDATE webhooks SET armed_until = NULL, updated_at = ?2
@@ -275,7 +278,7 @@ pub fn take_arm(conn: &Connection, id: Uuid, now: i64) -> Result<(), StoreError>
 }
 
 /// Installs a new secret; the old one stays valid until `previous_until` (ms), if given.
-pub fn rotate_secret(
+pub(crate) fn rotate_secret(
     conn: &Connection,
     sealer: &Sealer,
     team_id: Uuid,
@@ -305,7 +308,7 @@ pub fn rotate_secret(
 
 /// Moves the webhook to a new id (URL); the old id answers "removed". Executions follow, so
 /// they stay pollable from the new URL, and so does its completion callback.
-pub fn regenerate(conn: &Connection, sealer: &Sealer, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
+pub(crate) fn regenerate(conn: &Connection, sealer: &Sealer, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
     webhook(conn, sealer, team_id, id)?;
     let new_id = Uuid::new_v4();
     let now = now_ms();
@@ -332,7 +335,7 @@ pub fn regenerate(conn: &Connection, sealer: &Sealer, team_id: Uuid, id: Uuid) -
 }
 
 /// Deletes the webhook; its URL answers "removed" from now on.
-pub fn delete(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+pub(crate) fn delete(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<(), StoreError> {
     let owned = conn
         .prepare_cached("SELECT 1 FROM webhooks WHERE id = ?1 AND team_id = ?2")?
         .exists(params![id.to_string(), team_id.to_string()])?;

@@ -41,7 +41,7 @@ use crate::state::{AppState, WebhookLookup};
 use request::{RequestMeta, content_type_allowed, essence, hand_over};
 use wasmhook_abi::env as guest_env;
 use wasmhook_store::executions::Trigger;
-use wasmhook_store::repo::Database;
+
 use wasmhook_store::webhooks::{AuthMode, ResponseMode, TargetKind, Webhook, WebhookState};
 use wasmhook_store::{StoreError, now_ms};
 

@@ -19,7 +19,7 @@ use crate::auth::webhook_secret::NewSecret;
 use crate::signatures::SignatureConfig;
 use crate::state::AppState;
 use wasmhook_store::now_ms;
-use wasmhook_store::repo::Database;
+
 use wasmhook_store::webhooks::WebhookState;
 
 /// Longest arm window: 30 days.

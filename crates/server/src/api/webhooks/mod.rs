@@ -27,7 +27,7 @@ use crate::auth::webhook_secret::NewSecret;
 use crate::signatures::{SignatureCheck, SignatureConfig};
 use crate::state::AppState;
 use view::{WebhookView, view};
-use wasmhook_store::repo::Database;
+
 use wasmhook_store::webhooks::{AuthMode, NewWebhook, Target, Webhook, WebhookSettings};
 
 pub(crate) fn router() -> Router<AppState> {
