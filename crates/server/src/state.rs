@@ -132,26 +132,6 @@ impl AppState {
         ))
     }
 
-    /// Runs a store write, then `invalidate` if it succeeded, in a task of its own: a handler
-    /// cancelled between the two (its client gone) must not leave a revoked key, an old secret
-    /// or a disabled webhook in the cache. The cache is least-recently-used, so an entry that
-    /// keeps being used would never be evicted.
-    pub async fn write_then_invalidate<R: Send + 'static>(
-        &self,
-        write: impl Future<Output = Result<R, StoreError>> + Send + 'static,
-        invalidate: impl FnOnce() + Send + 'static,
-    ) -> Result<R, StoreError> {
-        tokio::spawn(async move {
-            let written = write.await;
-            if written.is_ok() {
-                invalidate();
-            }
-            written
-        })
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("write task: {e}")))?
-    }
-
     /// A block by id whatever its team, from the cache or the store.
     pub async fn block_by_id(&self, id: Uuid) -> Result<Option<Arc<Block>>, StoreError> {
         self.cache.load_block(&self.store, id).await

@@ -32,6 +32,9 @@ pub mod tenancy;
 pub mod webhooks;
 mod writer;
 
+#[cfg(test)]
+mod commit_failure_test;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -77,6 +80,10 @@ pub enum StoreError {
     /// An armed trigger webhook's single call was already taken (or its arm expired).
     #[error("this webhook is armed for a single call, which was already taken or expired; arm it again")]
     NotArmed,
+    /// The batch the write was in did not commit (disk full, I/O error): nothing of it was
+    /// written. A server fault, never the caller's: a 500.
+    #[error("the write could not be committed")]
+    Commit(#[source] Arc<rusqlite::Error>),
     /// The writer thread is gone (shutdown).
     #[error("the store is closed")]
     Closed,
@@ -195,11 +202,11 @@ impl Store {
     {
         let run = Box::new(move |conn: &Connection| -> writer::Finish {
             let result = writer::in_savepoint(conn, job);
-            Box::new(move |commit: Result<(), String>| {
+            Box::new(move |commit: Result<(), writer::CommitError>| {
                 done(match (result, commit) {
                     (Ok(value), Ok(())) => Ok(value),
                     (Err(e), _) => Err(e),
-                    (Ok(_), Err(e)) => Err(StoreError::Conflict(format!("commit failed: {e}"))),
+                    (Ok(_), Err(e)) => Err(StoreError::Commit(e)),
                 });
             })
         });

@@ -28,7 +28,11 @@ use super::checkpoint::RestartGuard;
 use super::{MAX_BATCH, StoreError};
 
 /// Answers a job's caller once the batch's commit outcome is known.
-pub(super) type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// Why a batch did not commit: one error shared by every job of the batch.
+pub(super) type CommitError = Arc<rusqlite::Error>;
+
+/// Answers a job's caller once the batch's commit outcome is known.
+pub(super) type Finish = Box<dyn FnOnce(Result<(), CommitError>) + Send>;
 
 /// One write for the writer thread.
 pub(super) struct Job {
@@ -138,10 +142,9 @@ pub(super) fn writer_loop(conn: Connection, queue: Arc<Queue>, linger: Duration,
     }
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Job>) -> Result<(), String> {
+fn run_batch(conn: &Connection, batch: Vec<Job>) -> Result<(), CommitError> {
     // If BEGIN fails the batch is dropped, which answers every waiting caller with `Closed`.
-    let statement =
-        |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop).map_err(|e| e.to_string());
+    let statement = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop).map_err(Arc::new);
     statement("BEGIN IMMEDIATE")?;
     let finishers: Vec<Finish> = batch.into_iter().map(|job| (job.run)(conn)).collect();
     let commit = statement("COMMIT");

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::body::{JsonBody, parse_id, read_limited};
 use super::error::ApiError;
+use super::invalidate::write_then_invalidate;
 use super::limits;
 use crate::auth::Admin;
 use crate::state::AppState;
@@ -63,12 +64,11 @@ async fn update(
     let check: BlockCheck =
         Box::new(move |merged| limits::check_block(&config, merged).map_err(|e| e.message().to_owned()));
     let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    let block = state
-        .write_then_invalidate(
-            async move { store.blocks().update(caller.team_id, id, patch, check).await },
-            move || cache.forget_block(id),
-        )
-        .await?;
+    let block = write_then_invalidate(
+        async move { store.blocks().update(caller.team_id, id, patch, check).await },
+        move || cache.forget_block(id),
+    )
+    .await?;
     Ok(Json(block))
 }
 
@@ -118,12 +118,11 @@ async fn upload(
     let blob = StoredBlob { digest, size: bytes.len(), chunks };
     drop(bytes);
     let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    let version = state
-        .write_then_invalidate(
-            async move { store.blocks().add_version(team_id, id, blob, shape, activate).await },
-            move || cache.forget_block(id),
-        )
-        .await?;
+    let version = write_then_invalidate(
+        async move { store.blocks().add_version(team_id, id, blob, shape, activate).await },
+        move || cache.forget_block(id),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(version)))
 }
 
@@ -150,8 +149,8 @@ async fn activate(
 ) -> Result<Json<Block>, ApiError> {
     let id = parse_id(&raw, "block_id")?;
     let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    let block = state
-        .write_then_invalidate(async move { store.blocks().activate(caller.team_id, id, version).await }, move || {
+    let block =
+        write_then_invalidate(async move { store.blocks().activate(caller.team_id, id, version).await }, move || {
             cache.forget_block(id)
         })
         .await?;

@@ -9,6 +9,7 @@ use axum::{Json, Router};
 
 use super::body::{JsonBody, parse_id};
 use super::error::ApiError;
+use super::invalidate::write_then_invalidate;
 use super::limits;
 use crate::auth::Admin;
 use crate::state::AppState;
@@ -65,11 +66,10 @@ async fn replace(
     let id = parse_id(&raw, "doc_id")?;
     check_input(&state, &input)?;
     let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    let doc = state
-        .write_then_invalidate(async move { store.docs().replace(caller.team_id, id, input).await }, move || {
-            cache.forget_doc(id)
-        })
-        .await?;
+    let doc = write_then_invalidate(async move { store.docs().replace(caller.team_id, id, input).await }, move || {
+        cache.forget_doc(id)
+    })
+    .await?;
     Ok(Json(doc))
 }
 
@@ -80,10 +80,9 @@ async fn archive(
 ) -> Result<Json<Doc>, ApiError> {
     let id = parse_id(&raw, "doc_id")?;
     let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    let doc = state
-        .write_then_invalidate(async move { store.docs().archive(caller.team_id, id).await }, move || {
-            cache.forget_doc(id)
-        })
-        .await?;
+    let doc = write_then_invalidate(async move { store.docs().archive(caller.team_id, id).await }, move || {
+        cache.forget_doc(id)
+    })
+    .await?;
     Ok(Json(doc))
 }

@@ -164,7 +164,7 @@ impl From<ExecError> for ApiError {
             ExecError::Secret(_) => Self::internal(&error),
             ExecError::Store(e) => e.into(),
             ExecError::Sandbox(e) => e.into(),
-            ExecError::Workers(_) => Self::internal(&error),
+            ExecError::Workers(_) | ExecError::Task(_) => Self::internal(&error),
         }
     }
 }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::body::{JsonBody, parse_id};
 use super::error::ApiError;
+use super::invalidate::write_then_invalidate;
 use crate::auth::{Admin, issue};
 use crate::state::AppState;
 use wasmhook_store::repo::TeamRef;
@@ -58,11 +59,10 @@ async fn revoke_key(
 ) -> Result<StatusCode, ApiError> {
     let key_id = parse_id(&raw, "key_id")?;
     let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    state
-        .write_then_invalidate(async move { store.tenancy().revoke_key(caller.team_id, key_id).await }, move || {
-            cache.forget_callers()
-        })
-        .await?;
+    write_then_invalidate(async move { store.tenancy().revoke_key(caller.team_id, key_id).await }, move || {
+        cache.forget_callers()
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,6 +9,7 @@ pub mod delivery;
 mod docs;
 pub mod error;
 mod executions;
+mod invalidate;
 mod keys;
 mod kv;
 mod limits;

@@ -95,10 +95,7 @@ impl Executor {
     /// or `queued` with nothing to run them until the next restart.
     pub async fn submit(&self, delivery: Delivery, mode: Mode) -> Result<Dispatched, ExecError> {
         let this = self.clone();
-        self.tasks
-            .spawn(async move { this.accept(delivery, mode).await })
-            .await
-            .map_err(|e| ExecError::Store(wasmhook_store::StoreError::Corrupt(format!("delivery task: {e}"))))?
+        self.tasks.spawn(async move { this.accept(delivery, mode).await }).await?
     }
 
     async fn accept(&self, mut delivery: Delivery, mode: Mode) -> Result<Dispatched, ExecError> {
@@ -218,7 +215,7 @@ impl Executor {
             results = all => {
                 let mut runs = Vec::with_capacity(results.len());
                 for result in results {
-                    let run = result.map_err(|e| ExecError::Store(wasmhook_store::StoreError::Corrupt(format!("run task: {e}"))))??;
+                    let run = result??;
                     runs.push(run);
                 }
                 Ok(Dispatched::Finished { runs, replayed: false })

@@ -95,6 +95,10 @@ pub enum ExecError {
     /// The queue workers' threads could not be started.
     #[error("cannot start the queue workers: {0}")]
     Workers(#[source] std::io::Error),
+    /// A task accepting or running a delivery panicked or was cancelled (a bug, not the
+    /// caller's fault).
+    #[error("a delivery task failed")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// Runs and records; cheap to clone.

@@ -14,6 +14,7 @@ use super::view::{WebhookView, view};
 use super::{check_signature, write_and_show};
 use crate::api::body::{JsonBody, OptionalJsonBody, parse_id};
 use crate::api::error::ApiError;
+use crate::api::invalidate::write_then_invalidate;
 use crate::auth::Admin;
 use crate::auth::webhook_secret::NewSecret;
 use crate::signatures::SignatureConfig;
@@ -69,12 +70,11 @@ async fn rotate_secret(
     let previous_until = (body.grace_seconds > 0).then(|| now_ms().saturating_add(grace_ms));
     let stored = (secret.hash, secret.hint.clone());
     let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    let webhook = state
-        .write_then_invalidate(
-            async move { store.webhooks().rotate_secret(caller.team_id, id, stored, previous_until).await },
-            move || cache.forget_webhook(id),
-        )
-        .await?;
+    let webhook = write_then_invalidate(
+        async move { store.webhooks().rotate_secret(caller.team_id, id, stored, previous_until).await },
+        move || cache.forget_webhook(id),
+    )
+    .await?;
     Ok(Json(view(&state, &headers, webhook, Some(secret.text))))
 }
 

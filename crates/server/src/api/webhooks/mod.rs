@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::body::{JsonBody, parse_id};
 use super::error::ApiError;
+use super::invalidate::write_then_invalidate;
 use crate::auth::Admin;
 use crate::auth::webhook_secret::NewSecret;
 use crate::signatures::{SignatureCheck, SignatureConfig};
@@ -222,7 +223,7 @@ async fn write_and_show(
     write: impl Future<Output = Result<Webhook, wasmhook_store::StoreError>> + Send + 'static,
 ) -> Result<Json<WebhookView>, ApiError> {
     let cache = Arc::clone(&state.cache);
-    let webhook = state.write_then_invalidate(write, move || cache.forget_webhook(id)).await?;
+    let webhook = write_then_invalidate(write, move || cache.forget_webhook(id)).await?;
     Ok(Json(view(state, headers, webhook, None)))
 }
 
@@ -233,12 +234,11 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
     let (store, cache, limiters) = (state.store.clone(), Arc::clone(&state.cache), Arc::clone(&state.limiters));
-    state
-        .write_then_invalidate(async move { store.webhooks().delete(caller.team_id, id).await }, move || {
-            cache.forget_webhook(id);
-            limiters.forget(id);
-        })
-        .await?;
+    write_then_invalidate(async move { store.webhooks().delete(caller.team_id, id).await }, move || {
+        cache.forget_webhook(id);
+        limiters.forget(id);
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
