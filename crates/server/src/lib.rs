@@ -10,7 +10,6 @@
 
 pub mod api;
 pub mod auth;
-pub mod cache;
 pub mod callbacks;
 pub mod config;
 pub mod executor;

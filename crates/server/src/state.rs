@@ -2,11 +2,8 @@
 
 use std::sync::Arc;
 
-use uuid::Uuid;
-
 use crate::auth::issue;
 use crate::auth::run_keys::RunKeys;
-use crate::cache::Cache;
 use crate::callbacks::Callbacks;
 use crate::callbacks::sender::Sender;
 use crate::config::Config;
@@ -14,11 +11,9 @@ use crate::executor::Executor;
 use crate::ratelimit::RateLimiters;
 use crate::secrets::{Sealer, SecretsError, master_key};
 use wasmhook_sandbox::{HostClient, Sandbox, SandboxConfig, SandboxError};
-use wasmhook_store::blocks::Block;
-use wasmhook_store::docs::Doc;
 
+use wasmhook_store::cache::CachedDatabase;
 use wasmhook_store::repo::SharedDatabase;
-use wasmhook_store::webhooks::Webhook;
 use wasmhook_store::{Store, StoreError};
 
 /// Shared application state; cheap to clone.
@@ -32,8 +27,6 @@ pub struct AppState {
     pub executor: Executor,
     /// The validated configuration.
     pub config: Arc<Config>,
-    /// Verified keys, blocks, docs and webhooks, so webhook calls skip the database.
-    pub cache: Arc<Cache>,
     /// Trigger webhooks' token buckets.
     pub limiters: Arc<RateLimiters>,
     /// Uploads being read or compiled; past [`Config::upload_limit`] an upload is a 503 before
@@ -45,17 +38,6 @@ pub struct AppState {
     pub callbacks: Arc<Callbacks>,
     /// The keys of the runs in progress (`WASMHOOK_API_KEY`).
     pub run_keys: Arc<RunKeys>,
-}
-
-/// What a trigger webhook's id refers to.
-#[derive(Debug, Clone)]
-pub enum WebhookLookup {
-    /// A live webhook (in any state).
-    Found(Arc<Webhook>),
-    /// A URL that was regenerated or deleted.
-    Removed,
-    /// Never a webhook.
-    Missing,
 }
 
 /// Why the server could not start.
@@ -84,8 +66,8 @@ impl AppState {
     /// its admin user and an admin key, returned here and never again.
     pub async fn open(config: Config) -> Result<(Self, Option<BootstrapKey>), StartError> {
         let sealer = Arc::new(open_sealer(&config)?);
-        let store: SharedDatabase =
-            Arc::new(Store::open_with_linger(&config.database_path(), config.record_linger, Arc::clone(&sealer))?);
+        let sqlite = Store::open_with_linger(&config.database_path(), config.record_linger, Arc::clone(&sealer))?;
+        let store: SharedDatabase = Arc::new(CachedDatabase::new(Arc::new(sqlite)));
         let run_keys = Arc::new(RunKeys::default());
         let resealed = store.sealing().reseal_all().await?;
         if resealed > 0 {
@@ -102,13 +84,11 @@ impl AppState {
         sandbox_config.api_origin = Some(config.api_base_url());
         let sandbox = Arc::new(Sandbox::new(sandbox_config)?);
         let config = Arc::new(config);
-        let cache = Arc::new(Cache::default());
         let callbacks = Callbacks::new(store.callbacks().targets().await?);
         let executor = Executor::new(
             store.clone(),
             Arc::clone(&sandbox),
             Arc::clone(&config),
-            Arc::clone(&cache),
             Arc::clone(&sealer),
             Arc::clone(&run_keys),
             Arc::clone(&callbacks),
@@ -126,48 +106,7 @@ impl AppState {
         tokio::spawn(sender.run(executor.stopping()));
         let limiters = Arc::new(RateLimiters::default());
         let uploads = Arc::new(tokio::sync::Semaphore::new(config.upload_limit()));
-        Ok((
-            Self { store, sandbox, executor, config, cache, limiters, uploads, sealer, run_keys, callbacks },
-            bootstrap,
-        ))
-    }
-
-    /// A block by id whatever its team, from the cache or the store.
-    pub async fn block_by_id(&self, id: Uuid) -> Result<Option<Arc<Block>>, StoreError> {
-        self.cache.load_block(&self.store, id).await
-    }
-
-    /// A block of `team_id` (another team's is "not found"), from the cache or the store.
-    pub async fn block(&self, team_id: Uuid, id: Uuid) -> Result<Arc<Block>, StoreError> {
-        self.block_by_id(id).await?.filter(|b| b.team_id == team_id).ok_or(StoreError::NotFound("block"))
-    }
-
-    /// A trigger webhook by the id in its URL, from the cache or the store.
-    pub async fn webhook_by_id(&self, id: Uuid) -> Result<WebhookLookup, StoreError> {
-        let store = &self.store;
-        let found =
-            self.cache.webhook(id, || async move { Ok(store.webhooks().by_id(id).await?.map(Arc::new)) }).await?;
-        if let Some(webhook) = found {
-            return Ok(WebhookLookup::Found(webhook));
-        }
-        let removed = store.webhooks().removed(id).await?;
-        Ok(if removed { WebhookLookup::Removed } else { WebhookLookup::Missing })
-    }
-
-    /// A doc of `team_id` (archived included), from the cache or the store.
-    pub async fn doc(&self, team_id: Uuid, id: Uuid) -> Result<Arc<Doc>, StoreError> {
-        let store = &self.store;
-        let doc = self
-            .cache
-            .doc(id, || async move {
-                match store.docs().get(team_id, id).await {
-                    Ok(doc) => Ok(Some(Arc::new(doc))),
-                    Err(StoreError::NotFound(_)) => Ok(None),
-                    Err(other) => Err(other),
-                }
-            })
-            .await?;
-        doc.filter(|doc| doc.team_id == team_id).ok_or(StoreError::NotFound("doc"))
+        Ok((Self { store, sandbox, executor, config, limiters, uploads, sealer, run_keys, callbacks }, bootstrap))
     }
 }
 

@@ -17,6 +17,7 @@
 pub mod blobs;
 pub mod block_settings;
 pub mod blocks;
+pub mod cache;
 pub mod callbacks;
 mod checkpoint;
 pub mod deliveries;
@@ -84,6 +85,9 @@ pub enum StoreError {
     /// written. A server fault, never the caller's: a 500.
     #[error("the write could not be committed")]
     Commit(#[source] Arc<rusqlite::Error>),
+    /// The task making a write panicked or was cancelled (a bug).
+    #[error("a store task failed")]
+    Task(#[source] tokio::task::JoinError),
     /// The writer thread is gone (shutdown).
     #[error("the store is closed")]
     Closed,

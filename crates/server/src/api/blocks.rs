@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 use super::body::{JsonBody, parse_id, read_limited};
 use super::error::ApiError;
-use super::invalidate::write_then_invalidate;
 use super::limits;
 use crate::auth::Admin;
 use crate::state::AppState;
@@ -63,12 +62,7 @@ async fn update(
     // The merged result is checked before it is written.
     let check: BlockCheck =
         Box::new(move |merged| limits::check_block(&config, merged).map_err(|e| e.message().to_owned()));
-    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    let block = write_then_invalidate(
-        async move { store.blocks().update(caller.team_id, id, patch, check).await },
-        move || cache.forget_block(id),
-    )
-    .await?;
+    let block = state.store.blocks().update(caller.team_id, id, patch, check).await?;
     Ok(Json(block))
 }
 
@@ -117,12 +111,7 @@ async fn upload(
     let chunks = state.store.blocks().put_wasm(digest, &bytes).await?;
     let blob = StoredBlob { digest, size: bytes.len(), chunks };
     drop(bytes);
-    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    let version = write_then_invalidate(
-        async move { store.blocks().add_version(team_id, id, blob, shape, activate).await },
-        move || cache.forget_block(id),
-    )
-    .await?;
+    let version = state.store.blocks().add_version(team_id, id, blob, shape, activate).await?;
     Ok((StatusCode::CREATED, Json(version)))
 }
 
@@ -148,11 +137,6 @@ async fn activate(
     JsonBody(Activate { version }): JsonBody<Activate>,
 ) -> Result<Json<Block>, ApiError> {
     let id = parse_id(&raw, "block_id")?;
-    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    let block =
-        write_then_invalidate(async move { store.blocks().activate(caller.team_id, id, version).await }, move || {
-            cache.forget_block(id)
-        })
-        .await?;
+    let block = state.store.blocks().activate(caller.team_id, id, version).await?;
     Ok(Json(block))
 }

@@ -1,7 +1,5 @@
 //! `/v1/docs`: docs and their datasets; archiving makes the v4 webhook answer 404.
 
-use std::sync::Arc;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -9,7 +7,6 @@ use axum::{Json, Router};
 
 use super::body::{JsonBody, parse_id};
 use super::error::ApiError;
-use super::invalidate::write_then_invalidate;
 use super::limits;
 use crate::auth::Admin;
 use crate::state::AppState;
@@ -54,7 +51,7 @@ async fn show(
     Path(raw): Path<String>,
 ) -> Result<Json<Doc>, ApiError> {
     let id = parse_id(&raw, "doc_id")?;
-    Ok(Json(state.store.docs().get(caller.team_id, id).await?))
+    Ok(Json(Doc::clone(&*state.store.docs().get(caller.team_id, id).await?)))
 }
 
 async fn replace(
@@ -65,11 +62,7 @@ async fn replace(
 ) -> Result<Json<Doc>, ApiError> {
     let id = parse_id(&raw, "doc_id")?;
     check_input(&state, &input)?;
-    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    let doc = write_then_invalidate(async move { store.docs().replace(caller.team_id, id, input).await }, move || {
-        cache.forget_doc(id)
-    })
-    .await?;
+    let doc = state.store.docs().replace(caller.team_id, id, input).await?;
     Ok(Json(doc))
 }
 
@@ -79,10 +72,6 @@ async fn archive(
     Path(raw): Path<String>,
 ) -> Result<Json<Doc>, ApiError> {
     let id = parse_id(&raw, "doc_id")?;
-    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    let doc = write_then_invalidate(async move { store.docs().archive(caller.team_id, id).await }, move || {
-        cache.forget_doc(id)
-    })
-    .await?;
+    let doc = state.store.docs().archive(caller.team_id, id).await?;
     Ok(Json(doc))
 }

@@ -1,7 +1,5 @@
 //! `/v1/keys` and `/v1/teams`: API keys are shown once at creation and stored as hashes.
 
-use std::sync::Arc;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
@@ -11,7 +9,6 @@ use serde_json::{Value, json};
 
 use super::body::{JsonBody, parse_id};
 use super::error::ApiError;
-use super::invalidate::write_then_invalidate;
 use crate::auth::{Admin, issue};
 use crate::state::AppState;
 use wasmhook_store::repo::TeamRef;
@@ -58,11 +55,7 @@ async fn revoke_key(
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let key_id = parse_id(&raw, "key_id")?;
-    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    write_then_invalidate(async move { store.tenancy().revoke_key(caller.team_id, key_id).await }, move || {
-        cache.forget_callers()
-    })
-    .await?;
+    state.store.tenancy().revoke_key(caller.team_id, key_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,7 +9,6 @@ pub mod delivery;
 mod docs;
 pub mod error;
 mod executions;
-mod invalidate;
 mod keys;
 mod kv;
 mod limits;

@@ -80,7 +80,7 @@ pub(super) async fn doc_jobs(
     let created_at = now_ms();
     let mut jobs = Vec::with_capacity(selected.len());
     for dataset in &selected {
-        let block = state.block(doc.team_id, dataset.block_id).await?;
+        let block = state.store.blocks().shared(doc.team_id, dataset.block_id).await?;
         let version = dataset.version.or(block.active_version).ok_or(ExecError::NoActiveVersion(block.id))?;
         jobs.push(Job {
             execution_id: Uuid::now_v7(),

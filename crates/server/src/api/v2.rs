@@ -65,7 +65,7 @@ async fn execute(
         }
     };
 
-    let block = state.block_by_id(block_id).await?.ok_or_else(|| ApiError::not_found("block"))?;
+    let block = state.store.blocks().get_any_team(block_id).await?.ok_or_else(|| ApiError::not_found("block"))?;
     if block.team_id != caller.team_id {
         return Err(ApiError::forbidden(format!("this API key has no access to block {block_id}")));
     }

@@ -82,7 +82,7 @@ async fn execute(
     let data = data_bytes(request.data, &bytes)?;
 
     let team_id = caller.team_id;
-    let doc = state.doc(team_id, doc_id).await?;
+    let doc = state.store.docs().get(team_id, doc_id).await?;
     let env = request.environment_variables;
     limits::check_env(&env, "environmentVariables").map_err(ApiError::unprocessable)?;
     let input = CallInput { data: data.clone(), files: Vec::new(), env, trigger: Trigger::V4, webhook_id: None };

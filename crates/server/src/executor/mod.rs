@@ -37,7 +37,6 @@ pub use delivery::{Delivery, Dispatched, IdempotencyKey, Mode};
 pub use job::{Job, RunSummary, StoredInput};
 
 use crate::auth::run_keys::RunKeys;
-use crate::cache::Cache;
 use crate::callbacks::Callbacks;
 use crate::config::Config;
 use crate::secrets::Sealer;
@@ -107,8 +106,6 @@ pub struct Executor {
     store: SharedDatabase,
     sandbox: Arc<Sandbox>,
     config: Arc<Config>,
-    /// Shared with the API; here for the (block, version) → digest lookups of every run.
-    cache: Arc<Cache>,
     queue: Arc<Queue>,
     /// Every run in flight (workers' and detached sync runs), so shutdown can wait for them.
     tasks: TaskTracker,
@@ -135,7 +132,6 @@ impl Executor {
         store: SharedDatabase,
         sandbox: Arc<Sandbox>,
         config: Arc<Config>,
-        cache: Arc<Cache>,
         sealer: Arc<Sealer>,
         run_keys: Arc<RunKeys>,
         callbacks: Arc<Callbacks>,
@@ -147,7 +143,6 @@ impl Executor {
             store,
             sandbox,
             config,
-            cache,
             queue,
             tasks: TaskTracker::new(),
             stopping: CancellationToken::new(),
@@ -200,18 +195,12 @@ impl Executor {
         self.queue.depth()
     }
 
-    /// The prepared block of a block version: the digest from the cache (versions are
-    /// immutable) or the store, then the prepared block from memory, the artifact on disk, or
-    /// a compile of the stored bytes (after the artifact cache was wiped or the engine changed).
+    /// The prepared block of a block version: the digest from the store (whose cache keeps
+    /// versions, which are immutable), then the prepared block from memory, the artifact on
+    /// disk, or a compile of the stored bytes (after the artifact cache was wiped or the
+    /// engine changed).
     async fn prepared(&self, block_id: Uuid, version: i64) -> Result<Arc<PreparedBlock>, ExecError> {
-        let store = &self.store;
-        let digest = self
-            .cache
-            .digest(block_id, version, || async move {
-                Ok::<_, StoreError>(Some(store.blocks().version(block_id, version).await?.digest))
-            })
-            .await?
-            .ok_or(StoreError::NotFound("block version"))?;
+        let digest = self.store.blocks().version(block_id, version).await?.digest;
         if let Some(prepared) = self.sandbox.cached(&digest)? {
             return Ok(prepared);
         }

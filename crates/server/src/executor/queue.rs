@@ -169,11 +169,7 @@ impl Executor {
             return Ok(()); // already finished (e.g. a recovered duplicate) or purged
         };
         let (team_id, block_id) = (claimed.team_id, claimed.block_id);
-        let loaded = match self.cache.load_block(&self.store, block_id).await {
-            Ok(block) => block.filter(|block| block.team_id == team_id).ok_or(StoreError::NotFound("block")),
-            Err(error) => Err(error),
-        };
-        let block = match loaded {
+        let block = match self.store.blocks().shared(team_id, block_id).await {
             Ok(block) => (*block).clone(),
             Err(error) => {
                 let message = format!("the host could not run it: cannot load its block: {error}");

@@ -1,5 +1,7 @@
 //! Blocks, their immutable versions, and the content-addressed wasm bytes behind them.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use rusqlite::Connection;
@@ -24,7 +26,12 @@ pub trait BlockRepo: Send + Sync {
     /// A block of the team; another team's is "not found".
     async fn get(&self, team_id: Uuid, id: Uuid) -> Result<Block, StoreError>;
     /// A block by id, whatever its team (the id comes from a route the caller may use).
-    async fn get_any_team(&self, id: Uuid) -> Result<Option<Block>, StoreError>;
+    /// Shared: every run of a block reads it.
+    async fn get_any_team(&self, id: Uuid) -> Result<Option<Arc<Block>>, StoreError>;
+    /// A block of the team, shared (another team's is "not found"): what every run of it reads.
+    async fn shared(&self, team_id: Uuid, id: Uuid) -> Result<Arc<Block>, StoreError> {
+        self.get_any_team(id).await?.filter(|block| block.team_id == team_id).ok_or(StoreError::NotFound("block"))
+    }
     /// The team's blocks, oldest first.
     async fn list(&self, team_id: Uuid) -> Result<Vec<Block>, StoreError>;
     /// Stores a component's bytes (in chunks, each its own write, unless stored already);
@@ -85,8 +92,8 @@ impl BlockRepo for Store {
         self.read(move |conn| sql::block(conn, team_id, id)).await
     }
 
-    async fn get_any_team(&self, id: Uuid) -> Result<Option<Block>, StoreError> {
-        self.read(move |conn| sql::block_by_id(conn, id)).await
+    async fn get_any_team(&self, id: Uuid) -> Result<Option<Arc<Block>>, StoreError> {
+        Ok(self.read(move |conn| sql::block_by_id(conn, id)).await?.map(Arc::new))
     }
 
     async fn list(&self, team_id: Uuid) -> Result<Vec<Block>, StoreError> {

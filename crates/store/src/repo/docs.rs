@@ -1,5 +1,7 @@
 //! Docs: named groups of datasets, each backed by a block of the same team.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -16,7 +18,7 @@ pub trait DocRepo: Send + Sync {
     /// Archives a doc (once: the first archive time is kept); it stays readable.
     async fn archive(&self, team_id: Uuid, id: Uuid) -> Result<Doc, StoreError>;
     /// A doc of the team (archived ones included); another team's is "not found".
-    async fn get(&self, team_id: Uuid, id: Uuid) -> Result<Doc, StoreError>;
+    async fn get(&self, team_id: Uuid, id: Uuid) -> Result<Arc<Doc>, StoreError>;
     /// The team's docs.
     async fn list(&self, team_id: Uuid) -> Result<Vec<Doc>, StoreError>;
 }
@@ -35,8 +37,8 @@ impl DocRepo for Store {
         self.write(move |conn| sql::archive_doc(conn, team_id, id)).await
     }
 
-    async fn get(&self, team_id: Uuid, id: Uuid) -> Result<Doc, StoreError> {
-        self.read(move |conn| sql::doc(conn, team_id, id)).await
+    async fn get(&self, team_id: Uuid, id: Uuid) -> Result<Arc<Doc>, StoreError> {
+        Ok(Arc::new(self.read(move |conn| sql::doc(conn, team_id, id)).await?))
     }
 
     async fn list(&self, team_id: Uuid) -> Result<Vec<Doc>, StoreError> {

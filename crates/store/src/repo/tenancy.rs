@@ -1,5 +1,7 @@
 //! Teams, their users and API keys (stored as hashes: the key text never reaches the store).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use rusqlite::Connection;
 use uuid::Uuid;
@@ -47,7 +49,7 @@ pub trait TenancyRepo: Send + Sync {
     /// A team by id.
     async fn team(&self, id: Uuid) -> Result<Team, StoreError>;
     /// The user's keys that are not revoked (candidates for authentication).
-    async fn active_keys_of_user(&self, user_id: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    async fn active_keys_of_user(&self, user_id: Uuid) -> Result<Arc<Vec<ApiKeyRecord>>, StoreError>;
     /// Every key of a team, revoked ones included.
     async fn keys_of_team(&self, team_id: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError>;
     /// Revokes a key of the team; revoking twice is harmless.
@@ -104,8 +106,8 @@ impl TenancyRepo for Store {
         self.read(move |conn| sql::team(conn, id)).await
     }
 
-    async fn active_keys_of_user(&self, user_id: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        self.read(move |conn| sql::active_keys_of_user(conn, user_id)).await
+    async fn active_keys_of_user(&self, user_id: Uuid) -> Result<Arc<Vec<ApiKeyRecord>>, StoreError> {
+        Ok(Arc::new(self.read(move |conn| sql::active_keys_of_user(conn, user_id)).await?))
     }
 
     async fn keys_of_team(&self, team_id: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError> {

@@ -1,5 +1,7 @@
 //! Trigger webhooks: their URL ids, auth, settings, lifecycle and (sealed) signature checks.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use uuid::Uuid;
 use wasmhook_domain::signature::SignatureConfig;
@@ -14,7 +16,7 @@ pub type SecretHash = ([u8; 32], String);
 #[async_trait]
 pub trait WebhookRepo: Send + Sync {
     /// The webhook with this id, whatever its team (the trigger path: the id is the capability).
-    async fn by_id(&self, id: Uuid) -> Result<Option<Webhook>, StoreError>;
+    async fn by_id(&self, id: Uuid) -> Result<Option<Arc<Webhook>>, StoreError>;
     /// Whether `id` is a URL that was regenerated or deleted.
     async fn removed(&self, id: Uuid) -> Result<bool, StoreError>;
     /// A webhook of the team; another team's is "not found".
@@ -63,9 +65,9 @@ pub trait WebhookRepo: Send + Sync {
 
 #[async_trait]
 impl WebhookRepo for Store {
-    async fn by_id(&self, id: Uuid) -> Result<Option<Webhook>, StoreError> {
+    async fn by_id(&self, id: Uuid) -> Result<Option<Arc<Webhook>>, StoreError> {
         let sealer = self.sealer().clone();
-        self.read(move |conn| sql::by_id(conn, &sealer, id)).await
+        Ok(self.read(move |conn| sql::by_id(conn, &sealer, id)).await?.map(Arc::new))
     }
 
     async fn removed(&self, id: Uuid) -> Result<bool, StoreError> {

@@ -37,7 +37,7 @@ use super::targets::{CallInput, block_job, doc_jobs};
 use crate::auth::webhook_secret;
 use crate::executor::{Delivery, Dispatched, Mode};
 use crate::signatures::{SignatureCheck, SignatureError};
-use crate::state::{AppState, WebhookLookup};
+use crate::state::AppState;
 use request::{RequestMeta, content_type_allowed, essence, hand_over};
 use wasmhook_abi::env as guest_env;
 use wasmhook_store::executions::Trigger;
@@ -69,18 +69,16 @@ async fn authenticated(
     query: &[(String, String)],
 ) -> Result<std::sync::Arc<Webhook>, ApiError> {
     let id = parse_uuid(raw_id, "webhook_id")?;
-    let webhook = match state.webhook_by_id(id).await? {
-        WebhookLookup::Found(webhook) => webhook,
-        WebhookLookup::Removed => {
-            return Err(ApiError::new(
+    let Some(webhook) = state.store.webhooks().by_id(id).await? else {
+        return Err(if state.store.webhooks().removed(id).await? {
+            ApiError::new(
                 StatusCode::GONE,
                 "WEBHOOK_REMOVED",
                 "this webhook URL was removed or replaced; ask its owner for the current URL",
-            ));
-        }
-        WebhookLookup::Missing => {
-            return Err(ApiError::new(StatusCode::NOT_FOUND, "WORKFLOW_NOT_FOUND", "no webhook has this id"));
-        }
+            )
+        } else {
+            ApiError::new(StatusCode::NOT_FOUND, "WORKFLOW_NOT_FOUND", "no webhook has this id")
+        });
     };
     if webhook.auth_mode == AuthMode::Secret {
         let presented = webhook_secret::presented(&request.headers, query).ok_or_else(ApiError::unauthorized_plain)?;
@@ -161,11 +159,11 @@ async fn trigger(
     };
     let (jobs, keys) = match webhook.target.kind {
         TargetKind::Block => {
-            let block = state.block(webhook.team_id, webhook.target.id).await?;
+            let block = state.store.blocks().shared(webhook.team_id, webhook.target.id).await?;
             (vec![block_job(&state.config, &block, input)?], None)
         }
         TargetKind::Doc => {
-            let doc = state.doc(webhook.team_id, webhook.target.id).await?;
+            let doc = state.store.docs().get(webhook.team_id, webhook.target.id).await?;
             let (datasets, jobs) = doc_jobs(&state, &doc, settings.dataset_keys.as_deref(), input).await?;
             (jobs, Some(datasets.into_iter().map(|d| d.key).collect::<Vec<_>>()))
         }
@@ -176,11 +174,7 @@ async fn trigger(
         ResponseMode::Sync => Mode::Sync,
         ResponseMode::Async => Mode::Async,
     };
-    let dispatched = state.executor.submit(delivery, mode).await;
-    if single_use.is_some() {
-        state.cache.forget_webhook(webhook.id);
-    }
-    match dispatched? {
+    match state.executor.submit(delivery, mode).await? {
         Dispatched::Finished { runs, replayed } => respond::finished(&runs, keys.as_deref(), replayed),
         Dispatched::Accepted { ids, replayed } if mode == Mode::Async => {
             Ok(respond::accepted(webhook.id, webhook.target, &ids, replayed))

@@ -1,8 +1,6 @@
 //! A webhook's life after creation: secret rotation, URL regeneration, arming, enabling and
 //! disabling, and its signature check.
 
-use std::sync::Arc;
-
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{post, put};
@@ -14,7 +12,6 @@ use super::view::{WebhookView, view};
 use super::{check_signature, write_and_show};
 use crate::api::body::{JsonBody, OptionalJsonBody, parse_id};
 use crate::api::error::ApiError;
-use crate::api::invalidate::write_then_invalidate;
 use crate::auth::Admin;
 use crate::auth::webhook_secret::NewSecret;
 use crate::signatures::SignatureConfig;
@@ -69,12 +66,7 @@ async fn rotate_secret(
     let grace_ms = i64::try_from(body.grace_seconds * 1000).unwrap_or(i64::MAX);
     let previous_until = (body.grace_seconds > 0).then(|| now_ms().saturating_add(grace_ms));
     let stored = (secret.hash, secret.hint.clone());
-    let (store, cache) = (state.store.clone(), Arc::clone(&state.cache));
-    let webhook = write_then_invalidate(
-        async move { store.webhooks().rotate_secret(caller.team_id, id, stored, previous_until).await },
-        move || cache.forget_webhook(id),
-    )
-    .await?;
+    let webhook = state.store.webhooks().rotate_secret(caller.team_id, id, stored, previous_until).await?;
     Ok(Json(view(&state, &headers, webhook, Some(secret.text))))
 }
 
@@ -85,10 +77,7 @@ async fn regenerate_url(
     Path(raw): Path<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
-    let store = state.store.clone();
-    let shown =
-        write_and_show(&state, &headers, id, async move { store.webhooks().regenerate(caller.team_id, id).await })
-            .await?;
+    let shown = write_and_show(&state, &headers, state.store.webhooks().regenerate(caller.team_id, id)).await?;
     // Only once the write proved the webhook is the caller's: another team's call is a 404
     // with no side effect (it used to reset the victim's rate-limit bucket first).
     state.limiters.forget(id);
@@ -148,14 +137,7 @@ async fn set_state(
     new_state: WebhookState,
     armed_until: Option<i64>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let store = state.store.clone();
-    write_and_show(
-        state,
-        headers,
-        id,
-        async move { store.webhooks().set_state(team_id, id, new_state, armed_until).await },
-    )
-    .await
+    write_and_show(state, headers, state.store.webhooks().set_state(team_id, id, new_state, armed_until)).await
 }
 
 async fn set_signature(
@@ -167,11 +149,7 @@ async fn set_signature(
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
     check_signature(&state, &signature)?;
-    let store = state.store.clone();
-    write_and_show(&state, &headers, id, async move {
-        store.webhooks().set_signature(caller.team_id, id, Some(signature)).await
-    })
-    .await
+    write_and_show(&state, &headers, state.store.webhooks().set_signature(caller.team_id, id, Some(signature))).await
 }
 
 async fn remove_signature(
@@ -181,7 +159,5 @@ async fn remove_signature(
     Path(raw): Path<String>,
 ) -> Result<Json<WebhookView>, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
-    let store = state.store.clone();
-    write_and_show(&state, &headers, id, async move { store.webhooks().set_signature(caller.team_id, id, None).await })
-        .await
+    write_and_show(&state, &headers, state.store.webhooks().set_signature(caller.team_id, id, None)).await
 }

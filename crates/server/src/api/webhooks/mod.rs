@@ -7,8 +7,6 @@
 //! senders' signature check (its secrets are write-only: listings show their last 4
 //! characters).
 
-use std::sync::Arc;
-
 mod lifecycle;
 mod view;
 
@@ -18,11 +16,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::body::{JsonBody, parse_id};
 use super::error::ApiError;
-use super::invalidate::write_then_invalidate;
 use crate::auth::Admin;
 use crate::auth::webhook_secret::NewSecret;
 use crate::signatures::{SignatureCheck, SignatureConfig};
@@ -190,9 +186,7 @@ async fn update(
     if name.trim().is_empty() {
         return Err(ApiError::unprocessable("`name` must not be empty"));
     }
-    let store = state.store.clone();
-    write_and_show(&state, &headers, id, async move { store.webhooks().update(team_id, id, name, settings).await })
-        .await
+    write_and_show(&state, &headers, state.store.webhooks().update(team_id, id, name, settings)).await
 }
 
 /// RFC 7396: objects merge recursively, `null` deletes, anything else replaces.
@@ -215,16 +209,13 @@ fn merge_patch(target: &mut Value, patch: Value) {
     }
 }
 
-/// Runs a write that returns the changed webhook, drops its cached copy, and shows it.
+/// Runs a write that returns the changed webhook, and shows it.
 async fn write_and_show(
     state: &AppState,
     headers: &HeaderMap,
-    id: Uuid,
-    write: impl Future<Output = Result<Webhook, wasmhook_store::StoreError>> + Send + 'static,
+    write: impl Future<Output = Result<Webhook, wasmhook_store::StoreError>>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let cache = Arc::clone(&state.cache);
-    let webhook = write_then_invalidate(write, move || cache.forget_webhook(id)).await?;
-    Ok(Json(view(state, headers, webhook, None)))
+    Ok(Json(view(state, headers, write.await?, None)))
 }
 
 async fn remove(
@@ -233,12 +224,8 @@ async fn remove(
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&raw, "webhook_id")?;
-    let (store, cache, limiters) = (state.store.clone(), Arc::clone(&state.cache), Arc::clone(&state.limiters));
-    write_then_invalidate(async move { store.webhooks().delete(caller.team_id, id).await }, move || {
-        cache.forget_webhook(id);
-        limiters.forget(id);
-    })
-    .await?;
+    state.store.webhooks().delete(caller.team_id, id).await?;
+    state.limiters.forget(id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,10 +1,4 @@
-//! In-memory caches of what every webhook call reads: verified API keys, blocks, docs, trigger
-//! webhooks and the digest of each block version.
-//!
-//! Without them each call costs two or three SQLite reads on blocking threads before any work
-//! starts. Entries are dropped by the handlers that change the underlying rows (key
-//! revocation, block and doc writes) — this process is the only writer. Block versions are
-//! immutable, so their digests are never invalidated.
+//! A bounded LRU map whose fills lose to any invalidation that raced them.
 //!
 //! Two rules keep a cache from undoing a write:
 //! - **Fills are generation-checked.** A fill reads the map's generation before its store read
@@ -17,27 +11,16 @@
 use std::future::Future;
 use std::hash::Hash;
 use std::num::NonZeroUsize;
-use std::sync::Arc;
 
 use lru::LruCache;
 use parking_lot::Mutex;
-use uuid::Uuid;
-
-use crate::auth::Caller;
-use wasmhook_sandbox::BlockDigest;
-use wasmhook_store::blocks::Block;
-use wasmhook_store::docs::Doc;
-
-use wasmhook_store::StoreError;
-use wasmhook_store::repo::SharedDatabase;
-use wasmhook_store::webhooks::Webhook;
 
 /// Entries per map.
-const MAX_ENTRIES: NonZeroUsize = NonZeroUsize::new(10_000).expect("non-zero");
+pub(crate) const MAX_ENTRIES: NonZeroUsize = NonZeroUsize::new(10_000).expect("non-zero");
 
 /// A bounded LRU map whose fills lose to any invalidation that raced them.
 #[derive(Debug)]
-struct Map<K: Hash + Eq, V> {
+pub(crate) struct Map<K: Hash + Eq, V> {
     inner: Mutex<Inner<K, V>>,
 }
 
@@ -49,7 +32,7 @@ struct Inner<K: Hash + Eq, V> {
 }
 
 impl<K: Eq + Hash, V: Clone> Map<K, V> {
-    fn new(capacity: NonZeroUsize) -> Self {
+    pub(crate) fn new(capacity: NonZeroUsize) -> Self {
         Self { inner: Mutex::new(Inner { entries: LruCache::new(capacity), generation: 0 }) }
     }
 
@@ -59,7 +42,7 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
     }
 
     /// The entry, else `load()`'s value, remembered unless an invalidation ran meanwhile.
-    async fn get_or_load<E, F, Fut>(&self, key: K, load: F) -> Result<Option<V>, E>
+    pub(crate) async fn get_or_load<E, F, Fut>(&self, key: K, load: F) -> Result<Option<V>, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<V>, E>>,
@@ -81,13 +64,13 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
         Ok(loaded)
     }
 
-    fn remove(&self, key: &K) {
+    pub(crate) fn remove(&self, key: &K) {
         let mut inner = self.inner.lock();
         inner.generation += 1;
         inner.entries.pop(key);
     }
 
-    fn clear(&self) {
+    pub(crate) fn clear(&self) {
         let mut inner = self.inner.lock();
         inner.generation += 1;
         inner.entries.clear();
@@ -96,102 +79,6 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.inner.lock().entries.len()
-    }
-}
-
-/// The caches of one server.
-#[derive(Debug)]
-pub struct Cache {
-    /// (user id, SHA-256 of the secret) → the authenticated caller.
-    keys: Map<(Uuid, [u8; 32]), Caller>,
-    blocks: Map<Uuid, Arc<Block>>,
-    docs: Map<Uuid, Arc<Doc>>,
-    webhooks: Map<Uuid, Arc<Webhook>>,
-    digests: Map<(Uuid, i64), BlockDigest>,
-}
-
-impl Default for Cache {
-    fn default() -> Self {
-        Self {
-            keys: Map::new(MAX_ENTRIES),
-            blocks: Map::new(MAX_ENTRIES),
-            docs: Map::new(MAX_ENTRIES),
-            webhooks: Map::new(MAX_ENTRIES),
-            digests: Map::new(MAX_ENTRIES),
-        }
-    }
-}
-
-impl Cache {
-    /// The caller a key's secret hash verifies to, from the cache or `verify()`.
-    pub(crate) async fn caller<E, Fut>(
-        &self,
-        user_id: Uuid,
-        secret_hash: [u8; 32],
-        verify: impl FnOnce() -> Fut,
-    ) -> Result<Option<Caller>, E>
-    where
-        Fut: Future<Output = Result<Option<Caller>, E>>,
-    {
-        self.keys.get_or_load((user_id, secret_hash), verify).await
-    }
-
-    /// After a revocation: forget every verified key (revocations are rare).
-    pub(crate) fn forget_callers(&self) {
-        self.keys.clear();
-    }
-
-    /// A block by id whatever its team: from the cache, else read from `store`.
-    pub(crate) async fn load_block(&self, store: &SharedDatabase, id: Uuid) -> Result<Option<Arc<Block>>, StoreError> {
-        self.blocks.get_or_load(id, || async move { Ok(store.blocks().get_any_team(id).await?.map(Arc::new)) }).await
-    }
-
-    /// After any write to the block (config, versions, activation).
-    pub(crate) fn forget_block(&self, id: Uuid) {
-        self.blocks.remove(&id);
-    }
-
-    /// A doc by id, from the cache or `load()`.
-    pub(crate) async fn doc<Fut>(&self, id: Uuid, load: impl FnOnce() -> Fut) -> Result<Option<Arc<Doc>>, StoreError>
-    where
-        Fut: Future<Output = Result<Option<Arc<Doc>>, StoreError>>,
-    {
-        self.docs.get_or_load(id, load).await
-    }
-
-    /// After any write to the doc.
-    pub(crate) fn forget_doc(&self, id: Uuid) {
-        self.docs.remove(&id);
-    }
-
-    /// A trigger webhook by id, from the cache or `load()`.
-    pub(crate) async fn webhook<Fut>(
-        &self,
-        id: Uuid,
-        load: impl FnOnce() -> Fut,
-    ) -> Result<Option<Arc<Webhook>>, StoreError>
-    where
-        Fut: Future<Output = Result<Option<Arc<Webhook>>, StoreError>>,
-    {
-        self.webhooks.get_or_load(id, load).await
-    }
-
-    /// After any write to the webhook (settings, state, secret, URL, its armed call taken).
-    pub(crate) fn forget_webhook(&self, id: Uuid) {
-        self.webhooks.remove(&id);
-    }
-
-    /// A block version's digest, from the cache or `load()` (versions are immutable).
-    pub(crate) async fn digest<Fut>(
-        &self,
-        block_id: Uuid,
-        version: i64,
-        load: impl FnOnce() -> Fut,
-    ) -> Result<Option<BlockDigest>, StoreError>
-    where
-        Fut: Future<Output = Result<Option<BlockDigest>, StoreError>>,
-    {
-        self.digests.get_or_load((block_id, version), load).await
     }
 }
 
