@@ -25,9 +25,11 @@ pub fn mode(headers: &HeaderMap, query: Option<&str>) -> Result<Mode, ApiError> 
         value.to_str().unwrap_or_default().split(',').any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
     });
     let mut wait = None;
-    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
-        if let Some(value) = pair.strip_prefix("wait=") {
-            wait = Some(match value {
+    // One query parser for every route (`form_urlencoded`, as axum's `Query` and the trigger
+    // routes use): `wait` may be percent-encoded like any parameter.
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if name == "wait" {
+            wait = Some(match &*value {
                 "true" => true,
                 "false" => false,
                 other => return Err(ApiError::bad_request(format!("wait must be true or false, got {other:?}"))),
@@ -109,6 +111,9 @@ mod tests {
         assert_eq!(mode(&headers, None).expect("mode"), Mode::Sync);
         assert_eq!(mode(&headers, Some("wait=false")).expect("mode"), Mode::Async);
         assert!(mode(&headers, Some("wait=maybe")).is_err());
+        // Parsed like every other query: encoded, and among other parameters.
+        assert_eq!(mode(&headers, Some("a=1&wait=%66alse")).expect("mode"), Mode::Async);
+        assert_eq!(mode(&headers, Some("waiting=false")).expect("mode"), Mode::Sync);
         headers.insert("prefer", HeaderValue::from_static("return=minimal, respond-async"));
         assert_eq!(mode(&headers, None).expect("mode"), Mode::Async);
     }
