@@ -142,7 +142,7 @@ impl Executor {
         let durable_now = mode == Mode::Async || delivery.idempotency.is_some() || delivery.single_use.is_some();
         if durable_now {
             let status = if mode == Mode::Async { ExecutionStatus::Queued } else { ExecutionStatus::Running };
-            match self.commit(&delivery, &ids, status).await? {
+            match self.commit(&delivery, status).await? {
                 KeyClaim::New => {}
                 KeyClaim::Existing(original) => return self.repeat(delivery.team_id, original, mode).await,
                 KeyClaim::Reused => {
@@ -162,7 +162,7 @@ impl Executor {
     }
 
     /// Claims the idempotency key (if any) and inserts the pending rows, in one savepoint.
-    async fn commit(&self, delivery: &Delivery, ids: &[Uuid], status: ExecutionStatus) -> Result<KeyClaim, ExecError> {
+    async fn commit(&self, delivery: &Delivery, status: ExecutionStatus) -> Result<KeyClaim, ExecError> {
         let window_ms = i64::try_from(self.config.idempotency_window.as_millis()).unwrap_or(i64::MAX);
         let now = now_ms();
         let key = delivery.idempotency.as_ref().map(|IdempotencyKey { key, request_hash }| KeyClaimRequest {
@@ -173,7 +173,6 @@ impl Executor {
         });
         let records =
             delivery.jobs.iter().map(|job| Ok(job.record(job.stored_input()?))).collect::<Result<_, StoreError>>()?;
-        debug_assert_eq!(ids.len(), delivery.jobs.len());
         let acceptance =
             Acceptance { team_id: delivery.team_id, key, single_use: delivery.single_use, records, status, now };
         Ok(self.store.executions().accept(acceptance).await?)
