@@ -54,7 +54,7 @@ enum AdminTask {
         scope: String,
         /// Team id (default: the operator team created at first start).
         #[arg(long)]
-        team: Option<uuid::Uuid>,
+        team: Option<wasmhook_domain::TeamId>,
         /// Name of the new user.
         #[arg(long, default_value = "cli")]
         user_name: String,
@@ -97,7 +97,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_key(config: &Config, scope: &str, team: Option<uuid::Uuid>, user_name: &str) -> anyhow::Result<()> {
+async fn create_key(
+    config: &Config,
+    scope: &str,
+    team: Option<wasmhook_domain::TeamId>,
+    user_name: &str,
+) -> anyhow::Result<()> {
     let scope = match scope {
         "admin" => KeyScope::Admin,
         "execute" => KeyScope::Execute,

@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use uuid::Uuid;
+use wasmhook_domain::{BlockId, TeamId};
 use wasmhook_sandbox::{Logs, Outcome};
 use wasmhook_server::{AppState, Config};
-use wasmhook_store::executions::{ExecutionStatus, NewExecution, Trigger};
+use wasmhook_store::executions::{ExecutionSpec, ExecutionStatus, NewExecution, Trigger};
 use wasmhook_store::repo::{Finished, FollowUp};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -111,31 +111,17 @@ async fn bench() -> anyhow::Result<()> {
         peak_memory_bytes: 1 << 20,
         outbound: Vec::new(),
     });
-    let team = Uuid::new_v4();
-    let block_id: Uuid = block.parse()?;
+    let team = TeamId::new_v4();
+    let block_id: BlockId = block.parse()?;
     let started = Instant::now();
     let writes: Vec<_> = (0..records)
         .map(|_| {
             let (store, outcome) = (state.store.clone(), outcome.clone());
             tokio::spawn(async move {
                 let record = NewExecution {
-                    id: Uuid::now_v7(),
-                    team_id: team,
-                    block_id,
-                    block_version: 1,
-                    doc_id: None,
-                    dataset_key: None,
-                    trigger: Trigger::V2,
+                    spec: ExecutionSpec::first_attempt(team, block_id, 1, Trigger::V2, true),
                     input: r#"{"data":{},"env":{}}"#.to_owned(),
-                    keep_input: true,
-                    timeout_ms: None,
-                    replay_of: None,
-                    webhook_id: None,
-                    created_at: 0,
-                    attempt: 1,
-                    retry_of: None,
                     retry: None,
-                    replay_job: None,
                 };
                 let finished = Finished {
                     record,

@@ -134,7 +134,23 @@ async fn executions_are_listed_with_filters() {
         let response = server.get(&format!("/v1/executions?{bad}"), key).await;
         assert_eq!(response.status, StatusCode::BAD_REQUEST, "{bad}: {}", response.body);
     }
-    assert_eq!(server.get("/v1/executions/not-a-uuid", key).await.status, StatusCode::BAD_REQUEST);
+    // Every route id is typed (`PathId<BlockId>`, …): a non-UUID is our 400 naming the parameter.
+    for (path, name) in [
+        ("/v1/executions/not-a-uuid", "execution_id"),
+        ("/v1/blocks/not-a-uuid", "block_id"),
+        ("/v1/blocks/not-a-uuid/versions", "block_id"),
+        ("/v1/docs/not-a-uuid", "doc_id"),
+        ("/v1/webhooks/not-a-uuid", "webhook_id"),
+        ("/v1/executions/replay/not-a-uuid", "job_id"),
+    ] {
+        let response = server.get(path, key).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            response.body,
+            json!({ "error": format!("{name} must be a UUID, got \"not-a-uuid\""), "error_code": "BAD_REQUEST" }),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]

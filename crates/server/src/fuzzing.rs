@@ -9,10 +9,10 @@
 //! - [`config_text`]: a TOML config file and `WASMHOOK_*` variables (operators).
 
 use std::net::SocketAddr;
+use wasmhook_domain::ids::WebhookId;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use bytes::Bytes;
-use uuid::Uuid;
 
 use crate::api::body::{parse_json, require_json};
 use crate::api::trigger::request::{RequestMeta, hand_over};
@@ -63,7 +63,7 @@ pub fn request_body(data: &[u8]) {
     let method = Method::POST;
     let query = [("source".to_owned(), "fuzz".to_owned())];
     let meta = RequestMeta {
-        webhook_id: Uuid::nil(),
+        webhook_id: WebhookId::nil(),
         method: &method,
         headers: &headers,
         query: &query,

@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
+use wasmhook_domain::ids::WebhookId;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota};
 use parking_lot::Mutex;
-use uuid::Uuid;
 
 use wasmhook_store::webhooks::RateLimit;
 
@@ -33,13 +33,13 @@ fn quota(limit: &RateLimit) -> Result<Quota, String> {
 /// The buckets of every rate-limited webhook.
 #[derive(Debug, Default)]
 pub struct RateLimiters {
-    buckets: Mutex<HashMap<Uuid, (RateLimit, Arc<DefaultDirectRateLimiter>)>>,
+    buckets: Mutex<HashMap<WebhookId, (RateLimit, Arc<DefaultDirectRateLimiter>)>>,
 }
 
 impl RateLimiters {
     /// Takes a token from the webhook's bucket; `Err(wait)` when it is empty. A changed limit
     /// starts a fresh bucket.
-    pub fn check(&self, webhook: Uuid, limit: &RateLimit) -> Result<(), Duration> {
+    pub fn check(&self, webhook: WebhookId, limit: &RateLimit) -> Result<(), Duration> {
         let bucket = {
             let mut buckets = self.buckets.lock();
             match buckets.get(&webhook) {
@@ -57,7 +57,7 @@ impl RateLimiters {
     }
 
     /// Drops a webhook's bucket (deleted, or its URL regenerated).
-    pub fn forget(&self, webhook: Uuid) {
+    pub fn forget(&self, webhook: WebhookId) {
         self.buckets.lock().remove(&webhook);
     }
 }
@@ -69,14 +69,14 @@ mod tests {
     #[test]
     fn a_burst_is_allowed_then_refused_with_the_wait() {
         let limiters = RateLimiters::default();
-        let id = Uuid::new_v4();
+        let id = WebhookId::new_v4();
         let limit = RateLimit { per_second: 0.5, burst: 3 };
         for _ in 0..3 {
             assert!(limiters.check(id, &limit).is_ok());
         }
         let wait = limiters.check(id, &limit).expect_err("bucket empty");
         assert!(wait > Duration::from_millis(1500) && wait <= Duration::from_secs(2), "{wait:?}");
-        assert!(limiters.check(Uuid::new_v4(), &limit).is_ok(), "buckets are per webhook");
+        assert!(limiters.check(WebhookId::new_v4(), &limit).is_ok(), "buckets are per webhook");
         let raised = RateLimit { per_second: 0.5, burst: 4 };
         assert!(limiters.check(id, &raised).is_ok(), "a changed limit starts a fresh bucket");
     }

@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
+
+use crate::auth::Authenticator;
 use crate::auth::issue;
 use crate::auth::run_keys::RunKeys;
 use crate::callbacks::Callbacks;
@@ -38,6 +41,12 @@ pub struct AppState {
     pub callbacks: Arc<Callbacks>,
     /// The keys of the runs in progress (`WASMHOOK_API_KEY`).
     pub run_keys: Arc<RunKeys>,
+}
+
+impl FromRef<AppState> for Authenticator {
+    fn from_ref(state: &AppState) -> Self {
+        Authenticator { store: state.store.clone(), run_keys: Arc::clone(&state.run_keys) }
+    }
 }
 
 /// Why the server could not start.

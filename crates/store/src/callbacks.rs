@@ -5,6 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use wasmhook_domain::ids::{ExecutionId, TeamId};
 
 use super::{StoreError, now_ms, uuid_at};
 
@@ -68,7 +69,7 @@ impl CallbackEvent {
 pub struct Callback {
     /// Owning team.
     #[serde(skip)]
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// What it is attached to.
     pub target_kind: CallbackTarget,
     /// The block, doc or webhook id.
@@ -142,7 +143,7 @@ pub(crate) fn put(
 }
 
 /// The callback of a target of the team.
-pub(crate) fn get(conn: &Connection, team_id: Uuid, target_id: Uuid) -> Result<Callback, StoreError> {
+pub(crate) fn get(conn: &Connection, team_id: TeamId, target_id: Uuid) -> Result<Callback, StoreError> {
     let mut stmt = conn
         .prepare_cached(&format!("SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE target_id = ?1 AND team_id = ?2"))?;
     let row = stmt.query_row(params![target_id.to_string(), team_id.to_string()], callback_from_row).optional()?;
@@ -150,7 +151,7 @@ pub(crate) fn get(conn: &Connection, team_id: Uuid, target_id: Uuid) -> Result<C
 }
 
 /// The team's callbacks, oldest first.
-pub(crate) fn list(conn: &Connection, team_id: Uuid) -> Result<Vec<Callback>, StoreError> {
+pub(crate) fn list(conn: &Connection, team_id: TeamId) -> Result<Vec<Callback>, StoreError> {
     let mut stmt =
         conn.prepare(&format!("SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE team_id = ?1 ORDER BY created_at"))?;
     let rows = stmt.query_map([team_id.to_string()], callback_from_row)?;
@@ -158,7 +159,7 @@ pub(crate) fn list(conn: &Connection, team_id: Uuid) -> Result<Vec<Callback>, St
 }
 
 /// Removes a target's callback (its pending messages fail when their turn comes).
-pub(crate) fn delete(conn: &Connection, team_id: Uuid, target_id: Uuid) -> Result<(), StoreError> {
+pub(crate) fn delete(conn: &Connection, team_id: TeamId, target_id: Uuid) -> Result<(), StoreError> {
     let n = conn.execute(
         "DELETE FROM callbacks WHERE target_id = ?1 AND team_id = ?2",
         params![target_id.to_string(), team_id.to_string()],
@@ -177,7 +178,7 @@ pub(crate) fn targets(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
 /// The callbacks of the team among `targets` that subscribe to `event`.
 pub(crate) fn subscribed(
     conn: &Connection,
-    team_id: Uuid,
+    team_id: TeamId,
     targets: &[Uuid],
     event: CallbackEvent,
 ) -> Result<Vec<Callback>, StoreError> {
@@ -207,7 +208,7 @@ pub(crate) fn endpoint(conn: &Connection, target_id: Uuid) -> Result<Option<(Str
 
 /// The (team, target, sealed secret) of every callback secret not sealed under the key whose
 /// prefix is `current`, for resealing at boot.
-pub(crate) fn sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(Uuid, Uuid, String)>, StoreError> {
+pub(crate) fn sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(TeamId, Uuid, String)>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT team_id, target_id, sealed_secret FROM callbacks WHERE substr(sealed_secret, 1, length(?1)) != ?1",
     )?;
@@ -232,11 +233,11 @@ pub struct Message {
     pub id: String,
     /// Owning team.
     #[serde(skip)]
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// The callback's target.
     pub target_id: Uuid,
     /// The execution it reports.
-    pub execution_id: Uuid,
+    pub execution_id: ExecutionId,
     /// The event.
     pub event: CallbackEvent,
     /// The JSON body.
@@ -352,7 +353,11 @@ pub(crate) fn record_try(conn: &Connection, id: &str, result: &TryResult, now: i
 }
 
 /// The messages of an execution, oldest first.
-pub(crate) fn messages_of(conn: &Connection, team_id: Uuid, execution_id: Uuid) -> Result<Vec<Message>, StoreError> {
+pub(crate) fn messages_of(
+    conn: &Connection,
+    team_id: TeamId,
+    execution_id: ExecutionId,
+) -> Result<Vec<Message>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM callback_messages WHERE execution_id = ?1 AND team_id = ?2 ORDER BY created_at, id"
     ))?;

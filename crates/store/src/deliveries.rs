@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
+use wasmhook_domain::ids::{ExecutionId, TeamId};
 
 use super::StoreError;
 
@@ -12,7 +13,7 @@ pub enum KeyClaim {
     /// The key is new (or its previous use fell out of the window): go ahead.
     New,
     /// Seen within the window with the same request: these are its executions.
-    Existing(Vec<Uuid>),
+    Existing(Vec<ExecutionId>),
     /// Seen within the window with a different request body.
     Reused,
 }
@@ -21,7 +22,7 @@ pub enum KeyClaim {
 #[derive(Debug, Clone, Copy)]
 pub struct KeyUse<'a> {
     /// The caller's team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// The block or doc addressed (keys are scoped to it).
     pub target: Uuid,
     /// The key.
@@ -29,7 +30,7 @@ pub struct KeyUse<'a> {
     /// SHA-256 of the request body.
     pub request_hash: &'a [u8],
     /// The executions this delivery creates if the key is new.
-    pub execution_ids: &'a [Uuid],
+    pub execution_ids: &'a [ExecutionId],
 }
 
 /// Claims a key, atomically with the caller's other writes in the same savepoint. A record
@@ -55,7 +56,7 @@ pub(crate) fn claim_key(
         if hash != request_hash {
             return Ok(KeyClaim::Reused);
         }
-        let ids: Vec<Uuid> =
+        let ids: Vec<ExecutionId> =
             serde_json::from_str(&ids).map_err(|e| StoreError::Corrupt(format!("delivery ids: {e}")))?;
         return Ok(KeyClaim::Existing(ids));
     }

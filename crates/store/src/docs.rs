@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use wasmhook_domain::ids::{BlockId, DocId, TeamId};
 
 use super::block_settings::RetrySettings;
 use super::{StoreError, blocks, now_ms, uuid_at};
@@ -15,7 +15,7 @@ pub struct Dataset {
     pub key: String,
     /// The block that computes it.
     #[serde(rename = "block")]
-    pub block_id: Uuid,
+    pub block_id: BlockId,
     /// A pinned version; `None` follows the block's active version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
@@ -32,10 +32,10 @@ pub struct Dataset {
 #[serde(rename_all = "camelCase")]
 pub struct Doc {
     /// Doc id (the `{doc_id}` of the v4 webhook).
-    pub id: Uuid,
+    pub id: DocId,
     /// Owning team.
     #[serde(skip)]
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// Display name.
     pub name: String,
     /// Datasets in doc order (the order of v4 results).
@@ -69,7 +69,7 @@ pub struct DocInput {
 }
 
 /// Checks keys are unique and every block (and pinned version) is the team's.
-fn validate(conn: &Connection, team_id: Uuid, input: &DocInput) -> Result<(), StoreError> {
+fn validate(conn: &Connection, team_id: TeamId, input: &DocInput) -> Result<(), StoreError> {
     let mut seen = std::collections::BTreeSet::new();
     for (i, dataset) in input.datasets.iter().enumerate() {
         if dataset.key.trim().is_empty() {
@@ -89,7 +89,7 @@ fn validate(conn: &Connection, team_id: Uuid, input: &DocInput) -> Result<(), St
     Ok(())
 }
 
-fn write_datasets(conn: &Connection, doc_id: Uuid, datasets: &[Dataset]) -> Result<(), StoreError> {
+fn write_datasets(conn: &Connection, doc_id: DocId, datasets: &[Dataset]) -> Result<(), StoreError> {
     conn.execute("DELETE FROM datasets WHERE doc_id = ?1", [doc_id.to_string()])?;
     for (position, dataset) in datasets.iter().enumerate() {
         conn.execute(
@@ -110,9 +110,9 @@ fn write_datasets(conn: &Connection, doc_id: Uuid, datasets: &[Dataset]) -> Resu
 }
 
 /// Creates a doc after checking its datasets' blocks are the team's.
-pub(crate) fn insert_doc(conn: &Connection, team_id: Uuid, input: &DocInput) -> Result<Doc, StoreError> {
+pub(crate) fn insert_doc(conn: &Connection, team_id: TeamId, input: &DocInput) -> Result<Doc, StoreError> {
     validate(conn, team_id, input)?;
-    let id = Uuid::new_v4();
+    let id = DocId::new_v4();
     let now = now_ms();
     conn.execute(
         "INSERT INTO docs (id, team_id, name, created_at, updated_at, idempotency_pointer, store_payload)
@@ -124,7 +124,7 @@ pub(crate) fn insert_doc(conn: &Connection, team_id: Uuid, input: &DocInput) -> 
 }
 
 /// Replaces a doc's name and datasets.
-pub(crate) fn replace_doc(conn: &Connection, team_id: Uuid, id: Uuid, input: &DocInput) -> Result<Doc, StoreError> {
+pub(crate) fn replace_doc(conn: &Connection, team_id: TeamId, id: DocId, input: &DocInput) -> Result<Doc, StoreError> {
     doc(conn, team_id, id)?;
     validate(conn, team_id, input)?;
     conn.execute(
@@ -136,7 +136,7 @@ pub(crate) fn replace_doc(conn: &Connection, team_id: Uuid, id: Uuid, input: &Do
 }
 
 /// Archives a doc (once: the first archive time is kept); it stays readable.
-pub(crate) fn archive_doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Doc, StoreError> {
+pub(crate) fn archive_doc(conn: &Connection, team_id: TeamId, id: DocId) -> Result<Doc, StoreError> {
     doc(conn, team_id, id)?;
     let now = now_ms();
     conn.execute(
@@ -147,7 +147,7 @@ pub(crate) fn archive_doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<
 }
 
 /// A doc of `team_id` (archived ones included); another team's doc is "not found".
-pub(crate) fn doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Doc, StoreError> {
+pub(crate) fn doc(conn: &Connection, team_id: TeamId, id: DocId) -> Result<Doc, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, team_id, name, archived_at, created_at, updated_at, idempotency_pointer, store_payload
          FROM docs WHERE id = ?1 AND team_id = ?2",
@@ -192,8 +192,8 @@ pub(crate) fn doc(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Doc, Sto
 }
 
 /// The team's docs.
-pub(crate) fn docs_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<Doc>, StoreError> {
-    let ids: Vec<Uuid> = {
+pub(crate) fn docs_of_team(conn: &Connection, team_id: TeamId) -> Result<Vec<Doc>, StoreError> {
+    let ids: Vec<DocId> = {
         let mut stmt = conn.prepare("SELECT id FROM docs WHERE team_id = ?1 ORDER BY created_at")?;
         let rows = stmt.query_map([team_id.to_string()], |row| uuid_at(row, 0))?;
         rows.collect::<Result<_, _>>()?

@@ -5,7 +5,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use uuid::Uuid;
+use wasmhook_domain::ids::TeamId;
 
 use super::{StoreError, now_ms};
 pub use wasmhook_domain::Versioned;
@@ -29,7 +29,7 @@ pub struct KeyInfo {
 #[derive(Debug, Clone, Copy)]
 pub struct Place<'a> {
     /// The team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// The bucket.
     pub bucket: &'a str,
     /// Key + value bytes the team may hold in all its buckets.
@@ -39,7 +39,7 @@ pub struct Place<'a> {
 /// The stored value of `key` and whether it has expired.
 fn stored(
     conn: &Connection,
-    team_id: Uuid,
+    team_id: TeamId,
     bucket: &str,
     key: &str,
     now: i64,
@@ -54,7 +54,12 @@ fn stored(
 }
 
 /// The live value of `key`.
-pub(crate) fn get(conn: &Connection, team_id: Uuid, bucket: &str, key: &str) -> Result<Option<Versioned>, StoreError> {
+pub(crate) fn get(
+    conn: &Connection,
+    team_id: TeamId,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<Versioned>, StoreError> {
     Ok(stored(conn, team_id, bucket, key, now_ms())?.filter(|(_, expired)| !expired).map(|(v, _)| v))
 }
 
@@ -133,7 +138,7 @@ fn replace(
 }
 
 /// Removes `key`; `true` if it held a value.
-pub(crate) fn delete(conn: &Connection, team_id: Uuid, bucket: &str, key: &str) -> Result<bool, StoreError> {
+pub(crate) fn delete(conn: &Connection, team_id: TeamId, bucket: &str, key: &str) -> Result<bool, StoreError> {
     let removed: Option<i64> = conn
         .prepare_cached(
             "DELETE FROM kv WHERE team_id = ?1 AND bucket = ?2 AND key = ?3 RETURNING length(key) + length(value)",
@@ -148,7 +153,7 @@ pub(crate) fn delete(conn: &Connection, team_id: Uuid, bucket: &str, key: &str) 
 
 /// Adds `delta` bytes to the team's usage (never below zero) and returns the new total; the
 /// caller that grows it compares the total with the quota (the savepoint undoes a refusal).
-fn charge(conn: &Connection, team_id: Uuid, delta: i64) -> Result<i64, StoreError> {
+fn charge(conn: &Connection, team_id: TeamId, delta: i64) -> Result<i64, StoreError> {
     Ok(conn
         .prepare_cached(
             "INSERT INTO kv_usage (team_id, bytes) VALUES (?1, MAX(?2, 0))
@@ -160,7 +165,7 @@ fn charge(conn: &Connection, team_id: Uuid, delta: i64) -> Result<i64, StoreErro
 /// Live keys of a bucket after `after`, in order, at most `limit`.
 pub(crate) fn keys(
     conn: &Connection,
-    team_id: Uuid,
+    team_id: TeamId,
     bucket: &str,
     after: Option<&str>,
     limit: usize,
@@ -178,7 +183,7 @@ pub(crate) fn keys(
 }
 
 /// The team's buckets that hold live keys.
-pub(crate) fn buckets(conn: &Connection, team_id: Uuid) -> Result<Vec<String>, StoreError> {
+pub(crate) fn buckets(conn: &Connection, team_id: TeamId) -> Result<Vec<String>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT bucket FROM kv WHERE team_id = ?1 AND (expires_at IS NULL OR expires_at > ?2) ORDER BY bucket",
     )?;

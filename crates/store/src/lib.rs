@@ -304,18 +304,21 @@ pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Reads a UUID stored as text.
-pub(crate) fn uuid_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<uuid::Uuid> {
+/// Reads a UUID stored as text, as the id type the caller expects (`TeamId`, `BlockId`, … or
+/// a bare `Uuid` for a polymorphic target).
+pub(crate) fn uuid_at<T: From<uuid::Uuid>>(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<T> {
     let text: String = row.get(idx)?;
     uuid::Uuid::parse_str(&text)
+        .map(T::from)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
 }
 
-/// Reads an optional UUID stored as text.
-pub(crate) fn opt_uuid_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<uuid::Uuid>> {
+/// Reads an optional UUID stored as text, as the id type the caller expects.
+pub(crate) fn opt_uuid_at<T: From<uuid::Uuid>>(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<T>> {
     let text: Option<String> = row.get(idx)?;
     text.map(|t| {
         uuid::Uuid::parse_str(&t)
+            .map(T::from)
             .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
     })
     .transpose()

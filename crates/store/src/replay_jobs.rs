@@ -5,7 +5,7 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use wasmhook_domain::ids::{BlockId, DocId, ExecutionId, ReplayJobId, TeamId, WebhookId};
 
 use super::executions::ExecutionFilter;
 use super::{StoreError, now_ms, uuid_at};
@@ -16,13 +16,13 @@ use super::{StoreError, now_ms, uuid_at};
 pub struct ReplayFilter {
     /// Only this block's executions.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub block: Option<Uuid>,
+    pub block: Option<BlockId>,
     /// Only this doc's.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub doc: Option<Uuid>,
+    pub doc: Option<DocId>,
     /// Only those a trigger webhook accepted.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub webhook: Option<Uuid>,
+    pub webhook: Option<WebhookId>,
     /// Only deliveries that ended in this status (`failed`, `timed_out`, `dead`, `succeeded`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
@@ -39,10 +39,10 @@ pub struct ReplayFilter {
 #[serde(rename_all = "camelCase")]
 pub struct ReplayJob {
     /// Its id.
-    pub id: Uuid,
+    pub id: ReplayJobId,
     /// Owning team.
     #[serde(skip)]
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// What it matched.
     pub filter: ReplayFilter,
     /// The version every replay runs; `None`: each block's active version.
@@ -70,10 +70,10 @@ pub struct ReplayJob {
 /// `limit`. Also returns how many matched but had no input to replay.
 pub(crate) fn matching(
     conn: &Connection,
-    team_id: Uuid,
+    team_id: TeamId,
     filter: &ExecutionFilter,
     limit: usize,
-) -> Result<(Vec<Uuid>, usize), StoreError> {
+) -> Result<(Vec<ExecutionId>, usize), StoreError> {
     let mut sql = String::from(
         "FROM executions e WHERE e.team_id = ? AND e.status NOT IN ('queued', 'running', 'scheduled')
          AND NOT EXISTS (SELECT 1 FROM executions later WHERE later.retry_of = COALESCE(e.retry_of, e.id)
@@ -112,11 +112,11 @@ pub(crate) fn matching(
 /// Stores a new bulk replay of `ids`.
 pub(crate) fn insert(
     conn: &Connection,
-    id: Uuid,
-    team_id: Uuid,
+    id: ReplayJobId,
+    team_id: TeamId,
     filter: &ReplayFilter,
     version: Option<i64>,
-    ids: &[Uuid],
+    ids: &[ExecutionId],
 ) -> Result<(), StoreError> {
     let now = now_ms();
     let encode = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
@@ -140,13 +140,13 @@ pub(crate) fn insert(
 #[derive(Debug, Clone)]
 pub struct Progress {
     /// The job.
-    pub id: Uuid,
+    pub id: ReplayJobId,
     /// Owning team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// The version to run.
     pub version: Option<i64>,
     /// Every execution to replay.
-    pub ids: Vec<Uuid>,
+    pub ids: Vec<ExecutionId>,
     /// Submitted so far.
     pub submitted: usize,
     /// Skipped so far.
@@ -156,7 +156,7 @@ pub struct Progress {
 }
 
 /// One job's progress record.
-pub(crate) fn progress(conn: &Connection, id: Uuid) -> Result<Progress, StoreError> {
+pub(crate) fn progress(conn: &Connection, id: ReplayJobId) -> Result<Progress, StoreError> {
     let row = conn
         .query_row(
             "SELECT team_id, version, execution_ids, submitted, skipped, state FROM replay_jobs WHERE id = ?1",
@@ -180,7 +180,7 @@ pub(crate) fn progress(conn: &Connection, id: Uuid) -> Result<Progress, StoreErr
 }
 
 /// The jobs a restart must resume.
-pub(crate) fn unfinished(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
+pub(crate) fn unfinished(conn: &Connection) -> Result<Vec<ReplayJobId>, StoreError> {
     let mut stmt = conn.prepare("SELECT id FROM replay_jobs WHERE state = 'running' ORDER BY created_at")?;
     let rows = stmt.query_map([], |row| uuid_at(row, 0))?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -190,7 +190,7 @@ pub(crate) fn unfinished(conn: &Connection) -> Result<Vec<Uuid>, StoreError> {
 /// (`cancelled` tells the runner to stop).
 pub(crate) fn advance(
     conn: &Connection,
-    id: Uuid,
+    id: ReplayJobId,
     submitted: usize,
     skipped: usize,
     done: bool,
@@ -205,7 +205,7 @@ pub(crate) fn advance(
 }
 
 /// Stops a running job of the team (what it submitted stays submitted).
-pub(crate) fn cancel(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+pub(crate) fn cancel(conn: &Connection, team_id: TeamId, id: ReplayJobId) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE replay_jobs SET state = 'cancelled', updated_at = ?3 WHERE id = ?1 AND team_id = ?2 AND state = 'running'",
         params![id.to_string(), team_id.to_string(), now_ms()],
@@ -214,7 +214,7 @@ pub(crate) fn cancel(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<(), S
 }
 
 /// A job of the team, with its replays' statuses.
-pub(crate) fn job(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<ReplayJob, StoreError> {
+pub(crate) fn job(conn: &Connection, team_id: TeamId, id: ReplayJobId) -> Result<ReplayJob, StoreError> {
     let row = conn
         .query_row(
             "SELECT filter, version, state, matched, submitted, skipped, created_at, updated_at FROM replay_jobs

@@ -13,6 +13,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use wasmhook_domain::ids::TeamId;
 use zeroize::Zeroizing;
 
 const FORMAT: &str = "v1";
@@ -23,19 +24,19 @@ const FORMAT: &str = "v1";
 pub struct SealError(String);
 
 /// The context a team secret is sealed in: the value opens only in its own row.
-pub fn secret_context(team_id: uuid::Uuid, name: &str) -> String {
+pub fn secret_context(team_id: TeamId, name: &str) -> String {
     format!("secret:{team_id}:{name}")
 }
 
 /// The context a webhook's signature check (with its signing secrets) is sealed in: its team's
 /// (not its id, which changes when the URL is regenerated).
-pub fn signature_context(team_id: uuid::Uuid) -> String {
+pub fn signature_context(team_id: TeamId) -> String {
     format!("webhook-signature:{team_id}")
 }
 
 /// The context a callback's secret is sealed in: its team's (not its target's: a trigger
 /// webhook's id changes when its URL is regenerated, and its callback moves with it).
-pub fn callback_context(team_id: uuid::Uuid) -> String {
+pub fn callback_context(team_id: TeamId) -> String {
     format!("callback:{team_id}")
 }
 const NONCE_BYTES: usize = 24;

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use uuid::Uuid;
+use wasmhook_domain::ids::TeamId;
 
 use super::{StoreError, now_ms};
 
@@ -22,7 +22,7 @@ pub struct SecretInfo {
 /// Creates or replaces a secret; `true` when it was created.
 pub(crate) fn put(
     conn: &Connection,
-    team_id: Uuid,
+    team_id: TeamId,
     name: &str,
     sealed: &str,
 ) -> Result<(SecretInfo, bool), StoreError> {
@@ -38,7 +38,7 @@ pub(crate) fn put(
 }
 
 /// The team's secrets, by name.
-pub(crate) fn list(conn: &Connection, team_id: Uuid) -> Result<Vec<SecretInfo>, StoreError> {
+pub(crate) fn list(conn: &Connection, team_id: TeamId) -> Result<Vec<SecretInfo>, StoreError> {
     let mut stmt =
         conn.prepare_cached("SELECT name, created_at, updated_at FROM secrets WHERE team_id = ?1 ORDER BY name")?;
     let rows = stmt.query_map([team_id.to_string()], |row| {
@@ -48,7 +48,7 @@ pub(crate) fn list(conn: &Connection, team_id: Uuid) -> Result<Vec<SecretInfo>, 
 }
 
 /// One secret's info.
-pub(crate) fn info(conn: &Connection, team_id: Uuid, name: &str) -> Result<SecretInfo, StoreError> {
+pub(crate) fn info(conn: &Connection, team_id: TeamId, name: &str) -> Result<SecretInfo, StoreError> {
     conn.prepare_cached("SELECT name, created_at, updated_at FROM secrets WHERE team_id = ?1 AND name = ?2")?
         .query_row(params![team_id.to_string(), name], |row| {
             Ok(SecretInfo { name: row.get(0)?, created_at: row.get(1)?, updated_at: row.get(2)? })
@@ -58,7 +58,7 @@ pub(crate) fn info(conn: &Connection, team_id: Uuid, name: &str) -> Result<Secre
 }
 
 /// Deletes a secret.
-pub(crate) fn delete(conn: &Connection, team_id: Uuid, name: &str) -> Result<(), StoreError> {
+pub(crate) fn delete(conn: &Connection, team_id: TeamId, name: &str) -> Result<(), StoreError> {
     let deleted =
         conn.execute("DELETE FROM secrets WHERE team_id = ?1 AND name = ?2", params![team_id.to_string(), name])?;
     if deleted == 0 {
@@ -68,7 +68,11 @@ pub(crate) fn delete(conn: &Connection, team_id: Uuid, name: &str) -> Result<(),
 }
 
 /// The sealed values of the named secrets of a team; absent names are left out.
-pub(crate) fn sealed(conn: &Connection, team_id: Uuid, names: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+pub(crate) fn sealed(
+    conn: &Connection,
+    team_id: TeamId,
+    names: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT sealed FROM secrets WHERE team_id = ?1 AND name = ?2")?;
     let mut found = Vec::with_capacity(names.len());
     for name in names {
@@ -82,7 +86,7 @@ pub(crate) fn sealed(conn: &Connection, team_id: Uuid, names: &[String]) -> Resu
 /// The first of `names` the team has no secret for.
 pub(crate) fn first_missing<'a>(
     conn: &Connection,
-    team_id: Uuid,
+    team_id: TeamId,
     names: impl IntoIterator<Item = &'a String>,
 ) -> Result<Option<String>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT 1 FROM secrets WHERE team_id = ?1 AND name = ?2")?;
@@ -96,7 +100,7 @@ pub(crate) fn first_missing<'a>(
 
 /// The secrets whose sealed text does not begin with `current` (the current key's prefix), for
 /// a master-key rotation: (team, name, sealed). Empty on every boot but the first after one.
-pub(crate) fn sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(Uuid, String, String)>, StoreError> {
+pub(crate) fn sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(TeamId, String, String)>, StoreError> {
     let mut stmt =
         conn.prepare("SELECT team_id, name, sealed FROM secrets WHERE substr(sealed, 1, length(?1)) <> ?1")?;
     let rows = stmt.query_map([current], |row| Ok((super::uuid_at(row, 0)?, row.get(1)?, row.get(2)?)))?;
@@ -104,7 +108,7 @@ pub(crate) fn sealed_elsewhere(conn: &Connection, current: &str) -> Result<Vec<(
 }
 
 /// Replaces a secret's sealed text without touching its times (a reseal, not a change).
-pub(crate) fn reseal(conn: &Connection, team_id: Uuid, name: &str, sealed: &str) -> Result<(), StoreError> {
+pub(crate) fn reseal(conn: &Connection, team_id: TeamId, name: &str, sealed: &str) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE secrets SET sealed = ?3 WHERE team_id = ?1 AND name = ?2",
         params![team_id.to_string(), name, sealed],

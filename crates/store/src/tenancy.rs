@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use wasmhook_domain::ids::{KeyId, TeamId, UserId};
 
 use super::{StoreError, now_ms, uuid_at};
 
@@ -11,7 +11,7 @@ use super::{StoreError, now_ms, uuid_at};
 #[serde(rename_all = "camelCase")]
 pub struct Team {
     /// Team id.
-    pub id: Uuid,
+    pub id: TeamId,
     /// Display name.
     pub name: String,
     /// The operator team (created at first start) may create other teams.
@@ -25,9 +25,9 @@ pub struct Team {
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// User id: the part of an API key before its last `-`.
-    pub id: Uuid,
+    pub id: UserId,
     /// The user's team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// Display name.
     pub name: String,
     /// Creation time, ms since the epoch.
@@ -71,11 +71,11 @@ impl KeyScope {
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyRecord {
     /// Key id (for listing and revocation).
-    pub id: Uuid,
+    pub id: KeyId,
     /// Owner.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Owner's team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// Permissions.
     pub scope: KeyScope,
     /// Free-form label.
@@ -118,7 +118,7 @@ pub(crate) fn count_teams(conn: &Connection) -> Result<i64, StoreError> {
 
 /// Creates a team.
 pub(crate) fn insert_team(conn: &Connection, name: &str, operator: bool) -> Result<Team, StoreError> {
-    let team = Team { id: Uuid::new_v4(), name: name.to_owned(), operator, created_at: now_ms() };
+    let team = Team { id: TeamId::new_v4(), name: name.to_owned(), operator, created_at: now_ms() };
     conn.execute(
         "INSERT INTO teams (id, name, operator, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![team.id.to_string(), team.name, team.operator, team.created_at],
@@ -127,7 +127,7 @@ pub(crate) fn insert_team(conn: &Connection, name: &str, operator: bool) -> Resu
 }
 
 /// A team by id.
-pub(crate) fn team(conn: &Connection, id: Uuid) -> Result<Team, StoreError> {
+pub(crate) fn team(conn: &Connection, id: TeamId) -> Result<Team, StoreError> {
     conn.query_row("SELECT id, name, operator, created_at FROM teams WHERE id = ?1", [id.to_string()], |row| {
         Ok(Team { id: uuid_at(row, 0)?, name: row.get(1)?, operator: row.get(2)?, created_at: row.get(3)? })
     })
@@ -136,7 +136,7 @@ pub(crate) fn team(conn: &Connection, id: Uuid) -> Result<Team, StoreError> {
 }
 
 /// Creates a user of a team with the id its key was minted for.
-pub(crate) fn insert_user(conn: &Connection, id: Uuid, team_id: Uuid, name: &str) -> Result<User, StoreError> {
+pub(crate) fn insert_user(conn: &Connection, id: UserId, team_id: TeamId, name: &str) -> Result<User, StoreError> {
     let user = User { id, team_id, name: name.to_owned(), created_at: now_ms() };
     conn.execute(
         "INSERT INTO users (id, team_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -155,7 +155,7 @@ pub(crate) fn insert_key(
     hint: &str,
 ) -> Result<ApiKeyRecord, StoreError> {
     let key = ApiKeyRecord {
-        id: Uuid::new_v4(),
+        id: KeyId::new_v4(),
         user_id: user.id,
         team_id: user.team_id,
         scope,
@@ -204,7 +204,7 @@ fn collect_keys(
 }
 
 /// The user's keys that are not revoked (candidates for authentication).
-pub(crate) fn active_keys_of_user(conn: &Connection, user_id: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError> {
+pub(crate) fn active_keys_of_user(conn: &Connection, user_id: UserId) -> Result<Vec<ApiKeyRecord>, StoreError> {
     let sql = format!(
         "SELECT {KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.user_id = ?1 AND k.revoked_at IS NULL"
     );
@@ -214,7 +214,7 @@ pub(crate) fn active_keys_of_user(conn: &Connection, user_id: Uuid) -> Result<Ve
 }
 
 /// Every key of a team, revoked ones included.
-pub(crate) fn keys_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError> {
+pub(crate) fn keys_of_team(conn: &Connection, team_id: TeamId) -> Result<Vec<ApiKeyRecord>, StoreError> {
     let sql = format!(
         "SELECT {KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE u.team_id = ?1 ORDER BY k.created_at"
     );
@@ -224,7 +224,7 @@ pub(crate) fn keys_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<ApiKe
 }
 
 /// Revokes a key of the team; revoking twice is harmless.
-pub(crate) fn revoke_key(conn: &Connection, team_id: Uuid, key_id: Uuid) -> Result<(), StoreError> {
+pub(crate) fn revoke_key(conn: &Connection, team_id: TeamId, key_id: KeyId) -> Result<(), StoreError> {
     let changed = conn.execute(
         "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?3)
          WHERE id = ?1 AND user_id IN (SELECT id FROM users WHERE team_id = ?2)",

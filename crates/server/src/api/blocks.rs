@@ -1,21 +1,23 @@
 //! `/v1/blocks`: create and configure blocks, upload versions (raw `application/wasm`),
 //! activate a version (upgrade or rollback).
 
+use crate::api::path_id::PathId;
 use std::sync::Arc;
+use wasmhook_domain::ids::BlockId;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::body::{JsonBody, parse_id, read_limited};
+use super::body::{JsonBody, read_limited};
 use super::error::ApiError;
 use super::limits;
 use crate::auth::Admin;
 use crate::state::AppState;
-use wasmhook_store::blocks::{self, Block, BlockPatch, BlockVersion, NewBlock, StoredBlob};
+use wasmhook_store::blocks::{self, Block, BlockPatch, BlockVersion, NewBlock};
 use wasmhook_store::repo::BlockCheck;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -45,19 +47,17 @@ async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Jso
 async fn show(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(raw): Path<String>,
+    PathId(id): PathId<BlockId>,
 ) -> Result<Json<Block>, ApiError> {
-    let id = parse_id(&raw, "block_id")?;
     Ok(Json(state.store.blocks().get(caller.team_id, id).await?))
 }
 
 async fn update(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(raw): Path<String>,
+    PathId(id): PathId<BlockId>,
     JsonBody(patch): JsonBody<BlockPatch>,
 ) -> Result<Json<Block>, ApiError> {
-    let id = parse_id(&raw, "block_id")?;
     let config = state.config.clone();
     // The merged result is checked before it is written.
     let check: BlockCheck =
@@ -76,12 +76,11 @@ struct UploadParams {
 async fn upload(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(raw): Path<String>,
+    PathId(id): PathId<BlockId>,
     Query(params): Query<UploadParams>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<BlockVersion>), ApiError> {
-    let id = parse_id(&raw, "block_id")?;
     let activate = match params.activate.as_deref() {
         None | Some("true") => true,
         Some("false") => false,
@@ -105,22 +104,15 @@ async fn upload(
         .with_retry_after(5)
     })?;
     let bytes = read_limited(&state, &headers, body, state.config.max_wasm_bytes).await?;
-    let prepared = state.sandbox.prepare(&bytes).await?;
-    let (digest, shape) = (prepared.digest(), prepared.shape());
-    // The bytes go in 1 MiB writer jobs first; the version row then seals them.
-    let chunks = state.store.blocks().put_wasm(digest, &bytes).await?;
-    let blob = StoredBlob { digest, size: bytes.len(), chunks };
-    drop(bytes);
-    let version = state.store.blocks().add_version(team_id, id, blob, shape, activate).await?;
+    let version = state.executor.add_version(team_id, id, bytes, activate).await?;
     Ok((StatusCode::CREATED, Json(version)))
 }
 
 async fn versions(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(raw): Path<String>,
+    PathId(id): PathId<BlockId>,
 ) -> Result<Json<Vec<BlockVersion>>, ApiError> {
-    let id = parse_id(&raw, "block_id")?;
     Ok(Json(state.store.blocks().versions(caller.team_id, id).await?))
 }
 
@@ -133,10 +125,9 @@ struct Activate {
 async fn activate(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(raw): Path<String>,
+    PathId(id): PathId<BlockId>,
     JsonBody(Activate { version }): JsonBody<Activate>,
 ) -> Result<Json<Block>, ApiError> {
-    let id = parse_id(&raw, "block_id")?;
     let block = state.store.blocks().activate(caller.team_id, id, version).await?;
     Ok(Json(block))
 }

@@ -129,9 +129,10 @@ pub fn raw_slice(body: &Bytes, raw: &serde_json::value::RawValue) -> Bytes {
     body.slice_ref(raw.get().as_bytes())
 }
 
-/// A path id that must be a UUID; anything else is a 400 naming the parameter.
-pub fn parse_id(raw: &str, name: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::bad_request(format!("{name} must be a UUID, got {raw:?}")))
+/// An id that must be a UUID (a query filter, or a polymorphic target's id); anything else is
+/// a 400 naming the parameter. Route ids come typed through [`super::path_id::PathId`].
+pub fn parse_id<T: From<Uuid>>(raw: &str, name: &str) -> Result<T, ApiError> {
+    Uuid::parse_str(raw).map(T::from).map_err(|_| ApiError::bad_request(format!("{name} must be a UUID, got {raw:?}")))
 }
 
 #[cfg(test)]
@@ -165,7 +166,7 @@ mod tests {
 
     #[test]
     fn ids_must_be_uuids() {
-        assert_eq!(parse_id("not-a-uuid", "doc_id").expect_err("bad").status().as_u16(), 400);
-        assert!(parse_id("0190d5b4-5b8a-7cc2-9b4e-4d5f6a7b8c9d", "doc_id").is_ok());
+        assert_eq!(parse_id::<Uuid>("not-a-uuid", "doc_id").expect_err("bad").status().as_u16(), 400);
+        assert!(parse_id::<Uuid>("0190d5b4-5b8a-7cc2-9b4e-4d5f6a7b8c9d", "doc_id").is_ok());
     }
 }

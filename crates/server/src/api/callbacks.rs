@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use wasmhook_domain::ids::{BlockId, DocId, TeamId, WebhookId};
 use zeroize::Zeroizing;
 
 use super::body::{JsonBody, parse_id};
@@ -85,18 +86,18 @@ fn check(input: &CallbackInput) -> Result<(), ApiError> {
 
 /// 404 unless the target exists and is the caller's team's: checked before anything is
 /// written.
-async fn owned(state: &AppState, team_id: Uuid, raw: &str, kind: CallbackTarget) -> Result<Uuid, ApiError> {
-    let id = parse_id(raw, "id")?;
+async fn owned(state: &AppState, team_id: TeamId, raw: &str, kind: CallbackTarget) -> Result<Uuid, ApiError> {
+    let id: Uuid = parse_id(raw, "id")?;
     let store = &state.store;
     match kind {
-        CallbackTarget::Block => store.blocks().get(team_id, id).await.map(drop),
-        CallbackTarget::Doc => store.docs().get(team_id, id).await.map(drop),
-        CallbackTarget::Webhook => store.webhooks().get(team_id, id).await.map(drop),
+        CallbackTarget::Block => store.blocks().get(team_id, BlockId::from(id)).await.map(drop),
+        CallbackTarget::Doc => store.docs().get(team_id, DocId::from(id)).await.map(drop),
+        CallbackTarget::Webhook => store.webhooks().get(team_id, WebhookId::from(id)).await.map(drop),
     }?;
     Ok(id)
 }
 
-fn seal(state: &AppState, team_id: Uuid, secret: &str) -> Result<String, ApiError> {
+fn seal(state: &AppState, team_id: TeamId, secret: &str) -> Result<String, ApiError> {
     state.sealer.seal(&callback_context(team_id), secret.as_bytes()).map_err(|e| ApiError::internal(&e))
 }
 

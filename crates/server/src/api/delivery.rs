@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
+use wasmhook_domain::ids::ExecutionId;
 
 use super::error::ApiError;
 use crate::executor::{IdempotencyKey, Mode};
@@ -85,7 +85,7 @@ fn idempotency_key(headers: &HeaderMap, data: &[u8], pointer: Option<&str>) -> R
 }
 
 /// 202 with `Location` to poll the first execution.
-pub fn accepted(body: Value, first: Uuid, replayed: bool) -> Response {
+pub fn accepted(body: Value, first: ExecutionId, replayed: bool) -> Response {
     let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/executions/{first}")) {
         response.headers_mut().insert(header::LOCATION, location);

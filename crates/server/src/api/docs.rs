@@ -1,11 +1,13 @@
 //! `/v1/docs`: docs and their datasets; archiving makes the v4 webhook answer 404.
 
-use axum::extract::{Path, State};
+use crate::api::path_id::PathId;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use wasmhook_domain::ids::DocId;
 
-use super::body::{JsonBody, parse_id};
+use super::body::JsonBody;
 use super::error::ApiError;
 use super::limits;
 use crate::auth::Admin;
@@ -48,19 +50,17 @@ async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Jso
 async fn show(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(raw): Path<String>,
+    PathId(id): PathId<DocId>,
 ) -> Result<Json<Doc>, ApiError> {
-    let id = parse_id(&raw, "doc_id")?;
     Ok(Json(Doc::clone(&*state.store.docs().get(caller.team_id, id).await?)))
 }
 
 async fn replace(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(raw): Path<String>,
+    PathId(id): PathId<DocId>,
     JsonBody(input): JsonBody<DocInput>,
 ) -> Result<Json<Doc>, ApiError> {
-    let id = parse_id(&raw, "doc_id")?;
     check_input(&state, &input)?;
     let doc = state.store.docs().replace(caller.team_id, id, input).await?;
     Ok(Json(doc))
@@ -69,9 +69,8 @@ async fn replace(
 async fn archive(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(raw): Path<String>,
+    PathId(id): PathId<DocId>,
 ) -> Result<Json<Doc>, ApiError> {
-    let id = parse_id(&raw, "doc_id")?;
     let doc = state.store.docs().archive(caller.team_id, id).await?;
     Ok(Json(doc))
 }

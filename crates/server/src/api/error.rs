@@ -118,8 +118,18 @@ impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
             AuthError::Forbidden(_) => Self::forbidden(error.to_string()),
-            _ => Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", error.to_string()),
+            AuthError::Store(e) => e.into(),
+            AuthError::Missing | AuthError::Malformed | AuthError::Invalid => {
+                Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", error.to_string())
+            }
         }
+    }
+}
+
+/// The auth extractors' rejection, answered in the one error shape.
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
     }
 }
 

@@ -1,14 +1,16 @@
 //! `/v1/executions`: read an execution with its logs, or list them with filters. Any key of
 //! the team may read (a webhook sender holding an execute key can fetch its own results).
 
+use crate::api::path_id::PathId;
 use axum::body::Body;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
+use wasmhook_domain::ids::ExecutionId;
 
 use super::body::{parse_id, parse_json, read_limited};
 use super::delivery::{accepted, mode};
@@ -33,9 +35,8 @@ pub(crate) fn router() -> Router<AppState> {
 async fn show(
     State(state): State<AppState>,
     caller: Caller,
-    Path(raw): Path<String>,
+    PathId(id): PathId<ExecutionId>,
 ) -> Result<Json<Execution>, ApiError> {
-    let id = parse_id(&raw, "execution_id")?;
     let executions = state.store.executions();
     executions.flush().await?;
     let execution = executions.get_with_delivery(caller.team_id, id).await?;
@@ -105,12 +106,11 @@ struct ReplayBody {
 async fn replay(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(raw): Path<String>,
+    PathId(id): PathId<ExecutionId>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&raw, "execution_id")?;
     let mode = mode(&headers, query.as_deref())?;
     let bytes = read_limited(&state, &headers, body, state.config.max_body_bytes).await?;
     let request: ReplayBody =
@@ -132,8 +132,8 @@ async fn replay(
     state.store.blocks().version(block_id, version).await?;
     let retry = RetryPolicy::resolve(block.retry.as_ref(), &state.config);
     let job = Job::replay(&original, input, block, version, retry);
-    let new_id = job.execution_id;
-    let delivery = Delivery { team_id, target: block_id, idempotency: None, single_use: None, jobs: vec![job] };
+    let new_id = job.spec.id;
+    let delivery = Delivery { team_id, target: block_id.into(), idempotency: None, single_use: None, jobs: vec![job] };
     Ok(match state.executor.submit(delivery, mode).await? {
         Dispatched::Finished { .. } => {
             state.store.executions().flush().await?;

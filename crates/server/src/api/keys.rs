@@ -1,13 +1,15 @@
 //! `/v1/keys` and `/v1/teams`: API keys are shown once at creation and stored as hashes.
 
-use axum::extract::{Path, State};
+use crate::api::path_id::PathId;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use wasmhook_domain::ids::KeyId;
 
-use super::body::{JsonBody, parse_id};
+use super::body::JsonBody;
 use super::error::ApiError;
 use crate::auth::{Admin, issue};
 use crate::state::AppState;
@@ -52,9 +54,8 @@ async fn list_keys(State(state): State<AppState>, Admin(caller): Admin) -> Resul
 async fn revoke_key(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(raw): Path<String>,
+    PathId(key_id): PathId<KeyId>,
 ) -> Result<StatusCode, ApiError> {
-    let key_id = parse_id(&raw, "key_id")?;
     state.store.tenancy().revoke_key(caller.team_id, key_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,6 +12,7 @@ mod executions;
 mod keys;
 mod kv;
 mod limits;
+pub mod path_id;
 mod replays;
 mod secrets;
 mod targets;
@@ -52,7 +53,7 @@ pub fn router() -> Router<AppState> {
 #[cfg(feature = "fuzzing")]
 pub(crate) fn fuzz_block_settings(body: &[u8]) {
     if let Ok(new) = body::parse_json::<wasmhook_store::blocks::NewBlock>(body) {
-        let block = wasmhook_store::blocks::new_block(uuid::Uuid::nil(), new);
+        let block = wasmhook_store::blocks::new_block(wasmhook_domain::TeamId::nil(), new);
         let _ = limits::check_block(&crate::config::Config::default(), &block);
         let _ = block.secret_names();
     }

@@ -3,16 +3,17 @@
 //! `executor::bulk_replay`); `GET /v1/executions/replay/{job_id}` shows its progress;
 //! `POST /v1/executions/replay/{job_id}/cancel` stops submitting.
 
-use axum::extract::{Path, State};
+use crate::api::path_id::PathId;
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use uuid::Uuid;
+use wasmhook_domain::ids::{BlockId, DocId, ReplayJobId, WebhookId};
 
-use super::body::{JsonBody, parse_id};
+use super::body::JsonBody;
 use super::error::ApiError;
 use super::executions::parse_time;
 use crate::auth::Admin;
@@ -32,9 +33,9 @@ pub(crate) fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct BulkReplay {
-    block: Option<Uuid>,
-    doc: Option<Uuid>,
-    webhook: Option<Uuid>,
+    block: Option<BlockId>,
+    doc: Option<DocId>,
+    webhook: Option<WebhookId>,
     /// The delivery outcome to match: `failed`, `timed_out`, `dead` or `succeeded`.
     status: Option<String>,
     /// RFC 3339 or epoch ms.
@@ -108,7 +109,7 @@ async fn start(
         since: filter.since,
         until: filter.until,
     };
-    let id = Uuid::now_v7();
+    let id = ReplayJobId::now_v7();
     let version = request.version;
     state.store.executions().flush().await?;
     let replay = NewReplay { id, team_id, filter, max, recorded, version };
@@ -132,9 +133,8 @@ async fn start(
 async fn show(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(raw): Path<String>,
+    PathId(id): PathId<ReplayJobId>,
 ) -> Result<Json<ReplayJob>, ApiError> {
-    let id = parse_id(&raw, "job_id")?;
     state.store.executions().flush().await?;
     Ok(Json(state.store.replay_jobs().get(caller.team_id, id).await?))
 }
@@ -142,8 +142,7 @@ async fn show(
 async fn cancel(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(raw): Path<String>,
+    PathId(id): PathId<ReplayJobId>,
 ) -> Result<Json<ReplayJob>, ApiError> {
-    let id = parse_id(&raw, "job_id")?;
     Ok(Json(state.store.replay_jobs().cancel(caller.team_id, id).await?))
 }

@@ -2,9 +2,9 @@
 //! Shared by the v2/v4 routes and trigger webhooks.
 
 use std::collections::BTreeMap;
+use wasmhook_domain::ids::WebhookId;
 
 use bytes::Bytes;
-use uuid::Uuid;
 
 use super::error::ApiError;
 use crate::config::Config;
@@ -13,7 +13,7 @@ use crate::executor::{ExecError, Job};
 use crate::state::AppState;
 use wasmhook_store::blocks::Block;
 use wasmhook_store::docs::{Dataset, Doc};
-use wasmhook_store::executions::Trigger;
+use wasmhook_store::executions::{ExecutionSpec, Trigger};
 use wasmhook_store::now_ms;
 
 /// What every job of one call shares.
@@ -28,31 +28,28 @@ pub(super) struct CallInput {
     /// The route that took the call.
     pub trigger: Trigger,
     /// The trigger webhook, if any.
-    pub webhook_id: Option<Uuid>,
+    pub webhook_id: Option<WebhookId>,
+}
+
+impl CallInput {
+    /// The first attempt of a new execution of `block` at `version` for this call.
+    fn spec(&self, block: &Block, version: i64, keep_input: bool) -> ExecutionSpec {
+        let mut spec = ExecutionSpec::first_attempt(block.team_id, block.id, version, self.trigger, keep_input);
+        spec.webhook_id = self.webhook_id;
+        spec
+    }
 }
 
 /// The job running the block's active version.
 pub(super) fn block_job(config: &Config, block: &Block, input: CallInput) -> Result<Job, ApiError> {
     let version = block.active_version.ok_or(ExecError::NoActiveVersion(block.id))?;
     Ok(Job {
-        execution_id: Uuid::now_v7(),
-        keep_input: block.store_payload,
+        spec: input.spec(block, version, block.store_payload),
         block: block.clone(),
-        version,
         data: input.data,
         files: input.files,
         request_env: input.env,
-        doc_id: None,
-        dataset_key: None,
-        timeout_ms: None,
-        trigger: input.trigger,
-        replay_of: None,
-        webhook_id: input.webhook_id,
-        created_at: now_ms(),
         retry: RetryPolicy::resolve(block.retry.as_ref(), config),
-        attempt: 1,
-        retry_of: None,
-        replay_job: None,
     })
 }
 
@@ -82,25 +79,18 @@ pub(super) async fn doc_jobs(
     for dataset in &selected {
         let block = state.store.blocks().shared(doc.team_id, dataset.block_id).await?;
         let version = dataset.version.or(block.active_version).ok_or(ExecError::NoActiveVersion(block.id))?;
+        let mut spec = input.spec(&block, version, doc.store_payload);
+        spec.doc_id = Some(doc.id);
+        spec.dataset_key = Some(dataset.key.clone());
+        spec.timeout_ms = dataset.timeout_ms;
+        spec.created_at = created_at;
         jobs.push(Job {
-            execution_id: Uuid::now_v7(),
-            keep_input: doc.store_payload,
+            spec,
             block: Block::clone(&block),
-            version,
             data: input.data.clone(),
             files: input.files.clone(),
             request_env: input.env.clone(),
-            doc_id: Some(doc.id),
-            dataset_key: Some(dataset.key.clone()),
-            timeout_ms: dataset.timeout_ms,
-            trigger: input.trigger,
-            replay_of: None,
-            webhook_id: input.webhook_id,
-            created_at,
             retry: RetryPolicy::resolve(dataset.retry.as_ref().or(block.retry.as_ref()), &state.config),
-            attempt: 1,
-            retry_of: None,
-            replay_job: None,
         });
     }
     Ok((selected, jobs))

@@ -5,28 +5,30 @@
 //! `environment_variables` < `wasm.environment_variables` < `<language>.environment_variables`
 //! (e.g. `rust`, `python`). 400 bad body, 401 bad key, 403 another team's block, 404 no block.
 
+use crate::api::path_id::PathId;
 use std::collections::BTreeMap;
+use wasmhook_domain::ids::{BlockId, ExecutionId};
 
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
-use super::body::{parse_id, raw_slice, read_limited, require_json};
+use super::body::{raw_slice, read_limited, require_json};
 use super::delivery::{accepted, idempotency, mark_replayed, mode};
 use super::error::ApiError;
 use super::limits;
 use super::targets::{CallInput, block_job};
-use crate::auth::{self, AuthError};
+use crate::auth::{self, AuthError, Authenticator};
 use crate::executor::{Delivery, Dispatched, RunSummary};
 use crate::state::AppState;
+use axum::extract::FromRef;
 use wasmhook_abi::env as guest_env;
 use wasmhook_sandbox::Failure;
 use wasmhook_store::executions::{ExecutionStatus, Trigger};
@@ -40,17 +42,16 @@ pub(crate) fn router() -> Router<AppState> {
 
 async fn execute(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PathId(block_id): PathId<BlockId>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let block_id = parse_id(&raw_id, "block_id")?;
     let mode = mode(&headers, query.as_deref())?;
     // A key in the header is checked before the body (up to 16 MiB) is read, so strangers
     // cost a header parse; only a caller that puts its token in the body is read first.
     let header_caller = match auth::bearer(&headers) {
-        Some(key) => Some(auth::authenticate(&state, key).await?),
+        Some(key) => Some(Authenticator::from_ref(&state).authenticate(key).await?),
         None => None,
     };
     let bytes = read_limited(&state, &headers, body, state.config.max_body_bytes).await?;
@@ -61,7 +62,7 @@ async fn execute(
         Some(caller) => caller,
         None => {
             let token = fields.get("token").ok_or(AuthError::Missing)?;
-            auth::authenticate(&state, &string_field(token, "token")?).await?
+            Authenticator::from_ref(&state).authenticate(&string_field(token, "token")?).await?
         }
     };
 
@@ -85,7 +86,7 @@ async fn execute(
     let input = CallInput { data, files: Vec::new(), env, trigger: Trigger::V2, webhook_id: None };
     let job = block_job(&state.config, &block, input)?;
     let delivery =
-        Delivery { team_id: caller.team_id, target: block_id, idempotency, single_use: None, jobs: vec![job] };
+        Delivery { team_id: caller.team_id, target: block_id.into(), idempotency, single_use: None, jobs: vec![job] };
     Ok(match state.executor.submit(delivery, mode).await? {
         Dispatched::Finished { runs, replayed } => {
             let run = runs.first().ok_or_else(|| ApiError::internal(&"a delivery finished without runs"))?;
@@ -150,9 +151,9 @@ fn language_env(raw: &RawValue, language: &str) -> Result<BTreeMap<String, Strin
 #[derive(Serialize)]
 struct V2Answer<'a> {
     success: bool,
-    execution_id: Uuid,
+    execution_id: ExecutionId,
     status: ExecutionStatus,
-    block_id: Uuid,
+    block_id: BlockId,
     block_version: i64,
     duration_ms: f64,
     fuel_used: u64,

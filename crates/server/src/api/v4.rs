@@ -5,20 +5,21 @@
 //! `{"success", "data": {"docId", "results": [{"datasetKey", "success", "executionId",
 //! "error"}]}}` in doc order. 401 bad key, 404 missing/archived/other team's doc, 422 bad body.
 
+use crate::api::path_id::PathId;
 use std::collections::BTreeMap;
+use wasmhook_domain::ids::{DocId, ExecutionId};
 
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use uuid::Uuid;
 
-use super::body::{parse_id, parse_json, raw_slice, read_limited, require_json};
+use super::body::{parse_json, raw_slice, read_limited, require_json};
 use super::delivery::{accepted, idempotency, mark_replayed, mode};
 use super::error::ApiError;
 use super::limits;
@@ -48,7 +49,7 @@ struct V4Body<'a> {
 struct DatasetResult {
     dataset_key: String,
     success: bool,
-    execution_id: Uuid,
+    execution_id: ExecutionId,
     error: Option<String>,
 }
 
@@ -62,19 +63,18 @@ struct Envelope {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EnvelopeData {
-    doc_id: Uuid,
+    doc_id: DocId,
     results: Vec<DatasetResult>,
 }
 
 async fn execute(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PathId(doc_id): PathId<DocId>,
     RawQuery(query): RawQuery,
     caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let doc_id = parse_id(&raw_id, "doc_id")?;
     let mode = mode(&headers, query.as_deref())?;
     let bytes = read_limited(&state, &headers, body, state.config.max_body_bytes).await?;
     require_json(&headers, &bytes)?;
@@ -88,7 +88,7 @@ async fn execute(
     let input = CallInput { data: data.clone(), files: Vec::new(), env, trigger: Trigger::V4, webhook_id: None };
     let (selected, jobs) = doc_jobs(&state, &doc, request.dataset_keys.as_deref(), input).await?;
     let idempotency = idempotency(&headers, &bytes, &data, doc.idempotency_pointer.as_deref())?;
-    let delivery = Delivery { team_id, target: doc_id, idempotency, single_use: None, jobs };
+    let delivery = Delivery { team_id, target: doc_id.into(), idempotency, single_use: None, jobs };
     Ok(match state.executor.submit(delivery, mode).await? {
         Dispatched::Finished { runs, replayed } => {
             let results: Vec<DatasetResult> = selected

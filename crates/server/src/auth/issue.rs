@@ -2,15 +2,14 @@
 //! the `wasmhook admin` CLI. The key text leaves here once, to be shown once; the store only
 //! ever gets its hash.
 
-use uuid::Uuid;
-
 use super::keys;
+use wasmhook_domain::ids::UserId;
 use wasmhook_store::repo::NewUserKey;
 use wasmhook_store::tenancy::KeyScope;
 
 /// A key for a new user `user_name`: what the store keeps, and the key text to show.
 pub fn new_user_key(user_name: &str, scope: KeyScope, label: Option<&str>) -> (NewUserKey, String) {
-    let user_id = Uuid::new_v4();
+    let user_id = UserId::new_v4();
     let key = keys::generate(user_id);
     let new = NewUserKey {
         user_id,

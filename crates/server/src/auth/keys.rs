@@ -8,7 +8,7 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
+use wasmhook_domain::ids::UserId;
 
 use wasmhook_store::tenancy::ApiKeyRecord;
 
@@ -28,7 +28,7 @@ pub struct GeneratedKey {
 }
 
 /// Mints a key for `user_id`.
-pub fn generate(user_id: Uuid) -> GeneratedKey {
+pub fn generate(user_id: UserId) -> GeneratedKey {
     let secret: String = rand::rng().sample_iter(&Alphanumeric).take(SECRET_LEN).map(char::from).collect();
     GeneratedKey {
         hash: hash_secret(&secret),
@@ -46,7 +46,7 @@ pub fn hash_secret(secret: &str) -> [u8; 32] {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParsedKey<'a> {
     /// The user the key claims to belong to.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// The secret part.
     pub secret: &'a str,
 }
@@ -54,7 +54,7 @@ pub struct ParsedKey<'a> {
 /// Splits `{user_id}-{secret}` at the last `-`; `None` when the text cannot be a key.
 pub fn parse(text: &str) -> Option<ParsedKey<'_>> {
     let (user, secret) = text.rsplit_once('-')?;
-    let user_id = Uuid::parse_str(user).ok()?;
+    let user_id: UserId = user.parse().ok()?;
     let well_formed = secret.len() >= MIN_SECRET_LEN && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     well_formed.then_some(ParsedKey { user_id, secret })
 }
@@ -74,13 +74,14 @@ pub fn verify<'k>(candidates: &'k [ApiKeyRecord], hash: &[u8; 32]) -> Option<&'k
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasmhook_domain::ids::{KeyId, TeamId};
     use wasmhook_store::tenancy::KeyScope;
 
     fn record(hash: [u8; 32]) -> ApiKeyRecord {
         ApiKeyRecord {
-            id: Uuid::new_v4(),
-            user_id: Uuid::new_v4(),
-            team_id: Uuid::new_v4(),
+            id: KeyId::new_v4(),
+            user_id: UserId::new_v4(),
+            team_id: TeamId::new_v4(),
             scope: KeyScope::Execute,
             label: None,
             hint: String::new(),
@@ -92,7 +93,7 @@ mod tests {
 
     #[test]
     fn generated_keys_parse_back_to_their_user_and_verify() {
-        let user = Uuid::new_v4();
+        let user = UserId::new_v4();
         let key = generate(user);
         let parsed = parse(&key.text).expect("parses");
         assert_eq!(parsed.user_id, user);
@@ -104,7 +105,7 @@ mod tests {
 
     #[test]
     fn malformed_keys_do_not_parse() {
-        let user = Uuid::new_v4();
+        let user = UserId::new_v4();
         assert!(parse("no-dashes-but-not-a-uuid").is_none());
         assert!(parse(&format!("{user}-short")).is_none());
         assert!(parse(&format!("{user}")).is_none());

@@ -6,31 +6,34 @@ pub mod keys;
 pub mod run_keys;
 pub mod webhook_secret;
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use uuid::Uuid;
-
-use crate::api::error::ApiError;
-use crate::state::AppState;
-
+use wasmhook_domain::ids::{KeyId, TeamId, UserId};
+use wasmhook_store::StoreError;
+use wasmhook_store::repo::SharedDatabase;
 use wasmhook_store::tenancy::KeyScope;
+
+use run_keys::RunKeys;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
     /// The caller's team: the scope of everything it may see.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// The key's user.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// The key used.
-    pub key_id: Uuid,
+    pub key_id: KeyId,
     /// What the key may do.
     pub scope: KeyScope,
 }
 
-/// Why a request is not authenticated.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// Why a request is not authenticated. The API maps it to a 401 (403 for `Forbidden`); this
+/// layer knows nothing of HTTP bodies.
+#[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// No key at all.
     #[error("missing API key: send `Authorization: Bearer {{user_id}}-{{secret}}`")]
@@ -44,6 +47,20 @@ pub enum AuthError {
     /// The key may not do this.
     #[error("this API key has the {0:?} scope; an admin key is required")]
     Forbidden(KeyScope),
+    /// The key records could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What authentication reads, and nothing else: the store's key records (through its cache)
+/// and the keys of the runs in progress. A substate of the app state (`FromRef`), so the
+/// extractors below work on any state that can hand one out.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    /// Key records (hashes only), cached per user by the store.
+    pub store: SharedDatabase,
+    /// The keys of the runs in progress (`WASMHOOK_API_KEY`).
+    pub run_keys: Arc<RunKeys>,
 }
 
 /// The token of an `Authorization: Bearer …` header.
@@ -53,33 +70,38 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// Checks a key's text against its user's active keys (hashes, from the store's cache), in
-/// constant time.
-pub async fn authenticate(state: &AppState, key_text: &str) -> Result<Caller, ApiError> {
-    if key_text.starts_with(run_keys::RUN_KEY_PREFIX) {
-        let owner = state.run_keys.owner(key_text).ok_or(AuthError::Invalid)?;
-        return Ok(Caller {
-            team_id: owner.team_id,
-            user_id: Uuid::nil(),
-            key_id: owner.execution_id,
-            scope: KeyScope::Run,
-        });
+impl Authenticator {
+    /// Checks a key's text against its user's active keys (hashes, from the store's cache), in
+    /// constant time.
+    pub async fn authenticate(&self, key_text: &str) -> Result<Caller, AuthError> {
+        if key_text.starts_with(run_keys::RUN_KEY_PREFIX) {
+            let owner = self.run_keys.owner(key_text).ok_or(AuthError::Invalid)?;
+            return Ok(Caller {
+                team_id: owner.team_id,
+                user_id: UserId::nil(),
+                // A run key has no key row: it is named by the run it belongs to.
+                key_id: KeyId::from(owner.execution_id.as_uuid()),
+                scope: KeyScope::Run,
+            });
+        }
+        let parsed = keys::parse(key_text).ok_or(AuthError::Malformed)?;
+        let hash = keys::hash_secret(parsed.secret);
+        // The user's active keys come from the store's cache; the secret is checked on every call.
+        let candidates = self.store.tenancy().active_keys_of_user(parsed.user_id).await?;
+        let key = keys::verify(&candidates, &hash).ok_or(AuthError::Invalid)?;
+        Ok(Caller { team_id: key.team_id, user_id: key.user_id, key_id: key.id, scope: key.scope })
     }
-    let parsed = keys::parse(key_text).ok_or(AuthError::Malformed)?;
-    let user_id = parsed.user_id;
-    let hash = keys::hash_secret(parsed.secret);
-    // The user's active keys come from the store's cache; the secret is checked on every call.
-    let candidates = state.store.tenancy().active_keys_of_user(user_id).await?;
-    let key = keys::verify(&candidates, &hash).ok_or(AuthError::Invalid)?;
-    Ok(Caller { team_id: key.team_id, user_id: key.user_id, key_id: key.id, scope: key.scope })
 }
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    Authenticator: FromRef<S>,
+{
+    type Rejection = AuthError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthError> {
         let key = bearer(&parts.headers).ok_or(AuthError::Missing)?;
-        authenticate(state, key).await
+        Authenticator::from_ref(state).authenticate(key).await
     }
 }
 
@@ -87,14 +109,17 @@ impl FromRequestParts<AppState> for Caller {
 #[derive(Debug, Clone, Copy)]
 pub struct KvCaller(pub Caller);
 
-impl FromRequestParts<AppState> for KvCaller {
-    type Rejection = ApiError;
+impl<S: Send + Sync> FromRequestParts<S> for KvCaller
+where
+    Authenticator: FromRef<S>,
+{
+    type Rejection = AuthError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthError> {
         let caller = Caller::from_request_parts(parts, state).await?;
         match caller.scope {
             KeyScope::Admin | KeyScope::Run => Ok(Self(caller)),
-            scope @ KeyScope::Execute => Err(AuthError::Forbidden(scope).into()),
+            scope @ KeyScope::Execute => Err(AuthError::Forbidden(scope)),
         }
     }
 }
@@ -103,14 +128,17 @@ impl FromRequestParts<AppState> for KvCaller {
 #[derive(Debug, Clone, Copy)]
 pub struct Admin(pub Caller);
 
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
+impl<S: Send + Sync> FromRequestParts<S> for Admin
+where
+    Authenticator: FromRef<S>,
+{
+    type Rejection = AuthError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthError> {
         let caller = Caller::from_request_parts(parts, state).await?;
         match caller.scope {
             KeyScope::Admin => Ok(Self(caller)),
-            scope => Err(AuthError::Forbidden(scope).into()),
+            scope => Err(AuthError::Forbidden(scope)),
         }
     }
 }

@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use wasmhook_domain::ids::{ExecutionId, TeamId};
 
 use parking_lot::Mutex;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 use zeroize::Zeroizing;
 
 /// The prefix that tells a run key from a stored API key.
@@ -19,9 +19,9 @@ pub const RUN_KEY_PREFIX: &str = "whrun_";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunKeyOwner {
     /// The run's team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// The run.
-    pub execution_id: Uuid,
+    pub execution_id: ExecutionId,
 }
 
 /// The run keys alive now, by the hash of their text.
@@ -80,7 +80,7 @@ mod tests {
     #[test]
     fn a_run_key_is_valid_exactly_while_it_is_held() {
         let keys = Arc::new(RunKeys::default());
-        let owner = RunKeyOwner { team_id: Uuid::new_v4(), execution_id: Uuid::new_v4() };
+        let owner = RunKeyOwner { team_id: TeamId::new_v4(), execution_id: ExecutionId::new_v4() };
         let key = keys.issue(owner);
         let text = key.text().to_owned();
         assert!(text.starts_with(RUN_KEY_PREFIX) && text.len() == RUN_KEY_PREFIX.len() + 64);

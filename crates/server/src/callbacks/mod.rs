@@ -12,6 +12,7 @@ pub mod sign;
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use wasmhook_domain::ids::{BlockId, DocId, ExecutionId, TeamId, WebhookId};
 
 use parking_lot::RwLock;
 use serde::Serialize;
@@ -29,23 +30,23 @@ use wasmhook_store::repo;
 #[derive(Debug, Clone, Copy)]
 pub struct Completion<'a> {
     /// Owning team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// The execution that ended the delivery (its last attempt).
-    pub execution_id: Uuid,
+    pub execution_id: ExecutionId,
     /// The delivery's first attempt (the id its sender was given).
-    pub delivery_id: Uuid,
+    pub delivery_id: ExecutionId,
     /// Which attempt ended it.
     pub attempt: u32,
     /// The block run.
-    pub block_id: Uuid,
+    pub block_id: BlockId,
     /// Its version.
     pub block_version: i64,
     /// The doc, for v4.
-    pub doc_id: Option<Uuid>,
+    pub doc_id: Option<DocId>,
     /// The dataset, for v4.
     pub dataset_key: Option<&'a str>,
     /// The trigger webhook, if one accepted it.
-    pub webhook_id: Option<Uuid>,
+    pub webhook_id: Option<WebhookId>,
     /// The final status.
     pub status: ExecutionStatus,
     /// What the run produced.
@@ -78,10 +79,10 @@ impl Callbacks {
     }
 
     /// A target's callback moved to a new id (a trigger webhook's regenerated URL).
-    pub fn moved(&self, from: Uuid, to: Uuid) {
+    pub fn moved(&self, from: WebhookId, to: WebhookId) {
         let mut targets = self.targets.write();
-        if targets.remove(&from) {
-            targets.insert(to);
+        if targets.remove(&from.as_uuid()) {
+            targets.insert(to.into());
         }
     }
 
@@ -102,7 +103,7 @@ impl Callbacks {
         let Some(event) = event_of(done.status) else { return Ok(None) };
         let targets: Vec<Uuid> = {
             let known = self.targets.read();
-            [done.webhook_id, done.doc_id, Some(done.block_id)]
+            [done.webhook_id.map(Uuid::from), done.doc_id.map(Uuid::from), Some(done.block_id.into())]
                 .into_iter()
                 .flatten()
                 .filter(|target| known.contains(target))
@@ -142,18 +143,18 @@ struct Payload<'a> {
 
 #[derive(Serialize)]
 struct Data<'a> {
-    execution_id: Uuid,
-    delivery_id: Uuid,
+    execution_id: ExecutionId,
+    delivery_id: ExecutionId,
     status: ExecutionStatus,
     attempt: u32,
-    block_id: Uuid,
+    block_id: BlockId,
     block_version: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    doc_id: Option<Uuid>,
+    doc_id: Option<DocId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dataset_key: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    webhook_id: Option<Uuid>,
+    webhook_id: Option<WebhookId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     output: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -11,11 +11,12 @@
 //!   last recorded progress does not run any execution twice.
 
 use std::time::Duration;
+use wasmhook_domain::ids::{ExecutionId, ReplayJobId, TeamId};
 
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use super::delivery::{Delivery, IdempotencyKey, Mode};
+use super::queue::Lane;
 use super::retry::RetryPolicy;
 use super::{ExecError, Executor, Job, StoredInput};
 use wasmhook_store::StoreError;
@@ -28,7 +29,7 @@ const BACKOFF: Duration = Duration::from_millis(20);
 
 impl Executor {
     /// Starts (or, after a restart, resumes) the bulk replay `id` in the background.
-    pub fn start_replay(&self, id: Uuid) {
+    pub fn start_replay(&self, id: ReplayJobId) {
         let this = self.clone();
         tokio::spawn(async move {
             if let Err(error) = this.run_replay(id).await {
@@ -45,7 +46,7 @@ impl Executor {
         Ok(())
     }
 
-    async fn run_replay(&self, id: Uuid) -> Result<(), ExecError> {
+    async fn run_replay(&self, id: ReplayJobId) -> Result<(), ExecError> {
         let Progress { team_id, version, ids, mut submitted, mut skipped, state, .. } =
             self.store.replay_jobs().progress(id).await?;
         if state != "running" {
@@ -61,7 +62,7 @@ impl Executor {
                 () = self.stopping.cancelled() => return Ok(()),
                 _ = pace.tick() => {}
             }
-            while self.queue.lane_depth(id) >= in_flight {
+            while self.queue.lane_depth(Lane::Replay(id)) >= in_flight {
                 if self.stopping.is_cancelled() {
                     return Ok(());
                 }
@@ -92,7 +93,13 @@ impl Executor {
 
     /// Submits one replay; `false` when the execution can no longer be replayed (purged,
     /// its block deleted, no version to run).
-    async fn replay_one(&self, job_id: Uuid, team_id: Uuid, id: Uuid, version: Option<i64>) -> Result<bool, ExecError> {
+    async fn replay_one(
+        &self,
+        job_id: ReplayJobId,
+        team_id: TeamId,
+        id: ExecutionId,
+        version: Option<i64>,
+    ) -> Result<bool, ExecError> {
         let original = match self.store.executions().get(team_id, id).await {
             Ok(original) => original,
             Err(StoreError::NotFound(_)) => return Ok(false),
@@ -109,12 +116,12 @@ impl Executor {
         let Some(version) = version.or(block.active_version) else { return Ok(false) };
         let retry = RetryPolicy::resolve(block.retry.as_ref(), &self.config);
         let mut job = Job::replay(&original, input, block, version, retry);
-        job.replay_job = Some(job_id);
+        job.spec.replay_job = Some(job_id);
         let key = format!("replay:{job_id}:{id}");
         let request_hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         let delivery = Delivery {
             team_id,
-            target: block_id,
+            target: block_id.into(),
             idempotency: Some(IdempotencyKey { key, request_hash }),
             single_use: None,
             jobs: vec![job],

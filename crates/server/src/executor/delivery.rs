@@ -8,6 +8,7 @@
 //! goes on to completion (or is recovered after a crash).
 
 use std::time::Instant;
+use wasmhook_domain::ids::{ExecutionId, TeamId, WebhookId};
 
 use futures::future::join_all;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use super::job::{Job, Recording, RunSummary};
-use super::queue::Full;
+use super::queue::{Full, Lane};
 use super::{ExecError, Executor};
 use wasmhook_store::deliveries::KeyClaim;
 use wasmhook_store::executions::ExecutionStatus;
@@ -36,7 +37,7 @@ pub enum Mode {
 #[derive(Debug, Clone)]
 pub struct Delivery {
     /// The caller's team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// The block or doc addressed: the scope of idempotency keys.
     pub target: Uuid,
     /// The idempotency key, if the sender gave one.
@@ -44,7 +45,7 @@ pub struct Delivery {
     /// An armed trigger webhook whose single call this delivery takes. Taken in the same
     /// savepoint as the delivery's rows: of concurrent calls exactly one commits, the others
     /// get [`wasmhook_store::StoreError::NotArmed`].
-    pub single_use: Option<Uuid>,
+    pub single_use: Option<WebhookId>,
     /// The runs, ids assigned.
     pub jobs: Vec<Job>,
 }
@@ -52,8 +53,8 @@ pub struct Delivery {
 impl Delivery {
     /// The queue lane it waits in: its team's, or for a bulk replay the replay's own (so the
     /// team's live deliveries keep their turns and their share of the queue).
-    fn lane(&self) -> Uuid {
-        self.jobs.first().and_then(|job| job.replay_job).unwrap_or(self.team_id)
+    fn lane(&self) -> Lane {
+        self.jobs.first().and_then(|job| job.spec.replay_job).map_or(Lane::Team(self.team_id), Lane::Replay)
     }
 }
 
@@ -80,7 +81,7 @@ pub enum Dispatched {
     /// Accepted for the queue (or still running past the sync wait): poll the ids.
     Accepted {
         /// Execution ids in job order.
-        ids: Vec<Uuid>,
+        ids: Vec<ExecutionId>,
         /// A repeat of an earlier delivery with the same idempotency key.
         replayed: bool,
     },
@@ -138,7 +139,7 @@ impl Executor {
                 Some(slots)
             }
         };
-        let ids: Vec<Uuid> = delivery.jobs.iter().map(|job| job.execution_id).collect();
+        let ids: Vec<ExecutionId> = delivery.jobs.iter().map(|job| job.spec.id).collect();
         let durable_now = mode == Mode::Async || delivery.idempotency.is_some() || delivery.single_use.is_some();
         if durable_now {
             let status = if mode == Mode::Async { ExecutionStatus::Queued } else { ExecutionStatus::Running };
@@ -186,7 +187,7 @@ impl Executor {
         recorded: bool,
         mut sync_slots: Option<OwnedSemaphorePermit>,
     ) -> Result<Dispatched, ExecError> {
-        let ids: Vec<Uuid> = jobs.iter().map(|job| job.execution_id).collect();
+        let ids: Vec<ExecutionId> = jobs.iter().map(|job| job.spec.id).collect();
         let limit = std::sync::Arc::new(Semaphore::new(self.config.doc_concurrency));
         let handles: Vec<_> = jobs
             .iter()
@@ -232,7 +233,7 @@ impl Executor {
 
     /// A repeat of a keyed delivery: the original's executions, never a new run. A sync
     /// repeat waits (up to the sync wait) for the original to finish.
-    async fn repeat(&self, team_id: Uuid, ids: Vec<Uuid>, mode: Mode) -> Result<Dispatched, ExecError> {
+    async fn repeat(&self, team_id: TeamId, ids: Vec<ExecutionId>, mode: Mode) -> Result<Dispatched, ExecError> {
         if mode == Mode::Async {
             return Ok(Dispatched::Accepted { ids, replayed: true });
         }

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+use wasmhook_domain::ids::{BlockId, ExecutionId};
 
 use bytes::Bytes;
-use uuid::Uuid;
 
 use super::retry::{RetryPolicy, Verdict};
 pub use super::stored_input::StoredInput;
@@ -16,62 +16,39 @@ use crate::callbacks::Completion;
 use wasmhook_abi::env as guest_env;
 use wasmhook_sandbox::{DEFAULT_TIMEOUT, Failure, Outcome, RunInput, RunLimits};
 use wasmhook_store::blocks::Block;
-use wasmhook_store::executions::{Claimed, Execution, ExecutionStatus, NewExecution, Trigger};
+use wasmhook_store::executions::{Claimed, Execution, ExecutionSpec, ExecutionStatus, NewExecution, Trigger};
 use wasmhook_store::repo::{Finished, FollowUp};
 use wasmhook_store::{StoreError, now_ms};
 
 /// How the run key shows in what the run produced: `[secret:run-api-key]`.
 const RUN_KEY_SECRET_NAME: &str = "run-api-key";
 
-/// Everything one run needs; its id is fixed when the delivery is accepted.
+/// Everything one run needs: what the execution is (fixed when the delivery is accepted), the
+/// block it runs and its input.
 #[derive(Debug, Clone)]
 pub struct Job {
-    /// The execution id (UUID v7), the guest's `EXECUTION_ID`.
-    pub execution_id: Uuid,
+    /// What the execution is: id, target, provenance, attempt.
+    pub spec: ExecutionSpec,
     /// The block, with the config the run uses.
     pub block: Block,
-    /// The version to run (resolved at acceptance).
-    pub version: i64,
     /// The data file's contents (JSON).
     pub data: Bytes,
     /// Further `/webhook` files (a raw body, captured headers), by plain file name.
     pub files: Vec<(String, Bytes)>,
     /// The request's env layers, merged; they override the block's saved env.
     pub request_env: BTreeMap<String, String>,
-    /// The doc, for v4.
-    pub doc_id: Option<Uuid>,
-    /// The dataset, for v4.
-    pub dataset_key: Option<String>,
-    /// A dataset's `timeoutMs` override.
-    pub timeout_ms: Option<u64>,
-    /// What started it.
-    pub trigger: Trigger,
-    /// The execution this replays.
-    pub replay_of: Option<Uuid>,
-    /// The trigger webhook that accepted it.
-    pub webhook_id: Option<Uuid>,
-    /// Keep the input once run (`storePayload`).
-    pub keep_input: bool,
-    /// Acceptance time, ms.
-    pub created_at: i64,
     /// The delivery's retry policy; `None`: this attempt is the only one (and for every sync
     /// run: its caller has the answer and retries itself).
     pub retry: Option<RetryPolicy>,
-    /// Which attempt of its delivery this is, from 1.
-    pub attempt: u32,
-    /// The delivery's first attempt, when this is a later one.
-    pub retry_of: Option<Uuid>,
-    /// The bulk replay that submitted it.
-    pub replay_job: Option<Uuid>,
 }
 
 /// What a caller learns about a finished (or still pending) run.
 #[derive(Debug, Clone)]
 pub struct RunSummary {
     /// Execution id.
-    pub execution_id: Uuid,
+    pub execution_id: ExecutionId,
     /// Block run.
-    pub block_id: Uuid,
+    pub block_id: BlockId,
     /// Version run.
     pub block_version: i64,
     /// Status.
@@ -91,9 +68,9 @@ pub struct RunSummary {
 impl RunSummary {
     fn of(job: &Job, outcome: &Outcome) -> Self {
         Self {
-            execution_id: job.execution_id,
-            block_id: job.block.id,
-            block_version: job.version,
+            execution_id: job.spec.id,
+            block_id: job.spec.block_id,
+            block_version: job.spec.block_version,
             status: outcome.status().into(),
             error: outcome.failure().cloned(),
             output: outcome.output().map(str::to_owned),
@@ -133,23 +110,9 @@ impl Job {
 
     pub(crate) fn record(&self, input: String) -> NewExecution {
         NewExecution {
-            id: self.execution_id,
-            team_id: self.block.team_id,
-            block_id: self.block.id,
-            block_version: self.version,
-            doc_id: self.doc_id,
-            dataset_key: self.dataset_key.clone(),
-            trigger: self.trigger,
+            spec: self.spec.clone(),
             input,
-            keep_input: self.keep_input,
-            timeout_ms: self.timeout_ms,
-            replay_of: self.replay_of,
-            webhook_id: self.webhook_id,
-            created_at: self.created_at,
-            attempt: self.attempt,
-            retry_of: self.retry_of,
             retry: self.retry.as_ref().and_then(|policy| serde_json::to_string(policy).ok()),
-            replay_job: self.replay_job,
         }
     }
 
@@ -162,82 +125,47 @@ impl Job {
         version: i64,
         retry: Option<RetryPolicy>,
     ) -> Self {
-        Self {
-            execution_id: Uuid::now_v7(),
-            keep_input: block.store_payload,
-            block,
-            version,
-            data: input.data,
-            files: input.files,
-            request_env: input.env,
-            doc_id: original.doc_id,
-            dataset_key: original.dataset_key.clone(),
-            timeout_ms: original.timeout_ms,
-            trigger: Trigger::Replay,
-            replay_of: Some(original.id),
-            webhook_id: None,
-            created_at: now_ms(),
-            retry,
-            attempt: 1,
-            retry_of: None,
-            replay_job: None,
-        }
+        let mut spec =
+            ExecutionSpec::first_attempt(block.team_id, block.id, version, Trigger::Replay, block.store_payload);
+        spec.doc_id = original.doc_id;
+        spec.dataset_key = original.dataset_key.clone();
+        spec.timeout_ms = original.timeout_ms;
+        spec.replay_of = Some(original.id);
+        Self { spec, block, data: input.data, files: input.files, request_env: input.env, retry }
     }
 
     /// How this job ended its delivery, for the completion callbacks.
     fn completion<'a>(&'a self, status: ExecutionStatus, outcome: &'a Outcome) -> Completion<'a> {
+        let spec = &self.spec;
         Completion {
-            team_id: self.block.team_id,
-            execution_id: self.execution_id,
-            delivery_id: self.delivery_id(),
-            attempt: self.attempt,
-            block_id: self.block.id,
-            block_version: self.version,
-            doc_id: self.doc_id,
-            dataset_key: self.dataset_key.as_deref(),
-            webhook_id: self.webhook_id,
+            team_id: spec.team_id,
+            execution_id: spec.id,
+            delivery_id: spec.delivery_id(),
+            attempt: spec.attempt,
+            block_id: spec.block_id,
+            block_version: spec.block_version,
+            doc_id: spec.doc_id,
+            dataset_key: spec.dataset_key.as_deref(),
+            webhook_id: spec.webhook_id,
             status,
             outcome,
         }
     }
 
-    /// The delivery's first attempt: this job's id, or the one it retries.
-    pub fn delivery_id(&self) -> Uuid {
-        self.retry_of.unwrap_or(self.execution_id)
-    }
-
     /// The next attempt of this job's delivery: a new execution id, the same input.
     pub(crate) fn next_attempt(&self) -> Self {
-        Self {
-            execution_id: Uuid::now_v7(),
-            attempt: self.attempt.saturating_add(1),
-            retry_of: Some(self.delivery_id()),
-            created_at: now_ms(),
-            ..self.clone()
-        }
+        Self { spec: self.spec.next_attempt(), ..self.clone() }
     }
 
     /// Rebuilds a job from a claimed queue row, its block and its parsed input.
     pub(crate) fn from_claimed(claimed: Claimed, block: Block, input: StoredInput) -> Self {
         Self {
-            execution_id: claimed.id,
+            spec: claimed.spec,
             block,
-            version: claimed.block_version,
             data: input.data,
             files: input.files,
             request_env: input.env,
-            doc_id: claimed.doc_id,
-            dataset_key: claimed.dataset_key,
-            timeout_ms: claimed.timeout_ms,
-            trigger: claimed.trigger,
-            replay_of: claimed.replay_of,
-            webhook_id: claimed.webhook_id,
-            keep_input: claimed.keep_input,
-            created_at: claimed.created_at,
             retry: claimed.retry.as_deref().and_then(|text| serde_json::from_str(text).ok()),
-            attempt: claimed.attempt,
-            retry_of: claimed.retry_of,
-            replay_job: claimed.replay_job,
         }
     }
 }
@@ -256,22 +184,22 @@ pub(crate) enum Recording {
 impl Executor {
     /// Runs a job in the sandbox and records the outcome (upserting any pending row).
     pub(crate) async fn run_job(&self, job: Job, recording: Recording) -> Result<RunSummary, ExecError> {
-        let prepared = self.prepared(job.block.id, job.version).await?;
+        let prepared = self.prepared(job.spec.block_id, job.spec.block_version).await?;
 
         let secrets = self.open_secrets(&job.block).await?;
         let mut env = secrets.env(&job.block)?;
         env.extend(job.request_env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        env.insert(guest_env::EXECUTION_ID.into(), job.execution_id.to_string());
+        env.insert(guest_env::EXECUTION_ID.into(), job.spec.id.to_string());
         env.insert(guest_env::BLOCK_ID.into(), job.block.id.to_string());
         // The run's own key to this server's API, valid until `run_key` drops after the run.
-        let run_key = self.run_keys.issue(RunKeyOwner { team_id: job.block.team_id, execution_id: job.execution_id });
+        let run_key = self.run_keys.issue(RunKeyOwner { team_id: job.spec.team_id, execution_id: job.spec.id });
         env.insert(guest_env::API_BASE_URL.into(), self.api_base_url.to_string());
         env.insert(guest_env::API_KEY.into(), run_key.text().to_owned());
-        match &job.dataset_key {
+        match &job.spec.dataset_key {
             Some(key) => env.insert(guest_env::DATASET_KEY.into(), key.clone()),
             None => env.remove(guest_env::DATASET_KEY),
         };
-        let timeout = job.timeout_ms.or(job.block.timeout_ms).map_or(DEFAULT_TIMEOUT, Duration::from_millis);
+        let timeout = job.spec.timeout_ms.or(job.block.timeout_ms).map_or(DEFAULT_TIMEOUT, Duration::from_millis);
         let limits = RunLimits {
             timeout,
             fuel: job.block.fuel,
@@ -299,7 +227,7 @@ impl Executor {
         outcome: Outcome,
         recording: Recording,
     ) -> Result<RunSummary, ExecError> {
-        let verdict = job.retry.as_ref().map_or(Verdict::Final, |policy| policy.verdict(job.attempt, &outcome));
+        let verdict = job.retry.as_ref().map_or(Verdict::Final, |policy| policy.verdict(job.spec.attempt, &outcome));
         let mut summary = RunSummary::of(&job, &outcome);
         let status = match verdict {
             Verdict::Dead => ExecutionStatus::Dead,

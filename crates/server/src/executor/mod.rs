@@ -11,6 +11,7 @@
 //! - `bulk_replay`: re-running a fixed list of executions at a bounded rate.
 //! - `stored_input`: the input an execution keeps to be run again.
 //! - `retention`: the background purge of old executions and idempotency records.
+//! - `versions`: adding a block version (the sandbox compiles it before the store keeps it).
 //! - `workers`: the queue workers' own low-priority runtime.
 
 mod bulk_replay;
@@ -23,15 +24,16 @@ pub mod retry;
 mod run_secrets;
 mod stored_input;
 mod team_kv;
+mod versions;
 mod workers;
 
 use std::sync::Arc;
 use std::time::Duration;
+use wasmhook_domain::ids::BlockId;
 
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use uuid::Uuid;
 
 pub use delivery::{Delivery, Dispatched, IdempotencyKey, Mode};
 pub use job::{Job, RunSummary, StoredInput};
@@ -40,6 +42,7 @@ use crate::auth::run_keys::RunKeys;
 use crate::callbacks::Callbacks;
 use crate::config::Config;
 use crate::secrets::Sealer;
+use queue::Lane;
 use queue::Queue;
 use wasmhook_sandbox::{PreparedBlock, Sandbox, SandboxError};
 
@@ -52,7 +55,7 @@ use wasmhook_store::repo::SharedDatabase;
 pub enum ExecError {
     /// The block has no uploaded version to run.
     #[error("block {0} has no active version: upload one with POST /v1/blocks/{0}/versions")]
-    NoActiveVersion(Uuid),
+    NoActiveVersion(BlockId),
     /// The idempotency key was used for another request body within the window.
     #[error("the idempotency key {0:?} was already used for a different request within the idempotency window")]
     KeyReused(String),
@@ -164,7 +167,7 @@ impl Executor {
             tracing::info!(count, "re-queued executions left unfinished by the last run");
         }
         for (team, id) in recovered {
-            self.queue.push(team, id);
+            self.queue.push(Lane::Team(team), id);
         }
         workers::start(self, self.config.workers).map_err(ExecError::Workers)?;
         let this = self.clone();
@@ -199,7 +202,7 @@ impl Executor {
     /// versions, which are immutable), then the prepared block from memory, the artifact on
     /// disk, or a compile of the stored bytes (after the artifact cache was wiped or the
     /// engine changed).
-    async fn prepared(&self, block_id: Uuid, version: i64) -> Result<Arc<PreparedBlock>, ExecError> {
+    async fn prepared(&self, block_id: BlockId, version: i64) -> Result<Arc<PreparedBlock>, ExecError> {
         let digest = self.store.blocks().version(block_id, version).await?.digest;
         if let Some(prepared) = self.sandbox.cached(&digest)? {
             return Ok(prepared);

@@ -9,16 +9,26 @@
 //! and leave every other team with 503s.
 
 use std::collections::{HashMap, VecDeque};
+use wasmhook_domain::ids::{ExecutionId, ReplayJobId, TeamId};
 
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
-use uuid::Uuid;
 
 use super::Executor;
 use super::job::{Job, Recording, StoredInput};
 use wasmhook_sandbox::{Failure, FailureKind, Outcome};
 
 use wasmhook_store::{StoreError, now_ms};
+
+/// A FIFO lane of the queue: a team's, or a bulk replay's own (so the team's live deliveries
+/// keep their turns while a replay drains).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Lane {
+    /// A team's live deliveries.
+    Team(TeamId),
+    /// One bulk replay job's re-runs.
+    Replay(ReplayJobId),
+}
 
 /// Why the queue has no room for a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,14 +51,14 @@ pub(super) struct Queue {
 #[derive(Debug, Default)]
 struct Lanes {
     /// Each team's queued ids, oldest first.
-    by_team: HashMap<Uuid, VecDeque<Uuid>>,
+    by_team: HashMap<Lane, VecDeque<ExecutionId>>,
     /// Teams with queued ids, in the order they are served.
-    turn: VecDeque<Uuid>,
+    turn: VecDeque<Lane>,
     depth: usize,
     /// Places held by deliveries between their room check and their push (a store commit in
     /// between), per team and in all: without them a burst of concurrent calls all passed the
     /// check before any was pushed and overshot both limits.
-    reserved: HashMap<Uuid, usize>,
+    reserved: HashMap<Lane, usize>,
     reserved_total: usize,
 }
 
@@ -57,7 +67,7 @@ struct Lanes {
 #[derive(Debug)]
 pub(super) struct Reservation<'a> {
     queue: &'a Queue,
-    team: Uuid,
+    team: Lane,
     places: usize,
 }
 
@@ -81,7 +91,7 @@ impl Queue {
 
     /// Holds room for `n` more executions of `team`, until the returned reservation is
     /// dropped (after the executions are pushed, or when the delivery is given up).
-    pub(super) fn reserve(&self, team: Uuid, n: usize) -> Result<Reservation<'_>, Full> {
+    pub(super) fn reserve(&self, team: Lane, n: usize) -> Result<Reservation<'_>, Full> {
         let mut lanes = self.lanes.lock();
         if lanes.depth + lanes.reserved_total + n > self.max_depth {
             return Err(Full::Server);
@@ -101,7 +111,7 @@ impl Queue {
         self.max_team_depth.min(self.max_depth)
     }
 
-    pub(super) fn push(&self, team: Uuid, id: Uuid) {
+    pub(super) fn push(&self, team: Lane, id: ExecutionId) {
         {
             let mut lanes = self.lanes.lock();
             let lane = lanes.by_team.entry(team).or_default();
@@ -115,7 +125,7 @@ impl Queue {
     }
 
     /// Ids queued in one lane (a team's, or a bulk replay's).
-    pub(super) fn lane_depth(&self, lane: Uuid) -> usize {
+    pub(super) fn lane_depth(&self, lane: Lane) -> usize {
         self.lanes.lock().by_team.get(&lane).map_or(0, VecDeque::len)
     }
 
@@ -124,14 +134,14 @@ impl Queue {
     }
 
     /// The next id: the oldest of the team whose turn it is.
-    async fn pop(&self) -> Option<Uuid> {
+    async fn pop(&self) -> Option<ExecutionId> {
         self.ready.acquire().await.ok()?.forget();
         self.lanes.lock().next()
     }
 }
 
 impl Lanes {
-    fn next(&mut self) -> Option<Uuid> {
+    fn next(&mut self) -> Option<ExecutionId> {
         let team = self.turn.pop_front()?;
         let lane = self.by_team.get_mut(&team)?;
         let id = lane.pop_front();
@@ -164,11 +174,11 @@ impl Executor {
         }
     }
 
-    async fn run_queued(&self, id: Uuid) -> Result<(), super::ExecError> {
+    async fn run_queued(&self, id: ExecutionId) -> Result<(), super::ExecError> {
         let Some(claimed) = self.store.executions().claim(id, now_ms()).await? else {
             return Ok(()); // already finished (e.g. a recovered duplicate) or purged
         };
-        let (team_id, block_id) = (claimed.team_id, claimed.block_id);
+        let (team_id, block_id) = (claimed.spec.team_id, claimed.spec.block_id);
         let block = match self.store.blocks().shared(team_id, block_id).await {
             Ok(block) => (*block).clone(),
             Err(error) => {
@@ -218,16 +228,20 @@ impl Executor {
 mod tests {
     use super::*;
 
+    fn team() -> Lane {
+        Lane::Team(TeamId::new_v4())
+    }
+
     /// Team A queues 5, then team B 1: B's comes second, not sixth.
     #[tokio::test]
     async fn teams_take_turns() {
         let queue = Queue::new(100, 100);
-        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-        let a_ids: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+        let (a, b) = (team(), team());
+        let a_ids: Vec<ExecutionId> = (0..5).map(|_| ExecutionId::new_v4()).collect();
         for id in &a_ids {
             queue.push(a, *id);
         }
-        let b_id = Uuid::new_v4();
+        let b_id = ExecutionId::new_v4();
         queue.push(b, b_id);
         let mut order = Vec::new();
         for _ in 0..6 {
@@ -242,27 +256,27 @@ mod tests {
     #[test]
     fn a_team_cannot_take_more_than_its_share() {
         let queue = Queue::new(10, 4);
-        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (a, b) = (team(), team());
         for _ in 0..4 {
-            queue.push(a, Uuid::new_v4());
+            queue.push(a, ExecutionId::new_v4());
         }
         assert_eq!(queue.reserve(a, 1).err(), Some(Full::Team));
         assert!(queue.reserve(b, 4).is_ok(), "dropped at once: nothing held");
         for _ in 0..4 {
-            queue.push(b, Uuid::new_v4());
+            queue.push(b, ExecutionId::new_v4());
         }
-        assert_eq!(queue.reserve(Uuid::new_v4(), 3).err(), Some(Full::Server), "10 in all");
+        assert_eq!(queue.reserve(team(), 3).err(), Some(Full::Server), "10 in all");
     }
 
     /// Concurrent deliveries between their check and their push: held places count.
     #[test]
     fn reservations_hold_places_until_dropped() {
         let queue = Queue::new(10, 4);
-        let a = Uuid::new_v4();
+        let a = team();
         let first = queue.reserve(a, 3).expect("room");
         assert_eq!(queue.reserve(a, 2).err(), Some(Full::Team), "3 held + 2 > 4");
-        let other = queue.reserve(Uuid::new_v4(), 4).expect("another team");
-        assert_eq!(queue.reserve(Uuid::new_v4(), 4).err(), Some(Full::Server), "7 held + 4 > 10");
+        let other = queue.reserve(team(), 4).expect("another team");
+        assert_eq!(queue.reserve(team(), 4).err(), Some(Full::Server), "7 held + 4 > 10");
         drop((first, other));
         assert!(queue.reserve(a, 4).is_ok(), "released");
     }

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use super::Executor;
+use super::queue::Lane;
 use wasmhook_store::now_ms;
 
 /// The longest the scheduler sleeps without looking at the store: a bound on how late an
@@ -26,7 +27,7 @@ impl Executor {
                         tracing::debug!(count = due.len(), "retry attempts queued");
                     }
                     for (team, id) in due {
-                        self.queue.push(team, id);
+                        self.queue.push(Lane::Team(team), id);
                     }
                     next.map_or(MAX_SLEEP, |at| {
                         Duration::from_millis(u64::try_from(at.saturating_sub(now_ms())).unwrap_or(0)).min(MAX_SLEEP)

@@ -3,8 +3,7 @@
 //! single writer, which makes each of them atomic.
 
 use std::sync::Arc;
-
-use uuid::Uuid;
+use wasmhook_domain::ids::TeamId;
 
 use wasmhook_sandbox::keyvalue::{KeyValue, KvAccess, KvError, Versioned};
 use wasmhook_store::block_settings::KeyValueSettings;
@@ -16,7 +15,7 @@ use wasmhook_store::repo::SharedDatabase;
 /// One team's state, as one run may use it.
 pub(crate) struct TeamKv {
     store: SharedDatabase,
-    team_id: Uuid,
+    team_id: TeamId,
     /// Key + value bytes the team may hold.
     quota: u64,
     /// Expiry of the values this run writes.
@@ -27,7 +26,7 @@ impl TeamKv {
     /// The access of a run of a block with `settings`; `None` when it may open no bucket.
     pub(crate) fn access(
         store: &SharedDatabase,
-        team_id: Uuid,
+        team_id: TeamId,
         quota: u64,
         settings: &KeyValueSettings,
     ) -> Option<KvAccess> {

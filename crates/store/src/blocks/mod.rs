@@ -1,10 +1,10 @@
 //! Blocks and their settings; their versions are in [`versions`].
 
 use std::collections::BTreeMap;
+use wasmhook_domain::ids::{BlockId, TeamId};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 mod versions;
 
@@ -21,10 +21,10 @@ use super::{StoreError, now_ms, uuid_at};
 #[serde(rename_all = "camelCase")]
 pub struct Block {
     /// Block id (the `{block_id}` of the v2 webhook).
-    pub id: Uuid,
+    pub id: BlockId,
     /// Owning team.
     #[serde(skip)]
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// Display name.
     pub name: String,
     /// Source language (`rust`, `python`, …): names the v2 language-specific env object.
@@ -200,10 +200,10 @@ fn encode_env(env: &BTreeMap<String, EnvValue>) -> Result<String, StoreError> {
 }
 
 /// The block a `POST /v1/blocks` body makes, before it is stored (so it can be checked first).
-pub fn new_block(team_id: Uuid, new: NewBlock) -> Block {
+pub fn new_block(team_id: TeamId, new: NewBlock) -> Block {
     let now = now_ms();
     Block {
-        id: Uuid::new_v4(),
+        id: BlockId::new_v4(),
         team_id,
         name: new.name,
         language: new.language,
@@ -250,18 +250,18 @@ pub(crate) fn insert_block(conn: &Connection, block: &Block) -> Result<(), Store
 }
 
 /// A block by id whatever its team (the v2 webhook answers 403, not 404, for another team's).
-pub(crate) fn block_by_id(conn: &Connection, id: Uuid) -> Result<Option<Block>, StoreError> {
+pub(crate) fn block_by_id(conn: &Connection, id: BlockId) -> Result<Option<Block>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {BLOCK_COLUMNS} FROM blocks WHERE id = ?1"))?;
     stmt.query_row([id.to_string()], block_from_row).optional()?.map(decode).transpose()
 }
 
 /// A block of `team_id`; another team's block is "not found".
-pub(crate) fn block(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Block, StoreError> {
+pub(crate) fn block(conn: &Connection, team_id: TeamId, id: BlockId) -> Result<Block, StoreError> {
     block_by_id(conn, id)?.filter(|b| b.team_id == team_id).ok_or(StoreError::NotFound("block"))
 }
 
 /// The team's blocks, oldest first.
-pub(crate) fn blocks_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<Block>, StoreError> {
+pub(crate) fn blocks_of_team(conn: &Connection, team_id: TeamId) -> Result<Vec<Block>, StoreError> {
     let mut stmt =
         conn.prepare(&format!("SELECT {BLOCK_COLUMNS} FROM blocks WHERE team_id = ?1 ORDER BY created_at"))?;
     let rows = stmt.query_map([team_id.to_string()], block_from_row)?;
@@ -272,8 +272,8 @@ pub(crate) fn blocks_of_team(conn: &Connection, team_id: Uuid) -> Result<Vec<Blo
 /// then stores it.
 pub(crate) fn update_block(
     conn: &Connection,
-    team_id: Uuid,
-    id: Uuid,
+    team_id: TeamId,
+    id: BlockId,
     patch: &BlockPatch,
     check: impl FnOnce(&Block) -> Result<(), StoreError>,
 ) -> Result<Block, StoreError> {

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use uuid::Uuid;
+use wasmhook_domain::ids::{BlockId, TeamId};
 use wasmhook_domain::{BlockDigest, BlockShape};
 
 use super::{Block, block};
@@ -13,7 +13,7 @@ use crate::{StoreError, now_ms, uuid_at};
 #[serde(rename_all = "camelCase")]
 pub struct BlockVersion {
     /// The block.
-    pub block_id: Uuid,
+    pub block_id: BlockId,
     /// 1, 2, 3, … in upload order.
     pub version: i64,
     /// sha256 of the wasm bytes.
@@ -40,8 +40,8 @@ pub struct StoredBlob {
 /// Seals the stored bytes and appends a version; activates it when asked.
 pub(crate) fn insert_version(
     conn: &Connection,
-    team_id: Uuid,
-    block_id: Uuid,
+    team_id: TeamId,
+    block_id: BlockId,
     blob: StoredBlob,
     shape: BlockShape,
     activate: bool,
@@ -79,7 +79,7 @@ pub(crate) fn insert_version(
     Ok(version)
 }
 
-fn set_active_version(conn: &Connection, block_id: Uuid, version: i64) -> Result<(), StoreError> {
+fn set_active_version(conn: &Connection, block_id: BlockId, version: i64) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE blocks SET active_version = ?2, updated_at = ?3 WHERE id = ?1",
         params![block_id.to_string(), version, now_ms()],
@@ -90,8 +90,8 @@ fn set_active_version(conn: &Connection, block_id: Uuid, version: i64) -> Result
 /// Points the block at an existing version (upgrade or rollback).
 pub(crate) fn activate_version(
     conn: &Connection,
-    team_id: Uuid,
-    block_id: Uuid,
+    team_id: TeamId,
+    block_id: BlockId,
     version: i64,
 ) -> Result<Block, StoreError> {
     block(conn, team_id, block_id)?;
@@ -124,7 +124,7 @@ fn conversion(idx: usize, error: impl std::error::Error + Send + Sync + 'static)
 struct UnknownShape;
 
 /// One version of a block.
-pub(crate) fn version(conn: &Connection, block_id: Uuid, version: i64) -> Result<BlockVersion, StoreError> {
+pub(crate) fn version(conn: &Connection, block_id: BlockId, version: i64) -> Result<BlockVersion, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {VERSION_COLUMNS} FROM block_versions WHERE block_id = ?1 AND version = ?2"
     ))?;
@@ -134,7 +134,7 @@ pub(crate) fn version(conn: &Connection, block_id: Uuid, version: i64) -> Result
 }
 
 /// Every version of the team's block.
-pub(crate) fn versions(conn: &Connection, team_id: Uuid, block_id: Uuid) -> Result<Vec<BlockVersion>, StoreError> {
+pub(crate) fn versions(conn: &Connection, team_id: TeamId, block_id: BlockId) -> Result<Vec<BlockVersion>, StoreError> {
     block(conn, team_id, block_id)?;
     let mut stmt =
         conn.prepare(&format!("SELECT {VERSION_COLUMNS} FROM block_versions WHERE block_id = ?1 ORDER BY version"))?;

@@ -2,10 +2,10 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use wasmhook_domain::ids::{BlockId, TeamId};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use uuid::Uuid;
 use wasmhook_domain::{BlockDigest, BlockShape};
 
 use super::map::{MAX_ENTRIES, Map};
@@ -17,9 +17,9 @@ use crate::repo::{BlockCheck, BlockRepo, SharedDatabase};
 #[derive(Debug)]
 pub(super) struct CachedBlocks {
     inner: SharedDatabase,
-    blocks: Arc<Map<Uuid, Arc<Block>>>,
+    blocks: Arc<Map<BlockId, Arc<Block>>>,
     /// Versions never change once stored: never invalidated.
-    versions: Map<(Uuid, i64), BlockVersion>,
+    versions: Map<(BlockId, i64), BlockVersion>,
 }
 
 impl CachedBlocks {
@@ -30,7 +30,7 @@ impl CachedBlocks {
     /// Runs a write to block `id`, then drops its entry.
     async fn changing<R: Send + 'static>(
         &self,
-        id: Uuid,
+        id: BlockId,
         write: impl Future<Output = Result<R, StoreError>> + Send + 'static,
     ) -> Result<R, StoreError> {
         let blocks = Arc::clone(&self.blocks);
@@ -44,20 +44,26 @@ impl BlockRepo for CachedBlocks {
         self.inner.blocks().create(block).await
     }
 
-    async fn update(&self, team_id: Uuid, id: Uuid, patch: BlockPatch, check: BlockCheck) -> Result<Block, StoreError> {
+    async fn update(
+        &self,
+        team_id: TeamId,
+        id: BlockId,
+        patch: BlockPatch,
+        check: BlockCheck,
+    ) -> Result<Block, StoreError> {
         let inner = self.inner.clone();
         self.changing(id, async move { inner.blocks().update(team_id, id, patch, check).await }).await
     }
 
-    async fn get(&self, team_id: Uuid, id: Uuid) -> Result<Block, StoreError> {
+    async fn get(&self, team_id: TeamId, id: BlockId) -> Result<Block, StoreError> {
         self.inner.blocks().get(team_id, id).await
     }
 
-    async fn get_any_team(&self, id: Uuid) -> Result<Option<Arc<Block>>, StoreError> {
+    async fn get_any_team(&self, id: BlockId) -> Result<Option<Arc<Block>>, StoreError> {
         self.blocks.get_or_load(id, || self.inner.blocks().get_any_team(id)).await
     }
 
-    async fn list(&self, team_id: Uuid) -> Result<Vec<Block>, StoreError> {
+    async fn list(&self, team_id: TeamId) -> Result<Vec<Block>, StoreError> {
         self.inner.blocks().list(team_id).await
     }
 
@@ -67,8 +73,8 @@ impl BlockRepo for CachedBlocks {
 
     async fn add_version(
         &self,
-        team_id: Uuid,
-        id: Uuid,
+        team_id: TeamId,
+        id: BlockId,
         blob: StoredBlob,
         shape: BlockShape,
         activate: bool,
@@ -77,17 +83,17 @@ impl BlockRepo for CachedBlocks {
         self.changing(id, async move { inner.blocks().add_version(team_id, id, blob, shape, activate).await }).await
     }
 
-    async fn activate(&self, team_id: Uuid, id: Uuid, version: i64) -> Result<Block, StoreError> {
+    async fn activate(&self, team_id: TeamId, id: BlockId, version: i64) -> Result<Block, StoreError> {
         let inner = self.inner.clone();
         self.changing(id, async move { inner.blocks().activate(team_id, id, version).await }).await
     }
 
-    async fn version(&self, block_id: Uuid, version: i64) -> Result<BlockVersion, StoreError> {
+    async fn version(&self, block_id: BlockId, version: i64) -> Result<BlockVersion, StoreError> {
         let load = || async { self.inner.blocks().version(block_id, version).await.map(Some) };
         self.versions.get_or_load((block_id, version), load).await?.ok_or(StoreError::NotFound("block version"))
     }
 
-    async fn versions(&self, team_id: Uuid, id: Uuid) -> Result<Vec<BlockVersion>, StoreError> {
+    async fn versions(&self, team_id: TeamId, id: BlockId) -> Result<Vec<BlockVersion>, StoreError> {
         self.inner.blocks().versions(team_id, id).await
     }
 

@@ -3,9 +3,9 @@
 //! invalidating write).
 
 use std::sync::Arc;
+use wasmhook_domain::ids::{ExecutionId, TeamId};
 
 use async_trait::async_trait;
-use uuid::Uuid;
 
 use super::webhooks::CachedWebhooks;
 use crate::StoreError;
@@ -56,15 +56,15 @@ impl ExecutionRepo for CachedExecutions {
         self.inner.executions().flush().await
     }
 
-    async fn claim(&self, id: Uuid, now: i64) -> Result<Option<Claimed>, StoreError> {
+    async fn claim(&self, id: ExecutionId, now: i64) -> Result<Option<Claimed>, StoreError> {
         self.inner.executions().claim(id, now).await
     }
 
-    async fn fail_unstarted(&self, id: Uuid, message: &str, now: i64) -> Result<(), StoreError> {
+    async fn fail_unstarted(&self, id: ExecutionId, message: &str, now: i64) -> Result<(), StoreError> {
         self.inner.executions().fail_unstarted(id, message, now).await
     }
 
-    async fn recover(&self) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+    async fn recover(&self) -> Result<Vec<(TeamId, ExecutionId)>, StoreError> {
         self.inner.executions().recover().await
     }
 
@@ -72,23 +72,23 @@ impl ExecutionRepo for CachedExecutions {
         self.inner.executions().promote_due(now).await
     }
 
-    async fn get(&self, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
+    async fn get(&self, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError> {
         self.inner.executions().get(team_id, id).await
     }
 
-    async fn get_with_delivery(&self, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
+    async fn get_with_delivery(&self, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError> {
         self.inner.executions().get_with_delivery(team_id, id).await
     }
 
-    async fn latest_attempt(&self, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
+    async fn latest_attempt(&self, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError> {
         self.inner.executions().latest_attempt(team_id, id).await
     }
 
-    async fn list(&self, team_id: Uuid, filter: ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
+    async fn list(&self, team_id: TeamId, filter: ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
         self.inner.executions().list(team_id, filter).await
     }
 
-    async fn by_ids(&self, team_id: Uuid, ids: Vec<Uuid>) -> Result<Vec<Execution>, StoreError> {
+    async fn by_ids(&self, team_id: TeamId, ids: Vec<ExecutionId>) -> Result<Vec<Execution>, StoreError> {
         self.inner.executions().by_ids(team_id, ids).await
     }
 

@@ -1,9 +1,9 @@
 //! Each user's active API keys, cached; a revocation drops them all (revocations are rare).
 
 use std::sync::Arc;
+use wasmhook_domain::ids::{KeyId, TeamId, UserId};
 
 use async_trait::async_trait;
-use uuid::Uuid;
 
 use super::map::{MAX_ENTRIES, Map};
 use super::write_then_invalidate;
@@ -15,7 +15,7 @@ use crate::tenancy::{ApiKeyRecord, Team, User};
 pub(super) struct CachedTenancy {
     inner: SharedDatabase,
     /// Only users that have active keys: a miss is never remembered.
-    keys: Arc<Map<Uuid, Arc<Vec<ApiKeyRecord>>>>,
+    keys: Arc<Map<UserId, Arc<Vec<ApiKeyRecord>>>>,
 }
 
 impl CachedTenancy {
@@ -39,11 +39,11 @@ impl TenancyRepo for CachedTenancy {
         self.inner.tenancy().create_user(team, user).await
     }
 
-    async fn team(&self, id: Uuid) -> Result<Team, StoreError> {
+    async fn team(&self, id: TeamId) -> Result<Team, StoreError> {
         self.inner.tenancy().team(id).await
     }
 
-    async fn active_keys_of_user(&self, user_id: Uuid) -> Result<Arc<Vec<ApiKeyRecord>>, StoreError> {
+    async fn active_keys_of_user(&self, user_id: UserId) -> Result<Arc<Vec<ApiKeyRecord>>, StoreError> {
         let load = || async {
             let keys = self.inner.tenancy().active_keys_of_user(user_id).await?;
             Ok::<_, StoreError>((!keys.is_empty()).then_some(keys))
@@ -51,11 +51,11 @@ impl TenancyRepo for CachedTenancy {
         Ok(self.keys.get_or_load(user_id, load).await?.unwrap_or_default())
     }
 
-    async fn keys_of_team(&self, team_id: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError> {
+    async fn keys_of_team(&self, team_id: TeamId) -> Result<Vec<ApiKeyRecord>, StoreError> {
         self.inner.tenancy().keys_of_team(team_id).await
     }
 
-    async fn revoke_key(&self, team_id: Uuid, key_id: Uuid) -> Result<(), StoreError> {
+    async fn revoke_key(&self, team_id: TeamId, key_id: KeyId) -> Result<(), StoreError> {
         let (inner, keys) = (self.inner.clone(), Arc::clone(&self.keys));
         write_then_invalidate(async move { inner.tenancy().revoke_key(team_id, key_id).await }, move |_| keys.clear())
             .await

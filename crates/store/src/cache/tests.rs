@@ -3,8 +3,7 @@
 //! would return the stale entry.
 
 use std::sync::Arc;
-
-use uuid::Uuid;
+use wasmhook_domain::ids::UserId;
 
 use super::CachedDatabase;
 use crate::Store;
@@ -20,7 +19,7 @@ fn database(dir: &tempfile::TempDir) -> CachedDatabase {
 
 fn admin() -> NewUserKey {
     NewUserKey {
-        user_id: Uuid::new_v4(),
+        user_id: UserId::new_v4(),
         user_name: "admin".into(),
         hash: [1; 32],
         hint: "abcd".into(),
@@ -56,7 +55,7 @@ async fn block_writes_and_an_armed_call_refresh_their_entries() {
         .create(NewWebhook {
             team_id: team.id,
             name: "w".into(),
-            target: Target { kind: TargetKind::Block, id: block.id },
+            target: Target { kind: TargetKind::Block, id: block.id.into() },
             auth_mode: AuthMode::None,
             secret: None,
             settings: WebhookSettings::default(),

@@ -3,9 +3,9 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use wasmhook_domain::ids::{TeamId, WebhookId};
 
 use async_trait::async_trait;
-use uuid::Uuid;
 use wasmhook_domain::signature::SignatureConfig;
 
 use super::map::{MAX_ENTRIES, Map};
@@ -17,7 +17,7 @@ use crate::webhooks::{NewWebhook, Webhook, WebhookSettings, WebhookState};
 #[derive(Debug)]
 pub(super) struct CachedWebhooks {
     inner: SharedDatabase,
-    webhooks: Arc<Map<Uuid, Arc<Webhook>>>,
+    webhooks: Arc<Map<WebhookId, Arc<Webhook>>>,
 }
 
 impl CachedWebhooks {
@@ -26,14 +26,14 @@ impl CachedWebhooks {
     }
 
     /// Drops webhook `id`'s entry (after a write that changed it elsewhere).
-    pub(super) fn forget(&self, id: Uuid) {
+    pub(super) fn forget(&self, id: WebhookId) {
         self.webhooks.remove(&id);
     }
 
     /// Runs a write to webhook `id`, then drops its entry.
     async fn changing<R: Send + 'static>(
         &self,
-        id: Uuid,
+        id: WebhookId,
         write: impl Future<Output = Result<R, StoreError>> + Send + 'static,
     ) -> Result<R, StoreError> {
         let webhooks = Arc::clone(&self.webhooks);
@@ -43,19 +43,19 @@ impl CachedWebhooks {
 
 #[async_trait]
 impl WebhookRepo for CachedWebhooks {
-    async fn by_id(&self, id: Uuid) -> Result<Option<Arc<Webhook>>, StoreError> {
+    async fn by_id(&self, id: WebhookId) -> Result<Option<Arc<Webhook>>, StoreError> {
         self.webhooks.get_or_load(id, || self.inner.webhooks().by_id(id)).await
     }
 
-    async fn removed(&self, id: Uuid) -> Result<bool, StoreError> {
+    async fn removed(&self, id: WebhookId) -> Result<bool, StoreError> {
         self.inner.webhooks().removed(id).await
     }
 
-    async fn get(&self, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
+    async fn get(&self, team_id: TeamId, id: WebhookId) -> Result<Webhook, StoreError> {
         self.inner.webhooks().get(team_id, id).await
     }
 
-    async fn list(&self, team_id: Uuid) -> Result<Vec<Webhook>, StoreError> {
+    async fn list(&self, team_id: TeamId) -> Result<Vec<Webhook>, StoreError> {
         self.inner.webhooks().list(team_id).await
     }
 
@@ -65,8 +65,8 @@ impl WebhookRepo for CachedWebhooks {
 
     async fn update(
         &self,
-        team_id: Uuid,
-        id: Uuid,
+        team_id: TeamId,
+        id: WebhookId,
         name: String,
         settings: WebhookSettings,
     ) -> Result<Webhook, StoreError> {
@@ -76,8 +76,8 @@ impl WebhookRepo for CachedWebhooks {
 
     async fn set_signature(
         &self,
-        team_id: Uuid,
-        id: Uuid,
+        team_id: TeamId,
+        id: WebhookId,
         signature: Option<SignatureConfig>,
     ) -> Result<Webhook, StoreError> {
         let inner = self.inner.clone();
@@ -86,8 +86,8 @@ impl WebhookRepo for CachedWebhooks {
 
     async fn set_state(
         &self,
-        team_id: Uuid,
-        id: Uuid,
+        team_id: TeamId,
+        id: WebhookId,
         state: WebhookState,
         armed_until: Option<i64>,
     ) -> Result<Webhook, StoreError> {
@@ -97,8 +97,8 @@ impl WebhookRepo for CachedWebhooks {
 
     async fn rotate_secret(
         &self,
-        team_id: Uuid,
-        id: Uuid,
+        team_id: TeamId,
+        id: WebhookId,
         secret: SecretHash,
         previous_until: Option<i64>,
     ) -> Result<Webhook, StoreError> {
@@ -107,12 +107,12 @@ impl WebhookRepo for CachedWebhooks {
             .await
     }
 
-    async fn regenerate(&self, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
+    async fn regenerate(&self, team_id: TeamId, id: WebhookId) -> Result<Webhook, StoreError> {
         let inner = self.inner.clone();
         self.changing(id, async move { inner.webhooks().regenerate(team_id, id).await }).await
     }
 
-    async fn delete(&self, team_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+    async fn delete(&self, team_id: TeamId, id: WebhookId) -> Result<(), StoreError> {
         let inner = self.inner.clone();
         self.changing(id, async move { inner.webhooks().delete(team_id, id).await }).await
     }

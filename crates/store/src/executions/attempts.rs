@@ -4,7 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
-use uuid::Uuid;
+use wasmhook_domain::ids::{ExecutionId, TeamId};
 
 use super::{COLUMNS, Execution, ExecutionStatus, decode, execution, raw_row};
 use crate::StoreError;
@@ -15,7 +15,7 @@ use wasmhook_domain::Failure;
 #[serde(rename_all = "camelCase")]
 pub struct DeliverySummary {
     /// The first attempt's id: the one its sender was given.
-    pub id: Uuid,
+    pub id: ExecutionId,
     /// The latest attempt's status.
     pub status: ExecutionStatus,
     /// Every attempt so far.
@@ -27,7 +27,7 @@ pub struct DeliverySummary {
 #[serde(rename_all = "camelCase")]
 pub struct AttemptSummary {
     /// Execution id.
-    pub id: Uuid,
+    pub id: ExecutionId,
     /// From 1.
     pub attempt: u32,
     /// Status.
@@ -75,7 +75,7 @@ impl DeliverySummary {
 
 /// Every attempt of the delivery `id` belongs to (its first attempt and the retries), in
 /// order, without logs and input.
-pub(crate) fn attempts_of(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Vec<Execution>, StoreError> {
+pub(crate) fn attempts_of(conn: &Connection, team_id: TeamId, id: ExecutionId) -> Result<Vec<Execution>, StoreError> {
     let first: Option<String> = conn
         .prepare_cached("SELECT COALESCE(retry_of, id) FROM executions WHERE id = ?1 AND team_id = ?2")?
         .query_row([id.to_string(), team_id.to_string()], |row| row.get(0))
@@ -90,12 +90,12 @@ pub(crate) fn attempts_of(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<
 
 /// The latest attempt of the delivery whose first attempt is `id` (itself when it has no
 /// retries): what its sender polls, since the delivery's status is its last attempt's.
-pub(crate) fn latest_attempt(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
+pub(crate) fn latest_attempt(conn: &Connection, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError> {
     let latest: Option<String> = conn
         .prepare_cached("SELECT id FROM executions WHERE team_id = ?2 AND retry_of = ?1 ORDER BY attempt DESC LIMIT 1")?
         .query_row([id.to_string(), team_id.to_string()], |row| row.get(0))
         .optional()?;
-    match latest.map(|text| text.parse::<Uuid>()) {
+    match latest.map(|text| text.parse::<ExecutionId>()) {
         Some(Ok(latest)) => execution(conn, team_id, latest),
         Some(Err(e)) => Err(StoreError::Corrupt(format!("execution id: {e}"))),
         None => execution(conn, team_id, id),

@@ -1,19 +1,21 @@
 //! Execution records: one per run of one block version, successful or not.
 
 use std::str::FromStr;
+use wasmhook_domain::ids::{BlockId, DocId, ExecutionId, ReplayJobId, TeamId, WebhookId};
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use uuid::Uuid;
 
 mod attempts;
+mod spec;
 mod writes;
 
 pub use attempts::{AttemptSummary, DeliverySummary};
 pub(crate) use attempts::{attempts_of, latest_attempt};
 
+pub use spec::ExecutionSpec;
 pub use writes::Promoted;
 pub use writes::{Claimed, NewExecution};
 pub(crate) use writes::{claim, fail_unstarted, promote_due, purge, recover};
@@ -138,16 +140,16 @@ impl FromStr for Trigger {
 #[serde(rename_all = "camelCase")]
 pub struct Execution {
     /// UUID v7: time-ordered.
-    pub id: Uuid,
+    pub id: ExecutionId,
     /// Owning team.
     #[serde(skip)]
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// The block run.
-    pub block_id: Uuid,
+    pub block_id: BlockId,
     /// The version run.
     pub block_version: i64,
     /// The doc, for v4 runs.
-    pub doc_id: Option<Uuid>,
+    pub doc_id: Option<DocId>,
     /// The dataset, for v4 runs.
     pub dataset_key: Option<String>,
     /// What started it.
@@ -177,23 +179,23 @@ pub struct Execution {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
     /// The execution this one replays.
-    pub replay_of: Option<Uuid>,
+    pub replay_of: Option<ExecutionId>,
     /// The trigger webhook that accepted it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub webhook_id: Option<Uuid>,
+    pub webhook_id: Option<WebhookId>,
     /// How many times a worker started it (more than 1 after a crash recovery).
     pub attempts: u32,
     /// Which attempt of its delivery this is, from 1 (see `retry`).
     pub attempt: u32,
     /// The delivery's first attempt, when this is a retry of it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_of: Option<Uuid>,
+    pub retry_of: Option<ExecutionId>,
     /// When a `scheduled` attempt will be queued, ms.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_before: Option<i64>,
     /// The bulk replay that submitted it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub replay_job: Option<Uuid>,
+    pub replay_job: Option<ReplayJobId>,
     /// Acceptance time, ms since the epoch.
     pub created_at: i64,
     /// When a worker (or the sync path) started it.
@@ -213,11 +215,11 @@ pub struct Execution {
 #[derive(Debug, Clone, Default)]
 pub struct ExecutionFilter {
     /// Only this block's.
-    pub block_id: Option<Uuid>,
+    pub block_id: Option<BlockId>,
     /// Only this doc's.
-    pub doc_id: Option<Uuid>,
+    pub doc_id: Option<DocId>,
     /// Only those accepted by this trigger webhook.
-    pub webhook_id: Option<Uuid>,
+    pub webhook_id: Option<WebhookId>,
     /// Only in this status.
     pub status: Option<ExecutionStatus>,
     /// Created at or after (ms).
@@ -318,14 +320,14 @@ fn decode(raw: RawRow, full: bool) -> Result<Execution, StoreError> {
 }
 
 /// One execution of the team, with logs and input.
-pub(crate) fn execution(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
+pub(crate) fn execution(conn: &Connection, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM executions WHERE id = ?1 AND team_id = ?2"))?;
     let raw = stmt.query_row([id.to_string(), team_id.to_string()], raw_row).optional()?;
     decode(raw.ok_or(StoreError::NotFound("execution"))?, true)
 }
 
 /// The team's executions matching `filter`, newest first, without logs and input.
-pub(crate) fn list(conn: &Connection, team_id: Uuid, filter: &ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
+pub(crate) fn list(conn: &Connection, team_id: TeamId, filter: &ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
     let mut sql = format!("SELECT {COLUMNS} FROM executions WHERE team_id = ?");
     let mut args: Vec<SqlValue> = vec![SqlValue::Text(team_id.to_string())];
     if let Some(block) = filter.block_id {
@@ -361,7 +363,7 @@ pub(crate) fn list(conn: &Connection, team_id: Uuid, filter: &ExecutionFilter) -
 
 /// The executions with these ids (summaries), in the given order; missing ids are skipped.
 /// A retried delivery is reported by its latest attempt.
-pub(crate) fn by_ids(conn: &Connection, team_id: Uuid, ids: &[Uuid]) -> Result<Vec<Execution>, StoreError> {
+pub(crate) fn by_ids(conn: &Connection, team_id: TeamId, ids: &[ExecutionId]) -> Result<Vec<Execution>, StoreError> {
     ids.iter()
         .filter_map(|id| match latest_attempt(conn, team_id, *id) {
             Err(StoreError::NotFound(_)) => None,

@@ -2,88 +2,32 @@
 //! runs (inserted or completing a pending row), crash recovery and the retention purge.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use uuid::Uuid;
+use wasmhook_domain::ids::{ExecutionId, TeamId};
 
-use super::{ExecutionStatus, Trigger};
+use super::{ExecutionSpec, ExecutionStatus, Trigger};
 use crate::{StoreError, opt_uuid_at, uuid_at};
 use wasmhook_domain::{FailureKind, Outcome};
 
-/// What the executor knows about a run to record it.
+/// An execution as written at acceptance (pending) or when its run finishes.
 #[derive(Debug)]
 pub struct NewExecution {
-    /// The execution id handed to the guest as `EXECUTION_ID`.
-    pub id: Uuid,
-    /// Owning team.
-    pub team_id: Uuid,
-    /// The block run.
-    pub block_id: Uuid,
-    /// The version run.
-    pub block_version: i64,
-    /// The doc, for v4.
-    pub doc_id: Option<Uuid>,
-    /// The dataset, for v4.
-    pub dataset_key: Option<String>,
-    /// What started it.
-    pub trigger: Trigger,
+    /// What it is.
+    pub spec: ExecutionSpec,
     /// The replay input as JSON text.
     pub input: String,
-    /// Drop the input once finished (`storePayload: false`).
-    pub keep_input: bool,
-    /// A dataset's `timeoutMs` override, kept so a queued run uses it.
-    pub timeout_ms: Option<u64>,
-    /// The execution this one replays.
-    pub replay_of: Option<Uuid>,
-    /// The trigger webhook that accepted it.
-    pub webhook_id: Option<Uuid>,
-    /// When it was accepted.
-    pub created_at: i64,
-    /// Which attempt of its delivery, from 1.
-    pub attempt: u32,
-    /// The delivery's first attempt, for a later one.
-    pub retry_of: Option<Uuid>,
     /// The delivery's retry policy (JSON), kept so that a queued attempt knows it.
     pub retry: Option<String>,
-    /// The bulk replay that submitted it.
-    pub replay_job: Option<Uuid>,
 }
 
 /// A queued execution claimed by a worker: everything needed to run it.
 #[derive(Debug, Clone)]
 pub struct Claimed {
-    /// Execution id.
-    pub id: Uuid,
-    /// Owning team.
-    pub team_id: Uuid,
-    /// The block.
-    pub block_id: Uuid,
-    /// The version to run.
-    pub block_version: i64,
-    /// The doc, for v4.
-    pub doc_id: Option<Uuid>,
-    /// The dataset, for v4.
-    pub dataset_key: Option<String>,
-    /// What started it.
-    pub trigger: Trigger,
+    /// What it is.
+    pub spec: ExecutionSpec,
     /// The stored `{data, env}` input.
     pub input: Option<String>,
-    /// Keep the input after the run.
-    pub keep_input: bool,
-    /// Dataset timeout override.
-    pub timeout_ms: Option<u64>,
-    /// The replayed execution.
-    pub replay_of: Option<Uuid>,
-    /// The trigger webhook that accepted it.
-    pub webhook_id: Option<Uuid>,
-    /// Acceptance time.
-    pub created_at: i64,
-    /// Which attempt of its delivery.
-    pub attempt: u32,
-    /// The delivery's first attempt.
-    pub retry_of: Option<Uuid>,
     /// The retry policy (JSON).
     pub retry: Option<String>,
-    /// The bulk replay that submitted it.
-    pub replay_job: Option<Uuid>,
 }
 
 /// Inserts an unfinished execution (`queued` for workers, `running` for the sync path) with
@@ -110,28 +54,29 @@ fn insert_unfinished(
             not_before, replay_job)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     )?;
-    let started_at = (status == ExecutionStatus::Running).then_some(new.created_at);
+    let spec = &new.spec;
+    let started_at = (status == ExecutionStatus::Running).then_some(spec.created_at);
     stmt.execute(params![
-        new.id.to_string(),
-        new.team_id.to_string(),
-        new.block_id.to_string(),
-        new.block_version,
-        new.doc_id.map(|d| d.to_string()),
-        new.dataset_key,
-        new.trigger.as_str(),
+        spec.id.to_string(),
+        spec.team_id.to_string(),
+        spec.block_id.to_string(),
+        spec.block_version,
+        spec.doc_id.map(|d| d.to_string()),
+        spec.dataset_key,
+        spec.trigger.as_str(),
         status.as_str(),
         new.input,
-        new.keep_input,
-        new.timeout_ms,
-        new.replay_of.map(|r| r.to_string()),
-        new.created_at,
+        spec.keep_input,
+        spec.timeout_ms,
+        spec.replay_of.map(|r| r.to_string()),
+        spec.created_at,
         started_at,
-        new.webhook_id.map(|w| w.to_string()),
-        new.attempt,
-        new.retry_of.map(|r| r.to_string()),
+        spec.webhook_id.map(|w| w.to_string()),
+        spec.attempt,
+        spec.retry_of.map(|r| r.to_string()),
         new.retry,
         not_before,
-        new.replay_job.map(|r| r.to_string()),
+        spec.replay_job.map(|r| r.to_string()),
     ])?;
     Ok(())
 }
@@ -169,14 +114,15 @@ pub(crate) fn finish(
             input = CASE WHEN executions.keep_input THEN executions.input END,
             attempts = MAX(executions.attempts, 1)",
     )?;
+    let spec = &new.spec;
     stmt.execute(params![
-        new.id.to_string(),
-        new.team_id.to_string(),
-        new.block_id.to_string(),
-        new.block_version,
-        new.doc_id.map(|d| d.to_string()),
-        new.dataset_key,
-        new.trigger.as_str(),
+        spec.id.to_string(),
+        spec.team_id.to_string(),
+        spec.block_id.to_string(),
+        spec.block_version,
+        spec.doc_id.map(|d| d.to_string()),
+        spec.dataset_key,
+        spec.trigger.as_str(),
         status.as_str(),
         failure.map(|f| kind_str(f.kind)),
         failure.map(|f| f.message.as_str()),
@@ -188,24 +134,24 @@ pub(crate) fn finish(
         u64::try_from(outcome.duration.as_micros()).unwrap_or(u64::MAX),
         outcome.peak_memory_bytes,
         new.input,
-        new.created_at,
+        spec.created_at,
         finished_at,
-        new.keep_input,
-        new.timeout_ms,
-        new.replay_of.map(|r| r.to_string()),
-        new.webhook_id.map(|w| w.to_string()),
+        spec.keep_input,
+        spec.timeout_ms,
+        spec.replay_of.map(|r| r.to_string()),
+        spec.webhook_id.map(|w| w.to_string()),
         outbound,
-        new.attempt,
-        new.retry_of.map(|r| r.to_string()),
+        spec.attempt,
+        spec.retry_of.map(|r| r.to_string()),
         new.retry,
-        new.replay_job.map(|r| r.to_string()),
+        spec.replay_job.map(|r| r.to_string()),
     ])?;
     Ok(())
 }
 
 /// Marks a queued execution running and returns what is needed to run it; `None` when it is
 /// not queued any more (finished, purged, or claimed by someone else).
-pub(crate) fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Claimed>, StoreError> {
+pub(crate) fn claim(conn: &Connection, id: ExecutionId, now: i64) -> Result<Option<Claimed>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1
          WHERE id = ?1 AND status = 'queued'
@@ -216,23 +162,25 @@ pub(crate) fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Clai
         .query_row(params![id.to_string(), now], |row| {
             Ok((
                 Claimed {
-                    id,
-                    team_id: uuid_at(row, 0)?,
-                    block_id: uuid_at(row, 1)?,
-                    block_version: row.get(2)?,
-                    doc_id: opt_uuid_at(row, 3)?,
-                    dataset_key: row.get(4)?,
-                    trigger: Trigger::V2,
+                    spec: ExecutionSpec {
+                        id,
+                        team_id: uuid_at(row, 0)?,
+                        block_id: uuid_at(row, 1)?,
+                        block_version: row.get(2)?,
+                        doc_id: opt_uuid_at(row, 3)?,
+                        dataset_key: row.get(4)?,
+                        trigger: Trigger::V2,
+                        keep_input: row.get(7)?,
+                        timeout_ms: row.get(8)?,
+                        replay_of: opt_uuid_at(row, 9)?,
+                        webhook_id: opt_uuid_at(row, 11)?,
+                        created_at: row.get(10)?,
+                        attempt: row.get(12)?,
+                        retry_of: opt_uuid_at(row, 13)?,
+                        replay_job: opt_uuid_at(row, 15)?,
+                    },
                     input: row.get(6)?,
-                    keep_input: row.get(7)?,
-                    timeout_ms: row.get(8)?,
-                    replay_of: opt_uuid_at(row, 9)?,
-                    created_at: row.get(10)?,
-                    webhook_id: opt_uuid_at(row, 11)?,
-                    attempt: row.get(12)?,
-                    retry_of: opt_uuid_at(row, 13)?,
                     retry: row.get(14)?,
-                    replay_job: opt_uuid_at(row, 15)?,
                 },
                 row.get::<_, String>(5)?,
             ))
@@ -240,7 +188,7 @@ pub(crate) fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Clai
         .optional()?;
     claimed
         .map(|(mut claimed, trigger)| {
-            claimed.trigger = trigger.parse()?;
+            claimed.spec.trigger = trigger.parse()?;
             Ok(claimed)
         })
         .transpose()
@@ -249,7 +197,7 @@ pub(crate) fn claim(conn: &Connection, id: Uuid, now: i64) -> Result<Option<Clai
 /// Fails a claimed execution the host could not even start (its block unreadable): without
 /// this it stayed `running` forever. Only a `running` row changes; its input is dropped unless
 /// kept, as for any finished run.
-pub(crate) fn fail_unstarted(conn: &Connection, id: Uuid, message: &str, now: i64) -> Result<(), StoreError> {
+pub(crate) fn fail_unstarted(conn: &Connection, id: ExecutionId, message: &str, now: i64) -> Result<(), StoreError> {
     conn.prepare_cached(
         "UPDATE executions SET status = 'failed', error_kind = ?2, error_message = ?3, finished_at = ?4,
             input = CASE WHEN keep_input THEN input END
@@ -261,7 +209,7 @@ pub(crate) fn fail_unstarted(conn: &Connection, id: Uuid, message: &str, now: i6
 
 /// After a crash: everything left `running` goes back to `queued`; returns every queued
 /// (team, id), oldest first, for the workers.
-pub(crate) fn recover(conn: &Connection) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+pub(crate) fn recover(conn: &Connection) -> Result<Vec<(TeamId, ExecutionId)>, StoreError> {
     conn.execute("UPDATE executions SET status = 'queued' WHERE status = 'running'", [])?;
     let mut stmt =
         conn.prepare("SELECT team_id, id FROM executions WHERE status = 'queued' ORDER BY created_at, id")?;
@@ -270,7 +218,7 @@ pub(crate) fn recover(conn: &Connection) -> Result<Vec<(Uuid, Uuid)>, StoreError
 }
 
 /// Attempts queued by [`promote_due`] as (team, id), and when the next waiting one is due.
-pub type Promoted = (Vec<(Uuid, Uuid)>, Option<i64>);
+pub type Promoted = (Vec<(TeamId, ExecutionId)>, Option<i64>);
 
 /// Queues every scheduled attempt whose time has come: returns their (team, id), oldest
 /// first, and the time of the next one still waiting.
@@ -279,7 +227,7 @@ pub(crate) fn promote_due(conn: &Connection, now: i64) -> Result<Promoted, Store
         "UPDATE executions SET status = 'queued', not_before = NULL
          WHERE status = 'scheduled' AND not_before <= ?1 RETURNING team_id, id",
     )?;
-    let mut due: Vec<(Uuid, Uuid)> =
+    let mut due: Vec<(TeamId, ExecutionId)> =
         stmt.query_map([now], |row| Ok((uuid_at(row, 0)?, uuid_at(row, 1)?)))?.collect::<Result<_, _>>()?;
     due.sort_by_key(|(_, id)| *id);
     let next = conn

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use uuid::Uuid;
+use wasmhook_domain::ids::TeamId;
 
 use crate::callbacks::{self as sql, Callback, Message, TryResult};
 use crate::{Store, StoreError};
@@ -26,16 +27,16 @@ pub trait CallbackRepo: Send + Sync {
     /// Replaces the secret of the target's callback.
     async fn replace_secret(
         &self,
-        team_id: Uuid,
+        team_id: TeamId,
         target_id: Uuid,
         secret: SealedSecret,
     ) -> Result<Callback, StoreError>;
     /// The callback of a target of the team.
-    async fn get(&self, team_id: Uuid, target_id: Uuid) -> Result<Callback, StoreError>;
+    async fn get(&self, team_id: TeamId, target_id: Uuid) -> Result<Callback, StoreError>;
     /// The team's callbacks, oldest first.
-    async fn list(&self, team_id: Uuid) -> Result<Vec<Callback>, StoreError>;
+    async fn list(&self, team_id: TeamId) -> Result<Vec<Callback>, StoreError>;
     /// Removes a target's callback.
-    async fn delete(&self, team_id: Uuid, target_id: Uuid) -> Result<(), StoreError>;
+    async fn delete(&self, team_id: TeamId, target_id: Uuid) -> Result<(), StoreError>;
     /// Every target with a callback.
     async fn targets(&self) -> Result<Vec<Uuid>, StoreError>;
     /// Up to `limit` messages due at `now`, and when the next one not yet due is.
@@ -61,7 +62,7 @@ impl CallbackRepo for Store {
 
     async fn replace_secret(
         &self,
-        team_id: Uuid,
+        team_id: TeamId,
         target_id: Uuid,
         secret: SealedSecret,
     ) -> Result<Callback, StoreError> {
@@ -72,15 +73,15 @@ impl CallbackRepo for Store {
         .await
     }
 
-    async fn get(&self, team_id: Uuid, target_id: Uuid) -> Result<Callback, StoreError> {
+    async fn get(&self, team_id: TeamId, target_id: Uuid) -> Result<Callback, StoreError> {
         self.read(move |conn| sql::get(conn, team_id, target_id)).await
     }
 
-    async fn list(&self, team_id: Uuid) -> Result<Vec<Callback>, StoreError> {
+    async fn list(&self, team_id: TeamId) -> Result<Vec<Callback>, StoreError> {
         self.read(move |conn| sql::list(conn, team_id)).await
     }
 
-    async fn delete(&self, team_id: Uuid, target_id: Uuid) -> Result<(), StoreError> {
+    async fn delete(&self, team_id: TeamId, target_id: Uuid) -> Result<(), StoreError> {
         self.write(move |conn| sql::delete(conn, team_id, target_id)).await
     }
 

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 use wasmhook_domain::Outcome;
+use wasmhook_domain::ids::{ExecutionId, TeamId, WebhookId};
 
 use crate::callbacks::{self, CallbackEvent, Message};
 use crate::deliveries::{self, KeyClaim, KeyUse};
@@ -29,11 +30,11 @@ pub struct KeyClaimRequest {
 #[derive(Debug)]
 pub struct Acceptance {
     /// The caller's team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// Its idempotency key, if any: claimed first; a repeat stores nothing.
     pub key: Option<KeyClaimRequest>,
     /// The armed (single-call) webhook it uses up, if any.
-    pub single_use: Option<Uuid>,
+    pub single_use: Option<WebhookId>,
     /// Its executions.
     pub records: Vec<NewExecution>,
     /// `queued` (async) or `running` (sync).
@@ -47,9 +48,9 @@ pub struct Acceptance {
 #[derive(Debug, Clone)]
 pub struct Completion {
     /// The execution's team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// The execution.
-    pub execution_id: Uuid,
+    pub execution_id: ExecutionId,
     /// Its block, doc and webhook that have callbacks.
     pub targets: Vec<Uuid>,
     /// What happened.
@@ -104,23 +105,23 @@ pub trait ExecutionRepo: Send + Sync {
     /// Waits until every record queued before is committed (read-your-writes).
     async fn flush(&self) -> Result<(), StoreError>;
     /// Claims a queued execution for a worker (`None`: finished or purged meanwhile).
-    async fn claim(&self, id: Uuid, now: i64) -> Result<Option<Claimed>, StoreError>;
+    async fn claim(&self, id: ExecutionId, now: i64) -> Result<Option<Claimed>, StoreError>;
     /// Fails a claimed execution that could not start.
-    async fn fail_unstarted(&self, id: Uuid, message: &str, now: i64) -> Result<(), StoreError>;
+    async fn fail_unstarted(&self, id: ExecutionId, message: &str, now: i64) -> Result<(), StoreError>;
     /// At boot: requeues what was running when the process died; the queue as (team, id).
-    async fn recover(&self) -> Result<Vec<(Uuid, Uuid)>, StoreError>;
+    async fn recover(&self) -> Result<Vec<(TeamId, ExecutionId)>, StoreError>;
     /// Queues every scheduled attempt now due; also when the next one is due.
     async fn promote_due(&self, now: i64) -> Result<Promoted, StoreError>;
     /// One execution of the team.
-    async fn get(&self, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError>;
+    async fn get(&self, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError>;
     /// One execution with its delivery's attempts and every completion report of the delivery.
-    async fn get_with_delivery(&self, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError>;
+    async fn get_with_delivery(&self, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError>;
     /// The latest attempt of the delivery whose first attempt is `id`.
-    async fn latest_attempt(&self, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError>;
+    async fn latest_attempt(&self, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError>;
     /// The team's executions matching `filter`, newest first.
-    async fn list(&self, team_id: Uuid, filter: ExecutionFilter) -> Result<Vec<Execution>, StoreError>;
+    async fn list(&self, team_id: TeamId, filter: ExecutionFilter) -> Result<Vec<Execution>, StoreError>;
     /// The named executions of the team (each delivery's latest attempt).
-    async fn by_ids(&self, team_id: Uuid, ids: Vec<Uuid>) -> Result<Vec<Execution>, StoreError>;
+    async fn by_ids(&self, team_id: TeamId, ids: Vec<ExecutionId>) -> Result<Vec<Execution>, StoreError>;
     /// Retention: deletes finished executions and their reports created before
     /// `records_before`, idempotency keys older than `keys_before`, and expired key-value
     /// entries; (executions, keys) deleted.
@@ -128,7 +129,7 @@ pub trait ExecutionRepo: Send + Sync {
 }
 
 fn accept(conn: &rusqlite::Connection, acceptance: &Acceptance) -> Result<KeyClaim, StoreError> {
-    let ids: Vec<Uuid> = acceptance.records.iter().map(|record| record.id).collect();
+    let ids: Vec<ExecutionId> = acceptance.records.iter().map(|record| record.spec.id).collect();
     if let Some(claim) = &acceptance.key {
         let key_use = KeyUse {
             team_id: acceptance.team_id,
@@ -206,16 +207,16 @@ impl ExecutionRepo for Store {
         Store::flush(self).await
     }
 
-    async fn claim(&self, id: Uuid, now: i64) -> Result<Option<Claimed>, StoreError> {
+    async fn claim(&self, id: ExecutionId, now: i64) -> Result<Option<Claimed>, StoreError> {
         self.write(move |conn| sql::claim(conn, id, now)).await
     }
 
-    async fn fail_unstarted(&self, id: Uuid, message: &str, now: i64) -> Result<(), StoreError> {
+    async fn fail_unstarted(&self, id: ExecutionId, message: &str, now: i64) -> Result<(), StoreError> {
         let message = message.to_owned();
         self.write(move |conn| sql::fail_unstarted(conn, id, &message, now)).await
     }
 
-    async fn recover(&self) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+    async fn recover(&self) -> Result<Vec<(TeamId, ExecutionId)>, StoreError> {
         self.write(sql::recover).await
     }
 
@@ -223,11 +224,11 @@ impl ExecutionRepo for Store {
         self.write(move |conn| sql::promote_due(conn, now)).await
     }
 
-    async fn get(&self, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
+    async fn get(&self, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError> {
         self.read(move |conn| sql::execution(conn, team_id, id)).await
     }
 
-    async fn get_with_delivery(&self, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
+    async fn get_with_delivery(&self, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError> {
         self.read(move |conn| {
             let mut execution = sql::execution(conn, team_id, id)?;
             let attempts = sql::attempts_of(conn, team_id, id)?;
@@ -241,15 +242,15 @@ impl ExecutionRepo for Store {
         .await
     }
 
-    async fn latest_attempt(&self, team_id: Uuid, id: Uuid) -> Result<Execution, StoreError> {
+    async fn latest_attempt(&self, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError> {
         self.read(move |conn| sql::latest_attempt(conn, team_id, id)).await
     }
 
-    async fn list(&self, team_id: Uuid, filter: ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
+    async fn list(&self, team_id: TeamId, filter: ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
         self.read(move |conn| sql::list(conn, team_id, &filter)).await
     }
 
-    async fn by_ids(&self, team_id: Uuid, ids: Vec<Uuid>) -> Result<Vec<Execution>, StoreError> {
+    async fn by_ids(&self, team_id: TeamId, ids: Vec<ExecutionId>) -> Result<Vec<Execution>, StoreError> {
         self.read(move |conn| sql::by_ids(conn, team_id, &ids)).await
     }
 

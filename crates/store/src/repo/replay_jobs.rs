@@ -1,7 +1,7 @@
 //! Bulk replays: the executions a filter matched, and the runner's progress through them.
 
 use async_trait::async_trait;
-use uuid::Uuid;
+use wasmhook_domain::ids::{ReplayJobId, TeamId};
 
 use crate::executions::ExecutionFilter;
 use crate::replay_jobs::{self as sql, Progress, ReplayFilter, ReplayJob};
@@ -11,9 +11,9 @@ use crate::{Store, StoreError};
 #[derive(Debug, Clone)]
 pub struct NewReplay {
     /// Its id.
-    pub id: Uuid,
+    pub id: ReplayJobId,
     /// The caller's team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// What selects the executions.
     pub filter: ExecutionFilter,
     /// The most it takes (oldest first).
@@ -31,16 +31,22 @@ pub trait ReplayJobRepo: Send + Sync {
     /// (matched, matched without input).
     async fn create(&self, replay: NewReplay) -> Result<(usize, usize), StoreError>;
     /// A job of the team, with its replays' statuses.
-    async fn get(&self, team_id: Uuid, id: Uuid) -> Result<ReplayJob, StoreError>;
+    async fn get(&self, team_id: TeamId, id: ReplayJobId) -> Result<ReplayJob, StoreError>;
     /// Stops a running job of the team (what it submitted stays submitted); the job after.
-    async fn cancel(&self, team_id: Uuid, id: Uuid) -> Result<ReplayJob, StoreError>;
+    async fn cancel(&self, team_id: TeamId, id: ReplayJobId) -> Result<ReplayJob, StoreError>;
     /// Jobs a restart interrupted.
-    async fn unfinished(&self) -> Result<Vec<Uuid>, StoreError>;
+    async fn unfinished(&self) -> Result<Vec<ReplayJobId>, StoreError>;
     /// What the runner needs to go on.
-    async fn progress(&self, id: Uuid) -> Result<Progress, StoreError>;
+    async fn progress(&self, id: ReplayJobId) -> Result<Progress, StoreError>;
     /// Records progress (`done`: all submitted); the job's state after (`cancelled` stops the
     /// runner).
-    async fn advance(&self, id: Uuid, submitted: usize, skipped: usize, done: bool) -> Result<String, StoreError>;
+    async fn advance(
+        &self,
+        id: ReplayJobId,
+        submitted: usize,
+        skipped: usize,
+        done: bool,
+    ) -> Result<String, StoreError>;
 }
 
 #[async_trait]
@@ -54,11 +60,11 @@ impl ReplayJobRepo for Store {
         .await
     }
 
-    async fn get(&self, team_id: Uuid, id: Uuid) -> Result<ReplayJob, StoreError> {
+    async fn get(&self, team_id: TeamId, id: ReplayJobId) -> Result<ReplayJob, StoreError> {
         self.read(move |conn| sql::job(conn, team_id, id)).await
     }
 
-    async fn cancel(&self, team_id: Uuid, id: Uuid) -> Result<ReplayJob, StoreError> {
+    async fn cancel(&self, team_id: TeamId, id: ReplayJobId) -> Result<ReplayJob, StoreError> {
         self.write(move |conn| {
             sql::cancel(conn, team_id, id)?;
             sql::job(conn, team_id, id)
@@ -66,15 +72,21 @@ impl ReplayJobRepo for Store {
         .await
     }
 
-    async fn unfinished(&self) -> Result<Vec<Uuid>, StoreError> {
+    async fn unfinished(&self) -> Result<Vec<ReplayJobId>, StoreError> {
         self.read(sql::unfinished).await
     }
 
-    async fn progress(&self, id: Uuid) -> Result<Progress, StoreError> {
+    async fn progress(&self, id: ReplayJobId) -> Result<Progress, StoreError> {
         self.read(move |conn| sql::progress(conn, id)).await
     }
 
-    async fn advance(&self, id: Uuid, submitted: usize, skipped: usize, done: bool) -> Result<String, StoreError> {
+    async fn advance(
+        &self,
+        id: ReplayJobId,
+        submitted: usize,
+        skipped: usize,
+        done: bool,
+    ) -> Result<String, StoreError> {
         self.write(move |conn| sql::advance(conn, id, submitted, skipped, done)).await
     }
 }

@@ -1,10 +1,10 @@
 //! Teams, their users and API keys (stored as hashes: the key text never reaches the store).
 
 use std::sync::Arc;
+use wasmhook_domain::ids::{KeyId, TeamId, UserId};
 
 use async_trait::async_trait;
 use rusqlite::Connection;
-use uuid::Uuid;
 
 use crate::tenancy::{self as sql, ApiKeyRecord, KeyScope, Team, User};
 use crate::{Store, StoreError};
@@ -14,7 +14,7 @@ use crate::{Store, StoreError};
 #[derive(Debug, Clone)]
 pub struct NewUserKey {
     /// The new user's id.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// The new user's name.
     pub user_name: String,
     /// SHA-256 of the key's secret part.
@@ -31,7 +31,7 @@ pub struct NewUserKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TeamRef {
     /// This team (`NotFound` if it does not exist).
-    Id(Uuid),
+    Id(TeamId),
     /// The operator team.
     Operator,
 }
@@ -47,16 +47,16 @@ pub trait TenancyRepo: Send + Sync {
     /// Creates a user of `team` with their first key.
     async fn create_user(&self, team: TeamRef, user: NewUserKey) -> Result<(User, ApiKeyRecord), StoreError>;
     /// A team by id.
-    async fn team(&self, id: Uuid) -> Result<Team, StoreError>;
+    async fn team(&self, id: TeamId) -> Result<Team, StoreError>;
     /// The user's keys that are not revoked (candidates for authentication).
-    async fn active_keys_of_user(&self, user_id: Uuid) -> Result<Arc<Vec<ApiKeyRecord>>, StoreError>;
+    async fn active_keys_of_user(&self, user_id: UserId) -> Result<Arc<Vec<ApiKeyRecord>>, StoreError>;
     /// Every key of a team, revoked ones included.
-    async fn keys_of_team(&self, team_id: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    async fn keys_of_team(&self, team_id: TeamId) -> Result<Vec<ApiKeyRecord>, StoreError>;
     /// Revokes a key of the team; revoking twice is harmless.
-    async fn revoke_key(&self, team_id: Uuid, key_id: Uuid) -> Result<(), StoreError>;
+    async fn revoke_key(&self, team_id: TeamId, key_id: KeyId) -> Result<(), StoreError>;
 }
 
-fn insert_user_key(conn: &Connection, team_id: Uuid, new: &NewUserKey) -> Result<(User, ApiKeyRecord), StoreError> {
+fn insert_user_key(conn: &Connection, team_id: TeamId, new: &NewUserKey) -> Result<(User, ApiKeyRecord), StoreError> {
     let user = sql::insert_user(conn, new.user_id, team_id, &new.user_name)?;
     let key = sql::insert_key(conn, &user, &new.hash, new.scope, new.label.as_deref(), &new.hint)?;
     Ok((user, key))
@@ -102,19 +102,19 @@ impl TenancyRepo for Store {
         .await
     }
 
-    async fn team(&self, id: Uuid) -> Result<Team, StoreError> {
+    async fn team(&self, id: TeamId) -> Result<Team, StoreError> {
         self.read(move |conn| sql::team(conn, id)).await
     }
 
-    async fn active_keys_of_user(&self, user_id: Uuid) -> Result<Arc<Vec<ApiKeyRecord>>, StoreError> {
+    async fn active_keys_of_user(&self, user_id: UserId) -> Result<Arc<Vec<ApiKeyRecord>>, StoreError> {
         Ok(Arc::new(self.read(move |conn| sql::active_keys_of_user(conn, user_id)).await?))
     }
 
-    async fn keys_of_team(&self, team_id: Uuid) -> Result<Vec<ApiKeyRecord>, StoreError> {
+    async fn keys_of_team(&self, team_id: TeamId) -> Result<Vec<ApiKeyRecord>, StoreError> {
         self.read(move |conn| sql::keys_of_team(conn, team_id)).await
     }
 
-    async fn revoke_key(&self, team_id: Uuid, key_id: Uuid) -> Result<(), StoreError> {
+    async fn revoke_key(&self, team_id: TeamId, key_id: KeyId) -> Result<(), StoreError> {
         self.write(move |conn| sql::revoke_key(conn, team_id, key_id)).await
     }
 }

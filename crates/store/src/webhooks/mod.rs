@@ -9,7 +9,7 @@ mod model;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use wasmhook_domain::ids::{BlockId, DocId, TeamId, WebhookId};
 
 pub use model::{
     AuthMode, DEFAULT_MAX_BODY_BYTES, NewWebhook, RateLimit, ResponseMode, Target, TargetKind, Webhook,
@@ -70,19 +70,28 @@ fn row_to_webhook(row: &rusqlite::Row<'_>, sealer: &Sealer) -> Result<Webhook, S
 }
 
 /// The webhook with this id, whatever its team (the trigger path: the id is the capability).
-pub(crate) fn by_id(conn: &Connection, sealer: &Sealer, id: Uuid) -> Result<Option<Webhook>, StoreError> {
+pub(crate) fn by_id(conn: &Connection, sealer: &Sealer, id: WebhookId) -> Result<Option<Webhook>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?1"))?;
     let mut rows = stmt.query([id.to_string()])?;
     rows.next()?.map(|row| row_to_webhook(row, sealer)).transpose()
 }
 
 /// A webhook of `team_id`; another team's is "not found".
-pub(crate) fn webhook(conn: &Connection, sealer: &Sealer, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
+pub(crate) fn webhook(
+    conn: &Connection,
+    sealer: &Sealer,
+    team_id: TeamId,
+    id: WebhookId,
+) -> Result<Webhook, StoreError> {
     by_id(conn, sealer, id)?.filter(|w| w.team_id == team_id).ok_or(StoreError::NotFound("webhook"))
 }
 
 /// The team's webhooks, oldest first.
-pub(crate) fn webhooks_of_team(conn: &Connection, sealer: &Sealer, team_id: Uuid) -> Result<Vec<Webhook>, StoreError> {
+pub(crate) fn webhooks_of_team(
+    conn: &Connection,
+    sealer: &Sealer,
+    team_id: TeamId,
+) -> Result<Vec<Webhook>, StoreError> {
     let mut stmt =
         conn.prepare_cached(&format!("SELECT {COLUMNS} FROM webhooks WHERE team_id = ?1 ORDER BY created_at, id"))?;
     let mut rows = stmt.query([team_id.to_string()])?;
@@ -94,7 +103,7 @@ pub(crate) fn webhooks_of_team(conn: &Connection, sealer: &Sealer, team_id: Uuid
 }
 
 /// Whether `id` is a URL that was regenerated or deleted.
-pub(crate) fn removed(conn: &Connection, id: Uuid) -> Result<bool, StoreError> {
+pub(crate) fn removed(conn: &Connection, id: WebhookId) -> Result<bool, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT 1 FROM removed_webhooks WHERE id = ?1")?;
     Ok(stmt.exists([id.to_string()])?)
 }
@@ -102,20 +111,20 @@ pub(crate) fn removed(conn: &Connection, id: Uuid) -> Result<bool, StoreError> {
 /// Checks the target is the team's and the dataset keys are the doc's.
 fn validate_target(
     conn: &Connection,
-    team_id: Uuid,
+    team_id: TeamId,
     target: Target,
     settings: &WebhookSettings,
 ) -> Result<(), StoreError> {
     match target.kind {
         TargetKind::Block => {
-            blocks::block(conn, team_id, target.id)
+            blocks::block(conn, team_id, BlockId::from(target.id))
                 .map_err(|_| StoreError::Invalid(format!("target.id {} is not a block of this team", target.id)))?;
             if settings.dataset_keys.is_some() {
                 return Err(StoreError::Invalid("settings.datasetKeys only applies to a doc target".into()));
             }
         }
         TargetKind::Doc => {
-            let doc = docs::doc(conn, team_id, target.id)
+            let doc = docs::doc(conn, team_id, DocId::from(target.id))
                 .map_err(|_| StoreError::Invalid(format!("target.id {} is not a doc of this team", target.id)))?;
             for (i, key) in settings.dataset_keys.iter().flatten().enumerate() {
                 if !doc.datasets.iter().any(|d| &d.key == key) {
@@ -145,7 +154,7 @@ pub(crate) fn insert(conn: &Connection, sealer: &Sealer, new: &NewWebhook) -> Re
             )));
         }
     }
-    let id = Uuid::new_v4();
+    let id = WebhookId::new_v4();
     let now = now_ms();
     let settings = serde_json::to_string(&new.settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     conn.execute(
@@ -173,8 +182,8 @@ pub(crate) fn insert(conn: &Connection, sealer: &Sealer, new: &NewWebhook) -> Re
 pub(crate) fn update(
     conn: &Connection,
     sealer: &Sealer,
-    team_id: Uuid,
-    id: Uuid,
+    team_id: TeamId,
+    id: WebhookId,
     name: &str,
     settings: &WebhookSettings,
 ) -> Result<Webhook, StoreError> {
@@ -192,7 +201,7 @@ pub(crate) fn update(
 /// cannot be hashed, since the server must compute with it.
 fn signature_text(
     sealer: &Sealer,
-    team_id: Uuid,
+    team_id: TeamId,
     signature: Option<&SignatureConfig>,
 ) -> Result<Option<String>, StoreError> {
     let Some(signature) = signature else { return Ok(None) };
@@ -203,7 +212,7 @@ fn signature_text(
     Ok(Some(sealed))
 }
 
-fn open_signature(sealer: &Sealer, team_id: Uuid, sealed: &str) -> Result<SignatureConfig, StoreError> {
+fn open_signature(sealer: &Sealer, team_id: TeamId, sealed: &str) -> Result<SignatureConfig, StoreError> {
     let json = sealer
         .open(&signature_context(team_id), sealed)
         .map_err(|e| StoreError::Corrupt(format!("webhook signature: {e}")))?;
@@ -216,7 +225,7 @@ fn open_signature(sealer: &Sealer, team_id: Uuid, sealed: &str) -> Result<Signat
 pub(crate) fn signatures_sealed_elsewhere(
     conn: &Connection,
     current: &str,
-) -> Result<Vec<(Uuid, Uuid, String)>, StoreError> {
+) -> Result<Vec<(WebhookId, TeamId, String)>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT id, team_id, signature FROM webhooks
          WHERE signature IS NOT NULL AND substr(signature, 1, length(?1)) <> ?1",
@@ -226,7 +235,7 @@ pub(crate) fn signatures_sealed_elsewhere(
 }
 
 /// Replaces a stored signature check's text with `sealed` (the same check, sealed anew).
-pub(crate) fn reseal_signature(conn: &Connection, id: Uuid, sealed: &str) -> Result<(), StoreError> {
+pub(crate) fn reseal_signature(conn: &Connection, id: WebhookId, sealed: &str) -> Result<(), StoreError> {
     conn.execute("UPDATE webhooks SET signature = ?2 WHERE id = ?1", params![id.to_string(), sealed])?;
     Ok(())
 }
@@ -235,8 +244,8 @@ pub(crate) fn reseal_signature(conn: &Connection, id: Uuid, sealed: &str) -> Res
 pub(crate) fn set_signature(
     conn: &Connection,
     sealer: &Sealer,
-    team_id: Uuid,
-    id: Uuid,
+    team_id: TeamId,
+    id: WebhookId,
     signature: Option<&SignatureConfig>,
 ) -> Result<Webhook, StoreError> {
     webhook(conn, sealer, team_id, id)?;
@@ -251,8 +260,8 @@ pub(crate) fn set_signature(
 pub(crate) fn set_state(
     conn: &Connection,
     sealer: &Sealer,
-    team_id: Uuid,
-    id: Uuid,
+    team_id: TeamId,
+    id: WebhookId,
     state: WebhookState,
     armed_until: Option<i64>,
 ) -> Result<Webhook, StoreError> {
@@ -267,7 +276,7 @@ pub(crate) fn set_state(
 /// Takes the single call of an armed webhook: `Ok` for exactly one caller per arming, else
 /// [`StoreError::NotArmed`]. Runs in the writer's savepoint with the delivery's rows, so the
 /// arm is spent only if they commit.
-pub(crate) fn take_arm(conn: &Connection, id: Uuid, now: i64) -> Result<(), StoreError> {
+pub(crate) fn take_arm(conn: &Connection, id: WebhookId, now: i64) -> Result<(), StoreError> {
     let changed = conn
         .prepare_cached(
             "UPDATE webhooks SET armed_until = NULL, updated_at = ?2
@@ -281,8 +290,8 @@ pub(crate) fn take_arm(conn: &Connection, id: Uuid, now: i64) -> Result<(), Stor
 pub(crate) fn rotate_secret(
     conn: &Connection,
     sealer: &Sealer,
-    team_id: Uuid,
-    id: Uuid,
+    team_id: TeamId,
+    id: WebhookId,
     secret: ([u8; 32], String),
     previous_until: Option<i64>,
 ) -> Result<Webhook, StoreError> {
@@ -308,9 +317,14 @@ pub(crate) fn rotate_secret(
 
 /// Moves the webhook to a new id (URL); the old id answers "removed". Executions follow, so
 /// they stay pollable from the new URL, and so does its completion callback.
-pub(crate) fn regenerate(conn: &Connection, sealer: &Sealer, team_id: Uuid, id: Uuid) -> Result<Webhook, StoreError> {
+pub(crate) fn regenerate(
+    conn: &Connection,
+    sealer: &Sealer,
+    team_id: TeamId,
+    id: WebhookId,
+) -> Result<Webhook, StoreError> {
     webhook(conn, sealer, team_id, id)?;
-    let new_id = Uuid::new_v4();
+    let new_id = WebhookId::new_v4();
     let now = now_ms();
     conn.execute(
         "UPDATE webhooks SET id = ?2, updated_at = ?3 WHERE id = ?1",
@@ -335,7 +349,7 @@ pub(crate) fn regenerate(conn: &Connection, sealer: &Sealer, team_id: Uuid, id: 
 }
 
 /// Deletes the webhook; its URL answers "removed" from now on.
-pub(crate) fn delete(conn: &Connection, team_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+pub(crate) fn delete(conn: &Connection, team_id: TeamId, id: WebhookId) -> Result<(), StoreError> {
     let owned = conn
         .prepare_cached("SELECT 1 FROM webhooks WHERE id = ?1 AND team_id = ?2")?
         .exists(params![id.to_string(), team_id.to_string()])?;

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use wasmhook_domain::ids::{TeamId, WebhookId};
 
 use wasmhook_domain::signature::SignatureConfig;
 
@@ -119,9 +120,9 @@ impl Default for WebhookSettings {
 #[derive(Debug, Clone)]
 pub struct Webhook {
     /// The id in its URL.
-    pub id: Uuid,
+    pub id: WebhookId,
     /// Owning team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// Display name.
     pub name: String,
     /// What it runs.
@@ -166,7 +167,7 @@ impl Webhook {
 #[derive(Debug, Clone)]
 pub struct NewWebhook {
     /// Owning team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// Display name.
     pub name: String,
     /// What it runs.

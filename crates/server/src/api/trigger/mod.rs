@@ -20,6 +20,7 @@ pub(crate) mod request;
 mod respond;
 
 use std::net::SocketAddr;
+use wasmhook_domain::ids::{BlockId, DocId, ExecutionId, WebhookId};
 
 use axum::Json;
 use axum::Router;
@@ -52,7 +53,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// [`parse_id`] with Powabase's error code for a malformed webhook id.
-fn parse_uuid(raw: &str, name: &str) -> Result<Uuid, ApiError> {
+fn parse_uuid<T: From<Uuid>>(raw: &str, name: &str) -> Result<T, ApiError> {
     parse_id(raw, name).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", e.message()))
 }
 
@@ -68,7 +69,7 @@ async fn authenticated(
     request: &axum::http::request::Parts,
     query: &[(String, String)],
 ) -> Result<std::sync::Arc<Webhook>, ApiError> {
-    let id = parse_uuid(raw_id, "webhook_id")?;
+    let id: WebhookId = parse_uuid(raw_id, "webhook_id")?;
     let Some(webhook) = state.store.webhooks().by_id(id).await? else {
         return Err(if state.store.webhooks().removed(id).await? {
             ApiError::new(
@@ -159,17 +160,17 @@ async fn trigger(
     };
     let (jobs, keys) = match webhook.target.kind {
         TargetKind::Block => {
-            let block = state.store.blocks().shared(webhook.team_id, webhook.target.id).await?;
+            let block = state.store.blocks().shared(webhook.team_id, BlockId::from(webhook.target.id)).await?;
             (vec![block_job(&state.config, &block, input)?], None)
         }
         TargetKind::Doc => {
-            let doc = state.store.docs().get(webhook.team_id, webhook.target.id).await?;
+            let doc = state.store.docs().get(webhook.team_id, DocId::from(webhook.target.id)).await?;
             let (datasets, jobs) = doc_jobs(&state, &doc, settings.dataset_keys.as_deref(), input).await?;
             (jobs, Some(datasets.into_iter().map(|d| d.key).collect::<Vec<_>>()))
         }
     };
     let single_use = (webhook.state == WebhookState::Armed).then_some(webhook.id);
-    let delivery = Delivery { team_id: webhook.team_id, target: webhook.id, idempotency, single_use, jobs };
+    let delivery = Delivery { team_id: webhook.team_id, target: webhook.id.into(), idempotency, single_use, jobs };
     let mode = match settings.response_mode {
         ResponseMode::Sync => Mode::Sync,
         ResponseMode::Async => Mode::Async,
@@ -205,8 +206,8 @@ fn rate_limit(state: &AppState, webhook: &Webhook) -> Result<(), ApiError> {
 #[cfg(feature = "fuzzing")]
 pub(crate) fn fuzz_answer(text: &str) {
     let run = crate::executor::RunSummary {
-        execution_id: Uuid::nil(),
-        block_id: Uuid::nil(),
+        execution_id: ExecutionId::nil(),
+        block_id: BlockId::nil(),
         block_version: 1,
         status: wasmhook_store::executions::ExecutionStatus::Succeeded,
         error: None,
@@ -234,7 +235,7 @@ async fn poll(
     let (parts, _) = request.into_parts();
     let query = query_pairs(parts.uri.query());
     let webhook = authenticated(&state, &raw_id, &parts, &query).await?;
-    let execution_id = parse_uuid(&raw_execution, "execution_id")?;
+    let execution_id: ExecutionId = parse_uuid(&raw_execution, "execution_id")?;
     let team_id = webhook.team_id;
     state.store.executions().flush().await?;
     // A retried delivery reports its latest attempt (the id polled stays the first one's).
@@ -257,7 +258,7 @@ async fn poll(
 /// panicked on an output such as `1e400`).
 #[derive(serde::Serialize)]
 struct Polled {
-    execution_id: Uuid,
+    execution_id: ExecutionId,
     status: &'static str,
     output: Option<Box<serde_json::value::RawValue>>,
     error: Option<String>,

@@ -13,11 +13,11 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use wasmhook_domain::ids::WebhookId;
 
 use axum::http::{HeaderMap, Method, header};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
-use uuid::Uuid;
 
 use crate::api::body::require_utf8;
 use crate::api::error::ApiError;
@@ -46,7 +46,7 @@ pub struct Handed {
 #[derive(Debug)]
 pub struct RequestMeta<'a> {
     /// The webhook called.
-    pub webhook_id: Uuid,
+    pub webhook_id: WebhookId,
     /// Its method.
     pub method: &'a Method,
     /// Its headers.
@@ -177,7 +177,7 @@ mod tests {
 
     fn meta<'a>(headers: &'a HeaderMap, query: &'a [(String, String)]) -> RequestMeta<'a> {
         RequestMeta {
-            webhook_id: Uuid::nil(),
+            webhook_id: WebhookId::nil(),
             method: &Method::POST,
             headers,
             query,

@@ -8,6 +8,7 @@
 //! `application/octet-stream`. Needed for e.g. Slack's `url_verification` challenge.
 
 use std::collections::BTreeMap;
+use wasmhook_domain::ids::{ExecutionId, WebhookId};
 
 use axum::Json;
 use axum::body::Body;
@@ -34,7 +35,7 @@ const RESERVED_HEADERS: [&str; 8] =
     ["content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer", "host"];
 
 /// The poll URL of an execution accepted by a trigger webhook.
-pub fn poll_path(webhook_id: Uuid, execution_id: Uuid) -> String {
+pub fn poll_path(webhook_id: WebhookId, execution_id: ExecutionId) -> String {
     format!("/api/webhooks/{webhook_id}/executions/{execution_id}")
 }
 
@@ -46,7 +47,7 @@ pub fn status_word(status: ExecutionStatus) -> &'static str {
     }
 }
 
-fn with_execution_header(mut response: Response, id: Uuid) -> Response {
+fn with_execution_header(mut response: Response, id: ExecutionId) -> Response {
     if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
         response.headers_mut().insert(EXECUTION_ID_HEADER, value);
     }
@@ -61,7 +62,7 @@ fn output_value(run: &RunSummary) -> Option<&RawValue> {
 /// output: an output such as `1e400` (valid JSON, no `f64`) made it panic (found by `fuzz/`).
 #[derive(Serialize)]
 pub(super) struct Completed<'a> {
-    pub(super) execution_id: Uuid,
+    pub(super) execution_id: ExecutionId,
     pub(super) status: &'static str,
     pub(super) output: Option<&'a RawValue>,
 }
@@ -69,8 +70,8 @@ pub(super) struct Completed<'a> {
 /// The sync answer for a doc: every dataset's output by key.
 #[derive(Serialize)]
 struct CompletedDoc<'a> {
-    execution_id: Uuid,
-    execution_ids: Vec<Uuid>,
+    execution_id: ExecutionId,
+    execution_ids: Vec<ExecutionId>,
     status: &'static str,
     output: BTreeMap<&'a str, Option<&'a RawValue>>,
 }
@@ -95,7 +96,7 @@ pub fn finished(runs: &[RunSummary], keys: Option<&[String]>, replayed: bool) ->
             let keys = keys.unwrap_or_default();
             let output: BTreeMap<&str, Option<&RawValue>> =
                 keys.iter().zip(runs).map(|(key, run)| (key.as_str(), output_value(run))).collect();
-            let ids: Vec<Uuid> = runs.iter().map(|run| run.execution_id).collect();
+            let ids: Vec<ExecutionId> = runs.iter().map(|run| run.execution_id).collect();
             Json(CompletedDoc { execution_id: first.execution_id, execution_ids: ids, status: "completed", output })
                 .into_response()
         }
@@ -134,7 +135,7 @@ pub(super) fn public_message(failure: &Failure) -> String {
 }
 
 /// A sync delivery still running past the sync wait: 504, but it goes on; poll the id.
-pub fn still_running(webhook_id: Uuid, id: Uuid) -> ApiError {
+pub fn still_running(webhook_id: WebhookId, id: ExecutionId) -> ApiError {
     ApiError::new(
         StatusCode::GATEWAY_TIMEOUT,
         "EXECUTION_TIMEOUT",
@@ -144,7 +145,7 @@ pub fn still_running(webhook_id: Uuid, id: Uuid) -> ApiError {
 }
 
 /// An async delivery: 201 with Fleet's envelope and `Location` to poll the first execution.
-pub fn accepted(webhook_id: Uuid, target: Target, ids: &[Uuid], replayed: bool) -> Response {
+pub fn accepted(webhook_id: WebhookId, target: Target, ids: &[ExecutionId], replayed: bool) -> Response {
     let body = json!({
         "request": { "id": Uuid::now_v7() },
         "data": { "webhook_id": webhook_id, "target": target, "execution_ids": ids },
@@ -234,11 +235,12 @@ fn build(shape: HttpShape) -> Result<Response, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasmhook_domain::ids::BlockId;
 
     fn run(output: &str) -> RunSummary {
         RunSummary {
-            execution_id: Uuid::nil(),
-            block_id: Uuid::nil(),
+            execution_id: ExecutionId::nil(),
+            block_id: BlockId::nil(),
             block_version: 1,
             status: ExecutionStatus::Succeeded,
             error: None,

@@ -1,16 +1,17 @@
 //! A webhook's life after creation: secret rotation, URL regeneration, arming, enabling and
 //! disabling, and its signature check.
 
-use axum::extract::{Path, State};
+use crate::api::path_id::PathId;
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
-use uuid::Uuid;
+use wasmhook_domain::ids::{TeamId, WebhookId};
 
 use super::view::{WebhookView, view};
 use super::{check_signature, write_and_show};
-use crate::api::body::{JsonBody, OptionalJsonBody, parse_id};
+use crate::api::body::{JsonBody, OptionalJsonBody};
 use crate::api::error::ApiError;
 use crate::auth::Admin;
 use crate::auth::webhook_secret::NewSecret;
@@ -52,10 +53,9 @@ async fn rotate_secret(
     State(state): State<AppState>,
     Admin(caller): Admin,
     headers: HeaderMap,
-    Path(raw): Path<String>,
+    PathId(id): PathId<WebhookId>,
     OptionalJsonBody(body): OptionalJsonBody<RotateBody>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
     if body.grace_seconds > MAX_GRACE_SECS {
         return Err(ApiError::unprocessable(format!("graceSeconds must be at most {MAX_GRACE_SECS}")));
     }
@@ -74,9 +74,8 @@ async fn regenerate_url(
     State(state): State<AppState>,
     Admin(caller): Admin,
     headers: HeaderMap,
-    Path(raw): Path<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
     let shown = write_and_show(&state, &headers, state.store.webhooks().regenerate(caller.team_id, id)).await?;
     // Only once the write proved the webhook is the caller's: another team's call is a 404
     // with no side effect (it used to reset the victim's rate-limit bucket first).
@@ -97,10 +96,9 @@ async fn arm(
     State(state): State<AppState>,
     Admin(caller): Admin,
     headers: HeaderMap,
-    Path(raw): Path<String>,
+    PathId(id): PathId<WebhookId>,
     OptionalJsonBody(body): OptionalJsonBody<ArmBody>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
     let ttl = body.ttl_seconds.unwrap_or(DEFAULT_ARM_SECS);
     if ttl == 0 || ttl > MAX_ARM_SECS {
         return Err(ApiError::unprocessable(format!("ttlSeconds must be between 1 and {MAX_ARM_SECS}")));
@@ -113,9 +111,8 @@ async fn enable(
     State(state): State<AppState>,
     Admin(caller): Admin,
     headers: HeaderMap,
-    Path(raw): Path<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
     set_state(&state, &headers, caller.team_id, id, WebhookState::Deployed, None).await
 }
 
@@ -123,17 +120,16 @@ async fn disable(
     State(state): State<AppState>,
     Admin(caller): Admin,
     headers: HeaderMap,
-    Path(raw): Path<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
     set_state(&state, &headers, caller.team_id, id, WebhookState::Disabled, None).await
 }
 
 async fn set_state(
     state: &AppState,
     headers: &HeaderMap,
-    team_id: Uuid,
-    id: Uuid,
+    team_id: TeamId,
+    id: WebhookId,
     new_state: WebhookState,
     armed_until: Option<i64>,
 ) -> Result<Json<WebhookView>, ApiError> {
@@ -144,10 +140,9 @@ async fn set_signature(
     State(state): State<AppState>,
     Admin(caller): Admin,
     headers: HeaderMap,
-    Path(raw): Path<String>,
+    PathId(id): PathId<WebhookId>,
     JsonBody(signature): JsonBody<SignatureConfig>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
     check_signature(&state, &signature)?;
     write_and_show(&state, &headers, state.store.webhooks().set_signature(caller.team_id, id, Some(signature))).await
 }
@@ -156,8 +151,7 @@ async fn remove_signature(
     State(state): State<AppState>,
     Admin(caller): Admin,
     headers: HeaderMap,
-    Path(raw): Path<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
     write_and_show(&state, &headers, state.store.webhooks().set_signature(caller.team_id, id, None)).await
 }

@@ -10,14 +10,16 @@
 mod lifecycle;
 mod view;
 
-use axum::extract::{Path, State};
+use crate::api::path_id::PathId;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
+use wasmhook_domain::ids::WebhookId;
 
-use super::body::{JsonBody, parse_id};
+use super::body::JsonBody;
 use super::error::ApiError;
 use crate::auth::Admin;
 use crate::auth::webhook_secret::NewSecret;
@@ -146,9 +148,8 @@ async fn show(
     State(state): State<AppState>,
     Admin(caller): Admin,
     headers: HeaderMap,
-    Path(raw): Path<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
     let webhook = state.store.webhooks().get(caller.team_id, id).await?;
     Ok(Json(view(&state, &headers, webhook, None)))
 }
@@ -167,17 +168,16 @@ async fn update(
     State(state): State<AppState>,
     Admin(caller): Admin,
     headers: HeaderMap,
-    Path(raw): Path<String>,
+    PathId(id): PathId<WebhookId>,
     JsonBody(body): JsonBody<UpdateBody>,
 ) -> Result<Json<WebhookView>, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
     let team_id = caller.team_id;
     let current = state.store.webhooks().get(team_id, id).await?;
     let settings = match body.settings {
         None => current.settings,
         Some(patch) => {
             let mut merged = serde_json::to_value(&current.settings).map_err(|e| ApiError::internal(&e))?;
-            merge_patch(&mut merged, patch);
+            json_patch::merge(&mut merged, &patch);
             serde_json::from_value(merged).map_err(|e| ApiError::unprocessable(format!("invalid settings: {e}")))?
         }
     };
@@ -187,26 +187,6 @@ async fn update(
         return Err(ApiError::unprocessable("`name` must not be empty"));
     }
     write_and_show(&state, &headers, state.store.webhooks().update(team_id, id, name, settings)).await
-}
-
-/// RFC 7396: objects merge recursively, `null` deletes, anything else replaces.
-fn merge_patch(target: &mut Value, patch: Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch;
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(serde_json::Map::new());
-    }
-    if let Value::Object(map) = target {
-        for (key, value) in patch {
-            if value.is_null() {
-                map.remove(&key);
-            } else {
-                merge_patch(map.entry(key).or_insert(Value::Null), value);
-            }
-        }
-    }
 }
 
 /// Runs a write that returns the changed webhook, and shows it.
@@ -221,23 +201,9 @@ async fn write_and_show(
 async fn remove(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(raw): Path<String>,
+    PathId(id): PathId<WebhookId>,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&raw, "webhook_id")?;
     state.store.webhooks().delete(caller.team_id, id).await?;
     state.limiters.forget(id);
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn merge_patch_follows_rfc_7396() {
-        let mut target = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
-        merge_patch(&mut target, json!({"a": null, "b": {"c": 5}, "e": [2], "f": "new"}));
-        assert_eq!(target, json!({"b": {"c": 5, "d": 3}, "e": [2], "f": "new"}));
-    }
 }

@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderMap, header};
 use serde::Serialize;
-use uuid::Uuid;
+use wasmhook_domain::ids::WebhookId;
 
 use crate::signatures::{HmacConfig, Scheme, SignatureConfig};
 use crate::state::AppState;
@@ -14,7 +14,7 @@ use wasmhook_store::webhooks::{AuthMode, Target, Webhook, WebhookSettings, Webho
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct WebhookView {
-    id: Uuid,
+    id: WebhookId,
     name: String,
     url: String,
     target: Target,
@@ -88,7 +88,7 @@ pub(super) fn view(state: &AppState, headers: &HeaderMap, webhook: Webhook, secr
 
 impl WebhookView {
     /// The webhook's id (after a regenerated URL, the new one).
-    pub(super) fn id(&self) -> Uuid {
+    pub(super) fn id(&self) -> WebhookId {
         self.id
     }
 }
