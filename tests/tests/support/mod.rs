@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod queue;
 pub mod sandbox;
 pub mod server;
 pub mod signers;
