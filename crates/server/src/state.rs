@@ -43,6 +43,14 @@ pub struct AppState {
     pub run_keys: Arc<RunKeys>,
 }
 
+/// Handlers that only read and write the store take `State<SharedDatabase>`: they cannot reach
+/// the executor, the sandbox or the config by accident.
+impl FromRef<AppState> for SharedDatabase {
+    fn from_ref(state: &AppState) -> Self {
+        state.store.clone()
+    }
+}
+
 impl FromRef<AppState> for Authenticator {
     fn from_ref(state: &AppState) -> Self {
         Authenticator { store: state.store.clone(), run_keys: Arc::clone(&state.run_keys) }

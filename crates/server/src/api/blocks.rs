@@ -19,6 +19,7 @@ use crate::auth::Admin;
 use crate::state::AppState;
 use wasmhook_store::blocks::{self, Block, BlockPatch, BlockVersion, NewBlock};
 use wasmhook_store::repo::BlockCheck;
+use wasmhook_store::repo::SharedDatabase;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -40,16 +41,16 @@ async fn create(
     Ok((StatusCode::CREATED, Json(block)))
 }
 
-async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<Block>>, ApiError> {
-    Ok(Json(state.store.blocks().list(caller.team_id).await?))
+async fn list(State(store): State<SharedDatabase>, Admin(caller): Admin) -> Result<Json<Vec<Block>>, ApiError> {
+    Ok(Json(store.blocks().list(caller.team_id).await?))
 }
 
 async fn show(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     Admin(caller): Admin,
     PathId(id): PathId<BlockId>,
 ) -> Result<Json<Block>, ApiError> {
-    Ok(Json(state.store.blocks().get(caller.team_id, id).await?))
+    Ok(Json(store.blocks().get(caller.team_id, id).await?))
 }
 
 async fn update(
@@ -109,11 +110,11 @@ async fn upload(
 }
 
 async fn versions(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     Admin(caller): Admin,
     PathId(id): PathId<BlockId>,
 ) -> Result<Json<Vec<BlockVersion>>, ApiError> {
-    Ok(Json(state.store.blocks().versions(caller.team_id, id).await?))
+    Ok(Json(store.blocks().versions(caller.team_id, id).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,11 +124,11 @@ struct Activate {
 }
 
 async fn activate(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     Admin(caller): Admin,
     PathId(id): PathId<BlockId>,
     JsonBody(Activate { version }): JsonBody<Activate>,
 ) -> Result<Json<Block>, ApiError> {
-    let block = state.store.blocks().activate(caller.team_id, id, version).await?;
+    let block = store.blocks().activate(caller.team_id, id, version).await?;
     Ok(Json(block))
 }

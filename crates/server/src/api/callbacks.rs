@@ -24,6 +24,7 @@ use crate::state::AppState;
 use wasmhook_sandbox::HostClient;
 use wasmhook_store::callbacks::{Callback, CallbackEvent, CallbackTarget};
 use wasmhook_store::repo::SealedSecret;
+use wasmhook_store::repo::SharedDatabase;
 
 pub(crate) fn router() -> Router<AppState> {
     let mut router = Router::new().route("/v1/callbacks", get(list));
@@ -175,6 +176,6 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<Callback>>, ApiError> {
-    Ok(Json(state.store.callbacks().list(caller.team_id).await?))
+async fn list(State(store): State<SharedDatabase>, Admin(caller): Admin) -> Result<Json<Vec<Callback>>, ApiError> {
+    Ok(Json(store.callbacks().list(caller.team_id).await?))
 }

@@ -13,6 +13,7 @@ use super::limits;
 use crate::auth::Admin;
 use crate::state::AppState;
 use wasmhook_store::docs::{Doc, DocInput};
+use wasmhook_store::repo::SharedDatabase;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -43,16 +44,16 @@ async fn create(
     Ok((StatusCode::CREATED, Json(doc)))
 }
 
-async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<Doc>>, ApiError> {
-    Ok(Json(state.store.docs().list(caller.team_id).await?))
+async fn list(State(store): State<SharedDatabase>, Admin(caller): Admin) -> Result<Json<Vec<Doc>>, ApiError> {
+    Ok(Json(store.docs().list(caller.team_id).await?))
 }
 
 async fn show(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     Admin(caller): Admin,
     PathId(id): PathId<DocId>,
 ) -> Result<Json<Doc>, ApiError> {
-    Ok(Json(Doc::clone(&*state.store.docs().get(caller.team_id, id).await?)))
+    Ok(Json(Doc::clone(&*store.docs().get(caller.team_id, id).await?)))
 }
 
 async fn replace(
@@ -67,10 +68,10 @@ async fn replace(
 }
 
 async fn archive(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     Admin(caller): Admin,
     PathId(id): PathId<DocId>,
 ) -> Result<Json<Doc>, ApiError> {
-    let doc = state.store.docs().archive(caller.team_id, id).await?;
+    let doc = store.docs().archive(caller.team_id, id).await?;
     Ok(Json(doc))
 }

@@ -20,6 +20,7 @@ use crate::executor::retry::RetryPolicy;
 use crate::executor::{Delivery, Dispatched, ExecError, Job, StoredInput};
 use crate::state::AppState;
 use wasmhook_store::executions::{Execution, ExecutionFilter};
+use wasmhook_store::repo::SharedDatabase;
 
 /// Rows per page when `limit` is not given, and the most one page may hold.
 const DEFAULT_LIMIT: u32 = 50;
@@ -33,11 +34,11 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 async fn show(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     caller: Caller,
     PathId(id): PathId<ExecutionId>,
 ) -> Result<Json<Execution>, ApiError> {
-    let executions = state.store.executions();
+    let executions = store.executions();
     executions.flush().await?;
     let execution = executions.get_with_delivery(caller.team_id, id).await?;
     Ok(Json(execution))
@@ -56,7 +57,7 @@ struct ListParams {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     caller: Caller,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Vec<Execution>>, ApiError> {
@@ -76,8 +77,8 @@ async fn list(
                 .ok_or_else(|| ApiError::bad_request(format!("limit must be 1 to {MAX_LIMIT}, got {raw:?}")))?,
         },
     };
-    state.store.executions().flush().await?;
-    Ok(Json(state.store.executions().list(caller.team_id, filter).await?))
+    store.executions().flush().await?;
+    Ok(Json(store.executions().list(caller.team_id, filter).await?))
 }
 
 /// An RFC 3339 time or milliseconds since the epoch.

@@ -13,6 +13,7 @@ use super::body::JsonBody;
 use super::error::ApiError;
 use crate::auth::{Admin, issue};
 use crate::state::AppState;
+use wasmhook_store::repo::SharedDatabase;
 use wasmhook_store::repo::TeamRef;
 use wasmhook_store::tenancy::{ApiKeyRecord, KeyScope};
 
@@ -37,26 +38,29 @@ struct NewKey {
 /// Creates a user in the caller's team and a key for it; the key text is in this response
 /// only.
 async fn create_key(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     Admin(caller): Admin,
     JsonBody(new): JsonBody<NewKey>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let user_name = new.user_name.as_deref().unwrap_or("api");
     let (user, text) = issue::new_user_key(user_name, new.scope, new.label.as_deref());
-    let (_, record) = state.store.tenancy().create_user(TeamRef::Id(caller.team_id), user).await?;
+    let (_, record) = store.tenancy().create_user(TeamRef::Id(caller.team_id), user).await?;
     Ok((StatusCode::CREATED, Json(json!({ "apiKey": text, "key": record }))))
 }
 
-async fn list_keys(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<ApiKeyRecord>>, ApiError> {
-    Ok(Json(state.store.tenancy().keys_of_team(caller.team_id).await?))
+async fn list_keys(
+    State(store): State<SharedDatabase>,
+    Admin(caller): Admin,
+) -> Result<Json<Vec<ApiKeyRecord>>, ApiError> {
+    Ok(Json(store.tenancy().keys_of_team(caller.team_id).await?))
 }
 
 async fn revoke_key(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     Admin(caller): Admin,
     PathId(key_id): PathId<KeyId>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.tenancy().revoke_key(caller.team_id, key_id).await?;
+    store.tenancy().revoke_key(caller.team_id, key_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -69,7 +73,7 @@ struct NewTeamBody {
 /// Creates a tenant with an admin user and key. Only the operator team (created at first
 /// start) may do this.
 async fn create_team(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     Admin(caller): Admin,
     JsonBody(NewTeamBody { name }): JsonBody<NewTeamBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -77,10 +81,10 @@ async fn create_team(
         return Err(ApiError::unprocessable("`name` must not be empty"));
     }
     // Whether a team is the operator team never changes: checking before the write is safe.
-    if !state.store.tenancy().team(caller.team_id).await?.operator {
+    if !store.tenancy().team(caller.team_id).await?.operator {
         return Err(ApiError::forbidden("only the operator team's admins can create teams"));
     }
     let (admin, key) = issue::team_admin_key();
-    let (team, user, _) = state.store.tenancy().create_team(&name, admin).await?;
+    let (team, user, _) = store.tenancy().create_team(&name, admin).await?;
     Ok((StatusCode::CREATED, Json(json!({ "team": team, "user": user, "apiKey": key }))))
 }

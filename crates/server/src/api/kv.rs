@@ -17,6 +17,7 @@ use crate::auth::KvCaller;
 use crate::state::AppState;
 use wasmhook_sandbox::keyvalue::{MAX_KEYS_PER_CALL, MAX_VALUE_BYTES, check_bucket, check_key};
 use wasmhook_store::kv::Place;
+use wasmhook_store::repo::SharedDatabase;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -31,8 +32,8 @@ fn checked(bucket: &str, key: Option<&str>) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn buckets(State(state): State<AppState>, KvCaller(caller): KvCaller) -> Result<Json<Value>, ApiError> {
-    let buckets = state.store.kv().buckets(caller.team_id).await?;
+async fn buckets(State(store): State<SharedDatabase>, KvCaller(caller): KvCaller) -> Result<Json<Value>, ApiError> {
+    let buckets = store.kv().buckets(caller.team_id).await?;
     Ok(Json(json!({ "buckets": buckets })))
 }
 
@@ -47,25 +48,25 @@ struct Page {
 
 /// One page of keys in order; `next` is the `after` of the next page.
 async fn keys(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     KvCaller(caller): KvCaller,
     Path(bucket): Path<String>,
     Query(page): Query<Page>,
 ) -> Result<Json<Value>, ApiError> {
     checked(&bucket, None)?;
     let limit = page.limit.unwrap_or(MAX_KEYS_PER_CALL).clamp(1, MAX_KEYS_PER_CALL);
-    let keys = state.store.kv().keys(caller.team_id, &bucket, page.after.as_deref(), limit).await?;
+    let keys = store.kv().keys(caller.team_id, &bucket, page.after.as_deref(), limit).await?;
     let next = (keys.len() == limit).then(|| keys.last().map(|k| k.key.clone())).flatten();
     Ok(Json(json!({ "keys": keys, "next": next })))
 }
 
 async fn read(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     KvCaller(caller): KvCaller,
     Path((bucket, key)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     checked(&bucket, Some(&key))?;
-    let found = state.store.kv().get(caller.team_id, &bucket, &key).await?;
+    let found = store.kv().get(caller.team_id, &bucket, &key).await?;
     let value = found.ok_or(ApiError::not_found("key"))?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], value.value).into_response())
 }
@@ -99,11 +100,11 @@ async fn write(
 }
 
 async fn remove(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     KvCaller(caller): KvCaller,
     Path((bucket, key)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     checked(&bucket, Some(&key))?;
-    let removed = state.store.kv().delete(caller.team_id, &bucket, &key).await?;
+    let removed = store.kv().delete(caller.team_id, &bucket, &key).await?;
     if removed { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("key")) }
 }

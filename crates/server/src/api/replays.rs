@@ -21,6 +21,7 @@ use crate::state::AppState;
 use wasmhook_store::executions::{ExecutionFilter, ExecutionStatus};
 use wasmhook_store::replay_jobs::{ReplayFilter, ReplayJob};
 use wasmhook_store::repo::NewReplay;
+use wasmhook_store::repo::SharedDatabase;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -131,18 +132,18 @@ async fn start(
 }
 
 async fn show(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     Admin(caller): Admin,
     PathId(id): PathId<ReplayJobId>,
 ) -> Result<Json<ReplayJob>, ApiError> {
-    state.store.executions().flush().await?;
-    Ok(Json(state.store.replay_jobs().get(caller.team_id, id).await?))
+    store.executions().flush().await?;
+    Ok(Json(store.replay_jobs().get(caller.team_id, id).await?))
 }
 
 async fn cancel(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     Admin(caller): Admin,
     PathId(id): PathId<ReplayJobId>,
 ) -> Result<Json<ReplayJob>, ApiError> {
-    Ok(Json(state.store.replay_jobs().cancel(caller.team_id, id).await?))
+    Ok(Json(store.replay_jobs().cancel(caller.team_id, id).await?))
 }

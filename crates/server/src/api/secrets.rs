@@ -13,6 +13,7 @@ use super::error::ApiError;
 use crate::auth::Admin;
 use crate::secrets::{self, secret_context};
 use crate::state::AppState;
+use wasmhook_store::repo::SharedDatabase;
 
 use wasmhook_store::secrets::SecretInfo;
 
@@ -83,23 +84,23 @@ async fn replace(
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(info)))
 }
 
-async fn list(State(state): State<AppState>, Admin(caller): Admin) -> Result<Json<Vec<SecretInfo>>, ApiError> {
-    Ok(Json(state.store.secrets().list(caller.team_id).await?))
+async fn list(State(store): State<SharedDatabase>, Admin(caller): Admin) -> Result<Json<Vec<SecretInfo>>, ApiError> {
+    Ok(Json(store.secrets().list(caller.team_id).await?))
 }
 
 async fn show(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     Admin(caller): Admin,
     Path(name): Path<String>,
 ) -> Result<Json<SecretInfo>, ApiError> {
-    Ok(Json(state.store.secrets().info(caller.team_id, &name).await?))
+    Ok(Json(store.secrets().info(caller.team_id, &name).await?))
 }
 
 async fn remove(
-    State(state): State<AppState>,
+    State(store): State<SharedDatabase>,
     Admin(caller): Admin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.secrets().delete(caller.team_id, &name).await?;
+    store.secrets().delete(caller.team_id, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
