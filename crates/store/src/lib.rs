@@ -62,9 +62,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Errors of the persistence layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// SQLite failed.
+    /// The database failed (SQLite's error, or another backend's, as the source).
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Database(#[source] BackendError),
     /// The row does not exist (or belongs to another team, which looks the same).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -84,7 +84,7 @@ pub enum StoreError {
     /// The batch the write was in did not commit (disk full, I/O error): nothing of it was
     /// written. A server fault, never the caller's: a 500.
     #[error("the write could not be committed")]
-    Commit(#[source] Arc<rusqlite::Error>),
+    Commit(#[source] BackendError),
     /// The task making a write panicked or was cancelled (a bug).
     #[error("a store task failed")]
     Task(#[source] tokio::task::JoinError),
@@ -99,6 +99,17 @@ pub enum StoreError {
         /// The cause.
         source: std::io::Error,
     },
+}
+
+/// A backend's own error, kept as a source: [`StoreError`]'s variant says what it means to a
+/// caller, the source says why. No backend's type appears in the public error, so callers
+/// cannot match on SQLite's codes and a second backend maps its errors to the same variants.
+pub type BackendError = Arc<dyn std::error::Error + Send + Sync>;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Database(Arc::new(error))
+    }
 }
 
 /// The writer's queue, closed when the last [`Store`] clone is dropped; the writer thread
