@@ -19,7 +19,9 @@ pub struct SecretInfo {
     pub updated_at: i64,
 }
 
-/// Creates or replaces a secret; `true` when it was created.
+/// Creates or replaces a secret; `true` when it was created. Whether it existed is read in the
+/// same write, not inferred from `created_at == now`, which called a replace made in the
+/// creating millisecond a creation.
 pub(crate) fn put(
     conn: &Connection,
     team_id: TeamId,
@@ -27,6 +29,9 @@ pub(crate) fn put(
     sealed: &str,
 ) -> Result<(SecretInfo, bool), StoreError> {
     let now = now_ms();
+    let existed = conn
+        .prepare_cached("SELECT 1 FROM secrets WHERE team_id = ?1 AND name = ?2")?
+        .exists(params![team_id.to_string(), name])?;
     let created_at: i64 = conn.query_row(
         "INSERT INTO secrets (team_id, name, sealed, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
          ON CONFLICT (team_id, name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at
@@ -34,7 +39,7 @@ pub(crate) fn put(
         params![team_id.to_string(), name, sealed, now],
         |row| row.get(0),
     )?;
-    Ok((SecretInfo { name: name.to_owned(), created_at, updated_at: now }, created_at == now))
+    Ok((SecretInfo { name: name.to_owned(), created_at, updated_at: now }, !existed))
 }
 
 /// The team's secrets, by name.
@@ -114,4 +119,23 @@ pub(crate) fn reseal(conn: &Connection, team_id: TeamId, name: &str, sealed: &st
         params![team_id.to_string(), name, sealed],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replace_in_the_creating_millisecond_is_a_replace() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        crate::schema::migrate(&mut conn).expect("migrate");
+        let team = TeamId::new_v4();
+        conn.execute("INSERT INTO teams (id, name, operator, created_at) VALUES (?1, 't', 0, 0)", [team.to_string()])
+            .expect("team");
+        // Back to back: far inside one millisecond, where `created_at == now` said "created".
+        let (_, created) = put(&conn, team, "stripe", "v1").expect("create");
+        let (info, replaced_created) = put(&conn, team, "stripe", "v2").expect("replace");
+        assert!(created);
+        assert!(!replaced_created, "the second put replaced: {info:?}");
+    }
 }
