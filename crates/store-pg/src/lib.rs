@@ -1,0 +1,68 @@
+//! wasmhook's PostgreSQL backend (#17), landing in slices. This one connects a pool and brings
+//! the schema up to date at start, safely when several nodes start at once; the repositories
+//! (`wasmhook_store::repo`) follow on this schema. The plan is `docs/postgres-plan.md`.
+
+#![warn(missing_docs)]
+
+mod migrate;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+pub use migrate::KNOWN_VERSION;
+
+/// Why the PostgreSQL store could not be opened or used.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// `database_url` is not a PostgreSQL connection string.
+    #[error("database_url is not a valid PostgreSQL URL: {0}")]
+    Url(#[source] tokio_postgres::Error),
+    /// The pool could not be built.
+    #[error("cannot build the PostgreSQL pool: {0}")]
+    Build(#[from] deadpool_postgres::BuildError),
+    /// No connection could be had from the pool (the server is down, refused us, or the pool
+    /// timed out).
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// A statement failed.
+    #[error("PostgreSQL error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The database was migrated by a newer wasmhook: this binary must not write to it.
+    #[error("the database is at schema version {found}, newer than this binary ({known}); upgrade wasmhook")]
+    NewerSchema {
+        /// The database's version.
+        found: i64,
+        /// The newest version this binary knows.
+        known: i64,
+    },
+}
+
+/// A pool of connections to one PostgreSQL database, migrated to [`KNOWN_VERSION`].
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`) with at most
+    /// `max_connections`, and migrates the schema before returning. Every node runs this at
+    /// start; the migrations serialise on a transaction-scoped advisory lock, so concurrent
+    /// starts apply each version once.
+    pub async fn connect(url: &str, max_connections: usize) -> Result<Self, PgError> {
+        let config: tokio_postgres::Config = url.parse().map_err(PgError::Url)?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(max_connections.max(1)).build()?;
+        let mut client = pool.get().await?;
+        let applied = migrate::run(&mut client).await?;
+        if applied > 0 {
+            tracing::info!(applied, version = KNOWN_VERSION, "PostgreSQL schema migrated");
+        }
+        Ok(Self { pool })
+    }
+
+    /// The schema version the database is at.
+    pub async fn schema_version(&self) -> Result<i64, PgError> {
+        let client = self.pool.get().await?;
+        migrate::current(&**client).await
+    }
+}
