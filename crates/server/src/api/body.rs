@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use uuid::Uuid;
+use wasmhook_domain::IdError;
 
 use super::error::ApiError;
 use crate::state::AppState;
@@ -131,8 +132,9 @@ pub fn raw_slice(body: &Bytes, raw: &serde_json::value::RawValue) -> Bytes {
 
 /// An id that must be a UUID (a query filter, or a polymorphic target's id); anything else is
 /// a 400 naming the parameter. Route ids come typed through [`super::path_id::PathId`].
-pub fn parse_id<T: From<Uuid>>(raw: &str, name: &str) -> Result<T, ApiError> {
-    Uuid::parse_str(raw).map(T::from).map_err(|_| ApiError::bad_request(format!("{name} must be a UUID, got {raw:?}")))
+/// The message is [`IdError`]'s, the one `PathId` answers with.
+pub fn parse_id<T: From<Uuid>>(raw: &str, name: &'static str) -> Result<T, ApiError> {
+    Uuid::parse_str(raw).map(T::from).map_err(|_| IdError { name, raw: raw.to_owned() }.into())
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ impl<S: Send + Sync, T: Id + Send> FromRequestParts<S> for PathId<T> {
 
 /// The raw text of the route parameter `name` (percent-decoded). A route without it is a bug
 /// in the router, answered as a 500.
-pub(crate) async fn param<S: Send + Sync>(parts: &mut Parts, state: &S, name: &str) -> Result<String, ApiError> {
+async fn param<S: Send + Sync>(parts: &mut Parts, state: &S, name: &str) -> Result<String, ApiError> {
     let params = RawPathParams::from_request_parts(parts, state)
         .await
         .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;

@@ -53,7 +53,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// [`parse_id`] with Powabase's error code for a malformed webhook id.
-fn parse_uuid<T: From<Uuid>>(raw: &str, name: &str) -> Result<T, ApiError> {
+fn parse_uuid<T: From<Uuid>>(raw: &str, name: &'static str) -> Result<T, ApiError> {
     parse_id(raw, name).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", e.message()))
 }
 
