@@ -3,7 +3,9 @@
 //!
 //! Each id is a UUID underneath. It serializes as the bare UUID string (`#[serde(transparent)]`),
 //! so the JSON the API returns and the rows the store writes are unchanged. Parsing one from
-//! text gives [`IdError`], which names the id, for the API's 400 message.
+//! text gives [`IdError`], which names the id, for the API's 400 message. With the `postgres`
+//! feature each id is also a PostgreSQL `uuid` parameter and column type, so the PostgreSQL
+//! store binds and reads typed ids as it does on SQLite.
 
 use std::fmt;
 use std::str::FromStr;
@@ -79,6 +81,30 @@ macro_rules! id_type {
             fn from_str(raw: &str) -> Result<Self, IdError> {
                 Uuid::parse_str(raw).map(Self).map_err(|_| IdError { name: $api_name, raw: raw.to_owned() })
             }
+        }
+
+        #[cfg(feature = "postgres")]
+        impl<'a> postgres_types::FromSql<'a> for $name {
+            fn from_sql(
+                ty: &postgres_types::Type,
+                raw: &'a [u8],
+            ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+                Uuid::from_sql(ty, raw).map(Self)
+            }
+            postgres_types::accepts!(UUID);
+        }
+
+        #[cfg(feature = "postgres")]
+        impl postgres_types::ToSql for $name {
+            fn to_sql(
+                &self,
+                ty: &postgres_types::Type,
+                out: &mut bytes::BytesMut,
+            ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+                self.0.to_sql(ty, out)
+            }
+            postgres_types::accepts!(UUID);
+            postgres_types::to_sql_checked!();
         }
     };
 }

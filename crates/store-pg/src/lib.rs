@@ -1,17 +1,29 @@
-//! wasmhook's PostgreSQL backend (#17), landing in slices. This one connects a pool and brings
-//! the schema up to date at start, safely when several nodes start at once; the repositories
-//! (`wasmhook_store::repo`) follow on this schema. The plan is `docs/postgres-plan.md`.
+//! wasmhook's PostgreSQL backend (#17): the store's repositories (`wasmhook_store::repo`) on a
+//! pool of `tokio-postgres` connections, so several wasmhook nodes share one database.
+//!
+//! Each repository call is one transaction (READ COMMITTED), the unit of work the traits
+//! promise. Rows are the SQLite store's types; ids bind as `uuid` through the domain's
+//! `postgres` feature. The schema is brought up to date at start, safely when several nodes
+//! start at once (`migrate.rs`). The plan and what is still to come: `docs/postgres-plan.md`.
 
 #![warn(missing_docs)]
 
+mod locks;
 mod migrate;
+mod pg;
+mod secrets;
+mod tenancy;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::sync::Arc;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
+use wasmhook_store::StoreError;
+use wasmhook_store::sealing::Sealer;
 
 pub use migrate::KNOWN_VERSION;
 
-/// Why the PostgreSQL store could not be opened or used.
+/// Why the PostgreSQL store could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
     /// `database_url` is not a PostgreSQL connection string.
@@ -37,10 +49,20 @@ pub enum PgError {
     },
 }
 
-/// A pool of connections to one PostgreSQL database, migrated to [`KNOWN_VERSION`].
-#[derive(Debug, Clone)]
+/// A pool of connections to one PostgreSQL database, migrated to [`KNOWN_VERSION`]. Clones
+/// share the pool.
+#[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Seals what is stored encrypted (webhook signature checks) and opens it on reads, as the
+    /// SQLite store does.
+    sealer: Arc<Sealer>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("pool", &self.pool.status()).finish_non_exhaustive()
+    }
 }
 
 impl PgStore {
@@ -48,7 +70,7 @@ impl PgStore {
     /// `max_connections`, and migrates the schema before returning. Every node runs this at
     /// start; the migrations serialise on a transaction-scoped advisory lock, so concurrent
     /// starts apply each version once.
-    pub async fn connect(url: &str, max_connections: usize) -> Result<Self, PgError> {
+    pub async fn connect(url: &str, max_connections: usize, sealer: Arc<Sealer>) -> Result<Self, PgError> {
         let config: tokio_postgres::Config = url.parse().map_err(PgError::Url)?;
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(max_connections.max(1)).build()?;
@@ -57,12 +79,22 @@ impl PgStore {
         if applied > 0 {
             tracing::info!(applied, version = KNOWN_VERSION, "PostgreSQL schema migrated");
         }
-        Ok(Self { pool })
+        Ok(Self { pool, sealer })
     }
 
     /// The schema version the database is at.
     pub async fn schema_version(&self) -> Result<i64, PgError> {
         let client = self.pool.get().await?;
         migrate::current(&**client).await
+    }
+
+    /// The sealer this store encrypts with.
+    pub fn sealer(&self) -> &Arc<Sealer> {
+        &self.sealer
+    }
+
+    /// A pooled connection; a transaction is `client.transaction()` on it.
+    pub(crate) async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(pg::pool)
     }
 }

@@ -1,12 +1,12 @@
 //! Versioned migrations, run by every node at start. Each version is applied in a transaction
-//! of its own that first takes `pg_advisory_xact_lock(MIGRATE_LOCK)`: a node that starts while
+//! of its own that first takes `pg_advisory_xact_lock(CLASS, MIGRATE)`: a node that starts while
 //! another migrates waits, then finds the version applied and does nothing. A transaction-scoped
 //! lock cannot outlive its transaction, so it cannot leak on a pooled connection. DDL is
 //! transactional in PostgreSQL: a failed version leaves nothing behind.
 
 use tokio_postgres::{Client, GenericClient};
 
-use crate::PgError;
+use crate::{PgError, locks};
 
 /// One schema version.
 struct Migration {
@@ -21,10 +21,6 @@ const MIGRATIONS: &[Migration] =
 /// The newest schema version this binary knows.
 pub const KNOWN_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// The advisory lock key of migrations: `'whk'` and 1 (other cluster-wide jobs take other
-/// second keys).
-const MIGRATE_LOCK: (i32, i32) = (0x0077_686b, 1);
-
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version bigint PRIMARY KEY,
     name text NOT NULL,
@@ -37,7 +33,7 @@ pub(crate) async fn run(client: &mut Client) -> Result<usize, PgError> {
     loop {
         let tx = client.transaction().await?;
         tx.batch_execute("SET LOCAL lock_timeout = '60s'").await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&MIGRATE_LOCK.0, &MIGRATE_LOCK.1]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&locks::CLASS, &locks::MIGRATE]).await?;
         // Created under the lock: two concurrent `CREATE TABLE IF NOT EXISTS` can both fail.
         tx.batch_execute(CREATE_LEDGER).await?;
         let current = current(&tx).await?;

@@ -2,53 +2,16 @@
 //! from `PG_TEST_URL` (a URL whose role may `CREATE DATABASE`; `.ci/run` starts the server
 //! and sets it, with `PG_TEST_REQUIRED=1` so that a missing server fails instead of skipping).
 
+mod support;
+
 use futures::future::join_all;
-use tokio_postgres::NoTls;
+use support::{TestDb, connect, sealer};
 use wasmhook_store_pg::{KNOWN_VERSION, PgError, PgStore};
-
-/// A database created for one test and dropped after it.
-struct TestDb {
-    admin: String,
-    name: String,
-}
-
-impl TestDb {
-    /// `None` (the test is skipped, saying so) when no server is configured and none is required.
-    async fn create() -> Option<Self> {
-        let Ok(admin) = std::env::var("PG_TEST_URL") else {
-            assert!(std::env::var_os("PG_TEST_REQUIRED").is_none(), "PG_TEST_REQUIRED is set but PG_TEST_URL is not");
-            eprintln!("skipped: set PG_TEST_URL=postgres://… to run the PostgreSQL tests");
-            return None;
-        };
-        let name = format!("wasmhook_test_{}", uuid::Uuid::new_v4().simple());
-        execute(&admin, &format!("CREATE DATABASE {name}")).await;
-        Some(Self { admin, name })
-    }
-
-    fn url(&self) -> String {
-        let (base, _) = self.admin.rsplit_once('/').expect("the URL names a database");
-        format!("{base}/{}", self.name)
-    }
-
-    async fn drop_now(self) {
-        execute(&self.admin, &format!("DROP DATABASE {} WITH (FORCE)", self.name)).await;
-    }
-}
-
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect");
-    tokio::spawn(connection);
-    client
-}
-
-async fn execute(url: &str, sql: &str) {
-    connect(url).await.batch_execute(sql).await.expect(sql);
-}
 
 #[tokio::test]
 async fn a_fresh_database_gets_every_table_and_a_second_start_changes_nothing() {
     let Some(db) = TestDb::create().await else { return };
-    let store = PgStore::connect(&db.url(), 4).await.expect("first start");
+    let store = PgStore::connect(&db.url(), 4, sealer()).await.expect("first start");
     assert_eq!(store.schema_version().await.expect("version"), KNOWN_VERSION);
 
     let client = connect(&db.url()).await;
@@ -87,7 +50,7 @@ async fn a_fresh_database_gets_every_table_and_a_second_start_changes_nothing() 
     let ledger = "SELECT count(*), max(applied_at) FROM schema_migrations";
     let before = client.query_one(ledger, &[]).await.expect("ledger");
     drop(store);
-    PgStore::connect(&db.url(), 4).await.expect("second start");
+    PgStore::connect(&db.url(), 4, sealer()).await.expect("second start");
     let after = client.query_one(ledger, &[]).await.expect("ledger");
     assert_eq!(before.get::<_, i64>(0), KNOWN_VERSION, "one ledger row per version");
     assert_eq!(
@@ -104,7 +67,7 @@ async fn a_fresh_database_gets_every_table_and_a_second_start_changes_nothing() 
 async fn four_nodes_starting_at_once_migrate_once() {
     let Some(db) = TestDb::create().await else { return };
     let url = db.url();
-    let starts = join_all((0..4).map(|_| PgStore::connect(&url, 2))).await;
+    let starts = join_all((0..4).map(|_| PgStore::connect(&url, 2, sealer()))).await;
     for start in &starts {
         assert!(start.is_ok(), "{start:?}");
     }
@@ -119,10 +82,10 @@ async fn four_nodes_starting_at_once_migrate_once() {
 #[tokio::test]
 async fn a_database_from_a_newer_wasmhook_is_refused() {
     let Some(db) = TestDb::create().await else { return };
-    drop(PgStore::connect(&db.url(), 1).await.expect("migrate"));
+    drop(PgStore::connect(&db.url(), 1, sealer()).await.expect("migrate"));
     let client = connect(&db.url()).await;
     client.batch_execute("INSERT INTO schema_migrations VALUES (99, 'from the future', 0)").await.expect("insert");
-    match PgStore::connect(&db.url(), 1).await {
+    match PgStore::connect(&db.url(), 1, sealer()).await {
         Err(PgError::NewerSchema { found: 99, known }) => assert_eq!(known, KNOWN_VERSION),
         other => panic!("expected NewerSchema, got {other:?}"),
     }
@@ -132,6 +95,6 @@ async fn a_database_from_a_newer_wasmhook_is_refused() {
 
 #[tokio::test]
 async fn a_url_that_is_not_postgres_is_a_clear_error() {
-    let error = PgStore::connect("not a url=", 1).await.expect_err("refused");
+    let error = PgStore::connect("not a url=", 1, sealer()).await.expect_err("refused");
     assert!(matches!(error, PgError::Url(_)), "{error:?}");
 }

@@ -49,7 +49,8 @@ pub enum KeyScope {
 }
 
 impl KeyScope {
-    fn as_str(self) -> &'static str {
+    /// The stored spelling (`admin`, `execute`).
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Admin => "admin",
             Self::Execute => "execute",
@@ -57,7 +58,8 @@ impl KeyScope {
         }
     }
 
-    fn parse(text: &str) -> Result<Self, StoreError> {
+    /// A stored scope (`Corrupt` for anything else: `run` keys are never stored).
+    pub fn parse(text: &str) -> Result<Self, StoreError> {
         match text {
             "admin" => Ok(Self::Admin),
             "execute" => Ok(Self::Execute),

@@ -1,0 +1,8 @@
+//! The store's contract, checked on both backends: every case runs once on a SQLite file and
+//! once on a PostgreSQL database of its own (skipped without `PG_TEST_URL`, see `support`).
+//! A case states what the repositories promise callers, through their traits only.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod tenancy;
