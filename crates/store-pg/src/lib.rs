@@ -8,11 +8,17 @@
 
 #![warn(missing_docs)]
 
+mod blocks;
+mod callbacks;
+mod docs;
+mod kv;
 mod locks;
 mod migrate;
 mod pg;
+mod sealing;
 mod secrets;
 mod tenancy;
+mod webhooks;
 
 use std::sync::Arc;
 

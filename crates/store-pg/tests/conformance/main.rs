@@ -5,4 +5,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod blocks;
+mod callbacks;
+mod docs;
+mod kv;
+mod sealing;
 mod tenancy;
+mod webhooks;

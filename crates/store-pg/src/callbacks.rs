@@ -1,0 +1,1 @@
+//! (#17, in progress) the callbacks repository on PostgreSQL.

@@ -1,0 +1,1 @@
+//! (#17, in progress) the docs repository on PostgreSQL.

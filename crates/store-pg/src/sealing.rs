@@ -1,0 +1,1 @@
+//! (#17, in progress) the sealing repository on PostgreSQL.

@@ -1,0 +1,1 @@
+//! (#17, in progress) the webhooks repository on PostgreSQL.

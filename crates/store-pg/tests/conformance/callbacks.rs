@@ -1,0 +1,1 @@
+//! (#17, in progress) conformance cases of the callbacks repository.
