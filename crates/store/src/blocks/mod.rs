@@ -153,7 +153,10 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(de: D) -> Resu
 const BLOCK_COLUMNS: &str = "id, team_id, name, language, active_version, env, timeout_ms, fuel, memory_bytes, \
                              created_at, updated_at, idempotency_pointer, store_payload, network, key_value, retry";
 
-type BlockRow = (Block, String, String, String, Option<String>);
+/// A block read from a row before its JSON columns are decoded: the block (with empty
+/// settings) and its stored `env`, `network`, `key_value` and `retry` texts, as every backend
+/// reads them; [`decode`] finishes it.
+pub type BlockRow = (Block, String, String, String, Option<String>);
 
 fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BlockRow> {
     Ok((
@@ -182,7 +185,9 @@ fn block_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<BlockRow> {
     ))
 }
 
-fn decode((mut block, env, network, key_value, retry): BlockRow) -> Result<Block, StoreError> {
+/// Decodes a [`BlockRow`]'s JSON columns into the block, so every backend reads the same
+/// stored text the same way (and reports the same `Corrupt` messages).
+pub fn decode((mut block, env, network, key_value, retry): BlockRow) -> Result<Block, StoreError> {
     block.retry = RetrySettings::from_column(retry, "block")?;
     block.key_value =
         serde_json::from_str(&key_value).map_err(|e| StoreError::Corrupt(format!("block key_value: {e}")))?;
@@ -191,11 +196,14 @@ fn decode((mut block, env, network, key_value, retry): BlockRow) -> Result<Block
     Ok(block)
 }
 
-fn encode_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+/// The stored text of a block's JSON column (`network`, `key_value`), byte for byte what
+/// every backend writes.
+pub fn encode_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn encode_env(env: &BTreeMap<String, EnvValue>) -> Result<String, StoreError> {
+/// The stored text of a block's `env` column, byte for byte what every backend writes.
+pub fn encode_env(env: &BTreeMap<String, EnvValue>) -> Result<String, StoreError> {
     serde_json::to_string(env).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 

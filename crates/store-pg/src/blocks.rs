@@ -1,1 +1,0 @@
-//! (#17, in progress) the blocks repository on PostgreSQL.
