@@ -34,12 +34,16 @@ fn hash_at(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<[u8; 
         .transpose()
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(text: &str, what: &str) -> Result<T, StoreError> {
+/// A stored enum (target kind, auth mode, state) from its serde name, as every backend stores
+/// it; a name no variant has is `Corrupt`.
+pub fn decode<T: for<'de> Deserialize<'de>>(text: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
         .map_err(|e| StoreError::Corrupt(format!("webhook {what} {text:?}: {e}")))
 }
 
-fn encode<T: Serialize>(value: &T) -> String {
+/// The stored text of an enum (target kind, auth mode, state): its serde name, so every backend
+/// writes the same values.
+pub fn encode<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
@@ -198,8 +202,9 @@ pub(crate) fn update(
 }
 
 /// A signature check (with its signing secrets) sealed under the master key: an HMAC secret
-/// cannot be hashed, since the server must compute with it.
-fn signature_text(
+/// cannot be hashed, since the server must compute with it. Public so every backend stores the
+/// same sealed text.
+pub fn signature_text(
     sealer: &Sealer,
     team_id: TeamId,
     signature: Option<&SignatureConfig>,
@@ -212,7 +217,9 @@ fn signature_text(
     Ok(Some(sealed))
 }
 
-fn open_signature(sealer: &Sealer, team_id: TeamId, sealed: &str) -> Result<SignatureConfig, StoreError> {
+/// A stored signature check, opened (`Corrupt` when it does not open or parse): public so every
+/// backend reads it back the same way.
+pub fn open_signature(sealer: &Sealer, team_id: TeamId, sealed: &str) -> Result<SignatureConfig, StoreError> {
     let json = sealer
         .open(&signature_context(team_id), sealed)
         .map_err(|e| StoreError::Corrupt(format!("webhook signature: {e}")))?;
