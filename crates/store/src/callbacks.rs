@@ -22,7 +22,8 @@ pub enum CallbackTarget {
 }
 
 impl CallbackTarget {
-    fn as_str(self) -> &'static str {
+    /// Its stored name (`target_kind`), the same in every backend.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Block => "block",
             Self::Doc => "doc",
@@ -105,7 +106,9 @@ fn callback_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Callback, Str
     ))
 }
 
-fn decode((mut callback, kind, events): (Callback, String, String)) -> Result<Callback, StoreError> {
+/// Completes a callback read from a row: its stored `target_kind` and `events` JSON, decoded
+/// the same way by every backend.
+pub fn decode((mut callback, kind, events): (Callback, String, String)) -> Result<Callback, StoreError> {
     callback.target_kind = CallbackTarget::parse(&kind)?;
     callback.events =
         serde_json::from_str(&events).map_err(|e| StoreError::Corrupt(format!("callback events: {e}")))?;
@@ -283,7 +286,9 @@ fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Message, Strin
     ))
 }
 
-fn decode_message((mut message, event): (Message, String)) -> Result<Message, StoreError> {
+/// Completes a message read from a row with its stored `event`, decoded the same way by every
+/// backend.
+pub fn decode_message((mut message, event): (Message, String)) -> Result<Message, StoreError> {
     message.event = serde_json::from_value(serde_json::Value::String(event))
         .map_err(|e| StoreError::Corrupt(format!("callback event: {e}")))?;
     Ok(message)
