@@ -8,8 +8,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use wasmhook_server::auth::issue;
 use wasmhook_server::config::{Config, Flags};
-use wasmhook_store::Store;
-use wasmhook_store::repo::{Database, TeamRef};
+use wasmhook_store::repo::TeamRef;
 use wasmhook_store::tenancy::KeyScope;
 
 /// mimalloc instead of glibc malloc: in the v4 and accept profiles glibc's `malloc`/`free`
@@ -109,7 +108,8 @@ async fn create_key(
         other => anyhow::bail!("--scope must be admin or execute, not {other:?}"),
     };
     let sealer = wasmhook_server::state::open_sealer(config).context("cannot open the master key")?;
-    let store = Store::open(&config.database_path(), Arc::new(sealer)).context("cannot open the store")?;
+    let store =
+        wasmhook_server::state::open_database(config, Arc::new(sealer)).await.context("cannot open the store")?;
     let user_name = user_name.to_owned();
     let team = team.map_or(TeamRef::Operator, TeamRef::Id);
     let (user, text) = issue::new_user_key(&user_name, scope, Some("cli"));

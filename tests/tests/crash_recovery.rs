@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::binary::{Binary, block_with};
+use support::rows;
 use tokio::sync::Semaphore;
 
 const DELIVERIES: usize = 2000;
@@ -104,13 +105,12 @@ async fn kill_9_mid_burst_loses_nothing_accepted_and_runs_nothing_twice() {
         replayed += 1;
     }
 
-    let database = dir.path().join("wasmhook.sqlite3");
-    let conn = rusqlite::Connection::open(&database).expect("sqlite");
+    let data = dir.path();
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
-        let unfinished: i64 = conn
-            .query_row("SELECT COUNT(*) FROM executions WHERE status IN ('queued', 'running')", [], |r| r.get(0))
-            .expect("count");
+        let unfinished =
+            rows::number(data, "SELECT COUNT(*) FROM executions WHERE status IN ('queued', 'running')", &[])
+                .expect("count");
         if unfinished == 0 {
             break;
         }
@@ -118,26 +118,19 @@ async fn kill_9_mid_burst_loses_nothing_accepted_and_runs_nothing_twice() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let total: i64 = conn.query_row("SELECT COUNT(*) FROM executions", [], |r| r.get(0)).expect("total");
+    let total = rows::number(data, "SELECT COUNT(*) FROM executions", &[]).expect("total");
     assert_eq!(total, DELIVERIES as i64, "exactly one execution per delivery");
-    let distinct: i64 = conn
-        .query_row(
-            "SELECT COUNT(DISTINCT json_extract(output, '$.data.n')) FROM executions WHERE status = 'succeeded'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("distinct");
+    let n = rows::json_field(data, "output", &["data", "n"]);
+    let distinct =
+        rows::number(data, &format!("SELECT COUNT(DISTINCT {n}) FROM executions WHERE status = 'succeeded'"), &[])
+            .expect("distinct");
     assert_eq!(distinct, DELIVERIES as i64, "every delivery succeeded once, with its own data");
-    for (n, id) in &accepted_before {
-        let (status, seen): (String, i64) = conn
-            .query_row("SELECT status, json_extract(output, '$.data.n') FROM executions WHERE id = ?1", [id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .expect("an accepted delivery has its record");
-        assert_eq!((status.as_str(), seen), ("succeeded", *n as i64));
+    for (n_sent, id) in &accepted_before {
+        let row = rows::query(data, &format!("SELECT status, {n} FROM executions WHERE id = $1"), &[id]);
+        let row = row.first().expect("an accepted delivery has its record");
+        assert_eq!((row[0].as_deref(), row[1].as_deref()), (Some("succeeded"), Some(n_sent.to_string().as_str())));
     }
-    let rerun: i64 =
-        conn.query_row("SELECT COUNT(*) FROM executions WHERE attempts > 1", [], |r| r.get(0)).expect("rerun");
+    let rerun = rows::number(data, "SELECT COUNT(*) FROM executions WHERE attempts > 1", &[]).expect("rerun");
     eprintln!(
         "crash recovery: {} accepted before kill -9, {} failed and retried ({replayed} accepted after restart), \
          {rerun} interrupted runs re-run, {total} records",
@@ -198,16 +191,15 @@ async fn kill_9_between_attempts_still_runs_the_next_attempt_once() {
     let delivery = body["execution_id"].as_str().expect("id").to_owned();
 
     // Wait for the first attempt's failure and the scheduled second attempt, then kill.
-    let database = dir.path().join("wasmhook.sqlite3");
-    let conn = rusqlite::Connection::open(&database).expect("sqlite");
+    let data = dir.path();
     let deadline = Instant::now() + Duration::from_secs(30);
-    let not_before: i64 = loop {
-        let scheduled = conn.query_row(
-            "SELECT not_before FROM executions WHERE retry_of = ?1 AND status = 'scheduled'",
-            [&delivery],
-            |r| r.get(0),
+    let not_before = loop {
+        let scheduled = rows::number(
+            data,
+            "SELECT not_before FROM executions WHERE retry_of = $1 AND status = 'scheduled'",
+            &[&delivery],
         );
-        if let Ok(at) = scheduled {
+        if let Some(at) = scheduled {
             break at;
         }
         assert!(Instant::now() < deadline, "the second attempt was never scheduled");
@@ -219,13 +211,12 @@ async fn kill_9_between_attempts_still_runs_the_next_attempt_once() {
     let (second, _) = start(dir.path()).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let settled: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM executions WHERE retry_of = ?1 AND status = 'succeeded'",
-                [&delivery],
-                |r| r.get(0),
-            )
-            .expect("count");
+        let settled = rows::number(
+            data,
+            "SELECT COUNT(*) FROM executions WHERE retry_of = $1 AND status = 'succeeded'",
+            &[&delivery],
+        )
+        .expect("count");
         if settled == 1 {
             break;
         }
@@ -234,16 +225,17 @@ async fn kill_9_between_attempts_still_runs_the_next_attempt_once() {
     }
     // Another scheduler round must not run it again.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rows: Vec<(i64, String, i64, i64)> = conn
-        .prepare("SELECT attempt, status, attempts, COALESCE(started_at, 0) FROM executions WHERE id = ?1 OR retry_of = ?1 ORDER BY attempt")
-        .expect("query")
-        .query_map([&delivery], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("read");
-    assert_eq!(rows.len(), 2, "two attempts, no third: {rows:?}");
-    assert_eq!((rows[0].0, rows[0].1.as_str()), (1, "failed"));
-    assert_eq!((rows[1].0, rows[1].1.as_str(), rows[1].2), (2, "succeeded", 1), "run once: {rows:?}");
-    assert!(rows[1].3 >= not_before, "not before its time: started {} < {not_before}", rows[1].3);
+    let attempts = rows::query(
+        data,
+        "SELECT attempt, status, attempts, COALESCE(started_at, 0) FROM executions
+         WHERE id = $1 OR retry_of = $1 ORDER BY attempt",
+        &[&delivery],
+    );
+    let field = |row: usize, col: usize| attempts[row][col].clone().expect("not null");
+    let started: i64 = field(1, 3).parse().expect("started_at");
+    assert_eq!(attempts.len(), 2, "two attempts, no third: {attempts:?}");
+    assert_eq!((field(0, 0), field(0, 1)), ("1".into(), "failed".into()));
+    assert_eq!((field(1, 0), field(1, 1), field(1, 2)), ("2".into(), "succeeded".into(), "1".into()), "run once");
+    assert!(started >= not_before, "not before its time: started {started} < {not_before}");
     drop(second);
 }

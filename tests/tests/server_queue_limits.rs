@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::queue::{executions_in, post_with, wait_terminal};
+use support::rows;
 use support::server::{TestServer, test_config};
 use wasmhook_server::Config;
 
@@ -45,16 +46,12 @@ async fn shutdown_finishes_running_work_and_keeps_queued_work_for_the_next_start
         ids.push(body["execution_id"].as_str().expect("id").to_owned());
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let database = server.state.config.database_path();
+    let data = server.state.config.data_dir.clone();
     server.stop().await;
-    let statuses: Vec<String> = {
-        let conn = rusqlite::Connection::open(&database).expect("sqlite");
-        ids.iter()
-            .map(|id| {
-                conn.query_row("SELECT status FROM executions WHERE id = ?1", [id], |row| row.get(0)).expect("row")
-            })
-            .collect()
-    };
+    let statuses: Vec<String> = ids
+        .iter()
+        .map(|id| rows::text(&data, "SELECT status FROM executions WHERE id = $1", &[id]).expect("row"))
+        .collect();
     assert_eq!(statuses[0], "succeeded", "the running one finished during the grace period");
     assert_eq!(&statuses[1..], ["queued", "queued"], "queued work stays queued");
 
@@ -78,24 +75,18 @@ async fn a_queued_run_whose_block_cannot_load_fails_instead_of_staying_running()
     assert_eq!(ran.status, StatusCode::OK, "{}", ran.body);
     let id = ran.body["execution_id"].as_str().expect("id").to_owned();
     server.state.store.executions().flush().await.expect("flush");
-    let db = server.state.config.database_path();
+    let data = server.state.config.data_dir.clone();
     server.stop().await;
 
-    let conn = rusqlite::Connection::open(&db).expect("sqlite");
-    conn.execute("UPDATE executions SET status = 'queued' WHERE id = ?1", [&id]).expect("requeue");
-    conn.execute("UPDATE blocks SET env = 'not json' WHERE id = ?1", [&echo]).expect("corrupt the block");
-    drop(conn);
+    rows::execute(&data, "UPDATE executions SET status = 'queued' WHERE id = $1", &[&id]);
+    rows::execute(&data, "UPDATE blocks SET env = 'not json' WHERE id = $1", &[&echo]);
 
     let restarted = TestServer::start_in(dir.path()).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     let (status, message) = loop {
         restarted.state.store.executions().flush().await.expect("flush");
-        let conn = rusqlite::Connection::open(&db).expect("sqlite");
-        let row: (String, Option<String>) = conn
-            .query_row("SELECT status, error_message FROM executions WHERE id = ?1", [&id], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .expect("row");
+        let found = rows::query(&data, "SELECT status, error_message FROM executions WHERE id = $1", &[&id]);
+        let row = (found[0][0].clone().expect("status"), found[0][1].clone());
         if row.0 != "queued" && row.0 != "running" {
             break row;
         }
@@ -191,15 +182,13 @@ async fn a_keyed_sync_run_the_host_cannot_start_is_recorded_failed() {
     let server = TestServer::start_in(dir.path()).await;
     let key = server.key().to_owned();
     let echo = server.block(&key, "echo", json!({})).await;
-    let db = server.state.config.database_path();
+    let data = server.state.config.data_dir.clone();
     let artifacts = server.state.config.artifacts_dir();
     server.stop().await;
     for entry in std::fs::read_dir(&artifacts).expect("artifacts").flatten() {
         std::fs::remove_file(entry.path()).expect("remove artifact");
     }
-    let conn = rusqlite::Connection::open(&db).expect("sqlite");
-    conn.execute("DELETE FROM wasm_blob_chunks WHERE seq = 0", []).expect("lose a chunk");
-    drop(conn);
+    rows::execute(&data, "DELETE FROM wasm_blob_chunks WHERE seq = 0", &[]);
 
     let restarted = TestServer::start_in(dir.path()).await;
     let path = format!("/v2/webhook/blocks/{echo}/execute");

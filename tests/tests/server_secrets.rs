@@ -5,6 +5,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use support::rows;
 use support::server::{TestServer, test_config};
 use support::upstream::Upstream;
 use wasmhook_server::secrets::KeyText;
@@ -250,18 +251,14 @@ async fn signing_secrets_are_sealed_at_rest_and_plain_ones_are_sealed_at_boot() 
     assert!(!contains(&database_bytes(dir.path()), signing), "the signing secret is on disk in plain text");
 
     // What an earlier version wrote: the check as plain JSON.
-    let db = rusqlite::Connection::open(dir.path().join("wasmhook.sqlite3")).expect("open db");
     let plain = json!({ "scheme": "stripe", "secrets": [signing] }).to_string();
-    db.execute("UPDATE webhooks SET signature = ?1 WHERE id = ?2", rusqlite::params![plain, id]).expect("write plain");
-    drop(db);
+    rows::execute(dir.path(), "UPDATE webhooks SET signature = $1 WHERE id = $2", &[&plain, &id]);
 
     let again = server_in(dir.path(), None, None).await;
     let shown = again.get(&format!("/v1/webhooks/{id}"), &key).await;
     assert_eq!(shown.body["signature"]["scheme"], "stripe", "{}", shown.body);
     again.stop().await;
-    let db = rusqlite::Connection::open(dir.path().join("wasmhook.sqlite3")).expect("open db");
-    let stored: String =
-        db.query_row("SELECT signature FROM webhooks WHERE id = ?1", [&id], |row| row.get(0)).expect("row");
+    let stored = rows::text(dir.path(), "SELECT signature FROM webhooks WHERE id = $1", &[&id]).expect("row");
     assert!(stored.starts_with("v1:") && !stored.contains(signing), "sealed at boot: {stored}");
 }
 

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::rows;
 use support::server::TestServer;
 
 const NIL: &str = "00000000-0000-0000-0000-000000000000";
@@ -262,8 +263,7 @@ async fn a_doc_without_datasets_is_a_422_on_every_path() {
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{mode}: {}", answer.body);
     }
     server.state.store.executions().flush().await.expect("flush");
-    let conn = rusqlite::Connection::open(server.state.config.database_path()).expect("sqlite");
-    let runs: i64 = conn.query_row("SELECT COUNT(*) FROM executions", [], |row| row.get(0)).expect("count");
+    let runs = rows::number(&server.state.config.data_dir, "SELECT COUNT(*) FROM executions", &[]).expect("count");
     assert_eq!(runs, 0);
 }
 

@@ -15,6 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::rows;
 use support::server::{TestServer, Triggered};
 use support::signers::{ensure_signers, signers_home, signers_source};
 
@@ -81,9 +82,12 @@ impl Hook<'_> {
 
     async fn runs(&self) -> i64 {
         self.server.state.store.executions().flush().await.expect("flush");
-        let conn = rusqlite::Connection::open(self.server.state.config.database_path()).expect("sqlite");
-        conn.query_row("SELECT COUNT(*) FROM executions WHERE webhook_id = ?1", [&self.id], |row| row.get(0))
-            .expect("count")
+        rows::number(
+            &self.server.state.config.data_dir,
+            "SELECT COUNT(*) FROM executions WHERE webhook_id = $1",
+            &[&self.id],
+        )
+        .expect("count")
     }
 }
 

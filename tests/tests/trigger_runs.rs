@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::rows;
 use support::server::TestServer;
 
 fn path_of(webhook: &Value) -> String {
@@ -83,8 +84,7 @@ async fn async_json_with_invalid_utf8_is_refused_before_anything_is_stored() {
     let refused = server.trigger(&path, &[("content-type", "application/json")], latin1).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
     server.state.store.executions().flush().await.expect("flush");
-    let conn = rusqlite::Connection::open(server.state.config.database_path()).expect("sqlite");
-    let stored: i64 = conn.query_row("SELECT COUNT(*) FROM executions", [], |row| row.get(0)).expect("count");
+    let stored = rows::number(&server.state.config.data_dir, "SELECT COUNT(*) FROM executions", &[]).expect("count");
     assert_eq!(stored, 0, "nothing was accepted");
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::rows;
 use support::server::{TestServer, test_config};
 use wasmhook_server::Config;
 
@@ -22,8 +23,7 @@ fn bearer(secret: &str) -> String {
 /// Executions recorded for a webhook, read from the SQLite file (after the writer flushed).
 async fn executions_of(server: &TestServer, webhook_id: &str) -> i64 {
     server.state.store.executions().flush().await.expect("flush");
-    let conn = rusqlite::Connection::open(server.state.config.database_path()).expect("sqlite");
-    conn.query_row("SELECT COUNT(*) FROM executions WHERE webhook_id = ?1", [webhook_id], |row| row.get(0))
+    rows::number(&server.state.config.data_dir, "SELECT COUNT(*) FROM executions WHERE webhook_id = $1", &[webhook_id])
         .expect("count")
 }
 

@@ -18,6 +18,7 @@ use wasmhook_sandbox::{HostClient, Sandbox, SandboxConfig, SandboxError};
 use wasmhook_store::cache::CachedDatabase;
 use wasmhook_store::repo::SharedDatabase;
 use wasmhook_store::{Store, StoreError};
+use wasmhook_store_pg::{PgError, PgStore};
 
 /// Shared application state; cheap to clone.
 #[derive(Debug, Clone)]
@@ -63,6 +64,9 @@ pub enum StartError {
     /// The store could not be opened or bootstrapped.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The PostgreSQL database could not be reached or migrated.
+    #[error(transparent)]
+    Postgres(#[from] PgError),
     /// The sandbox could not be built.
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
@@ -83,8 +87,7 @@ impl AppState {
     /// its admin user and an admin key, returned here and never again.
     pub async fn open(config: Config) -> Result<(Self, Option<BootstrapKey>), StartError> {
         let sealer = Arc::new(open_sealer(&config)?);
-        let sqlite = Store::open_with_linger(&config.database_path(), config.record_linger, Arc::clone(&sealer))?;
-        let store: SharedDatabase = Arc::new(CachedDatabase::new(Arc::new(sqlite)));
+        let store: SharedDatabase = Arc::new(CachedDatabase::new(open_database(&config, Arc::clone(&sealer)).await?));
         let run_keys = Arc::new(RunKeys::default());
         let resealed = store.sealing().reseal_all().await?;
         if resealed > 0 {
@@ -125,6 +128,17 @@ impl AppState {
         let uploads = Arc::new(tokio::sync::Semaphore::new(config.upload_limit()));
         Ok((Self { store, sandbox, executor, config, limiters, uploads, sealer, run_keys, callbacks }, bootstrap))
     }
+}
+
+/// The configured database: PostgreSQL when `database_url` is set (migrated before this
+/// returns), else the SQLite file in `data_dir`.
+pub async fn open_database(config: &Config, sealer: Arc<Sealer>) -> Result<SharedDatabase, StartError> {
+    Ok(match &config.database_url {
+        Some(url) => {
+            Arc::new(PgStore::connect(url.reveal(), config.database_pool_size, sealer).await?.with_lease(config.lease))
+        }
+        None => Arc::new(Store::open_with_linger(&config.database_path(), config.record_linger, sealer)?),
+    })
 }
 
 /// The sealer over the configured master key (or the key file, created on first start), also

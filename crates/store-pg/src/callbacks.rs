@@ -76,7 +76,6 @@ fn message_from(row: &Row) -> Result<Message, StoreError> {
 
 /// The callbacks of the team among `targets` that subscribe to `event`, in the order of
 /// `targets` (one round trip for all of them).
-#[cfg_attr(not(test), allow(dead_code))] // used by executions (next slice)
 pub(crate) async fn subscribed(
     c: &impl GenericClient,
     team_id: TeamId,
@@ -93,7 +92,6 @@ pub(crate) async fn subscribed(
 }
 
 /// Adds a message, due at once.
-#[cfg_attr(not(test), allow(dead_code))] // used by executions (next slice)
 pub(crate) async fn insert_message(c: &impl GenericClient, message: &Message) -> Result<(), StoreError> {
     pg::execute(
         c,
@@ -114,7 +112,6 @@ pub(crate) async fn insert_message(c: &impl GenericClient, message: &Message) ->
 }
 
 /// The messages of an execution, oldest first (ids in byte order on a tie, as SQLite).
-#[cfg_attr(not(test), allow(dead_code))] // used by executions (next slice)
 pub(crate) async fn messages_of(
     c: &impl GenericClient,
     team_id: TeamId,
@@ -128,7 +125,6 @@ pub(crate) async fn messages_of(
 }
 
 /// Deletes finished messages made before `cutoff`; returns how many.
-#[cfg_attr(not(test), allow(dead_code))] // used by executions (next slice)
 pub(crate) async fn purge(c: &impl GenericClient, cutoff: i64) -> Result<usize, StoreError> {
     let deleted =
         pg::execute(c, "DELETE FROM callback_messages WHERE created_at < $1 AND status != 'pending'", &[&cutoff])

@@ -115,7 +115,6 @@ async fn charge(c: &impl GenericClient, team_id: TeamId, delta: i64) -> Result<i
 /// it has locked are purged, so a writer that read an expired row before the purge cannot
 /// have its bytes taken off twice; every team with values has a usage row (a write creates it
 /// first). The locks are taken in team order, so two purges cannot deadlock.
-#[cfg_attr(not(test), allow(dead_code))] // used by executions (next slice)
 pub(crate) async fn purge_expired(c: &impl GenericClient, now: i64) -> Result<usize, StoreError> {
     let locked = pg::query(
         c,

@@ -10,24 +10,38 @@
 
 mod blocks;
 mod callbacks;
+mod database;
+mod deliveries;
 mod docs;
+mod executions;
 mod kv;
 mod locks;
 mod migrate;
 mod pg;
+mod replay_jobs;
 mod sealing;
 mod secrets;
 mod tenancy;
 mod webhooks;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
+use uuid::Uuid;
 use wasmhook_store::StoreError;
 use wasmhook_store::sealing::Sealer;
 
 pub use migrate::KNOWN_VERSION;
+
+/// How long a node's claim on an execution lasts without renewal by default: a dead node's
+/// runs start again elsewhere at most this long after its last renewal.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX).max(1)
+}
 
 /// Why the PostgreSQL store could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +77,10 @@ pub struct PgStore {
     /// Seals what is stored encrypted (webhook signature checks) and opens it on reads, as the
     /// SQLite store does.
     sealer: Arc<Sealer>,
+    /// Sync runs' records being written in the background.
+    detached: executions::Detached,
+    /// This node's claim on the executions it queues and runs (see `executions/leases.rs`).
+    lease: executions::leases::Lease,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -85,7 +103,23 @@ impl PgStore {
         if applied > 0 {
             tracing::info!(applied, version = KNOWN_VERSION, "PostgreSQL schema migrated");
         }
-        Ok(Self { pool, sealer })
+        let lease = executions::leases::Lease { node: Uuid::new_v4(), ms: millis(DEFAULT_LEASE) };
+        Ok(Self { pool, sealer, detached: executions::Detached::default(), lease })
+    }
+
+    /// The same store with leases of `lease` (default [`DEFAULT_LEASE`]): how long after a
+    /// node's death its runs are taken over. The node must call
+    /// [`ExecutionRepo::renew_leases`](wasmhook_store::repo::ExecutionRepo::renew_leases)
+    /// well within it (the server does every third of it).
+    #[must_use]
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease.ms = millis(lease);
+        self
+    }
+
+    /// This node's id in `lease_owner` (random per start).
+    pub fn node_id(&self) -> Uuid {
+        self.lease.node
     }
 
     /// The schema version the database is at.

@@ -32,13 +32,6 @@ pub(crate) fn pool(error: deadpool_postgres::PoolError) -> StoreError {
     StoreError::Database(Arc::new(error))
 }
 
-/// Whether a statement failed on a unique index (a concurrent insert of the same key).
-pub(crate) fn is_unique_violation(error: &StoreError) -> bool {
-    let StoreError::Database(source) = error else { return false };
-    source.downcast_ref::<tokio_postgres::Error>().and_then(tokio_postgres::Error::code)
-        == Some(&SqlState::UNIQUE_VIOLATION)
-}
-
 /// A count or size the database keeps as `bigint`.
 pub(crate) fn to_i64(value: usize) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)

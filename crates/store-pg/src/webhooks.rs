@@ -223,9 +223,6 @@ pub(crate) async fn reseal_signature(c: &impl GenericClient, id: WebhookId, seal
 /// and the losers re-check the condition on the winner's row (`armed_until` now NULL), so
 /// exactly one succeeds. Runs in the caller's transaction, so the arm is spent only if the
 /// delivery's rows commit.
-// Used by executions (next slice); this allow goes then. Not `cfg_attr(not(test), …)`: the
-// lib's test build does not call it either, and clippy --all-targets would refuse it.
-#[allow(dead_code)]
 pub(crate) async fn take_arm(c: &impl GenericClient, id: WebhookId, now: i64) -> Result<(), StoreError> {
     let changed = pg::execute(
         c,

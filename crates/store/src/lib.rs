@@ -78,6 +78,10 @@ pub enum StoreError {
     /// A stored value could not be decoded (corruption or a bug).
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// Another node took this execution over (its lease expired while this node ran it): the
+    /// record of this run was not written; the other node's run is the one that counts.
+    #[error("this execution was taken over by another node after its lease expired; this run's record was dropped")]
+    LeaseLost,
     /// An armed trigger webhook's single call was already taken (or its arm expired).
     #[error("this webhook is armed for a single call, which was already taken or expired; arm it again")]
     NotArmed,

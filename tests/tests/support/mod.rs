@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod postgres;
 pub mod queue;
+pub mod rows;
 pub mod sandbox;
 pub mod server;
 pub mod signers;

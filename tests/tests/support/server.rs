@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use wasmhook_server::secrets::KeyText;
 use wasmhook_server::{AppState, Config};
 
 pub struct TestServer {
@@ -17,6 +18,15 @@ pub struct TestServer {
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<std::io::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for TestServer {
+    /// A server on a data dir of its own also had a database of its own on PostgreSQL.
+    fn drop(&mut self) {
+        if let Some(dir) = &self._dir {
+            super::postgres::drop_database(dir.path());
+        }
+    }
 }
 
 pub struct Response {
@@ -197,5 +207,10 @@ pub fn share_artifacts(data_dir: &Path) {
 }
 
 pub fn test_config(data_dir: &Path) -> Config {
-    Config { data_dir: PathBuf::from(data_dir), max_concurrent_runs: 32, ..Config::default() }
+    let mut config = Config { data_dir: PathBuf::from(data_dir), max_concurrent_runs: 32, ..Config::default() };
+    if let Some(url) = super::postgres::database_url(data_dir) {
+        config.database_url = Some(KeyText::new(url));
+        config.master_key = Some(KeyText::new(super::postgres::MASTER_KEY));
+    }
+    config
 }

@@ -15,6 +15,9 @@ use crate::secrets::KeyText;
 pub(super) struct Layer {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    database_pool_size: Option<u64>,
+    lease_ms: Option<u64>,
     public_url: Option<String>,
     max_body_bytes: Option<u64>,
     max_wasm_bytes: Option<u64>,
@@ -168,6 +171,15 @@ impl Config {
         }
         if let Some(v) = layer.outbound_max_body_bytes {
             self.outbound_max_body_bytes = v;
+        }
+        if let Some(v) = layer.database_url {
+            self.database_url = Some(KeyText::new(v));
+        }
+        if let Some(v) = layer.database_pool_size {
+            self.database_pool_size = size("database_pool_size", v)?;
+        }
+        if let Some(v) = layer.lease_ms {
+            self.lease = Duration::from_millis(v);
         }
         if let Some(v) = layer.master_key {
             self.master_key = Some(KeyText::new(v));

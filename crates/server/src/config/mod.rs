@@ -45,8 +45,19 @@ pub enum ConfigError {
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Directory for the SQLite file and compiled artifacts.
+    /// Directory for the SQLite file (unless `database_url` is set), the compiled artifacts
+    /// and the master key file.
     pub data_dir: PathBuf,
+    /// `postgres://user:password@host:port/database`: keep everything in PostgreSQL, shared
+    /// by every node that names it (`WASMHOOK_DATABASE_URL`); `None`: the SQLite file in
+    /// `data_dir`. Redacted in logs (it may carry a password).
+    pub database_url: Option<KeyText>,
+    /// Connections each node keeps to PostgreSQL at most.
+    pub database_pool_size: usize,
+    /// PostgreSQL: how long a node's claim on the executions it queued or runs lasts without
+    /// renewal (renewed every third of it). A node that dies has its runs started again by
+    /// another node this long after its last renewal.
+    pub lease: Duration,
     /// The externally visible base URL (`https://hooks.example.com`) used in trigger webhook
     /// URLs; when unset, `http://` plus the request's `Host` header.
     pub public_url: Option<String>,
@@ -149,6 +160,12 @@ pub const DEFAULT_CALLBACK_SCHEDULE: [u64; 7] = [5, 300, 1800, 7200, 18_000, 36_
 /// Sync runs allowed per run slot by default: enough to keep every slot busy with a queue
 /// behind it, few enough that waiting payloads stay bounded.
 const SYNC_RUNS_PER_SLOT: usize = 4;
+/// PostgreSQL connections per node by default: three nodes stay well inside PostgreSQL's
+/// default `max_connections` (100), and a connection is held only for one statement or
+/// transaction, never across a run.
+pub const DEFAULT_DATABASE_POOL_SIZE: usize = 16;
+/// The shortest lease: a renewal every third of it must fit a database round trip with room.
+const MIN_LEASE_MS: u64 = 300;
 /// Uploads admitted per compile slot (one compiling, the rest reading or waiting).
 const UPLOADS_PER_COMPILE: usize = 4;
 
@@ -157,6 +174,9 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./wasmhook-data"),
+            database_url: None,
+            database_pool_size: DEFAULT_DATABASE_POOL_SIZE,
+            lease: wasmhook_store_pg::DEFAULT_LEASE,
             public_url: None,
             max_body_bytes: 16 << 20,
             max_wasm_bytes: 64 << 20,
@@ -308,6 +328,20 @@ impl Config {
         if self.max_connections == 0 {
             return Err(invalid("max_connections", "must be greater than 0"));
         }
+        if self.lease < Duration::from_millis(MIN_LEASE_MS) {
+            return Err(invalid("lease_ms", "must be at least 300 (renewals take a round trip each)"));
+        }
+        if self.database_pool_size == 0 {
+            return Err(invalid("database_pool_size", "must be greater than 0"));
+        }
+        if self.database_url.is_some() && self.master_key.is_none() && self.master_key_file.is_none() {
+            // Each node would create a key file of its own, and secrets sealed on one node
+            // would not open on another.
+            return Err(invalid(
+                "database_url",
+                "needs a master key every node shares: set master_key (WASMHOOK_MASTER_KEY) or master_key_file",
+            ));
+        }
         if self.retention_interval.is_zero() {
             return Err(invalid("retention_interval_ms", "must be greater than 0"));
         }
@@ -363,7 +397,7 @@ impl Config {
         self.max_sync_runs.unwrap_or(self.max_concurrent_runs as usize * SYNC_RUNS_PER_SLOT)
     }
 
-    /// The SQLite file.
+    /// The SQLite file (used when `database_url` is unset).
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("wasmhook.sqlite3")
     }

@@ -17,6 +17,7 @@
 mod bulk_replay;
 pub mod delivery;
 pub mod job;
+mod leases;
 mod queue;
 mod retention;
 mod retries;
@@ -174,6 +175,8 @@ impl Executor {
         tokio::spawn(async move { this.retain().await });
         let this = self.clone();
         tokio::spawn(async move { this.schedule_retries().await });
+        let this = self.clone();
+        tokio::spawn(async move { this.keep_leases().await });
         self.resume_replays().await?;
         Ok(count)
     }

@@ -129,6 +129,12 @@ impl Queue {
         self.lanes.lock().by_team.get(&lane).map_or(0, VecDeque::len)
     }
 
+    /// How many more executions the queue takes (what another node's lost runs may fill).
+    pub(super) fn room(&self) -> usize {
+        let lanes = self.lanes.lock();
+        self.max_depth.saturating_sub(lanes.depth + lanes.reserved_total)
+    }
+
     pub(super) fn depth(&self) -> usize {
         self.lanes.lock().depth
     }

@@ -26,6 +26,11 @@ impl KeyText {
     pub fn new(text: impl Into<String>) -> Self {
         Self(Zeroizing::new(text.into()))
     }
+
+    /// The text, for the one place that uses it (never to print).
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for KeyText {

@@ -17,7 +17,9 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use wasmhook_domain::ids::{BlockId, TeamId};
 use wasmhook_domain::{BlockDigest, BlockShape};
-use wasmhook_store::blocks::{self, BlockPatch, BlockVersion, KeyValueSettings, NetworkSettings, StoredBlob};
+use wasmhook_store::blocks::{
+    self, BlockPatch, BlockVersion, KeyValueSettings, NetworkSettings, StoredBlob, missing_secret,
+};
 use wasmhook_store::repo::{BlockCheck, BlockRepo};
 use wasmhook_store::{Block, StoreError, now_ms};
 
@@ -140,63 +142,10 @@ fn found(row: Option<Row>) -> Result<Block, StoreError> {
     row.as_ref().map(block_from).transpose()?.ok_or(StoreError::NotFound("block"))
 }
 
-/// `patch` applied to `block`: absent fields stay, `null` ones clear. Every field is named,
-/// so a field added to [`BlockPatch`] does not compile until it is applied here too.
-fn merge(block: &mut Block, patch: BlockPatch) {
-    let BlockPatch {
-        name,
-        language,
-        env,
-        timeout_ms,
-        fuel,
-        memory_bytes,
-        idempotency_pointer,
-        store_payload,
-        network,
-        key_value,
-        retry,
-    } = patch;
-    if let Some(name) = name {
-        block.name = name;
-    }
-    if let Some(language) = language {
-        block.language = language;
-    }
-    if let Some(env) = env {
-        block.env = env;
-    }
-    if let Some(timeout_ms) = timeout_ms {
-        block.timeout_ms = timeout_ms;
-    }
-    if let Some(fuel) = fuel {
-        block.fuel = fuel;
-    }
-    if let Some(memory_bytes) = memory_bytes {
-        block.memory_bytes = memory_bytes;
-    }
-    if let Some(idempotency_pointer) = idempotency_pointer {
-        block.idempotency_pointer = idempotency_pointer;
-    }
-    if let Some(store_payload) = store_payload {
-        block.store_payload = store_payload;
-    }
-    if let Some(network) = network {
-        block.network = network;
-    }
-    if let Some(key_value) = key_value {
-        block.key_value = key_value;
-    }
-    if let Some(retry) = retry {
-        block.retry = retry;
-    }
-}
-
 /// Every secret the block references exists in its team (the message is SQLite's).
 async fn check_secrets(c: &impl GenericClient, block: &Block) -> Result<(), StoreError> {
     if let Some(name) = secrets::first_missing(c, block.team_id, &block.secret_names()).await? {
-        return Err(StoreError::Invalid(format!(
-            "the block references secret {name:?}, which the team does not have (create it with PUT /v1/secrets/{name})"
-        )));
+        return Err(missing_secret(&name));
     }
     Ok(())
 }
@@ -223,7 +172,7 @@ impl BlockRepo for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
         let mut block = locked(&tx, team_id, id).await?;
-        merge(&mut block, patch);
+        patch.apply_to(&mut block);
         block.updated_at = now_ms();
         check(&block).map_err(StoreError::Invalid)?;
         check_secrets(&tx, &block).await?;

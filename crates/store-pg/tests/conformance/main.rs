@@ -3,11 +3,12 @@
 //! A case states what the repositories promise callers, through their traits only.
 
 #[path = "../support/mod.rs"]
-mod support;
+pub mod support;
 
 mod blocks;
 mod callbacks;
 mod docs;
+mod executions;
 mod kv;
 mod sealing;
 mod tenancy;

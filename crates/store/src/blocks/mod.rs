@@ -112,6 +112,13 @@ fn default_language() -> String {
     "rust".to_owned()
 }
 
+/// A block that references a secret its team does not have: the 422 every backend answers.
+pub fn missing_secret(name: &str) -> StoreError {
+    StoreError::Invalid(format!(
+        "the block references secret {name:?}, which the team does not have (create it with PUT /v1/secrets/{name})"
+    ))
+}
+
 /// The body of `PATCH /v1/blocks/{id}`: absent fields stay, `null` clears an optional limit.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -143,6 +150,59 @@ pub struct BlockPatch {
     /// Replaces the retry policy, or `null` for the server's default.
     #[serde(default, deserialize_with = "present")]
     pub retry: Option<Option<RetrySettings>>,
+}
+
+impl BlockPatch {
+    /// Applies the patch: absent fields stay, `null` ones clear. Every field is named, so a
+    /// field added to the patch does not compile until it is applied; both backends use this.
+    pub fn apply_to(self, block: &mut Block) {
+        let Self {
+            name,
+            language,
+            env,
+            timeout_ms,
+            fuel,
+            memory_bytes,
+            idempotency_pointer,
+            store_payload,
+            network,
+            key_value,
+            retry,
+        } = self;
+        if let Some(name) = name {
+            block.name = name;
+        }
+        if let Some(language) = language {
+            block.language = language;
+        }
+        if let Some(env) = env {
+            block.env = env;
+        }
+        if let Some(timeout_ms) = timeout_ms {
+            block.timeout_ms = timeout_ms;
+        }
+        if let Some(fuel) = fuel {
+            block.fuel = fuel;
+        }
+        if let Some(memory_bytes) = memory_bytes {
+            block.memory_bytes = memory_bytes;
+        }
+        if let Some(idempotency_pointer) = idempotency_pointer {
+            block.idempotency_pointer = idempotency_pointer;
+        }
+        if let Some(store_payload) = store_payload {
+            block.store_payload = store_payload;
+        }
+        if let Some(network) = network {
+            block.network = network;
+        }
+        if let Some(key_value) = key_value {
+            block.key_value = key_value;
+        }
+        if let Some(retry) = retry {
+            block.retry = retry;
+        }
+    }
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`, via `default`).
@@ -286,39 +346,7 @@ pub(crate) fn update_block(
     check: impl FnOnce(&Block) -> Result<(), StoreError>,
 ) -> Result<Block, StoreError> {
     let mut block = block(conn, team_id, id)?;
-    if let Some(name) = &patch.name {
-        block.name.clone_from(name);
-    }
-    if let Some(language) = &patch.language {
-        block.language.clone_from(language);
-    }
-    if let Some(env) = &patch.env {
-        block.env.clone_from(env);
-    }
-    if let Some(timeout_ms) = patch.timeout_ms {
-        block.timeout_ms = timeout_ms;
-    }
-    if let Some(fuel) = patch.fuel {
-        block.fuel = fuel;
-    }
-    if let Some(memory_bytes) = patch.memory_bytes {
-        block.memory_bytes = memory_bytes;
-    }
-    if let Some(pointer) = &patch.idempotency_pointer {
-        block.idempotency_pointer.clone_from(pointer);
-    }
-    if let Some(store_payload) = patch.store_payload {
-        block.store_payload = store_payload;
-    }
-    if let Some(network) = &patch.network {
-        block.network.clone_from(network);
-    }
-    if let Some(key_value) = &patch.key_value {
-        block.key_value.clone_from(key_value);
-    }
-    if let Some(retry) = &patch.retry {
-        block.retry.clone_from(retry);
-    }
+    patch.clone().apply_to(&mut block);
     block.updated_at = now_ms();
     check(&block)?;
     conn.execute(

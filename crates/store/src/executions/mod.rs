@@ -17,7 +17,7 @@ pub(crate) use attempts::{attempts_of, latest_attempt};
 
 pub use spec::ExecutionSpec;
 pub use writes::Promoted;
-pub use writes::{Claimed, NewExecution};
+pub use writes::{Claimed, NewExecution, kind_str};
 pub(crate) use writes::{claim, fail_unstarted, promote_due, purge, recover};
 pub(crate) use writes::{finish, insert_pending, insert_scheduled};
 
@@ -111,7 +111,8 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    fn as_str(self) -> &'static str {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::V2 => "v2",
             Self::V4 => "v4",
@@ -235,24 +236,82 @@ const COLUMNS: &str = "id, team_id, block_id, block_version, doc_id, dataset_key
     created_at, finished_at, replay_of, attempts, started_at, timeout_ms, webhook_id, outbound, attempt, retry_of,
     not_before, replay_job";
 
-struct RawRow {
-    execution: Execution,
-    trigger: String,
-    status: String,
-    error: Option<(String, String, Option<String>)>,
-    output: Option<String>,
-    logs: String,
-    input: Option<String>,
-    outbound: Option<String>,
+/// An execution row as any backend reads it: the plain columns already in `execution`, the
+/// stored text of the others still to decode ([`ExecutionRow::decode`]), so that the decoding
+/// (and its `Corrupt` messages) is one code for SQLite and PostgreSQL.
+#[derive(Debug)]
+pub struct ExecutionRow {
+    /// The plain columns; `trigger`, `status`, `error`, `output`, `logs`, `input` and
+    /// `outbound` are placeholders until decoded.
+    pub execution: Execution,
+    /// `trigger`.
+    pub trigger: String,
+    /// `status`.
+    pub status: String,
+    /// `error_kind`, `error_message` and `error_code`, when there is a kind.
+    pub error: Option<(String, String, Option<String>)>,
+    /// `output` (JSON text).
+    pub output: Option<String>,
+    /// `logs` (JSON text).
+    pub logs: String,
+    /// `input` (JSON text).
+    pub input: Option<String>,
+    /// `outbound` (JSON text).
+    pub outbound: Option<String>,
 }
 
-fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+impl ExecutionRow {
+    /// The read model; `full` also decodes logs, input and outbound calls (one execution, not
+    /// a listing).
+    pub fn decode(self, full: bool) -> Result<Execution, StoreError> {
+        decode(self, full)
+    }
+}
+
+/// The placeholder read model [`ExecutionRow`] starts from: a backend fills in the plain
+/// columns.
+pub fn blank_execution(id: ExecutionId, team_id: TeamId, block_id: BlockId) -> Execution {
+    Execution {
+        id,
+        team_id,
+        block_id,
+        block_version: 0,
+        doc_id: None,
+        dataset_key: None,
+        trigger: Trigger::V2,
+        status: ExecutionStatus::Queued,
+        error: None,
+        output: None,
+        logs: Vec::new(),
+        outbound: Vec::new(),
+        logs_dropped_bytes: 0,
+        fuel_consumed: 0,
+        duration_us: 0,
+        peak_memory_bytes: 0,
+        input: None,
+        timeout_ms: None,
+        replay_of: None,
+        webhook_id: None,
+        attempts: 0,
+        attempt: 1,
+        retry_of: None,
+        not_before: None,
+        replay_job: None,
+        created_at: 0,
+        started_at: None,
+        finished_at: None,
+        delivery: None,
+        callbacks: Vec::new(),
+    }
+}
+
+fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRow> {
     let kind: Option<String> = row.get(8)?;
     let error = match kind {
         Some(kind) => Some((kind, row.get::<_, Option<String>>(9)?.unwrap_or_default(), row.get(10)?)),
         None => None,
     };
-    Ok(RawRow {
+    Ok(ExecutionRow {
         execution: Execution {
             id: uuid_at(row, 0)?,
             team_id: uuid_at(row, 1)?,
@@ -295,7 +354,7 @@ fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
     })
 }
 
-fn decode(raw: RawRow, full: bool) -> Result<Execution, StoreError> {
+fn decode(raw: ExecutionRow, full: bool) -> Result<Execution, StoreError> {
     let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("execution {what}: {e}"));
     let mut execution = raw.execution;
     execution.trigger = raw.trigger.parse()?;

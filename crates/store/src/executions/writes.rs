@@ -244,6 +244,7 @@ pub(crate) fn purge(conn: &Connection, cutoff: i64) -> Result<usize, StoreError>
     )?)
 }
 
-fn kind_str(kind: FailureKind) -> String {
+/// A failure kind as stored (`error_kind`): its serde spelling.
+pub fn kind_str(kind: FailureKind) -> String {
     serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }

@@ -65,9 +65,7 @@ pub trait BlockRepo: Send + Sync {
 /// Every secret the block references exists in its team.
 fn check_secrets(conn: &Connection, block: &Block) -> Result<(), StoreError> {
     if let Some(name) = secrets::first_missing(conn, block.team_id, &block.secret_names())? {
-        return Err(StoreError::Invalid(format!(
-            "the block references secret {name:?}, which the team does not have (create it with PUT /v1/secrets/{name})"
-        )));
+        return Err(sql::missing_secret(&name));
     }
     Ok(())
 }

@@ -108,8 +108,22 @@ pub trait ExecutionRepo: Send + Sync {
     async fn claim(&self, id: ExecutionId, now: i64) -> Result<Option<Claimed>, StoreError>;
     /// Fails a claimed execution that could not start.
     async fn fail_unstarted(&self, id: ExecutionId, message: &str, now: i64) -> Result<(), StoreError>;
-    /// At boot: requeues what was running when the process died; the queue as (team, id).
+    /// At boot: requeues what was running when the process died; the queue as (team, id). On a
+    /// shared database, only what no live node holds (expired leases).
     async fn recover(&self) -> Result<Vec<(TeamId, ExecutionId)>, StoreError>;
+    /// Keeps this node's claims alive: on a shared database each node holds a lease on the
+    /// executions it queued or runs, and must renew it before it expires or another node takes
+    /// them over. Nothing to do where one process owns the database (SQLite).
+    async fn renew_leases(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Takes over, for this node, up to `room` executions whose node stopped renewing its
+    /// lease (it died): they are queued again (at least once, same ids) and returned as
+    /// (team, id) for this node's workers. Nothing on SQLite, where [`ExecutionRepo::recover`]
+    /// at boot is the whole story.
+    async fn take_over(&self, _room: usize) -> Result<Vec<(TeamId, ExecutionId)>, StoreError> {
+        Ok(Vec::new())
+    }
     /// Queues every scheduled attempt now due; also when the next one is due.
     async fn promote_due(&self, now: i64) -> Result<Promoted, StoreError>;
     /// One execution of the team.

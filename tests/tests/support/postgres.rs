@@ -1,0 +1,65 @@
+//! The server tests on PostgreSQL. With `TEST_BACKEND=postgres` (and `PG_TEST_URL`, a URL
+//! whose role may `CREATE DATABASE`; `tests/postgres/start.sh` prints both), every test server
+//! keeps its data in a PostgreSQL database of its own instead of its SQLite file; unset, the
+//! tests run on SQLite as always. `.ci/run` runs the server tests both ways.
+//!
+//! The database is named in the server's data dir (`postgres-url`), so a test that restarts a
+//! server on the same data dir finds the same database, as it would find the same SQLite file.
+
+use std::path::Path;
+
+use tokio_postgres::NoTls;
+
+const URL_FILE: &str = "postgres-url";
+
+/// The master key test servers share on PostgreSQL (a `database_url` needs one in config).
+pub const MASTER_KEY: &str = "0707070707070707070707070707070707070707070707070707070707070707";
+
+/// Whether this run puts the test servers on PostgreSQL.
+pub fn enabled() -> bool {
+    std::env::var("TEST_BACKEND").is_ok_and(|backend| backend == "postgres")
+}
+
+/// The database of the server on `data_dir`: the one named there, else a new one (named
+/// there for a restart). `None` on the SQLite run.
+pub fn database_url(data_dir: &Path) -> Option<String> {
+    if !enabled() {
+        return None;
+    }
+    let file = data_dir.join(URL_FILE);
+    if let Ok(url) = std::fs::read_to_string(&file) {
+        return Some(url);
+    }
+    let admin = std::env::var("PG_TEST_URL").expect("TEST_BACKEND=postgres needs PG_TEST_URL");
+    let name = format!("wasmhook_test_{}", uuid::Uuid::new_v4().simple());
+    run(&admin, format!("CREATE DATABASE {name}"));
+    let (base, _) = admin.rsplit_once('/').expect("PG_TEST_URL names a database");
+    let url = format!("{base}/{name}");
+    std::fs::create_dir_all(data_dir).expect("data dir");
+    std::fs::write(&file, &url).expect("write postgres-url");
+    Some(url)
+}
+
+/// Drops the database of the server on `data_dir`, if it has one (connections still open to
+/// it are closed).
+pub fn drop_database(data_dir: &Path) {
+    let Ok(url) = std::fs::read_to_string(data_dir.join(URL_FILE)) else { return };
+    let (Ok(admin), Some((_, name))) = (std::env::var("PG_TEST_URL"), url.rsplit_once('/')) else { return };
+    run(&admin, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}
+
+/// Runs one statement on its own thread and runtime: callers are sync (a config builder, a
+/// `Drop`) and may be inside the test's runtime, where blocking on a future would panic.
+fn run(url: &str, sql: String) {
+    let url = url.to_owned();
+    let ran = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("connect to PG_TEST_URL");
+            tokio::spawn(connection);
+            client.batch_execute(&sql).await.expect(&sql);
+        });
+    })
+    .join();
+    ran.expect("the statement ran");
+}

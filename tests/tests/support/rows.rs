@@ -1,0 +1,106 @@
+//! Looking at (and tampering with) a test server's rows behind its back, on whichever backend
+//! it runs (see `postgres.rs`). Statements are written once for both: parameters are `$1`,
+//! `$2`, … and are inlined as quoted literals, which SQLite compares with its text columns and
+//! PostgreSQL casts to the column's type (`uuid`, `bigint`, …). Test values only.
+
+use std::path::Path;
+
+use tokio_postgres::{NoTls, SimpleQueryMessage};
+
+/// One row, each column as text (`None`: NULL).
+pub type Row = Vec<Option<String>>;
+
+/// `sql` with `$n` replaced by `params[n - 1]` as a quoted literal (highest numbers first, so
+/// `$1` does not eat the start of `$10`).
+fn inline(sql: &str, params: &[&str]) -> String {
+    let mut text = sql.to_owned();
+    for (index, value) in params.iter().enumerate().rev() {
+        text = text.replace(&format!("${}", index + 1), &format!("'{}'", value.replace('\'', "''")));
+    }
+    text
+}
+
+/// Whether the server on `data_dir` keeps its data in PostgreSQL.
+pub fn on_postgres_backend(data_dir: &Path) -> bool {
+    data_dir.join("postgres-url").exists()
+}
+
+/// The SQL expression reading `path` inside the JSON text in `column`, in the server's
+/// backend's dialect (SQLite's `json_extract`, PostgreSQL's `#>>`).
+pub fn json_field(data_dir: &Path, column: &str, path: &[&str]) -> String {
+    if on_postgres_backend(data_dir) {
+        format!("({column}::json #>> '{{{}}}')", path.join(","))
+    } else {
+        format!("json_extract({column}, '$.{}')", path.join("."))
+    }
+}
+
+/// Runs `sql` on the server's database; its rows.
+pub fn query(data_dir: &Path, sql: &str, params: &[&str]) -> Vec<Row> {
+    let sql = inline(sql, params);
+    match std::fs::read_to_string(data_dir.join("postgres-url")) {
+        Ok(url) => on_postgres(url, sql),
+        Err(_) => on_sqlite(&data_dir.join("wasmhook.sqlite3"), &sql),
+    }
+}
+
+/// Runs `sql` for its effect.
+pub fn execute(data_dir: &Path, sql: &str, params: &[&str]) {
+    query(data_dir, sql, params);
+}
+
+/// The first column of the first row, as a number (`COUNT(*)`, a timestamp, …).
+pub fn number(data_dir: &Path, sql: &str, params: &[&str]) -> Option<i64> {
+    let rows = query(data_dir, sql, params);
+    rows.first()?.first()?.as_ref().map(|text| text.parse().expect("a number"))
+}
+
+/// The first column of the first row, as text.
+pub fn text(data_dir: &Path, sql: &str, params: &[&str]) -> Option<String> {
+    query(data_dir, sql, params).into_iter().next()?.into_iter().next()?
+}
+
+fn on_sqlite(path: &Path, sql: &str) -> Vec<Row> {
+    use rusqlite::types::ValueRef;
+    let conn = rusqlite::Connection::open(path).expect("open the SQLite file");
+    let mut statement = conn.prepare(sql).expect(sql);
+    let columns = statement.column_count();
+    let mut rows = statement.query([]).expect(sql);
+    let mut found = Vec::new();
+    while let Some(row) = rows.next().expect(sql) {
+        found.push(
+            (0..columns)
+                .map(|i| match row.get_ref(i).expect("column") {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(n) => Some(n.to_string()),
+                    ValueRef::Real(x) => Some(x.to_string()),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                })
+                .collect(),
+        );
+    }
+    found
+}
+
+/// On a thread and runtime of its own: callers may be inside the test's runtime.
+fn on_postgres(url: String, sql: String) -> Vec<Row> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
+            tokio::spawn(connection);
+            let messages = client.simple_query(&sql).await.expect(&sql);
+            messages
+                .iter()
+                .filter_map(|message| match message {
+                    SimpleQueryMessage::Row(row) => {
+                        Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+    })
+    .join()
+    .expect("the statement ran")
+}
