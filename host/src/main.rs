@@ -108,8 +108,9 @@ async fn create_key(
         other => anyhow::bail!("--scope must be admin or execute, not {other:?}"),
     };
     let sealer = wasmhook_server::state::open_sealer(config).context("cannot open the master key")?;
-    let store =
-        wasmhook_server::state::open_database(config, Arc::new(sealer)).await.context("cannot open the store")?;
+    let backend =
+        wasmhook_server::state::Backend::open(config, Arc::new(sealer)).await.context("cannot open the store")?;
+    let store = backend.shared();
     let user_name = user_name.to_owned();
     let team = team.map_or(TeamRef::Operator, TeamRef::Id);
     let (user, text) = issue::new_user_key(&user_name, scope, Some("cli"));

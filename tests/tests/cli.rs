@@ -11,6 +11,7 @@ fn create_key(data_dir: &std::path::Path, scope: &str) -> std::process::Output {
         .args(["admin", "create-key", "--scope", scope, "--data-dir"])
         .arg(data_dir)
         .env("WASMHOOK_LOG", "warn")
+        .envs(support::postgres::process_env(data_dir))
         .output()
         .expect("the binary runs")
 }

@@ -11,6 +11,7 @@ use std::process::Stdio;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::binary::{Binary, block_with, post_json};
+use support::rows;
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|window| window == needle.as_bytes())
@@ -74,14 +75,5 @@ async fn secrets_are_absent_from_logs_records_and_the_block() {
     let logs = std::fs::read(&log_path).expect("logs");
     assert!(contains(&logs, "api/webhooks"), "trace logs were captured ({} bytes)", logs.len());
     assert!(!contains(&logs, &secret), "the secret is in the logs");
-    let mut sqlite_files = 0;
-    for entry in std::fs::read_dir(&data_dir).expect("data dir") {
-        let path = entry.expect("entry").path();
-        if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("wasmhook.sqlite3")) {
-            sqlite_files += 1;
-            let bytes = std::fs::read(&path).expect("sqlite file");
-            assert!(!contains(&bytes, &secret), "the secret is in {}", path.display());
-        }
-    }
-    assert!(sqlite_files >= 1);
+    assert!(!contains(&rows::stored_bytes(&data_dir), &secret), "the secret is in the database");
 }

@@ -87,7 +87,9 @@ impl AppState {
     /// its admin user and an admin key, returned here and never again.
     pub async fn open(config: Config) -> Result<(Self, Option<BootstrapKey>), StartError> {
         let sealer = Arc::new(open_sealer(&config)?);
-        let store: SharedDatabase = Arc::new(CachedDatabase::new(open_database(&config, Arc::clone(&sealer)).await?));
+        let backend = Backend::open(&config, Arc::clone(&sealer)).await?;
+        let cached = Arc::new(CachedDatabase::new(backend.shared()));
+        let store: SharedDatabase = cached.clone();
         let run_keys = Arc::new(RunKeys::default());
         let resealed = store.sealing().reseal_all().await?;
         if resealed > 0 {
@@ -113,6 +115,11 @@ impl AppState {
             Arc::clone(&run_keys),
             Arc::clone(&callbacks),
         );
+        if let Backend::Postgres(postgres) = backend {
+            // Other nodes' writes drop this node's cached rows.
+            let stop = executor.stopping().cancelled_owned();
+            tokio::spawn(async move { postgres.follow_invalidations(move |what| cached.invalidate(what), stop).await });
+        }
         let bootstrap = bootstrap(&store).await?;
         executor.start().await?;
         let sender = Sender {
@@ -130,15 +137,36 @@ impl AppState {
     }
 }
 
-/// The configured database: PostgreSQL when `database_url` is set (migrated before this
-/// returns), else the SQLite file in `data_dir`.
-pub async fn open_database(config: &Config, sealer: Arc<Sealer>) -> Result<SharedDatabase, StartError> {
-    Ok(match &config.database_url {
-        Some(url) => {
-            Arc::new(PgStore::connect(url.reveal(), config.database_pool_size, sealer).await?.with_lease(config.lease))
+/// The configured database.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// The SQLite file in `data_dir` (no `database_url`): this process is its only user.
+    Sqlite(Store),
+    /// PostgreSQL at `database_url`, shared with other nodes.
+    Postgres(PgStore),
+}
+
+impl Backend {
+    /// Opens the configured database (PostgreSQL is migrated before this returns).
+    pub async fn open(config: &Config, sealer: Arc<Sealer>) -> Result<Self, StartError> {
+        Ok(match &config.database_url {
+            Some(url) => Self::Postgres(
+                PgStore::connect(url.reveal(), config.database_pool_size, sealer)
+                    .await?
+                    .with_lease(config.lease)
+                    .with_retention_interval(config.retention_interval),
+            ),
+            None => Self::Sqlite(Store::open_with_linger(&config.database_path(), config.record_linger, sealer)?),
+        })
+    }
+
+    /// The repositories, uncached.
+    pub fn shared(&self) -> SharedDatabase {
+        match self {
+            Self::Sqlite(store) => Arc::new(store.clone()),
+            Self::Postgres(store) => Arc::new(store.clone()),
         }
-        None => Arc::new(Store::open_with_linger(&config.database_path(), config.record_linger, sealer)?),
-    })
+    }
 }
 
 /// The sealer over the configured master key (or the key file, created on first start), also

@@ -15,6 +15,7 @@ mod deliveries;
 mod docs;
 mod executions;
 mod kv;
+mod listen;
 mod locks;
 mod migrate;
 mod pg;
@@ -33,6 +34,7 @@ use uuid::Uuid;
 use wasmhook_store::StoreError;
 use wasmhook_store::sealing::Sealer;
 
+pub use listen::{LISTENER_NAME, PROBE_EVERY, PROBE_TIMEOUT};
 pub use migrate::KNOWN_VERSION;
 
 /// How long a node's claim on an execution lasts without renewal by default: a dead node's
@@ -74,6 +76,8 @@ pub enum PgError {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Where the pool connects: also where the invalidation feed listens (`listen.rs`).
+    config: Arc<tokio_postgres::Config>,
     /// Seals what is stored encrypted (webhook signature checks) and opens it on reads, as the
     /// SQLite store does.
     sealer: Arc<Sealer>,
@@ -81,6 +85,8 @@ pub struct PgStore {
     detached: executions::Detached,
     /// This node's claim on the executions it queues and runs (see `executions/leases.rs`).
     lease: executions::leases::Lease,
+    /// How often the cluster purges (each node tries at this interval; one does it).
+    retention_every: Duration,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -96,7 +102,8 @@ impl PgStore {
     /// starts apply each version once.
     pub async fn connect(url: &str, max_connections: usize, sealer: Arc<Sealer>) -> Result<Self, PgError> {
         let config: tokio_postgres::Config = url.parse().map_err(PgError::Url)?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(max_connections.max(1)).build()?;
         let mut client = pool.get().await?;
         let applied = migrate::run(&mut client).await?;
@@ -104,7 +111,14 @@ impl PgStore {
             tracing::info!(applied, version = KNOWN_VERSION, "PostgreSQL schema migrated");
         }
         let lease = executions::leases::Lease { node: Uuid::new_v4(), ms: millis(DEFAULT_LEASE) };
-        Ok(Self { pool, sealer, detached: executions::Detached::default(), lease })
+        Ok(Self {
+            pool,
+            config: Arc::new(config),
+            sealer,
+            detached: executions::Detached::default(),
+            lease,
+            retention_every: Duration::ZERO,
+        })
     }
 
     /// The same store with leases of `lease` (default [`DEFAULT_LEASE`]): how long after a
@@ -114,6 +128,15 @@ impl PgStore {
     #[must_use]
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease.ms = millis(lease);
+        self
+    }
+
+    /// The same store purging at most about once per `interval` cluster-wide (default: every
+    /// time a node asks): each node's retention task asks at this interval, and the first to
+    /// ask in a period does it (see `executions/retention.rs`).
+    #[must_use]
+    pub fn with_retention_interval(mut self, interval: Duration) -> Self {
+        self.retention_every = interval;
         self
     }
 

@@ -6,5 +6,7 @@
 pub(crate) const CLASS: i32 = 0x0077_686b;
 /// Schema migrations.
 pub(crate) const MIGRATE: i32 = 1;
+/// The retention purge.
+pub(crate) const RETENTION: i32 = 2;
 /// First-start bootstrap (the operator team is created once, whichever node starts first).
 pub(crate) const BOOTSTRAP: i32 = 3;

@@ -15,8 +15,10 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "schema", sql: include_str!("migrations/v001_schema.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "schema", sql: include_str!("migrations/v001_schema.sql") },
+    Migration { version: 2, name: "cache notifications", sql: include_str!("migrations/v002_cache_notify.sql") },
+];
 
 /// The newest schema version this binary knows.
 pub const KNOWN_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -89,9 +89,19 @@ impl ReplayJobRepo for PgStore {
         pg::execute(
             &tx,
             "INSERT INTO replay_jobs (id, team_id, filter, version, execution_ids, matched, state, created_at,
-                updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $7)",
-            &[&replay.id, &replay.team_id, &filter, &replay.version, &ids, &to_i64(ids.len()), &now],
+                updated_at, runner_owner, runner_until)
+             VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $7, $8, wh_now_ms() + $9)",
+            &[
+                &replay.id,
+                &replay.team_id,
+                &filter,
+                &replay.version,
+                &ids,
+                &to_i64(ids.len()),
+                &now,
+                &self.lease.node,
+                &self.lease.ms,
+            ],
         )
         .await?;
         tx.commit().await.map_err(commit)?;
@@ -118,13 +128,23 @@ impl ReplayJobRepo for PgStore {
     }
 
     async fn unfinished(&self) -> Result<Vec<ReplayJobId>, StoreError> {
+        // Other nodes may be running some: only those whose runner is gone.
+        ReplayJobRepo::take_over(self).await
+    }
+
+    async fn take_over(&self) -> Result<Vec<ReplayJobId>, StoreError> {
         let rows = pg::query(
             &self.client().await?,
-            "SELECT id FROM replay_jobs WHERE state = 'running' ORDER BY created_at, id",
-            &[],
+            "UPDATE replay_jobs SET runner_owner = $1, runner_until = wh_now_ms() + $2
+             WHERE state = 'running' AND (runner_until IS NULL OR runner_until < wh_now_ms())
+             RETURNING id, created_at",
+            &[&self.lease.node, &self.lease.ms],
         )
         .await?;
-        rows.iter().map(|row| row.at(0)).collect()
+        let mut jobs: Vec<(i64, ReplayJobId)> =
+            rows.iter().map(|row| Ok((row.at(1)?, row.at(0)?))).collect::<Result<_, StoreError>>()?;
+        jobs.sort();
+        Ok(jobs.into_iter().map(|(_, id)| id).collect())
     }
 
     async fn progress(&self, id: ReplayJobId) -> Result<Progress, StoreError> {

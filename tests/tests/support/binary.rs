@@ -31,11 +31,8 @@ impl Binary {
     /// the bootstrap key when this start created one.
     pub async fn start(data_dir: &Path, env: &[(&str, &str)], stderr: Stdio) -> (Self, Option<String>) {
         let port = free_port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wasmhook-node"));
-        if let Some(url) = super::postgres::database_url(data_dir) {
-            command.env("WASMHOOK_DATABASE_URL", url).env("WASMHOOK_MASTER_KEY", super::postgres::MASTER_KEY);
-        }
-        let mut child = command
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmhook-node"))
+            .envs(super::postgres::process_env(data_dir))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(data_dir)
             .envs(env.iter().copied())

@@ -15,6 +15,10 @@ const URL_FILE: &str = "postgres-url";
 /// The master key test servers share on PostgreSQL (a `database_url` needs one in config).
 pub const MASTER_KEY: &str = "0707070707070707070707070707070707070707070707070707070707070707";
 
+/// Test servers' leases: short, so that a restart after a kill finds the dead process's work
+/// within seconds (renewed every second).
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Whether this run puts the test servers on PostgreSQL.
 pub fn enabled() -> bool {
     std::env::var("TEST_BACKEND").is_ok_and(|backend| backend == "postgres")
@@ -38,6 +42,26 @@ pub fn database_url(data_dir: &Path) -> Option<String> {
     std::fs::create_dir_all(data_dir).expect("data dir");
     std::fs::write(&file, &url).expect("write postgres-url");
     Some(url)
+}
+
+/// Makes the server on `to` use the database of the server on `from` (several nodes of one
+/// cluster, each with its own data dir).
+pub fn share_database(from: &Path, to: &Path) {
+    let url = database_url(from).expect("TEST_BACKEND=postgres");
+    std::fs::create_dir_all(to).expect("data dir");
+    std::fs::write(to.join(URL_FILE), url).expect("write postgres-url");
+}
+
+/// The environment a `wasmhook` process on `data_dir` needs to use the same database as the
+/// test servers there (empty on the SQLite run).
+pub fn process_env(data_dir: &Path) -> Vec<(&'static str, String)> {
+    database_url(data_dir).map_or_else(Vec::new, |url| {
+        vec![
+            ("WASMHOOK_DATABASE_URL", url),
+            ("WASMHOOK_MASTER_KEY", MASTER_KEY.to_owned()),
+            ("WASMHOOK_LEASE_MS", LEASE.as_millis().to_string()),
+        ]
+    })
 }
 
 /// Drops the database of the server on `data_dir`, if it has one (connections still open to

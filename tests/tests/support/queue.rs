@@ -38,9 +38,8 @@ pub async fn post_with(
     (status, headers, response.json().await.unwrap_or(Value::Null))
 }
 
-/// Executions in the SQLite file (after the writer flushed).
+/// Executions in the database (after pending records were written).
 pub async fn executions_in(server: &TestServer) -> i64 {
     server.state.store.executions().flush().await.expect("flush");
-    let conn = rusqlite::Connection::open(server.state.config.database_path()).expect("sqlite");
-    conn.query_row("SELECT COUNT(*) FROM executions", [], |row| row.get(0)).expect("count")
+    super::rows::number(&server.state.config.data_dir, "SELECT COUNT(*) FROM executions", &[]).expect("count")
 }

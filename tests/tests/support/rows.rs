@@ -35,6 +35,35 @@ pub fn json_field(data_dir: &Path, column: &str, path: &[&str]) -> String {
     }
 }
 
+/// Everything the server's database holds, as bytes to search for what must not be there:
+/// the SQLite files (with their WAL), or every row of every PostgreSQL table as text.
+pub fn stored_bytes(data_dir: &Path) -> Vec<u8> {
+    if on_postgres_backend(data_dir) {
+        let tables = query(
+            data_dir,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+            &[],
+        );
+        let mut bytes = Vec::new();
+        for table in tables.into_iter().filter_map(|row| row.into_iter().next().flatten()) {
+            for row in query(data_dir, &format!("SELECT t::text FROM {table} t"), &[]) {
+                bytes.extend(row.into_iter().flatten().flat_map(String::into_bytes));
+            }
+        }
+        assert!(!bytes.is_empty(), "the database holds rows");
+        return bytes;
+    }
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(data_dir).expect("data dir") {
+        let path = entry.expect("entry").path();
+        if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("wasmhook.sqlite3")) {
+            bytes.extend(std::fs::read(&path).expect("read db file"));
+        }
+    }
+    assert!(!bytes.is_empty(), "the SQLite files exist");
+    bytes
+}
+
 /// Runs `sql` on the server's database; its rows.
 pub fn query(data_dir: &Path, sql: &str, params: &[&str]) -> Vec<Row> {
     let sql = inline(sql, params);

@@ -211,6 +211,7 @@ pub fn test_config(data_dir: &Path) -> Config {
     if let Some(url) = super::postgres::database_url(data_dir) {
         config.database_url = Some(KeyText::new(url));
         config.master_key = Some(KeyText::new(super::postgres::MASTER_KEY));
+        config.lease = super::postgres::LEASE;
     }
     config
 }

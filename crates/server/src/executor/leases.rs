@@ -29,6 +29,15 @@ impl Executor {
                 }
                 Err(error) => tracing::error!(%error, "cannot take over expired leases"),
             }
+            match self.store.replay_jobs().take_over().await {
+                Ok(jobs) => {
+                    for id in jobs {
+                        tracing::warn!(%id, "going on with a bulk replay whose node stopped renewing its lease");
+                        self.start_replay(id);
+                    }
+                }
+                Err(error) => tracing::error!(%error, "cannot take over bulk replays"),
+            }
         }
     }
 }

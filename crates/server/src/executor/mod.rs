@@ -189,6 +189,11 @@ impl Executor {
         if tokio::time::timeout(grace, self.tasks.wait()).await.is_err() {
             tracing::warn!(in_flight = self.tasks.len(), "shutdown grace period over with runs in flight");
         }
+        // What this node still holds is another node's (or the next start's) at once, not after
+        // its leases lapse.
+        if let Err(error) = self.store.executions().release_leases().await {
+            tracing::warn!(%error, "cannot release this node's leases; they lapse on their own");
+        }
     }
 
     /// Cancelled at shutdown: background tasks beside the executor stop with it.

@@ -31,15 +31,41 @@ pub(crate) struct Lease {
     pub ms: i64,
 }
 
-/// Extends every lease this node holds.
-pub(crate) async fn renew(c: &impl GenericClient, lease: Lease) -> Result<u64, StoreError> {
+/// Extends every lease this node holds: on executions, and on the bulk replays it runs.
+pub(crate) async fn renew(c: &impl GenericClient, lease: Lease) -> Result<(), StoreError> {
     pg::execute(
         c,
         "UPDATE executions SET lease_until = wh_now_ms() + $2
          WHERE lease_owner = $1 AND status IN ('queued', 'running')",
         &[&lease.node, &lease.ms],
     )
-    .await
+    .await?;
+    pg::execute(
+        c,
+        "UPDATE replay_jobs SET runner_until = wh_now_ms() + $2 WHERE runner_owner = $1 AND state = 'running'",
+        &[&lease.node, &lease.ms],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Gives up every lease this node holds (a graceful stop): the next sweep anywhere takes the
+/// rows over at once.
+pub(crate) async fn release(c: &impl GenericClient, lease: Lease) -> Result<(), StoreError> {
+    pg::execute(
+        c,
+        "UPDATE executions SET lease_owner = NULL, lease_until = NULL
+         WHERE lease_owner = $1 AND status IN ('queued', 'running')",
+        &[&lease.node],
+    )
+    .await?;
+    pg::execute(
+        c,
+        "UPDATE replay_jobs SET runner_owner = NULL, runner_until = NULL WHERE runner_owner = $1",
+        &[&lease.node],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Takes over up to `room` executions whose lease expired (or that nobody holds), oldest

@@ -3,6 +3,7 @@
 //! transaction; what SQLite's writer commits in one savepoint commits here together.
 
 pub(crate) mod leases;
+mod retention;
 pub(crate) mod rows;
 mod writes;
 
@@ -166,7 +167,11 @@ impl ExecutionRepo for PgStore {
     }
 
     async fn renew_leases(&self) -> Result<(), StoreError> {
-        leases::renew(&self.client().await?, self.lease).await.map(drop)
+        leases::renew(&self.client().await?, self.lease).await
+    }
+
+    async fn release_leases(&self) -> Result<(), StoreError> {
+        leases::release(&self.client().await?, self.lease).await
     }
 
     async fn take_over(&self, room: usize) -> Result<Vec<(TeamId, ExecutionId)>, StoreError> {
@@ -223,6 +228,9 @@ impl ExecutionRepo for PgStore {
     async fn purge(&self, records_before: i64, keys_before: i64, now: i64) -> Result<(usize, usize), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
+        if !retention::my_turn(&tx, now, self.retention_every).await? {
+            return Ok((0, 0));
+        }
         let executions = writes::purge(&tx, records_before).await?;
         callbacks::purge(&tx, records_before).await?;
         let keys = deliveries::purge(&tx, keys_before).await?;

@@ -48,7 +48,8 @@ pub fn finished(record: NewExecution, result: Result<&str, Failure>) -> Finished
     Finished { record, status: outcome.status().into(), outcome, now: now_ms(), follow_up: FollowUp::Complete(None) }
 }
 
-fn same(new: &NewExecution) -> NewExecution {
+/// Another copy of `new` (a record is consumed by the write).
+pub fn same(new: &NewExecution) -> NewExecution {
     NewExecution { spec: new.spec.clone(), input: new.input.clone(), retry: new.retry.clone() }
 }
 

@@ -7,6 +7,7 @@ pub mod support;
 
 mod blocks;
 mod callbacks;
+mod cluster;
 mod docs;
 mod executions;
 mod kv;

@@ -20,6 +20,7 @@ pub fn sealer() -> Arc<Sealer> {
 }
 
 /// A database created for one test and dropped after it.
+#[derive(Debug)]
 pub struct TestDb {
     admin: String,
     name: String,

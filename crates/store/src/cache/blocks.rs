@@ -27,6 +27,16 @@ impl CachedBlocks {
         Self { inner, blocks: Arc::new(Map::new(MAX_ENTRIES)), versions: Map::new(MAX_ENTRIES) }
     }
 
+    /// Drops block `id`'s entry (another node changed it).
+    pub(super) fn forget(&self, id: BlockId) {
+        self.blocks.remove(&id);
+    }
+
+    /// Drops every entry but versions, which never change.
+    pub(super) fn forget_all(&self) {
+        self.blocks.clear();
+    }
+
     /// Runs a write to block `id`, then drops its entry.
     async fn changing<R: Send + 'static>(
         &self,

@@ -21,6 +21,16 @@ impl CachedDocs {
     pub(super) fn new(inner: SharedDatabase) -> Self {
         Self { inner, docs: Arc::new(Map::new(MAX_ENTRIES)) }
     }
+
+    /// Drops doc `id`'s entry (another node changed it).
+    pub(super) fn forget(&self, id: DocId) {
+        self.docs.remove(&id);
+    }
+
+    /// Drops every entry.
+    pub(super) fn forget_all(&self) {
+        self.docs.clear();
+    }
 }
 
 #[async_trait]

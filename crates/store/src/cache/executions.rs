@@ -72,6 +72,18 @@ impl ExecutionRepo for CachedExecutions {
         self.inner.executions().promote_due(now).await
     }
 
+    async fn renew_leases(&self) -> Result<(), StoreError> {
+        self.inner.executions().renew_leases().await
+    }
+
+    async fn release_leases(&self) -> Result<(), StoreError> {
+        self.inner.executions().release_leases().await
+    }
+
+    async fn take_over(&self, room: usize) -> Result<Vec<(TeamId, ExecutionId)>, StoreError> {
+        self.inner.executions().take_over(room).await
+    }
+
     async fn get(&self, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError> {
         self.inner.executions().get(team_id, id).await
     }

@@ -4,8 +4,9 @@
 //! Handlers never touch a cache.
 //!
 //! Without them each call costs two or three reads on blocking threads before any work
-//! starts. This process is the only writer of one SQLite file, so its own writes are every
-//! write; a shared database (#17) adds invalidation from the other nodes' writes.
+//! starts. On SQLite this process is the only writer, so its own writes are every write; on a
+//! shared database the other nodes' writes arrive as [`Invalidation`]s
+//! ([`CachedDatabase::invalidate`], fed by the PostgreSQL store's listener).
 //!
 //! An invalidating write runs in a task of its own, and invalidates once it committed: a
 //! caller cancelled between the two (its client gone) must not leave a revoked key, an old
@@ -15,6 +16,7 @@
 mod blocks;
 mod docs;
 mod executions;
+mod invalidation;
 mod map;
 mod tenancy;
 mod webhooks;
@@ -24,6 +26,8 @@ mod tests;
 
 use std::future::Future;
 use std::sync::Arc;
+
+pub use invalidation::Invalidation;
 
 use crate::StoreError;
 use crate::repo::{

@@ -22,6 +22,16 @@ impl CachedTenancy {
     pub(super) fn new(inner: SharedDatabase) -> Self {
         Self { inner, keys: Arc::new(Map::new(MAX_ENTRIES)) }
     }
+
+    /// Drops a user's keys (another node revoked one).
+    pub(super) fn forget(&self, user: UserId) {
+        self.keys.remove(&user);
+    }
+
+    /// Drops every user's keys.
+    pub(super) fn forget_all(&self) {
+        self.keys.clear();
+    }
 }
 
 #[async_trait]

@@ -30,6 +30,11 @@ impl CachedWebhooks {
         self.webhooks.remove(&id);
     }
 
+    /// Drops every entry.
+    pub(super) fn forget_all(&self) {
+        self.webhooks.clear();
+    }
+
     /// Runs a write to webhook `id`, then drops its entry.
     async fn changing<R: Send + 'static>(
         &self,

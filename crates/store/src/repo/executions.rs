@@ -113,17 +113,17 @@ pub trait ExecutionRepo: Send + Sync {
     async fn recover(&self) -> Result<Vec<(TeamId, ExecutionId)>, StoreError>;
     /// Keeps this node's claims alive: on a shared database each node holds a lease on the
     /// executions it queued or runs, and must renew it before it expires or another node takes
-    /// them over. Nothing to do where one process owns the database (SQLite).
-    async fn renew_leases(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
+    /// them over. Nothing to do where one process owns the database (SQLite). No default: a
+    /// wrapper (the caches) that forgot to forward it would silently stop renewing.
+    async fn renew_leases(&self) -> Result<(), StoreError>;
+    /// At a graceful stop: gives up this node's claims, so that other nodes (or the next
+    /// start) take its unfinished executions over at once. Nothing on SQLite.
+    async fn release_leases(&self) -> Result<(), StoreError>;
     /// Takes over, for this node, up to `room` executions whose node stopped renewing its
     /// lease (it died): they are queued again (at least once, same ids) and returned as
     /// (team, id) for this node's workers. Nothing on SQLite, where [`ExecutionRepo::recover`]
     /// at boot is the whole story.
-    async fn take_over(&self, _room: usize) -> Result<Vec<(TeamId, ExecutionId)>, StoreError> {
-        Ok(Vec::new())
-    }
+    async fn take_over(&self, room: usize) -> Result<Vec<(TeamId, ExecutionId)>, StoreError>;
     /// Queues every scheduled attempt now due; also when the next one is due.
     async fn promote_due(&self, now: i64) -> Result<Promoted, StoreError>;
     /// One execution of the team.
@@ -236,6 +236,22 @@ impl ExecutionRepo for Store {
 
     async fn promote_due(&self, now: i64) -> Result<Promoted, StoreError> {
         self.write(move |conn| sql::promote_due(conn, now)).await
+    }
+
+    /// One process owns the file: nobody else could take its runs.
+    async fn renew_leases(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// One process owns the file: its next start requeues what is left.
+    async fn release_leases(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// One process owns the file: there is no other node whose runs to take; what a crash
+    /// left is requeued by `recover` at boot.
+    async fn take_over(&self, _room: usize) -> Result<Vec<(TeamId, ExecutionId)>, StoreError> {
+        Ok(Vec::new())
     }
 
     async fn get(&self, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError> {

@@ -34,8 +34,12 @@ pub trait ReplayJobRepo: Send + Sync {
     async fn get(&self, team_id: TeamId, id: ReplayJobId) -> Result<ReplayJob, StoreError>;
     /// Stops a running job of the team (what it submitted stays submitted); the job after.
     async fn cancel(&self, team_id: TeamId, id: ReplayJobId) -> Result<ReplayJob, StoreError>;
-    /// Jobs a restart interrupted.
+    /// Jobs a restart interrupted (on a shared database: those no live node runs).
     async fn unfinished(&self) -> Result<Vec<ReplayJobId>, StoreError>;
+    /// Jobs whose runner node died, now this node's to go on with (a shared database keeps a
+    /// lease on each job's runner, renewed with the node's other leases). None on SQLite,
+    /// where [`ReplayJobRepo::unfinished`] at boot is the whole story.
+    async fn take_over(&self) -> Result<Vec<ReplayJobId>, StoreError>;
     /// What the runner needs to go on.
     async fn progress(&self, id: ReplayJobId) -> Result<Progress, StoreError>;
     /// Records progress (`done`: all submitted); the job's state after (`cancelled` stops the
@@ -74,6 +78,11 @@ impl ReplayJobRepo for Store {
 
     async fn unfinished(&self) -> Result<Vec<ReplayJobId>, StoreError> {
         self.read(sql::unfinished).await
+    }
+
+    /// One process owns the file: no other runner could have died.
+    async fn take_over(&self) -> Result<Vec<ReplayJobId>, StoreError> {
+        Ok(Vec::new())
     }
 
     async fn progress(&self, id: ReplayJobId) -> Result<Progress, StoreError> {
