@@ -41,6 +41,10 @@ DO $$ BEGIN
 END $$;
 SQL
 
+# Databases earlier test runs left behind (a test that panicked, a drop that lost a race).
+runuser -u postgres -- psql -qtA -c "SELECT 'DROP DATABASE ' || quote_ident(datname) || ' WITH (FORCE);'
+    FROM pg_database WHERE datname LIKE 'wasmhook\_test\_%'" | runuser -u postgres -- psql -q >&2
+
 # Not WASMHOOK_*: the server reads every WASMHOOK_* variable as a setting and refuses unknown ones.
 echo "export PG_TEST_URL=postgres://wasmhook:wasmhook@127.0.0.1:5432/postgres"
 echo "export PG_TEST_REQUIRED=1"

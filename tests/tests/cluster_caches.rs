@@ -62,7 +62,7 @@ async fn a_revoked_key_and_a_deleted_webhook_stop_working_on_the_other_node() {
     eprintln!("revocation on a refused by b after {took:?}");
 
     let echo = a.block(&admin, "echo", json!({})).await;
-    let created = a.webhook(&admin, json!({ "target": { "type": "block", "id": echo }, "authMode": "none" })).await;
+    let created = a.webhook(&admin, json!({ "target": { "type": "block", "id": echo }, "auth": "none" })).await;
     let path = format!("/api/webhooks/{}", created["id"].as_str().expect("id"));
     assert_eq!(b.trigger(&path, &[("content-type", "application/json")], "{}").await.status, StatusCode::OK);
     let deleted = a
@@ -95,6 +95,34 @@ async fn a_revoked_key_and_a_deleted_webhook_stop_working_on_the_other_node() {
         &[LISTENER_NAME],
     );
     assert_eq!(listening, Some(2), "both nodes listen again ({url})");
+    a.stop().await;
+    b.stop().await;
+    support::postgres::drop_database(dir.path());
+}
+
+/// Rate limits are counted per node (README "Running several nodes"): each node's bucket is
+/// its own, so a sender spread over N nodes gets up to N × the burst.
+#[tokio::test]
+async fn a_rate_limit_is_counted_per_node() {
+    if !support::postgres::enabled() {
+        eprintln!("skipped: two nodes need a shared database (TEST_BACKEND=postgres)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b, admin) = two_nodes(dir.path()).await;
+    let echo = a.block(&admin, "echo", json!({})).await;
+    let settings = json!({ "rateLimit": { "perSecond": 0.01, "burst": 2 } });
+    let created = a
+        .webhook(&admin, json!({ "target": { "type": "block", "id": echo }, "auth": "none", "settings": settings }))
+        .await;
+    let path = format!("/api/webhooks/{}", created["id"].as_str().expect("id"));
+    let json = [("content-type", "application/json")];
+    for node in [&a, &b] {
+        for call in 1..=2 {
+            assert_eq!(node.trigger(&path, &json, "{}").await.status, StatusCode::OK, "call {call} within the burst");
+        }
+        assert_eq!(node.trigger(&path, &json, "{}").await.status, StatusCode::TOO_MANY_REQUESTS, "over this node's");
+    }
     a.stop().await;
     b.stop().await;
     support::postgres::drop_database(dir.path());

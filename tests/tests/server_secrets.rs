@@ -236,7 +236,7 @@ async fn signing_secrets_are_sealed_at_rest_and_plain_ones_are_sealed_at_boot() 
         .await;
     let id = created["id"].as_str().expect("id").to_owned();
     server.stop().await;
-    assert!(!contains(&database_bytes(dir.path()), signing), "the signing secret is on disk in plain text");
+    assert!(!contains(&rows::stored_bytes(dir.path()), signing), "the signing secret is stored in plain text");
 
     // What an earlier version wrote: the check as plain JSON.
     let plain = json!({ "scheme": "stripe", "secrets": [signing] }).to_string();

@@ -65,25 +65,39 @@ pub fn process_env(data_dir: &Path) -> Vec<(&'static str, String)> {
 }
 
 /// Drops the database of the server on `data_dir`, if it has one (connections still open to
-/// it are closed).
+/// it are closed). Best effort: it runs from `Drop`, and an autovacuum worker (a superuser's
+/// session, which the test role may not terminate) can hold the database for a moment; a
+/// database left behind is only disk on a throwaway server.
 pub fn drop_database(data_dir: &Path) {
     let Ok(url) = std::fs::read_to_string(data_dir.join(URL_FILE)) else { return };
     let (Ok(admin), Some((_, name))) = (std::env::var("PG_TEST_URL"), url.rsplit_once('/')) else { return };
-    run(&admin, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    for _ in 0..5 {
+        if try_run(&admin, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    eprintln!("left database {name} behind (tests/postgres/start.sh drops leftovers)");
 }
 
 /// Runs one statement on its own thread and runtime: callers are sync (a config builder, a
 /// `Drop`) and may be inside the test's runtime, where blocking on a future would panic.
 fn run(url: &str, sql: String) {
+    if let Err(error) = try_run(url, sql.clone()) {
+        panic!("{sql}: {error}");
+    }
+}
+
+fn try_run(url: &str, sql: String) -> Result<(), String> {
     let url = url.to_owned();
-    let ran = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
         runtime.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("connect to PG_TEST_URL");
+            let (client, connection) = tokio_postgres::connect(&url, NoTls).await.map_err(|e| e.to_string())?;
             tokio::spawn(connection);
-            client.batch_execute(&sql).await.expect(&sql);
-        });
+            client.batch_execute(&sql).await.map_err(|e| e.to_string())
+        })
     })
-    .join();
-    ran.expect("the statement ran");
+    .join()
+    .map_err(|_| "the statement's thread panicked".to_owned())?
 }
