@@ -16,6 +16,9 @@ same way in every arm; each figure the median of REPEATS runs of DURATION second
     concurrent run.
   - a hostile neighbour: one team's loop-forever, memory-bomb and log-flood blocks at full
     concurrency while another team's sync calls are timed (p99 vs quiet), and peak host RSS.
+  - PostgreSQL (`--only postgres`, needs PG_TEST_URL): durable accepts and v4 sync on SQLite
+    vs PostgreSQL, 1 node vs 2 nodes on one database, accept-to-claim latency, and how long
+    a killed node's queued runs wait for another node (its lease).
 
 usage: bench/run [--quick] [--skip-wasmtime]
 """
@@ -60,7 +63,8 @@ def build(skip_wasmtime, http=True):
     print("== building release binaries and modules", flush=True)
     sh("cargo", "build", "--release", "--locked", "-p", "wasmhook", "-p", "axum-echo")
     sh("cargo", "build", "--release", "--target", "wasm32-wasip2", "--manifest-path", "modules/Cargo.toml",
-       "-p", "echo", "-p", "noop", "-p", "loop-forever", "-p", "memory-bomb", "-p", "log-flood")
+       "-p", "echo", "-p", "noop", "-p", "loop-forever", "-p", "memory-bomb", "-p", "log-flood",
+       "-p", "fuel-burner")
     sh("cargo", "bench", "--locked", "-p", "wasmhook-tests", "--bench", "sandbox_run", "--no-run")
     if http and not shutil.which("wrk2") and not shutil.which("oha"):
         print(f"== installing oha {OHA_VERSION} for the constant-rate arm (once; ~6 min on 2 cores)", flush=True)
@@ -525,6 +529,119 @@ def with_custom_section(wasm, name):
     return wasm + b"\x00" + leb(len(payload)) + payload
 
 
+def psql(url, sql):
+    """One statement through psql (installed with PostgreSQL); its unaligned output."""
+    return sh("psql", url, "-qtAX", "-c", sql, capture=True).strip()
+
+
+def wrk_split(urls, connections, lua, duration):
+    """wrk against several nodes at once (connections split evenly); summed req/s."""
+    found = [None] * len(urls)
+
+    def one(i):
+        found[i] = wrk(urls[i], connections // len(urls), lua, duration)
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(urls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(f[0] for f in found), max(f[1] for f in found), max(f[2] for f in found)
+
+
+def postgres_arms(args, work, results):
+    """Durable accepts and v4 sync on SQLite and on PostgreSQL (1 node, then 2 nodes on one
+    database: on 2 cores both nodes share the server core, so that arm shows what coordination
+    costs, not scale-out), accept-to-claim latency, and the delay a node's death costs."""
+    admin = os.environ.get("PG_TEST_URL")
+    if not admin:
+        print('== PostgreSQL arms skipped: set PG_TEST_URL (as root: eval "$(bash tests/postgres/start.sh)")')
+        return
+    print("== PostgreSQL arms (servers on core 0, wrk on core 1, PostgreSQL unpinned)", flush=True)
+    echo_wasm = open(os.path.join(MODULES, "echo.wasm"), "rb").read()
+    noop_wasm = open(os.path.join(MODULES, "noop.wasm"), "rb").read()
+    v4_body = json.dumps({"data": json.loads(PAYLOAD)})
+    hook_lua = lua_script(os.path.join(work, "pg-hook.lua"), {"Content-Type": "application/json"})
+    base_env = {"WASMHOOK_WORKERS": "1", "WASMHOOK_QUEUE_DEPTH": "10000000"}
+
+    def arms(label, server, key):
+        block = server.block(key, echo_wasm)
+        doc = call("POST", f"{server.base}/v1/docs", key, {"name": "bench", "datasets": [{"key": "echo", "block": block}]})
+        v4_lua = lua_script(os.path.join(work, f"pg-v4-{label}.lua"),
+                            {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}, v4_body)
+        v4_url = f"/v4/webhook/docs/{doc['id']}/execute"
+        measure(f"{label}: v4 sync c32", server.base + v4_url, v4_lua, 32, args, results)
+        noop = server.block(key, noop_wasm, "noop")
+        hook = call("POST", f"{server.base}/v1/webhooks", key,
+                    {"target": {"type": "block", "id": noop}, "auth": "none", "settings": {"responseMode": "async"}})
+        measure(f"{label}: durable async accept c32", f"{server.base}/api/webhooks/{hook['id']}", hook_lua, 32, args,
+                results)
+        return v4_url, v4_lua, hook
+
+    sqlite = Wasmhook(os.path.join(work, "pg-arms-sqlite"), env=base_env)
+    arms("sqlite", sqlite, sqlite.key)
+    sqlite.stop()
+
+    name = f"wasmhook_bench_{os.getpid()}"
+    psql(admin, f"CREATE DATABASE {name}")
+    url = admin.rsplit("/", 1)[0] + "/" + name
+    env = dict(base_env, WASMHOOK_DATABASE_URL=url, WASMHOOK_MASTER_KEY="07" * 32)
+    nodes = []
+    try:
+        nodes.append(Wasmhook(os.path.join(work, "pg-node-a"), env=env))
+        key = nodes[0].key
+        v4_url, v4_lua, hook = arms("postgres, 1 node", nodes[0], key)
+
+        # Accept-to-claim: light load (one at a time), from the accepting commit to the claim.
+        since = int(time.time() * 1000)
+        for _ in range(300):
+            call("POST", f"{nodes[0].base}/api/webhooks/{hook['id']}", None, {"n": 1})
+        time.sleep(1)
+        p50, p99 = psql(url, "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY started_at - created_at), "
+                             "percentile_cont(0.99) WITHIN GROUP (ORDER BY started_at - created_at) "
+                             f"FROM executions WHERE webhook_id = '{hook['id']}' AND created_at >= {since}").split("|")
+        results["postgres: accept-to-claim p50 at light load (ms)"] = {"value": float(p50)}
+        results["postgres: accept-to-claim p99 at light load (ms)"] = {"value": float(p99)}
+
+        nodes.append(Wasmhook(os.path.join(work, "pg-node-b"), env=env))
+        bases = [n.base for n in nodes]
+        for label, target, lua in [("v4 sync", v4_url, v4_lua),
+                                   ("durable async accept", f"/api/webhooks/{hook['id']}", hook_lua)]:
+            runs = [wrk_split([b + target for b in bases], 32, lua, args.duration) for _ in range(args.repeats)]
+            rps, p50, p99 = (statistics.median(r[i] for r in runs) for i in range(3))
+            results[f"postgres, 2 nodes: {label} c32"] = {"rps": rps, "p50_ms": p50, "p99_ms": p99}
+            print(f"   {'postgres, 2 nodes: ' + label + ' c32':<40} {rps:>9.0f} req/s  p50 {p50:7.3f} ms  "
+                  f"p99 {p99:7.3f} ms", flush=True)
+
+        # A node's death: node a holds queued slow runs when it is killed; node b takes them
+        # over once a's leases (default 30 s, renewed every 10 s) expire.
+        burner = nodes[0].block(key, open(os.path.join(MODULES, "fuel_burner.wasm"), "rb").read(), "burner")
+        slow = call("POST", f"{nodes[0].base}/v1/webhooks", key,
+                    {"target": {"type": "block", "id": burner}, "auth": "none", "settings": {"responseMode": "async"}})
+        for _ in range(200):
+            call("POST", f"{nodes[0].base}/api/webhooks/{slow['id']}", None, {"iterations": 2_000_000})
+        time.sleep(0.5)
+        nodes[0].stop()  # SIGKILL
+        killed_ms = int(time.time() * 1000)
+        left = int(psql(url, f"SELECT count(*) FROM executions WHERE webhook_id = '{slow['id']}' "
+                             "AND status IN ('queued', 'running')"))
+        deadline = time.time() + 120
+        while int(psql(url, f"SELECT count(*) FROM executions WHERE webhook_id = '{slow['id']}' "
+                            "AND status IN ('queued', 'running')")) > 0:
+            if time.time() > deadline:
+                raise RuntimeError("the killed node's runs were never taken over")
+            time.sleep(0.2)
+        done_ms = int(time.time() * 1000)
+        first = int(psql(url, f"SELECT min(started_at) FROM executions WHERE webhook_id = '{slow['id']}' "
+                              f"AND started_at >= {killed_ms}"))
+        results["postgres: runs left on the killed node"] = {"value": left}
+        results["postgres: kill -> first taken-over run starts (s)"] = {"value": (first - killed_ms) / 1000}
+        results["postgres: kill -> all its runs done elsewhere (s)"] = {"value": (done_ms - killed_ms) / 1000}
+    finally:
+        for node in nodes:
+            node.stop()
+        psql(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def ratio(results, a, b, key="rps"):
     if a in results and b in results and results[b][key]:
         return results[a][key] / results[b][key]
@@ -591,11 +708,13 @@ def main():
     parser.add_argument("--quick", action="store_true", help="2 s runs, 1 repeat, 100 blocks: a smoke test")
     parser.add_argument("--skip-wasmtime", action="store_true", help="skip the wasmtime serve arm")
     parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--only", choices=["http", "sandbox", "restart", "python", "hostile"], action="append",
+    parser.add_argument("--only", choices=["http", "sandbox", "restart", "python", "hostile", "postgres"],
+                        action="append",
                         help="run only these groups of arms (repeatable; default: all)")
     args = parser.parse_args()
     args.duration, args.repeats = (2, 1) if args.quick else (5, 3)
-    for tool in ("wrk", "taskset") if not args.only or "http" in args.only else ("taskset",):
+    needs_wrk = not args.only or "http" in args.only or "postgres" in args.only
+    for tool in ("wrk", "taskset") if needs_wrk else ("taskset",):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is required (Debian: apt-get install wrk util-linux)")
     if (os.cpu_count() or 1) < 2:
@@ -609,7 +728,8 @@ def main():
                   ("sandbox", lambda: sandbox_arms(args, results)),
                   ("restart", lambda: restart_and_memory(args, work, results)),
                   ("python", lambda: python_arms(args, work, results)),
-                  ("hostile", lambda: hostile_arms(args, work, results))]
+                  ("hostile", lambda: hostile_arms(args, work, results)),
+                  ("postgres", lambda: postgres_arms(args, work, results))]
         for name, arms in groups:
             if not args.only or name in args.only:
                 arms()
