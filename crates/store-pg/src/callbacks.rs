@@ -254,11 +254,7 @@ impl CallbackRepo for PgStore {
     }
 
     async fn record_try(&self, id: &str, result: TryResult, now: i64) -> Result<(), StoreError> {
-        let status = match (&result.error, result.retry_at) {
-            (None, _) => "delivered",
-            (Some(_), Some(_)) => "pending",
-            (Some(_), None) => "failed",
-        };
+        let status = result.message_status();
         let delivered_at = (status == "delivered").then_some(now);
         pg::execute(
             &self.client().await?,

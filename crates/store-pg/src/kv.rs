@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use wasmhook_domain::Versioned;
 use wasmhook_domain::ids::TeamId;
-use wasmhook_store::kv::{KeyInfo, Place};
+use wasmhook_store::kv::{KeyInfo, Place, counter_base, expiry, over_quota};
 use wasmhook_store::repo::KvRepo;
 use wasmhook_store::{StoreError, now_ms};
 
@@ -56,13 +56,7 @@ async fn stored(
 /// The value an increment starts from: 0 when the key is absent or expired, else its decimal
 /// text (surrounding whitespace allowed), as SQLite reads it.
 fn counter(key: &str, current: &Stored) -> Result<i64, StoreError> {
-    match current.as_ref().filter(|(_, expired)| !expired) {
-        None => Ok(0),
-        Some((versioned, _)) => std::str::from_utf8(&versioned.value)
-            .ok()
-            .and_then(|text| text.trim().parse::<i64>().ok())
-            .ok_or_else(|| StoreError::Invalid(format!("the value of {key:?} is not an integer"))),
-    }
+    counter_base(key, current.as_ref().filter(|(_, expired)| !expired).map(|(v, _)| v))
 }
 
 /// Replaces the row `current` (as read under the usage lock, expired or not) with `value`: the
@@ -80,14 +74,11 @@ async fn replace(
     let old_bytes = current.map_or(0, |v| key.len() + v.value.len());
     let delta = pg::to_i64(key.len() + value.len()) - pg::to_i64(old_bytes);
     let used = charge(c, place.team_id, delta).await?;
-    if delta > 0 && u64::try_from(used).unwrap_or(0) > place.quota {
-        return Err(StoreError::Invalid(format!(
-            "the team's key-value state would hold {used} bytes, over its quota of {} (kv_team_max_bytes)",
-            place.quota
-        )));
+    if let Some(refused) = over_quota(used, delta, place.quota) {
+        return Err(refused);
     }
     let version = current.map_or(1, |v| v.version + 1);
-    let expires_at = ttl_ms.map(|ttl| now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)));
+    let expires_at = expiry(now, ttl_ms);
     pg::execute(
         c,
         "INSERT INTO kv (team_id, bucket, key, value, version, expires_at, updated_at)

@@ -341,13 +341,21 @@ pub struct TryResult {
     pub retry_at: Option<i64>,
 }
 
+impl TryResult {
+    /// The message's status after this try: delivered, pending (another try is due) or
+    /// failed (given up).
+    pub fn message_status(&self) -> &'static str {
+        match (&self.error, self.retry_at) {
+            (None, _) => "delivered",
+            (Some(_), Some(_)) => "pending",
+            (Some(_), None) => "failed",
+        }
+    }
+}
+
 /// Records a try of a pending message.
 pub(crate) fn record_try(conn: &Connection, id: &str, result: &TryResult, now: i64) -> Result<(), StoreError> {
-    let status = match (&result.error, result.retry_at) {
-        (None, _) => "delivered",
-        (Some(_), Some(_)) => "pending",
-        (Some(_), None) => "failed",
-    };
+    let status = result.message_status();
     conn.prepare_cached(
         "UPDATE callback_messages SET status = ?2, attempts = attempts + 1, next_attempt_at = ?3, last_status = ?4,
             last_error = ?5, delivered_at = CASE WHEN ?2 = 'delivered' THEN ?6 END

@@ -83,6 +83,33 @@ pub(crate) fn put(
     Ok(true)
 }
 
+/// The integer an increment of `key` starts from: 0 when absent (or expired), else its value
+/// read as decimal text (surrounding whitespace allowed). Both backends count the same way.
+pub fn counter_base(key: &str, live: Option<&Versioned>) -> Result<i64, StoreError> {
+    match live {
+        None => Ok(0),
+        Some(versioned) => std::str::from_utf8(&versioned.value)
+            .ok()
+            .and_then(|text| text.trim().parse::<i64>().ok())
+            .ok_or_else(|| StoreError::Invalid(format!("the value of {key:?} is not an integer"))),
+    }
+}
+
+/// The refusal of a write that would take the team's usage to `used` bytes, over `quota`
+/// (`None` within it); only a write that grows the usage (`delta > 0`) is refused.
+pub fn over_quota(used: i64, delta: i64, quota: u64) -> Option<StoreError> {
+    (delta > 0 && u64::try_from(used).unwrap_or(0) > quota).then(|| {
+        StoreError::Invalid(format!(
+            "the team's key-value state would hold {used} bytes, over its quota of {quota} (kv_team_max_bytes)"
+        ))
+    })
+}
+
+/// When a value written at `now` with `ttl_ms` expires, ms.
+pub fn expiry(now: i64, ttl_ms: Option<u64>) -> Option<i64> {
+    ttl_ms.map(|ttl| now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)))
+}
+
 /// Adds `delta` to the integer (decimal text) at `key`, 0 when absent; returns the new value.
 pub(crate) fn increment(
     conn: &Connection,
@@ -93,13 +120,7 @@ pub(crate) fn increment(
 ) -> Result<i64, StoreError> {
     let now = now_ms();
     let current = stored(conn, place.team_id, place.bucket, key, now)?;
-    let base = match current.as_ref().filter(|(_, expired)| !expired) {
-        None => 0,
-        Some((versioned, _)) => std::str::from_utf8(&versioned.value)
-            .ok()
-            .and_then(|text| text.trim().parse::<i64>().ok())
-            .ok_or_else(|| StoreError::Invalid(format!("the value of {key:?} is not an integer")))?,
-    };
+    let base = counter_base(key, current.as_ref().filter(|(_, expired)| !expired).map(|(v, _)| v))?;
     let next = base.checked_add(delta).ok_or_else(|| StoreError::Invalid(format!("{key:?} would overflow")))?;
     replace(conn, place, key, next.to_string().as_bytes(), ttl_ms, current.as_ref().map(|(v, _)| v), now)?;
     Ok(next)
@@ -119,14 +140,11 @@ fn replace(
     let old_bytes = current.map_or(0, |v| key.len() + v.value.len());
     let delta = (key.len() + value.len()) as i64 - old_bytes as i64;
     let used = charge(conn, place.team_id, delta)?;
-    if delta > 0 && u64::try_from(used).unwrap_or(0) > place.quota {
-        return Err(StoreError::Invalid(format!(
-            "the team's key-value state would hold {used} bytes, over its quota of {} (kv_team_max_bytes)",
-            place.quota
-        )));
+    if let Some(refused) = over_quota(used, delta, place.quota) {
+        return Err(refused);
     }
     let version = current.map_or(1, |v| v.version + 1);
-    let expires_at = ttl_ms.map(|ttl| now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)));
+    let expires_at = expiry(now, ttl_ms);
     conn.prepare_cached(
         "INSERT INTO kv (team_id, bucket, key, value, version, expires_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
