@@ -136,8 +136,9 @@ class Server:
 
 
 class Wasmhook(Server):
-    def __init__(self, data_dir, env=None):
-        fresh = not os.path.exists(data_dir)
+    def __init__(self, data_dir, env=None, joins=False):
+        # A node joining a shared database prints no bootstrap key: do not wait for one.
+        fresh = not os.path.exists(data_dir) and not joins
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict({"WASMHOOK_LOG": "warn"}, **(env or {}))
@@ -534,6 +535,15 @@ def psql(url, sql):
     return sh("psql", url, "-qtAX", "-c", sql, capture=True).strip()
 
 
+def drained(url, timeout=600):
+    """Waits until no execution is queued or running (an arm's backlog has run)."""
+    deadline = time.time() + timeout
+    while int(psql(url, "SELECT count(*) FROM executions WHERE status IN ('queued', 'running')")) > 0:
+        if time.time() > deadline:
+            raise RuntimeError("the queue did not drain")
+        time.sleep(0.5)
+
+
 def wrk_split(urls, connections, lua, duration):
     """wrk against several nodes at once (connections split evenly); summed req/s."""
     found = [None] * len(urls)
@@ -591,18 +601,21 @@ def postgres_arms(args, work, results):
         key = nodes[0].key
         v4_url, v4_lua, hook = arms("postgres, 1 node", nodes[0], key)
 
-        # Accept-to-claim: light load (one at a time), from the accepting commit to the claim.
+        # Accept-to-claim: light load (one at a time, after the arms' backlog ran), from the
+        # accepting commit to the claim.
+        drained(url)
         since = int(time.time() * 1000)
         for _ in range(300):
             call("POST", f"{nodes[0].base}/api/webhooks/{hook['id']}", None, {"n": 1})
-        time.sleep(1)
+        drained(url)
         p50, p99 = psql(url, "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY started_at - created_at), "
                              "percentile_cont(0.99) WITHIN GROUP (ORDER BY started_at - created_at) "
                              f"FROM executions WHERE webhook_id = '{hook['id']}' AND created_at >= {since}").split("|")
         results["postgres: accept-to-claim p50 at light load (ms)"] = {"value": float(p50)}
         results["postgres: accept-to-claim p99 at light load (ms)"] = {"value": float(p99)}
 
-        nodes.append(Wasmhook(os.path.join(work, "pg-node-b"), env=env))
+        drained(url)
+        nodes.append(Wasmhook(os.path.join(work, "pg-node-b"), env=env, joins=True))
         bases = [n.base for n in nodes]
         for label, target, lua in [("v4 sync", v4_url, v4_lua),
                                    ("durable async accept", f"/api/webhooks/{hook['id']}", hook_lua)]:
@@ -614,6 +627,7 @@ def postgres_arms(args, work, results):
 
         # A node's death: node a holds queued slow runs when it is killed; node b takes them
         # over once a's leases (default 30 s, renewed every 10 s) expire.
+        drained(url)
         burner = nodes[0].block(key, open(os.path.join(MODULES, "fuel_burner.wasm"), "rb").read(), "burner")
         slow = call("POST", f"{nodes[0].base}/v1/webhooks", key,
                     {"target": {"type": "block", "id": burner}, "auth": "none", "settings": {"responseMode": "async"}})

@@ -18,9 +18,11 @@ if ! pg_lsclusters -h | awk '{print $1, $2}' | grep -qx "$version main"; then
     pg_createcluster "$version" main >&2
 fi
 
-# Durability is not under test: no fsync, so creating a database per test stays cheap.
+# Durability is not under test: no fsync, so creating a database per test stays cheap. No
+# autovacuum: its workers are superuser sessions, which the test role's
+# DROP DATABASE … WITH (FORCE) may not terminate (a dropped test database would race them).
 settings=/etc/postgresql/$version/main/conf.d/wasmhook-tests.conf
-wanted=$'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n'
+wanted=$'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\nautovacuum = off\n'
 if [ "$(cat "$settings" 2>/dev/null)"$'\n' != "$wanted" ]; then
     printf '%s' "$wanted" > "$settings"
     pg_ctlcluster "$version" main restart >&2 || pg_ctlcluster "$version" main start >&2

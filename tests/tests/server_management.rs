@@ -249,4 +249,13 @@ async fn unknown_routes_and_methods_answer_json() {
     let method = server.request(Method::DELETE, "/v1/executions", Some(server.key()), None).await;
     assert_eq!(method.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(server.request(Method::GET, "/healthz", None, None).await.body["status"], "ok");
+    let ready = server.request(Method::GET, "/readyz", None, None).await;
+    assert_eq!((ready.status, ready.body["status"].as_str()), (StatusCode::OK, Some("ready")), "{}", ready.body);
+    // A node shutting down leaves the balancer's rotation while it drains.
+    server.state.executor.shutdown(std::time::Duration::ZERO).await;
+    let draining = server.request(Method::GET, "/readyz", None, None).await;
+    assert_eq!(
+        (draining.status, draining.body["error_code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("NOT_READY"))
+    );
 }

@@ -25,6 +25,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use axum::extract::State;
+use axum::http::StatusCode;
+use wasmhook_domain::ids::TeamId;
+use wasmhook_store::StoreError;
+
 use crate::state::AppState;
 use error::ApiError;
 
@@ -32,6 +37,7 @@ use error::ApiError;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .merge(v2::router())
         .merge(v4::router())
         .merge(blocks::router())
@@ -59,8 +65,25 @@ pub(crate) fn fuzz_block_settings(body: &[u8]) {
     }
 }
 
+/// Liveness: the process serves HTTP.
 async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
+}
+
+/// Readiness, for a load balancer: the node is not shutting down and its database answers a
+/// read (a node that lost PostgreSQL is taken out of rotation, and its leases lapse to the
+/// others).
+async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if state.executor.stopping().is_cancelled() {
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NOT_READY", "the node is shutting down"));
+    }
+    match state.store.tenancy().team(TeamId::nil()).await {
+        Ok(_) | Err(StoreError::NotFound(_)) => Ok(Json(json!({ "status": "ready" }))),
+        Err(error) => {
+            tracing::warn!(%error, "not ready: the database does not answer");
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NOT_READY", "the database does not answer"))
+        }
+    }
 }
 
 async fn not_found() -> ApiError {

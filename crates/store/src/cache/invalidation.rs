@@ -73,6 +73,6 @@ mod tests {
         assert_eq!(format!("k {id}").parse(), Ok(Invalidation::KeysOf(id.into())));
         assert_eq!("*".parse(), Ok(Invalidation::All));
         assert!("x 1".parse::<Invalidation>().is_err());
-        assert!(format!("z {id}").parse::<Invalidation>().unwrap_err().contains("unknown kind"));
+        assert!(format!("z {id}").parse::<Invalidation>().expect_err("refused").contains("unknown kind"));
     }
 }
