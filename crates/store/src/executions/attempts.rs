@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use wasmhook_domain::ids::{ExecutionId, TeamId};
 
-use super::{COLUMNS, Execution, ExecutionStatus, decode, execution, raw_row};
+use super::{COLUMNS, Execution, ExecutionStatus, execution, raw_row};
 use crate::StoreError;
 use wasmhook_domain::Failure;
 
@@ -85,7 +85,7 @@ pub(crate) fn attempts_of(conn: &Connection, team_id: TeamId, id: ExecutionId) -
         "SELECT {COLUMNS} FROM executions WHERE team_id = ?2 AND (id = ?1 OR retry_of = ?1) ORDER BY attempt"
     ))?;
     let rows = stmt.query_map([first, team_id.to_string()], raw_row)?;
-    rows.map(|row| decode(row?, false)).collect()
+    rows.map(|row| row?.decode(false)).collect()
 }
 
 /// The latest attempt of the delivery whose first attempt is `id` (itself when it has no

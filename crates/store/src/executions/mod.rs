@@ -9,12 +9,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 mod attempts;
+mod row;
 mod spec;
 mod writes;
 
 pub use attempts::{AttemptSummary, DeliverySummary};
 pub(crate) use attempts::{attempts_of, latest_attempt};
 
+pub use row::{ExecutionRow, blank_execution};
 pub use spec::ExecutionSpec;
 pub use writes::Promoted;
 pub use writes::{Claimed, NewExecution, kind_str};
@@ -236,75 +238,6 @@ const COLUMNS: &str = "id, team_id, block_id, block_version, doc_id, dataset_key
     created_at, finished_at, replay_of, attempts, started_at, timeout_ms, webhook_id, outbound, attempt, retry_of,
     not_before, replay_job";
 
-/// An execution row as any backend reads it: the plain columns already in `execution`, the
-/// stored text of the others still to decode ([`ExecutionRow::decode`]), so that the decoding
-/// (and its `Corrupt` messages) is one code for SQLite and PostgreSQL.
-#[derive(Debug)]
-pub struct ExecutionRow {
-    /// The plain columns; `trigger`, `status`, `error`, `output`, `logs`, `input` and
-    /// `outbound` are placeholders until decoded.
-    pub execution: Execution,
-    /// `trigger`.
-    pub trigger: String,
-    /// `status`.
-    pub status: String,
-    /// `error_kind`, `error_message` and `error_code`, when there is a kind.
-    pub error: Option<(String, String, Option<String>)>,
-    /// `output` (JSON text).
-    pub output: Option<String>,
-    /// `logs` (JSON text).
-    pub logs: String,
-    /// `input` (JSON text).
-    pub input: Option<String>,
-    /// `outbound` (JSON text).
-    pub outbound: Option<String>,
-}
-
-impl ExecutionRow {
-    /// The read model; `full` also decodes logs, input and outbound calls (one execution, not
-    /// a listing).
-    pub fn decode(self, full: bool) -> Result<Execution, StoreError> {
-        decode(self, full)
-    }
-}
-
-/// The placeholder read model [`ExecutionRow`] starts from: a backend fills in the plain
-/// columns.
-pub fn blank_execution(id: ExecutionId, team_id: TeamId, block_id: BlockId) -> Execution {
-    Execution {
-        id,
-        team_id,
-        block_id,
-        block_version: 0,
-        doc_id: None,
-        dataset_key: None,
-        trigger: Trigger::V2,
-        status: ExecutionStatus::Queued,
-        error: None,
-        output: None,
-        logs: Vec::new(),
-        outbound: Vec::new(),
-        logs_dropped_bytes: 0,
-        fuel_consumed: 0,
-        duration_us: 0,
-        peak_memory_bytes: 0,
-        input: None,
-        timeout_ms: None,
-        replay_of: None,
-        webhook_id: None,
-        attempts: 0,
-        attempt: 1,
-        retry_of: None,
-        not_before: None,
-        replay_job: None,
-        created_at: 0,
-        started_at: None,
-        finished_at: None,
-        delivery: None,
-        callbacks: Vec::new(),
-    }
-}
-
 fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRow> {
     let kind: Option<String> = row.get(8)?;
     let error = match kind {
@@ -344,35 +277,11 @@ fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRow> {
     })
 }
 
-fn decode(raw: ExecutionRow, full: bool) -> Result<Execution, StoreError> {
-    let corrupt = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("execution {what}: {e}"));
-    let mut execution = raw.execution;
-    execution.trigger = raw.trigger.parse()?;
-    execution.status = raw.status.parse().map_err(|e: String| corrupt("status", &e))?;
-    execution.error = match raw.error {
-        Some((kind, message, code)) => Some(Failure {
-            kind: serde_json::from_value(serde_json::Value::String(kind)).map_err(|e| corrupt("error kind", &e))?,
-            message,
-            code,
-        }),
-        None => None,
-    };
-    execution.output = raw.output.map(RawValue::from_string).transpose().map_err(|e| corrupt("output", &e))?;
-    if full {
-        execution.logs = serde_json::from_str(&raw.logs).map_err(|e| corrupt("logs", &e))?;
-        execution.input = raw.input.map(RawValue::from_string).transpose().map_err(|e| corrupt("input", &e))?;
-        if let Some(outbound) = raw.outbound {
-            execution.outbound = serde_json::from_str(&outbound).map_err(|e| corrupt("outbound", &e))?;
-        }
-    }
-    Ok(execution)
-}
-
 /// One execution of the team, with logs and input.
 pub(crate) fn execution(conn: &Connection, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM executions WHERE id = ?1 AND team_id = ?2"))?;
     let raw = stmt.query_row([id.to_string(), team_id.to_string()], raw_row).optional()?;
-    decode(raw.ok_or(StoreError::NotFound("execution"))?, true)
+    raw.ok_or(StoreError::NotFound("execution"))?.decode(true)
 }
 
 /// The team's executions matching `filter`, newest first, without logs and input.
@@ -407,7 +316,7 @@ pub(crate) fn list(conn: &Connection, team_id: TeamId, filter: &ExecutionFilter)
     args.push(SqlValue::Integer(i64::from(filter.limit)));
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), raw_row)?;
-    rows.map(|row| decode(row?, false)).collect()
+    rows.map(|row| row?.decode(false)).collect()
 }
 
 /// The executions with these ids (summaries), in the given order; missing ids are skipped.
