@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use tokio_postgres::NoTls;
+use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 const URL_FILE: &str = "postgres-url";
 
@@ -89,13 +89,28 @@ fn run(url: &str, sql: String) {
 }
 
 fn try_run(url: &str, sql: String) -> Result<(), String> {
+    simple_query(url, sql).map(drop)
+}
+
+/// Runs `sql` (one or more statements, parameters inlined) on a fresh connection to `url`,
+/// on a thread and runtime of its own; its rows, each column as text (`None`: NULL).
+pub fn simple_query(url: &str, sql: String) -> Result<Vec<Vec<Option<String>>>, String> {
     let url = url.to_owned();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
         runtime.block_on(async {
             let (client, connection) = tokio_postgres::connect(&url, NoTls).await.map_err(|e| e.to_string())?;
             tokio::spawn(connection);
-            client.batch_execute(&sql).await.map_err(|e| e.to_string())
+            let messages = client.simple_query(&sql).await.map_err(|e| e.to_string())?;
+            Ok(messages
+                .iter()
+                .filter_map(|message| match message {
+                    SimpleQueryMessage::Row(row) => {
+                        Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
+                    }
+                    _ => None,
+                })
+                .collect())
         })
     })
     .join()

@@ -5,8 +5,6 @@
 
 use std::path::Path;
 
-use tokio_postgres::{NoTls, SimpleQueryMessage};
-
 /// One row, each column as text (`None`: NULL).
 pub type Row = Vec<Option<String>>;
 
@@ -111,25 +109,6 @@ fn on_sqlite(path: &Path, sql: &str) -> Vec<Row> {
     found
 }
 
-/// On a thread and runtime of its own: callers may be inside the test's runtime.
 fn on_postgres(url: String, sql: String) -> Vec<Row> {
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        runtime.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
-            tokio::spawn(connection);
-            let messages = client.simple_query(&sql).await.expect(&sql);
-            messages
-                .iter()
-                .filter_map(|message| match message {
-                    SimpleQueryMessage::Row(row) => {
-                        Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
-                    }
-                    _ => None,
-                })
-                .collect()
-        })
-    })
-    .join()
-    .expect("the statement ran")
+    super::postgres::simple_query(&url, sql.clone()).unwrap_or_else(|error| panic!("{sql}: {error}"))
 }

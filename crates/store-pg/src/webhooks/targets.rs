@@ -6,49 +6,32 @@ use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 use wasmhook_domain::ids::{TeamId, WebhookId};
 use wasmhook_store::StoreError;
-use wasmhook_store::webhooks::{Target, TargetKind, WebhookSettings};
+use wasmhook_store::webhooks::{Target, TargetKind, WebhookSettings, check_target};
 
 use crate::pg::{self, RowExt};
 
-/// Checks the target is the team's block or doc, and the dataset keys are the doc's: the same
-/// errors as SQLite's `validate_target`.
+/// Checks the target is the team's block or doc, and the dataset keys are the doc's (the rules
+/// are the store's `check_target`; this reads what they need).
 pub(super) async fn validate_target(
     c: &impl GenericClient,
     team_id: TeamId,
     target: Target,
     settings: &WebhookSettings,
 ) -> Result<(), StoreError> {
-    match target.kind {
-        TargetKind::Block => {
-            let owned =
-                pg::query_opt(c, "SELECT 1 FROM blocks WHERE id = $1 AND team_id = $2", &[&target.id, &team_id])
-                    .await?;
-            if owned.is_none() {
-                return Err(StoreError::Invalid(format!("target.id {} is not a block of this team", target.id)));
-            }
-            if settings.dataset_keys.is_some() {
-                return Err(StoreError::Invalid("settings.datasetKeys only applies to a doc target".into()));
-            }
-        }
-        TargetKind::Doc => {
-            let owned =
-                pg::query_opt(c, "SELECT 1 FROM docs WHERE id = $1 AND team_id = $2", &[&target.id, &team_id]).await?;
-            if owned.is_none() {
-                return Err(StoreError::Invalid(format!("target.id {} is not a doc of this team", target.id)));
-            }
+    let table = match target.kind {
+        TargetKind::Block => "blocks",
+        TargetKind::Doc => "docs",
+    };
+    let sql = format!("SELECT 1 FROM {table} WHERE id = $1 AND team_id = $2");
+    let found = match pg::query_opt(c, &sql, &[&target.id, &team_id]).await? {
+        None => None,
+        Some(_) if target.kind == TargetKind::Block => Some(Vec::new()),
+        Some(_) => {
             let rows = pg::query(c, "SELECT key FROM datasets WHERE doc_id = $1", &[&target.id]).await?;
-            let keys: Vec<String> = rows.iter().map(|row| row.at(0)).collect::<Result<_, _>>()?;
-            for (i, key) in settings.dataset_keys.iter().flatten().enumerate() {
-                if !keys.contains(key) {
-                    return Err(StoreError::Invalid(format!(
-                        "settings.datasetKeys[{i}] {key:?} is not a dataset of doc {}",
-                        target.id
-                    )));
-                }
-            }
+            Some(rows.iter().map(|row| row.at(0)).collect::<Result<Vec<String>, _>>()?)
         }
-    }
-    Ok(())
+    };
+    check_target(target, settings, found.as_deref())
 }
 
 /// The advisory lock key of a target: its id's first 64 bits (random in a v4 UUID). The single

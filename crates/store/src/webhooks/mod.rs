@@ -112,6 +112,36 @@ pub(crate) fn removed(conn: &Connection, id: WebhookId) -> Result<bool, StoreErr
     Ok(stmt.exists([id.to_string()])?)
 }
 
+/// What a webhook may target, whatever the backend: `found` is what the backend read of the
+/// target in the webhook's team (`None`: it is not the team's; for a doc, its dataset keys;
+/// for a block, none). The errors are the 422s of `POST`/`PATCH /v1/webhooks`.
+pub fn check_target(target: Target, settings: &WebhookSettings, found: Option<&[String]>) -> Result<(), StoreError> {
+    let Some(dataset_keys) = found else {
+        let kind = match target.kind {
+            TargetKind::Block => "block",
+            TargetKind::Doc => "doc",
+        };
+        return Err(StoreError::Invalid(format!("target.id {} is not a {kind} of this team", target.id)));
+    };
+    match target.kind {
+        TargetKind::Block if settings.dataset_keys.is_some() => {
+            Err(StoreError::Invalid("settings.datasetKeys only applies to a doc target".into()))
+        }
+        TargetKind::Block => Ok(()),
+        TargetKind::Doc => {
+            for (i, key) in settings.dataset_keys.iter().flatten().enumerate() {
+                if !dataset_keys.contains(key) {
+                    return Err(StoreError::Invalid(format!(
+                        "settings.datasetKeys[{i}] {key:?} is not a dataset of doc {}",
+                        target.id
+                    )));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Checks the target is the team's and the dataset keys are the doc's.
 fn validate_target(
     conn: &Connection,
@@ -119,28 +149,13 @@ fn validate_target(
     target: Target,
     settings: &WebhookSettings,
 ) -> Result<(), StoreError> {
-    match target.kind {
-        TargetKind::Block => {
-            blocks::block(conn, team_id, BlockId::from(target.id))
-                .map_err(|_| StoreError::Invalid(format!("target.id {} is not a block of this team", target.id)))?;
-            if settings.dataset_keys.is_some() {
-                return Err(StoreError::Invalid("settings.datasetKeys only applies to a doc target".into()));
-            }
-        }
-        TargetKind::Doc => {
-            let doc = docs::doc(conn, team_id, DocId::from(target.id))
-                .map_err(|_| StoreError::Invalid(format!("target.id {} is not a doc of this team", target.id)))?;
-            for (i, key) in settings.dataset_keys.iter().flatten().enumerate() {
-                if !doc.datasets.iter().any(|d| &d.key == key) {
-                    return Err(StoreError::Invalid(format!(
-                        "settings.datasetKeys[{i}] {key:?} is not a dataset of doc {}",
-                        doc.id
-                    )));
-                }
-            }
-        }
-    }
-    Ok(())
+    let found = match target.kind {
+        TargetKind::Block => blocks::block(conn, team_id, BlockId::from(target.id)).ok().map(|_| Vec::new()),
+        TargetKind::Doc => docs::doc(conn, team_id, DocId::from(target.id))
+            .ok()
+            .map(|doc| doc.datasets.into_iter().map(|dataset| dataset.key).collect()),
+    };
+    check_target(target, settings, found.as_deref())
 }
 
 /// Creates a webhook (deployed). Refuses a second active webhook on the same target unless
