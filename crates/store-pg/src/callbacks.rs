@@ -225,7 +225,7 @@ impl CallbackRepo for PgStore {
     }
 
     async fn list(&self, team_id: TeamId) -> Result<Vec<Callback>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM callbacks WHERE team_id = $1 ORDER BY created_at, target_id");
+        let sql = format!("SELECT {COLUMNS} FROM callbacks WHERE team_id = $1 ORDER BY created_at, seq");
         pg::query(&self.client().await?, &sql, &[&team_id]).await?.iter().map(callback_from).collect()
     }
 

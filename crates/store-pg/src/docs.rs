@@ -186,7 +186,7 @@ impl DocRepo for PgStore {
     }
 
     async fn list(&self, team_id: TeamId) -> Result<Vec<Doc>, StoreError> {
-        let sql = format!("{SELECT_DOCS} WHERE d.team_id = $1 ORDER BY d.created_at, d.id, s.position");
+        let sql = format!("{SELECT_DOCS} WHERE d.team_id = $1 ORDER BY d.created_at, d.seq, s.position");
         docs_from(&pg::query(&self.client().await?, &sql, &[&team_id]).await?)
     }
 }

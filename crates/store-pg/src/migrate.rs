@@ -18,6 +18,7 @@ struct Migration {
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "schema", sql: include_str!("migrations/v001_schema.sql") },
     Migration { version: 2, name: "cache notifications", sql: include_str!("migrations/v002_cache_notify.sql") },
+    Migration { version: 3, name: "creation order", sql: include_str!("migrations/v003_creation_order.sql") },
 ];
 
 /// The newest schema version this binary knows.

@@ -154,7 +154,7 @@ impl TenancyRepo for PgStore {
     async fn keys_of_team(&self, team_id: TeamId) -> Result<Vec<ApiKeyRecord>, StoreError> {
         let sql = format!(
             "SELECT {KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id
-             WHERE u.team_id = $1 ORDER BY k.created_at, k.id"
+             WHERE u.team_id = $1 ORDER BY k.created_at, k.seq"
         );
         let rows = pg::query(&self.client().await?, &sql, &[&team_id]).await?;
         rows.iter().map(key_from).collect()

@@ -155,8 +155,8 @@ pub(crate) fn get(conn: &Connection, team_id: TeamId, target_id: Uuid) -> Result
 
 /// The team's callbacks, oldest first.
 pub(crate) fn list(conn: &Connection, team_id: TeamId) -> Result<Vec<Callback>, StoreError> {
-    let mut stmt =
-        conn.prepare(&format!("SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE team_id = ?1 ORDER BY created_at"))?;
+    let mut stmt = conn
+        .prepare(&format!("SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE team_id = ?1 ORDER BY created_at, rowid"))?;
     let rows = stmt.query_map([team_id.to_string()], callback_from_row)?;
     rows.map(|row| decode(row?)).collect()
 }

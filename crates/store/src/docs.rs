@@ -194,7 +194,7 @@ pub(crate) fn doc(conn: &Connection, team_id: TeamId, id: DocId) -> Result<Doc, 
 /// The team's docs.
 pub(crate) fn docs_of_team(conn: &Connection, team_id: TeamId) -> Result<Vec<Doc>, StoreError> {
     let ids: Vec<DocId> = {
-        let mut stmt = conn.prepare("SELECT id FROM docs WHERE team_id = ?1 ORDER BY created_at")?;
+        let mut stmt = conn.prepare("SELECT id FROM docs WHERE team_id = ?1 ORDER BY created_at, rowid")?;
         let rows = stmt.query_map([team_id.to_string()], |row| uuid_at(row, 0))?;
         rows.collect::<Result<_, _>>()?
     };

@@ -218,7 +218,7 @@ pub(crate) fn active_keys_of_user(conn: &Connection, user_id: UserId) -> Result<
 /// Every key of a team, revoked ones included.
 pub(crate) fn keys_of_team(conn: &Connection, team_id: TeamId) -> Result<Vec<ApiKeyRecord>, StoreError> {
     let sql = format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE u.team_id = ?1 ORDER BY k.created_at"
+        "SELECT {KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id WHERE u.team_id = ?1 ORDER BY k.created_at, k.rowid"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([team_id.to_string()], key_from_row)?;

@@ -192,7 +192,7 @@ impl BlockRepo for PgStore {
     }
 
     async fn list(&self, team_id: TeamId) -> Result<Vec<Block>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM blocks WHERE team_id = $1 ORDER BY created_at, id");
+        let sql = format!("SELECT {COLUMNS} FROM blocks WHERE team_id = $1 ORDER BY created_at, seq");
         let rows = pg::query(&self.client().await?, &sql, &[&team_id]).await?;
         rows.iter().map(block_from).collect()
     }

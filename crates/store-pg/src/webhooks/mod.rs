@@ -262,7 +262,7 @@ impl WebhookRepo for PgStore {
     }
 
     async fn list(&self, team_id: TeamId) -> Result<Vec<Webhook>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE team_id = $1 ORDER BY created_at, id");
+        let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE team_id = $1 ORDER BY created_at, seq");
         let rows = pg::query(&self.client().await?, &sql, &[&team_id]).await?;
         rows.iter().map(|row| webhook_from(row, self.sealer())).collect()
     }

@@ -54,7 +54,7 @@ pub(super) async fn refuse_second_active(
     let existing = pg::query_opt(
         c,
         "SELECT id FROM webhooks WHERE team_id = $1 AND target_id = $2 AND state <> 'disabled'
-         ORDER BY created_at, id LIMIT 1",
+         ORDER BY created_at, seq LIMIT 1",
         &[&team_id, &target],
     )
     .await?;

@@ -92,3 +92,18 @@ async fn secrets_are_per_team_and_never_shown<S: TenancyRepo + SecretRepo>(store
     assert_eq!(store.info(other, "stripe").await.expect("other team's stays").name, "stripe");
 }
 on_both!(secrets_are_per_team_and_never_shown);
+
+/// Rows made in the same millisecond list in the order they were made, not in the order of their
+/// random ids: forty keys created back to back share milliseconds on any machine.
+async fn keys_made_in_one_millisecond_list_in_creation_order<S: TenancyRepo>(store: &S) {
+    let (team, _, first) = store.create_team("acme", new_user("ada", 0, KeyScope::Admin)).await.expect("team");
+    let mut made = vec![first.id];
+    for seed in 1..40 {
+        let (_, key) =
+            store.create_user(TeamRef::Id(team.id), new_user("u", seed, KeyScope::Execute)).await.expect("u");
+        made.push(key.id);
+    }
+    let listed: Vec<KeyId> = store.keys_of_team(team.id).await.expect("list").iter().map(|k| k.id).collect();
+    assert_eq!(listed, made);
+}
+on_both!(keys_made_in_one_millisecond_list_in_creation_order);

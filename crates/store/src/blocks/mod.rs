@@ -331,7 +331,7 @@ pub(crate) fn block(conn: &Connection, team_id: TeamId, id: BlockId) -> Result<B
 /// The team's blocks, oldest first.
 pub(crate) fn blocks_of_team(conn: &Connection, team_id: TeamId) -> Result<Vec<Block>, StoreError> {
     let mut stmt =
-        conn.prepare(&format!("SELECT {BLOCK_COLUMNS} FROM blocks WHERE team_id = ?1 ORDER BY created_at"))?;
+        conn.prepare(&format!("SELECT {BLOCK_COLUMNS} FROM blocks WHERE team_id = ?1 ORDER BY created_at, rowid"))?;
     let rows = stmt.query_map([team_id.to_string()], block_from_row)?;
     rows.map(|row| decode(row?)).collect()
 }

@@ -97,7 +97,7 @@ pub(crate) fn webhooks_of_team(
     team_id: TeamId,
 ) -> Result<Vec<Webhook>, StoreError> {
     let mut stmt =
-        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM webhooks WHERE team_id = ?1 ORDER BY created_at, id"))?;
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM webhooks WHERE team_id = ?1 ORDER BY created_at, rowid"))?;
     let mut rows = stmt.query([team_id.to_string()])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
