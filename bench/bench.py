@@ -16,6 +16,7 @@ same way in every arm; each figure the median of REPEATS runs of DURATION second
     concurrent run.
   - a hostile neighbour: one team's loop-forever, memory-bomb and log-flood blocks at full
     concurrency while another team's sync calls are timed (p99 vs quiet), and peak host RSS.
+  - telemetry cost: v4 sync c32 with metrics and spans on (as shipped, OTLP off) vs off.
   - PostgreSQL (`--only postgres`, needs PG_TEST_URL): durable accepts and v4 sync on SQLite
     vs PostgreSQL, 1 node vs 2 nodes on one database, accept-to-claim latency, and how long
     a killed node's queued runs wait for another node (its lease).
@@ -656,6 +657,35 @@ def postgres_arms(args, work, results):
         psql(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def telemetry_arms(args, work, results):
+    """v4 sync c32 with telemetry as shipped (metrics on, request and run spans at the default
+    `info` log level, OTLP export off) against telemetry off (`metrics = false`, spans filtered
+    out at `warn`). The two servers take turns, run by run, so drift hits both alike."""
+    echo_wasm = open(os.path.join(MODULES, "echo.wasm"), "rb").read()
+    print("== telemetry cost (v4 sync c32, on vs off, alternating runs)", flush=True)
+    v4_body = json.dumps({"data": json.loads(PAYLOAD)})
+    arms = {}
+    for label, env in [("on", {"WASMHOOK_LOG": "info"}), ("off", {"WASMHOOK_LOG": "warn", "WASMHOOK_METRICS": "false"})]:
+        server = Wasmhook(os.path.join(work, f"telemetry-{label}"), env=dict(env, WASMHOOK_WORKERS="1"))
+        block = server.block(server.key, echo_wasm)
+        doc = call("POST", f"{server.base}/v1/docs", server.key,
+                   {"name": "bench", "datasets": [{"key": "echo", "block": block}]})
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {server.key}"}
+        lua = lua_script(os.path.join(work, f"telemetry-{label}.lua"), headers, v4_body)
+        arms[label] = (server, f"{server.base}/v4/webhook/docs/{doc['id']}/execute", lua, [])
+    for _ in range(max(args.repeats, 5)):
+        for label, (_, url, lua, runs) in arms.items():
+            runs.append(wrk(url, 32, lua, args.duration))
+    for label, (server, _, _, runs) in arms.items():
+        rps = statistics.median(r[0] for r in runs)
+        p99 = statistics.median(r[2] for r in runs)
+        name = f"v4 sync c32, telemetry {label}"
+        results[name] = {"rps": rps, "p50_ms": statistics.median(r[1] for r in runs), "p99_ms": p99,
+                         "runs": [round(r[0]) for r in runs]}
+        print(f"   {name:<40} {rps:>9.0f} req/s  p99 {p99:7.3f} ms  {results[name]['runs']}", flush=True)
+        server.stop()
+
+
 def ratio(results, a, b, key="rps"):
     if a in results and b in results and results[b][key]:
         return results[a][key] / results[b][key]
@@ -697,6 +727,9 @@ def print_table(results):
     at80 = results.get("wasmhook v4 sync c32 @80%")
     if at80:
         print(f"  v4 sync p99 at 80% of max rate, {at80['rate']} req/s (target <= 2 ms): {at80['p99_ms']:.2f} ms")
+    on, off = results.get("v4 sync c32, telemetry on"), results.get("v4 sync c32, telemetry off")
+    if on and off:
+        print(f"  telemetry cost, 1 - on / off req/s (target <= 3 %): {(1 - on['rps'] / off['rps']) * 100:.1f} %")
     accept = results.get("trigger webhook async accept c32")
     if accept:
         print(f"  durable async accepts (target >= 20000/s): {accept['rps']:.0f}/s")
@@ -722,12 +755,12 @@ def main():
     parser.add_argument("--quick", action="store_true", help="2 s runs, 1 repeat, 100 blocks: a smoke test")
     parser.add_argument("--skip-wasmtime", action="store_true", help="skip the wasmtime serve arm")
     parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--only", choices=["http", "sandbox", "restart", "python", "hostile", "postgres"],
+    parser.add_argument("--only", choices=["http", "sandbox", "restart", "python", "hostile", "postgres", "telemetry"],
                         action="append",
                         help="run only these groups of arms (repeatable; default: all)")
     args = parser.parse_args()
     args.duration, args.repeats = (2, 1) if args.quick else (5, 3)
-    needs_wrk = not args.only or "http" in args.only or "postgres" in args.only
+    needs_wrk = not args.only or {"http", "postgres", "telemetry"} & set(args.only)
     for tool in ("wrk", "taskset") if needs_wrk else ("taskset",):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is required (Debian: apt-get install wrk util-linux)")
@@ -743,7 +776,8 @@ def main():
                   ("restart", lambda: restart_and_memory(args, work, results)),
                   ("python", lambda: python_arms(args, work, results)),
                   ("hostile", lambda: hostile_arms(args, work, results)),
-                  ("postgres", lambda: postgres_arms(args, work, results))]
+                  ("postgres", lambda: postgres_arms(args, work, results)),
+                  ("telemetry", lambda: telemetry_arms(args, work, results))]
         for name, arms in groups:
             if not args.only or name in args.only:
                 arms()

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 use wasmhook_server::auth::issue;
 use wasmhook_server::config::{Config, Flags};
+use wasmhook_server::telemetry::traces;
 use wasmhook_store::repo::TeamRef;
 use wasmhook_store::tenancy::KeyScope;
 
@@ -60,13 +60,19 @@ enum AdminTask {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("WASMHOOK_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .init();
+    // Before the runtime: the OTLP exporter's blocking HTTP client must not be built on it.
+    // Dropped after the runtime has stopped, flushing the last spans.
+    let _tracing = traces::init().context("cannot start tracing")?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let listen = match &cli.command {
         Command::Serve { listen } => listen.clone(),
         Command::Admin { .. } => None,

@@ -5,6 +5,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::json;
+use support::metrics::{count, scrape};
 use support::server::TestServer;
 use support::upstream::Upstream;
 
@@ -50,6 +51,10 @@ async fn the_order_enricher_fetches_the_customer_and_the_execution_records_the_c
         server.post(&path, key, json!({ "data": { "id": "o-2", "customer_id": "c9", "amount_cents": 1 } })).await;
     assert_eq!(unknown.body["success"], false);
     assert_eq!(unknown.body["error"]["code"], "unknown_customer", "{}", unknown.body);
+
+    let (_, metrics) = scrape(&server.client, &server.base, None).await;
+    assert_eq!(count(&metrics, "wasmhook_outbound_requests_total{result=\"2xx\"}"), 1.0, "{metrics}");
+    assert_eq!(count(&metrics, "wasmhook_outbound_requests_total{result=\"4xx\"}"), 1.0, "c9 is a 404");
 }
 
 #[tokio::test]
@@ -71,6 +76,8 @@ async fn a_block_without_network_settings_is_denied_and_the_refusal_is_recorded(
     let execution = server.get(&format!("/v1/executions/{id}"), key).await;
     let error = execution.body["outbound"][0]["error"].as_str().expect("refusal recorded");
     assert!(error.contains("not in the block's network.allowedHosts"), "{error}");
+    let (_, metrics) = scrape(&server.client, &server.base, None).await;
+    assert_eq!(count(&metrics, "wasmhook_outbound_requests_total{result=\"refused\"}"), 1.0, "{metrics}");
 
     // Listings stay light: no per-call records.
     let listed = server.get("/v1/executions", key).await;

@@ -85,6 +85,22 @@ pub struct SandboxStats {
     pub memory_hits: u64,
 }
 
+/// What the sandbox's limits hold right now, for gauges: run slots of the pooling allocator,
+/// the guest-memory budget, and compiles in progress.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SandboxLoad {
+    /// Run slots in all (`max_concurrent_runs`).
+    pub run_slots: u64,
+    /// Run slots held by runs now (a run holds its block's footprint's worth).
+    pub run_slots_in_use: u64,
+    /// The guest-memory budget in MiB.
+    pub memory_budget_mib: u64,
+    /// MiB of that budget held by runs now (each holds its memory cap's worth).
+    pub memory_budget_mib_in_use: u64,
+    /// Compiles running now, at most `max_concurrent_compiles`.
+    pub compiles_in_progress: u64,
+}
+
 #[derive(Debug, Default)]
 struct Counters {
     compiled: AtomicU64,
@@ -225,6 +241,21 @@ impl Sandbox {
             compiled: self.counters.compiled.load(Ordering::Relaxed),
             loaded_from_disk: self.counters.loaded_from_disk.load(Ordering::Relaxed),
             memory_hits: self.counters.memory_hits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// What the run slots, memory budget and compile slots hold right now.
+    pub fn load(&self) -> SandboxLoad {
+        let held = |total: u64, free: usize| total.saturating_sub(free as u64);
+        let run_slots = u64::from(self.config.max_concurrent_runs.max(1));
+        let memory_budget_mib = (self.config.memory_budget_bytes >> 20).min(Semaphore::MAX_PERMITS as u64);
+        let compiles = self.config.max_concurrent_compiles.max(1) as u64;
+        SandboxLoad {
+            run_slots,
+            run_slots_in_use: held(run_slots, self.permits.available_permits()),
+            memory_budget_mib,
+            memory_budget_mib_in_use: held(memory_budget_mib, self.memory.available_permits()),
+            compiles_in_progress: held(compiles, self.compiles.available_permits()),
         }
     }
 

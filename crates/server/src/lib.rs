@@ -20,13 +20,15 @@ pub mod secrets;
 pub mod serve;
 pub mod signatures;
 pub mod state;
+pub mod telemetry;
 
 use std::future::Future;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::MatchedPath;
-use axum::http::Request;
+use axum::http::{Request, Response};
+use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub use config::Config;
@@ -34,14 +36,37 @@ pub use state::{AppState, BootstrapKey};
 
 /// The application: every route, with its state.
 ///
-/// Request spans name the matched route template, never the URI: a trigger webhook's URL is
-/// a capability and its query may hold the secret (`?token=`), so neither reaches the logs.
+/// Each request runs in a `request` span naming the method, the matched route template (never
+/// the URI: a trigger webhook's URL is a capability and its query may hold the secret,
+/// `?token=`), the status sent and, once authenticated, the caller's team. With metrics on,
+/// every request is also counted ([`telemetry::http`]) and `GET /metrics` is served.
 pub fn app(state: AppState) -> Router {
-    let trace = tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-        let route = request.extensions().get::<MatchedPath>().map_or("<unmatched>", MatchedPath::as_str);
-        tracing::debug_span!("request", method = %request.method(), route)
-    });
-    api::router().with_state(state).layer(trace)
+    let trace = tower_http::trace::TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<Body>| {
+            let route =
+                request.extensions().get::<MatchedPath>().map_or(telemetry::http::UNMATCHED, MatchedPath::as_str);
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                route,
+                status = tracing::field::Empty,
+                team_id = tracing::field::Empty,
+            )
+        })
+        .on_response(|response: &Response<Body>, _: std::time::Duration, span: &tracing::Span| {
+            span.record("status", response.status().as_u16());
+        });
+    let metrics = state.telemetry.as_ref().map(|telemetry| Arc::clone(&telemetry.metrics));
+    let mut router = api::router();
+    if metrics.is_some() {
+        router = router.route("/metrics", axum::routing::get(telemetry::scrape::metrics));
+    }
+    let router = router.with_state(state);
+    let router = match metrics {
+        Some(metrics) => router.layer(axum::middleware::from_fn_with_state(metrics, telemetry::http::track)),
+        None => router,
+    };
+    router.layer(trace)
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves; then stops accepting connections,

@@ -13,9 +13,11 @@ use crate::config::Config;
 use crate::executor::Executor;
 use crate::ratelimit::RateLimiters;
 use crate::secrets::{Sealer, SecretsError, master_key};
+use crate::telemetry::Telemetry;
 use wasmhook_sandbox::{HostClient, Sandbox, SandboxConfig, SandboxError};
 
 use wasmhook_store::cache::CachedDatabase;
+use wasmhook_store::commits::CommitReports;
 use wasmhook_store::repo::SharedDatabase;
 use wasmhook_store::{Store, StoreError};
 use wasmhook_store_pg::{PgError, PgStore};
@@ -42,6 +44,8 @@ pub struct AppState {
     pub callbacks: Arc<Callbacks>,
     /// The keys of the runs in progress (`WASMHOOK_API_KEY`).
     pub run_keys: Arc<RunKeys>,
+    /// Prometheus metrics; `None` when `metrics = false`.
+    pub telemetry: Option<Arc<Telemetry>>,
 }
 
 /// Handlers that only read and write the store take `State<SharedDatabase>`: they cannot reach
@@ -88,6 +92,10 @@ impl AppState {
     pub async fn open(config: Config) -> Result<(Self, Option<BootstrapKey>), StartError> {
         let sealer = Arc::new(open_sealer(&config)?);
         let backend = Backend::open(&config, Arc::clone(&sealer)).await?;
+        let telemetry = config.metrics.then(|| Arc::new(Telemetry::new()));
+        if let Some(telemetry) = &telemetry {
+            backend.commit_reports().observe(Arc::clone(&telemetry.metrics) as _);
+        }
         let cached = Arc::new(CachedDatabase::new(backend.shared()));
         let store: SharedDatabase = cached.clone();
         let run_keys = Arc::new(RunKeys::default());
@@ -114,6 +122,7 @@ impl AppState {
             Arc::clone(&sealer),
             Arc::clone(&run_keys),
             Arc::clone(&callbacks),
+            telemetry.as_ref().map(|t| Arc::clone(&t.metrics)),
         );
         if let Backend::Postgres(postgres) = backend {
             // Other nodes' writes drop this node's cached rows.
@@ -133,7 +142,9 @@ impl AppState {
         tokio::spawn(sender.run(executor.stopping()));
         let limiters = Arc::new(RateLimiters::default());
         let uploads = Arc::new(tokio::sync::Semaphore::new(config.upload_limit()));
-        Ok((Self { store, sandbox, executor, config, limiters, uploads, sealer, run_keys, callbacks }, bootstrap))
+        let state =
+            Self { store, sandbox, executor, config, limiters, uploads, sealer, run_keys, callbacks, telemetry };
+        Ok((state, bootstrap))
     }
 }
 
@@ -158,6 +169,14 @@ impl Backend {
             ),
             None => Self::Sqlite(Store::open_with_linger(&config.database_path(), config.record_linger, sealer)?),
         })
+    }
+
+    /// Where the backend reports its commits.
+    pub fn commit_reports(&self) -> &CommitReports {
+        match self {
+            Self::Sqlite(store) => store.commit_reports(),
+            Self::Postgres(store) => store.commit_reports(),
+        }
     }
 
     /// The repositories, uncached.

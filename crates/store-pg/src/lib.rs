@@ -32,6 +32,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 use wasmhook_store::StoreError;
+use wasmhook_store::commits::CommitReports;
 use wasmhook_store::sealing::Sealer;
 
 pub use listen::{LISTENER_NAME, PROBE_EVERY, PROBE_TIMEOUT};
@@ -87,6 +88,8 @@ pub struct PgStore {
     lease: executions::leases::Lease,
     /// How often the cluster purges (each node tries at this interval; one does it).
     retention_every: Duration,
+    /// Where the execution writes (accept, pending rows, records) report their commits.
+    commits: CommitReports,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -118,6 +121,7 @@ impl PgStore {
             detached: executions::Detached::default(),
             lease,
             retention_every: Duration::ZERO,
+            commits: CommitReports::default(),
         })
     }
 
@@ -138,6 +142,13 @@ impl PgStore {
     pub fn with_retention_interval(mut self, interval: Duration) -> Self {
         self.retention_every = interval;
         self
+    }
+
+    /// Where the execution writes report their commits (one write each; a delivery's pending
+    /// rows together), for metrics. PostgreSQL has no group-commit writer: these are the
+    /// commits on the delivery path.
+    pub fn commit_reports(&self) -> &CommitReports {
+        &self.commits
     }
 
     /// This node's id in `lease_owner` (random per start).

@@ -20,6 +20,7 @@ pub mod blocks;
 pub mod cache;
 pub mod callbacks;
 mod checkpoint;
+pub mod commits;
 pub mod deliveries;
 pub mod docs;
 pub mod executions;
@@ -120,6 +121,8 @@ impl From<rusqlite::Error> for StoreError {
 /// then commits what is queued and ends.
 struct WriterHandle {
     queue: Arc<Queue>,
+    /// Where the writer reports each group commit (see [`Store::commit_reports`]).
+    commits: commits::CommitReports,
     checkpoints: Arc<checkpoint::Stop>,
     /// Detached writes not yet committed, at most [`MAX_DETACHED`].
     detached: Arc<tokio::sync::Semaphore>,
@@ -171,15 +174,18 @@ impl Store {
         let restart = checkpoint::RestartGuard::new(path, checkpoint::RESTART_WAL_BYTES);
         let queue = Arc::new(Queue::default());
         let jobs = Arc::clone(&queue);
+        let commits = commits::CommitReports::default();
+        let reports = commits.clone();
         std::thread::Builder::new()
             .name("wasmhook-store-writer".into())
-            .spawn(move || writer::writer_loop(conn, jobs, linger, restart))
+            .spawn(move || writer::writer_loop(conn, jobs, linger, restart, &reports))
             .map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
         let checkpoints = Arc::new(checkpoint::Stop::default());
         checkpoint::start(path, Arc::clone(&checkpoints))?;
         Ok(Self {
             writer: Arc::new(WriterHandle {
                 queue,
+                commits,
                 checkpoints,
                 detached: Arc::new(tokio::sync::Semaphore::new(MAX_DETACHED)),
             }),
@@ -187,6 +193,11 @@ impl Store {
             path: Arc::new(path.to_path_buf()),
             sealer,
         })
+    }
+
+    /// Where the writer reports its group commits (batch size and time), for metrics.
+    pub fn commit_reports(&self) -> &commits::CommitReports {
+        &self.writer.commits
     }
 
     /// The sealer this store encrypts with (the server seals secret values and callback

@@ -25,6 +25,7 @@ use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
 
 use super::checkpoint::RestartGuard;
+use super::commits::CommitReports;
 use super::{MAX_BATCH, StoreError};
 
 /// Answers a job's caller once the batch's commit outcome is known.
@@ -133,10 +134,18 @@ impl Queue {
 
 /// The writer thread's loop: gather a batch, commit it, answer its callers, restart the WAL
 /// if it has grown too long (see `checkpoint.rs`); until the queue is closed and drained.
-pub(super) fn writer_loop(conn: Connection, queue: Arc<Queue>, linger: Duration, restart: RestartGuard) {
+pub(super) fn writer_loop(
+    conn: Connection,
+    queue: Arc<Queue>,
+    linger: Duration,
+    restart: RestartGuard,
+    commits: &CommitReports,
+) {
     while let Some(batch) = queue.next_batch(linger) {
-        if let Err(e) = run_batch(&conn, batch) {
-            tracing::error!(error = %e, "store batch failed");
+        let (writes, started) = (batch.len(), Instant::now());
+        match run_batch(&conn, batch) {
+            Ok(()) => commits.report(writes, started.elapsed()),
+            Err(e) => tracing::error!(error = %e, "store batch failed"),
         }
         restart.check(&conn);
     }

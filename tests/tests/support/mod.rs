@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod metrics;
 pub mod postgres;
 pub mod queue;
 pub mod rows;

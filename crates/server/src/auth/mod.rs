@@ -76,6 +76,7 @@ impl Authenticator {
     pub async fn authenticate(&self, key_text: &str) -> Result<Caller, AuthError> {
         if key_text.starts_with(run_keys::RUN_KEY_PREFIX) {
             let owner = self.run_keys.owner(key_text).ok_or(AuthError::Invalid)?;
+            tracing::Span::current().record("team_id", tracing::field::display(owner.team_id));
             return Ok(Caller {
                 team_id: owner.team_id,
                 user_id: UserId::nil(),
@@ -89,6 +90,7 @@ impl Authenticator {
         // The user's active keys come from the store's cache; the secret is checked on every call.
         let candidates = self.store.tenancy().active_keys_of_user(parsed.user_id).await?;
         let key = keys::verify(&candidates, &hash).ok_or(AuthError::Invalid)?;
+        tracing::Span::current().record("team_id", tracing::field::display(key.team_id));
         Ok(Caller { team_id: key.team_id, user_id: key.user_id, key_id: key.id, scope: key.scope })
     }
 }

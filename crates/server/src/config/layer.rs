@@ -58,6 +58,8 @@ pub(super) struct Layer {
     callback_timeout_ms: Option<u64>,
     replay_rate_per_second: Option<u64>,
     replay_max_executions: Option<u64>,
+    metrics: Option<bool>,
+    metrics_token: Option<String>,
 }
 
 impl Layer {
@@ -214,6 +216,15 @@ impl Config {
         }
         if let Some(v) = layer.replay_max_executions {
             self.replay_max_executions = size("replay_max_executions", v)?;
+        }
+        if let Some(v) = layer.metrics {
+            self.metrics = v;
+        }
+        if let Some(token) = layer.metrics_token {
+            if token.is_empty() {
+                return Err(invalid("metrics_token", "must not be empty (leave it unset for an open /metrics)".into()));
+            }
+            self.metrics_token = Some(KeyText::new(token));
         }
         if let Some(url) = layer.api_base_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {

@@ -151,6 +151,12 @@ pub struct Config {
     pub replay_rate_per_second: u32,
     /// The most executions one bulk replay may match.
     pub replay_max_executions: usize,
+    /// Serve Prometheus metrics at `GET /metrics` and count into them; off: 404 and no
+    /// counting.
+    pub metrics: bool,
+    /// When set, `GET /metrics` needs `Authorization: Bearer <token>` (compared in constant
+    /// time); unset: open, like most exporters (the figures carry no team's data).
+    pub metrics_token: Option<KeyText>,
 }
 
 /// Standard Webhooks' (and Svix's) schedule after the first try: 5 s, 5 min, 30 min, 2 h, 5 h,
@@ -217,6 +223,8 @@ impl Default for Config {
             callback_timeout: Duration::from_secs(15),
             replay_rate_per_second: 50,
             replay_max_executions: 10_000,
+            metrics: true,
+            metrics_token: None,
         }
     }
 }

@@ -14,6 +14,7 @@ use futures::future::join_all;
 use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::job::{Job, Recording, RunSummary};
@@ -96,7 +97,8 @@ impl Executor {
     /// or `queued` with nothing to run them until the next restart.
     pub async fn submit(&self, delivery: Delivery, mode: Mode) -> Result<Dispatched, ExecError> {
         let this = self.clone();
-        self.tasks.spawn(async move { this.accept(delivery, mode).await }).await?
+        // In the request's span: a sync run's span is a child of the request that asked for it.
+        self.tasks.spawn(async move { this.accept(delivery, mode).await }.in_current_span()).await?
     }
 
     async fn accept(&self, mut delivery: Delivery, mode: Mode) -> Result<Dispatched, ExecError> {
@@ -196,18 +198,21 @@ impl Executor {
                 let (this, limit) = (self.clone(), limit.clone());
                 // Each run's task holds one sync slot until it is recorded.
                 let slot = sync_slots.as_mut().and_then(|slots| slots.split(1));
-                self.tasks.spawn(async move {
-                    let _permit = limit.acquire_owned().await;
-                    let summary = match this.run_job(job.clone(), Recording::Queued).await {
-                        Ok(summary) => Ok(summary),
-                        // Recorded as failed: a keyed delivery's row would otherwise stay
-                        // `running`, and every retry of its key answer "still running" for the
-                        // whole idempotency window.
-                        Err(error) => this.fail(job, &error.to_string()).await,
-                    };
-                    drop(slot);
-                    summary
-                })
+                self.tasks.spawn(
+                    async move {
+                        let _permit = limit.acquire_owned().await;
+                        let summary = match this.run_job(job.clone(), Recording::Queued).await {
+                            Ok(summary) => Ok(summary),
+                            // Recorded as failed: a keyed delivery's row would otherwise stay
+                            // `running`, and every retry of its key answer "still running" for the
+                            // whole idempotency window.
+                            Err(error) => this.fail(job, &error.to_string()).await,
+                        };
+                        drop(slot);
+                        summary
+                    }
+                    .in_current_span(),
+                )
             })
             .collect();
         let all = join_all(handles);

@@ -6,6 +6,7 @@ use std::time::Duration;
 use wasmhook_domain::ids::{BlockId, ExecutionId};
 
 use bytes::Bytes;
+use tracing::Instrument as _;
 
 use super::retry::{RetryPolicy, Verdict};
 pub use super::stored_input::StoredInput;
@@ -13,6 +14,7 @@ use super::team_kv::TeamKv;
 use super::{ExecError, Executor};
 use crate::auth::run_keys::RunKeyOwner;
 use crate::callbacks::Completion;
+use crate::telemetry::metrics::outcome_label;
 use wasmhook_abi::env as guest_env;
 use wasmhook_sandbox::{DEFAULT_TIMEOUT, Failure, Outcome, RunInput, RunLimits};
 use wasmhook_store::blocks::Block;
@@ -182,8 +184,26 @@ pub(crate) enum Recording {
 }
 
 impl Executor {
-    /// Runs a job in the sandbox and records the outcome (upserting any pending row).
+    /// Runs a job in the sandbox and records the outcome (upserting any pending row), in a
+    /// `run` span naming the execution, block and team (never the payload), which the outcome,
+    /// fuel, peak memory and duration are added to.
     pub(crate) async fn run_job(&self, job: Job, recording: Recording) -> Result<RunSummary, ExecError> {
+        let span = tracing::info_span!(
+            "run",
+            execution_id = %job.spec.id,
+            block_id = %job.spec.block_id,
+            block_version = job.spec.block_version,
+            team_id = %job.spec.team_id,
+            attempt = job.spec.attempt,
+            outcome = tracing::field::Empty,
+            fuel_consumed = tracing::field::Empty,
+            peak_memory_bytes = tracing::field::Empty,
+            duration_us = tracing::field::Empty,
+        );
+        self.run_in_sandbox(job, recording).instrument(span).await
+    }
+
+    async fn run_in_sandbox(&self, job: Job, recording: Recording) -> Result<RunSummary, ExecError> {
         let prepared = self.prepared(job.spec.block_id, job.spec.block_version).await?;
 
         let secrets = self.open_secrets(&job.block).await?;
@@ -229,6 +249,7 @@ impl Executor {
     ) -> Result<RunSummary, ExecError> {
         let verdict = job.retry.as_ref().map_or(Verdict::Final, |policy| policy.verdict(job.spec.attempt, &outcome));
         let mut summary = RunSummary::of(&job, &outcome);
+        self.observe(&outcome);
         let status = match verdict {
             Verdict::Dead => ExecutionStatus::Dead,
             Verdict::Final | Verdict::RetryAfter(_) => summary.status,
@@ -261,5 +282,17 @@ impl Executor {
             self.callbacks.wake();
         }
         Ok(summary)
+    }
+
+    /// Counts a finished run in the metrics and adds its figures to the current (`run`) span.
+    fn observe(&self, outcome: &Outcome) {
+        if let Some(metrics) = &self.metrics {
+            metrics.run(outcome);
+        }
+        let span = tracing::Span::current();
+        span.record("outcome", outcome_label(outcome));
+        span.record("fuel_consumed", outcome.fuel_consumed);
+        span.record("peak_memory_bytes", outcome.peak_memory_bytes);
+        span.record("duration_us", u64::try_from(outcome.duration.as_micros()).unwrap_or(u64::MAX));
     }
 }

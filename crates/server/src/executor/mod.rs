@@ -43,6 +43,7 @@ use crate::auth::run_keys::RunKeys;
 use crate::callbacks::Callbacks;
 use crate::config::Config;
 use crate::secrets::Sealer;
+use crate::telemetry::Metrics;
 use queue::Lane;
 use queue::Queue;
 use wasmhook_sandbox::{PreparedBlock, Sandbox, SandboxError};
@@ -127,6 +128,8 @@ pub struct Executor {
     retry_wake: Arc<Notify>,
     /// Completion callbacks: which targets have one, and the sender of their messages.
     callbacks: Arc<Callbacks>,
+    /// Where finished runs are counted (`None`: metrics off).
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Executor {
@@ -139,6 +142,7 @@ impl Executor {
         sealer: Arc<Sealer>,
         run_keys: Arc<RunKeys>,
         callbacks: Arc<Callbacks>,
+        metrics: Option<Arc<Metrics>>,
     ) -> Self {
         let queue = Arc::new(Queue::new(config.queue_depth, config.team_queue_depth()));
         let sync_slots = Arc::new(Semaphore::new(config.sync_run_limit()));
@@ -156,6 +160,7 @@ impl Executor {
             api_base_url,
             retry_wake: Arc::new(Notify::new()),
             callbacks,
+            metrics,
         }
     }
 
@@ -204,6 +209,16 @@ impl Executor {
     /// Deliveries waiting in the queue.
     pub fn queued(&self) -> usize {
         self.queue.depth()
+    }
+
+    /// Sync runs waiting for or holding a run slot now.
+    pub fn sync_runs_in_flight(&self) -> usize {
+        self.config.sync_run_limit().saturating_sub(self.sync_slots.available_permits())
+    }
+
+    /// How long the longest-waiting queued delivery has waited on this node.
+    pub fn oldest_queued_wait(&self) -> Duration {
+        self.queue.oldest_wait()
     }
 
     /// The prepared block of a block version: the digest from the store (whose cache keeps

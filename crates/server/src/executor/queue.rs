@@ -9,6 +9,7 @@
 //! and leave every other team with 503s.
 
 use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 use wasmhook_domain::ids::{ExecutionId, ReplayJobId, TeamId};
 
 use parking_lot::Mutex;
@@ -50,8 +51,8 @@ pub(super) struct Queue {
 
 #[derive(Debug, Default)]
 struct Lanes {
-    /// Each team's queued ids, oldest first.
-    by_team: HashMap<Lane, VecDeque<ExecutionId>>,
+    /// Each team's queued ids with when they were queued here, oldest first.
+    by_team: HashMap<Lane, VecDeque<(ExecutionId, Instant)>>,
     /// Teams with queued ids, in the order they are served.
     turn: VecDeque<Lane>,
     depth: usize,
@@ -115,7 +116,7 @@ impl Queue {
         {
             let mut lanes = self.lanes.lock();
             let lane = lanes.by_team.entry(team).or_default();
-            lane.push_back(id);
+            lane.push_back((id, Instant::now()));
             if lane.len() == 1 {
                 lanes.turn.push_back(team);
             }
@@ -139,6 +140,15 @@ impl Queue {
         self.lanes.lock().depth
     }
 
+    /// How long the longest-waiting queued id has waited on this node (each lane's front is
+    /// its oldest, so one look per lane). An id re-queued at a restart or taken over from
+    /// another node counts from then.
+    pub(super) fn oldest_wait(&self) -> Duration {
+        let lanes = self.lanes.lock();
+        let oldest = lanes.by_team.values().filter_map(|lane| lane.front().map(|(_, since)| *since)).min();
+        oldest.map_or(Duration::ZERO, |since| since.elapsed())
+    }
+
     /// The next id: the oldest of the team whose turn it is.
     async fn pop(&self) -> Option<ExecutionId> {
         self.ready.acquire().await.ok()?.forget();
@@ -150,7 +160,7 @@ impl Lanes {
     fn next(&mut self) -> Option<ExecutionId> {
         let team = self.turn.pop_front()?;
         let lane = self.by_team.get_mut(&team)?;
-        let id = lane.pop_front();
+        let id = lane.pop_front().map(|(id, _)| id);
         if lane.is_empty() {
             self.by_team.remove(&team);
         } else {

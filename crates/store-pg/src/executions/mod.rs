@@ -8,6 +8,7 @@ pub(crate) mod rows;
 mod writes;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
@@ -99,31 +100,39 @@ async fn enqueue(c: &impl GenericClient, completion: &Completion, now: i64) -> R
 impl PgStore {
     /// [`ExecutionRepo::record`] on a connection of the pool, in one transaction.
     async fn record_now(&self, finished: &Finished) -> Result<(), StoreError> {
+        let started = Instant::now();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
         record(&tx, finished, self.lease).await?;
-        tx.commit().await.map_err(commit)
+        tx.commit().await.map_err(commit)?;
+        self.commits.report(1, started.elapsed());
+        Ok(())
     }
 }
 
 #[async_trait]
 impl ExecutionRepo for PgStore {
     async fn accept(&self, acceptance: Acceptance) -> Result<KeyClaim, StoreError> {
+        let started = Instant::now();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
         let claimed = accept(&tx, &acceptance, self.lease).await?;
         // A repeat wrote nothing; committing it is the same as rolling back.
         tx.commit().await.map_err(commit)?;
+        self.commits.report(1, started.elapsed());
         Ok(claimed)
     }
 
     async fn insert_pending(&self, records: Vec<NewExecution>, status: ExecutionStatus) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
+        let started = Instant::now();
         for record in &records {
             writes::insert_unfinished(&tx, record, status, None, self.lease).await?;
         }
-        tx.commit().await.map_err(commit)
+        tx.commit().await.map_err(commit)?;
+        self.commits.report(records.len(), started.elapsed());
+        Ok(())
     }
 
     async fn record(&self, finished: Finished) -> Result<(), StoreError> {

@@ -1,0 +1,86 @@
+//! Logs and traces: the process's `tracing` subscriber. Logs go to stderr, filtered by
+//! `WASMHOOK_LOG` (default `info`). Spans (one per request, one per run; see
+//! [`crate::app`] and the executor) are also exported over OTLP when the standard variables ask
+//! for it: `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` set, and
+//! `OTEL_TRACES_EXPORTER` not `none`. The SDK reads the rest itself (`…_PROTOCOL`
+//! `http/protobuf` or `http/json`, `…_HEADERS`, `…_TIMEOUT`, `OTEL_SERVICE_NAME`,
+//! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*`).
+//!
+//! Spans carry ids (execution, block, team), route templates and figures, never a payload, a
+//! header or a secret. Export is batched on the SDK's own thread; a collector that is down
+//! costs dropped spans, never a slower request.
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
+
+/// The variable holding the log filter.
+pub const LOG_FILTER_VAR: &str = "WASMHOOK_LOG";
+/// What is exported over OTLP: this server's spans, whatever the log filter says.
+const EXPORT_FILTER: &str = "wasmhook_server=info";
+/// The service name when `OTEL_SERVICE_NAME` does not give one.
+const SERVICE_NAME: &str = "wasmhook";
+
+/// Why tracing could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TracesError {
+    /// The OTLP exporter refused its settings (e.g. `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`, which
+    /// this build does not speak).
+    #[error("cannot export traces over OTLP: {0}")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    /// A subscriber was already installed.
+    #[error("cannot install the tracing subscriber: {0}")]
+    Install(#[from] tracing_subscriber::util::TryInitError),
+}
+
+/// Flushes and stops the OTLP exporter when dropped (at the end of `main`).
+#[derive(Debug)]
+pub struct TracingGuard(Option<SdkTracerProvider>);
+
+impl Drop for TracingGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.0.take()
+            && let Err(error) = provider.shutdown()
+        {
+            eprintln!("traces not flushed at exit: {error}");
+        }
+    }
+}
+
+/// Whether the environment asks for OTLP export of traces.
+pub fn otlp_requested(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    let set = |name: &str| env(name).is_some_and(|value| !value.trim().is_empty());
+    let exporter = env("OTEL_TRACES_EXPORTER").unwrap_or_default();
+    let disabled = env("OTEL_SDK_DISABLED").is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
+    (set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+        && !exporter.trim().eq_ignore_ascii_case("none")
+        && !disabled
+}
+
+/// Installs the subscriber: stderr logs, and OTLP export when asked for. Call it once, outside
+/// any async runtime: the OTLP exporter's HTTP client is a blocking one, which must not be
+/// built on a runtime thread.
+pub fn init() -> Result<TracingGuard, TracesError> {
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(EnvFilter::try_from_env(LOG_FILTER_VAR).unwrap_or_else(|_| EnvFilter::new("info")));
+    let env = |name: &str| std::env::var(name).ok();
+    if !otlp_requested(&env) {
+        tracing_subscriber::registry().with(logs).try_init()?;
+        return Ok(TracingGuard(None));
+    }
+    let exporter = opentelemetry_otlp::SpanExporter::builder().with_http().build()?;
+    let mut resource = Resource::builder();
+    if env("OTEL_SERVICE_NAME").is_none() {
+        resource = resource.with_service_name(SERVICE_NAME);
+    }
+    let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource.build()).build();
+    let spans = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("wasmhook"))
+        .with_filter(EnvFilter::new(EXPORT_FILTER));
+    tracing_subscriber::registry().with(logs).with(spans).try_init()?;
+    Ok(TracingGuard(Some(provider)))
+}
