@@ -45,7 +45,7 @@ pub fn app(state: AppState) -> Router {
         .make_span_with(|request: &Request<Body>| {
             let route =
                 request.extensions().get::<MatchedPath>().map_or(telemetry::http::UNMATCHED, MatchedPath::as_str);
-            tracing::info_span!(
+            tracing::debug_span!(
                 "request",
                 method = %request.method(),
                 route,
@@ -63,7 +63,7 @@ pub fn app(state: AppState) -> Router {
     }
     let router = router.with_state(state);
     let router = match metrics {
-        Some(metrics) => router.layer(axum::middleware::from_fn_with_state(metrics, telemetry::http::track)),
+        Some(metrics) => router.layer(telemetry::http::CountRequests(metrics)),
         None => router,
     };
     router.layer(trace)

@@ -188,7 +188,7 @@ impl Executor {
     /// `run` span naming the execution, block and team (never the payload), which the outcome,
     /// fuel, peak memory and duration are added to.
     pub(crate) async fn run_job(&self, job: Job, recording: Recording) -> Result<RunSummary, ExecError> {
-        let span = tracing::info_span!(
+        let span = tracing::debug_span!(
             "run",
             execution_id = %job.spec.id,
             block_id = %job.spec.block_id,

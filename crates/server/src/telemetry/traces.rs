@@ -1,7 +1,8 @@
 //! Logs and traces: the process's `tracing` subscriber. Logs go to stderr, filtered by
-//! `WASMHOOK_LOG` (default `info`). Spans (one per request, one per run; see
-//! [`crate::app`] and the executor) are also exported over OTLP when the standard variables ask
-//! for it: `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` set, and
+//! `WASMHOOK_LOG` (default `info`). The spans (one per request, one per run; see
+//! [`crate::app`] and the executor) are at `debug`: they decorate logs at `WASMHOOK_LOG=debug`,
+//! and cost nothing else unless exported. They are exported over OTLP when the standard
+//! variables ask for it: `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` set, and
 //! `OTEL_TRACES_EXPORTER` not `none`. The SDK reads the rest itself (`…_PROTOCOL`
 //! `http/protobuf` or `http/json`, `…_HEADERS`, `…_TIMEOUT`, `OTEL_SERVICE_NAME`,
 //! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*`).
@@ -13,14 +14,15 @@
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
 
 /// The variable holding the log filter.
 pub const LOG_FILTER_VAR: &str = "WASMHOOK_LOG";
-/// What is exported over OTLP: this server's spans, whatever the log filter says.
-const EXPORT_FILTER: &str = "wasmhook_server=info";
+/// The crate whose spans (and `info` events, as span events) are exported.
+const EXPORTED_TARGET: &str = "wasmhook_server";
 /// The service name when `OTEL_SERVICE_NAME` does not give one.
 const SERVICE_NAME: &str = "wasmhook";
 
@@ -48,6 +50,13 @@ impl Drop for TracingGuard {
             eprintln!("traces not flushed at exit: {error}");
         }
     }
+}
+
+/// What the OTLP layer gets: this server's spans at any level (they are `debug`, so that
+/// without export no layer wants them and they cost a cached callsite check), and its events
+/// at `info` and above only (debug events may carry details no trace should hold).
+fn exported(metadata: &tracing::Metadata<'_>) -> bool {
+    metadata.target().starts_with(EXPORTED_TARGET) && (metadata.is_span() || *metadata.level() <= tracing::Level::INFO)
 }
 
 /// Whether the environment asks for OTLP export of traces.
@@ -78,9 +87,8 @@ pub fn init() -> Result<TracingGuard, TracesError> {
         resource = resource.with_service_name(SERVICE_NAME);
     }
     let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource.build()).build();
-    let spans = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("wasmhook"))
-        .with_filter(EnvFilter::new(EXPORT_FILTER));
+    let spans =
+        tracing_opentelemetry::layer().with_tracer(provider.tracer("wasmhook")).with_filter(filter_fn(exported));
     tracing_subscriber::registry().with(logs).with(spans).try_init()?;
     Ok(TracingGuard(Some(provider)))
 }
