@@ -53,7 +53,7 @@ impl<'de> Deserialize<'de> for BlockDigest {
 }
 
 /// How a block is called.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockShape {
     /// The `wasmhook:block` world: `run() -> result<string, failure>`.

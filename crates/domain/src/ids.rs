@@ -31,7 +31,7 @@ pub trait Id: Copy + Eq + std::hash::Hash + fmt::Display + FromStr<Err = IdError
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $api_name:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
         pub struct $name(Uuid);
 

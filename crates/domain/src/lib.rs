@@ -16,6 +16,7 @@ pub mod logs;
 pub mod outbound;
 pub mod outcome;
 pub mod priority;
+mod schema;
 pub mod signature;
 
 pub use allowed_host::{AllowedHost, AllowedHostError, Target};

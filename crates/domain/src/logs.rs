@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Severity of a log line (mirrors the WIT `logging.level`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     /// Very fine-grained tracing.
@@ -20,7 +20,7 @@ pub enum LogLevel {
 }
 
 /// Where a log line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogStream {
     /// The `wasmhook:block/logging.emit` import.
@@ -32,7 +32,7 @@ pub enum LogStream {
 }
 
 /// One line of a run's log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogLine {
     /// Origin of the line.
     pub stream: LogStream,
@@ -43,7 +43,7 @@ pub struct LogLine {
 }
 
 /// Everything a run logged that fit under the cap, and how much did not.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Logs {
     /// Kept lines in the order they were written.
     pub lines: Vec<LogLine>,

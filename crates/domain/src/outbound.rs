@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One outbound request of a run, as `GET /v1/executions/{id}` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboundCall {
     /// Request method.

@@ -9,7 +9,7 @@ use crate::outbound::OutboundCall;
 
 /// Why a run failed. Each kind has one cause, so callers (and users reading an execution) can
 /// tell a bug in the block from a limit it hit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     /// The block returned a failure (`Err` from `run`).
@@ -33,7 +33,7 @@ pub enum FailureKind {
 }
 
 /// A failed run: its kind, a message a person can act on, and the block's own code if any.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     /// What went wrong.
     pub kind: FailureKind,
@@ -52,7 +52,7 @@ impl Failure {
 }
 
 /// The terminal status of a run, as the API reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// The block produced valid output.

@@ -20,7 +20,7 @@ fn default_tolerance() -> u64 {
 }
 
 /// Who signs, and so how.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scheme {
     /// `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64> …`; `whsec_` secrets
@@ -50,7 +50,7 @@ impl Scheme {
 }
 
 /// A webhook's signature check. The secrets are write-only in the API.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignatureConfig {
     /// The scheme.
@@ -80,7 +80,7 @@ fn last_chars(text: &str, n: usize) -> &str {
 }
 
 /// The MAC's hash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HmacAlgorithm {
     /// HMAC-SHA256.
@@ -90,7 +90,7 @@ pub enum HmacAlgorithm {
 }
 
 /// How the signature is written in its header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Encoding {
     /// Lower- or upper-case hex.
@@ -104,7 +104,7 @@ fn body_template() -> String {
 }
 
 /// The generic scheme's settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HmacConfig {
     /// SHA-256 or SHA-1.

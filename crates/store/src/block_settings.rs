@@ -8,7 +8,7 @@ use wasmhook_domain::AllowedHost;
 
 /// One env value of a block: text, or a reference to a team secret resolved at run time
 /// (`{"secret": "slack"}`) and never stored with the execution.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum EnvValue {
     /// The value itself.
@@ -18,7 +18,7 @@ pub enum EnvValue {
 }
 
 /// `{"secret": "NAME"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretRef {
     /// The secret's name.
@@ -33,7 +33,7 @@ impl From<&str> for EnvValue {
 
 /// A block's outbound HTTP policy, as set through the API (`network` of a block). Absent
 /// limits take the server's defaults; every limit is checked against the server's ceilings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NetworkSettings {
     /// `scheme://host[:port]` entries the block may call (see `wasmhook_domain::AllowedHost`).
@@ -59,7 +59,7 @@ pub struct NetworkSettings {
 /// A host-injected credential: `{"secret": "stripe", "inject": {"host": "https://api.stripe.com",
 /// "header": "Authorization", "value": "Bearer {secret}"}}`. The host is allowed by it (it
 /// need not be repeated in `allowedHosts`); the guest never sees the value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Credential {
     /// The team secret.
@@ -69,7 +69,7 @@ pub struct Credential {
 }
 
 /// Where a credential goes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Injection {
     /// The requests it is added to (an `allowedHosts` entry).
@@ -91,7 +91,7 @@ impl NetworkSettings {
 }
 
 /// The key-value state a block may use (`keyValue` of a block).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KeyValueSettings {
     /// Buckets of its team it may open (`*`: any); empty: none.
@@ -104,7 +104,7 @@ pub struct KeyValueSettings {
 
 /// A retry policy as a block or a doc dataset sets it (`retry`); absent fields take the
 /// server's defaults (see `executor::retry::RetryPolicy::resolve`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetrySettings {
     /// Runs in all, the first included; 1 = no retries.
@@ -133,7 +133,7 @@ pub struct RetrySettings {
 }
 
 /// How the delay between attempts grows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Backoff {
     /// `initialDelayMs × 2^(n−1)` before attempt n+1, capped at `maxDelayMs`.
@@ -145,7 +145,7 @@ pub enum Backoff {
 
 /// A class of failure a retry policy may retry. `invalid_output` is deliberately not one: the
 /// same block on the same input would produce the same output again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RetryOn {
     /// The run hit its deadline.

@@ -10,7 +10,7 @@ use wasmhook_domain::ids::{ExecutionId, TeamId};
 use super::{StoreError, now_ms, uuid_at};
 
 /// What a callback is attached to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallbackTarget {
     /// Every execution of the block.
@@ -42,7 +42,7 @@ impl CallbackTarget {
 }
 
 /// A delivery outcome a callback can subscribe to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallbackEvent {
     /// The delivery succeeded.
@@ -65,7 +65,7 @@ impl CallbackEvent {
 }
 
 /// A callback as the API shows it (never its secret, only the secret's first characters).
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Callback {
     /// Owning team.
@@ -229,7 +229,7 @@ pub(crate) fn reseal(conn: &Connection, target_id: Uuid, sealed: &str) -> Result
 }
 
 /// One message: a signed POST to make for one execution's event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     /// `msg_…`: the `webhook-id` header, the same on every try (receivers dedupe on it).

@@ -8,7 +8,7 @@ use super::block_settings::RetrySettings;
 use super::{StoreError, blocks, now_ms, uuid_at};
 
 /// One dataset of a doc.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Dataset {
     /// Key, unique in the doc; selects the dataset in `datasetKeys`.
@@ -28,7 +28,7 @@ pub struct Dataset {
 }
 
 /// A doc as stored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Doc {
     /// Doc id (the `{doc_id}` of the v4 webhook).
@@ -53,7 +53,7 @@ pub struct Doc {
 }
 
 /// The body of `POST /v1/docs` and `PUT /v1/docs/{id}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DocInput {
     /// Display name.

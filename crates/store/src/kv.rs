@@ -11,7 +11,7 @@ use super::{StoreError, now_ms};
 pub use wasmhook_domain::Versioned;
 
 /// A key as `/v1/kv/{bucket}` lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyInfo {
     /// The key.

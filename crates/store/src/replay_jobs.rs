@@ -11,7 +11,7 @@ use super::executions::ExecutionFilter;
 use super::{StoreError, now_ms, uuid_at};
 
 /// What a bulk replay was asked to match (kept as given, for the record).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayFilter {
     /// Only this block's executions.
@@ -35,7 +35,7 @@ pub struct ReplayFilter {
 }
 
 /// A bulk replay as `GET /v1/executions/replay/{id}` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayJob {
     /// Its id.

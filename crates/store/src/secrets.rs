@@ -8,7 +8,7 @@ use wasmhook_domain::ids::TeamId;
 use super::{StoreError, now_ms};
 
 /// What the API shows of a secret: never its value.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretInfo {
     /// Its name.

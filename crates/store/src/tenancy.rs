@@ -7,7 +7,7 @@ use wasmhook_domain::ids::{KeyId, TeamId, UserId};
 use super::{StoreError, now_ms, uuid_at};
 
 /// A tenant. Everything else belongs to exactly one team.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Team {
     /// Team id.
@@ -21,7 +21,7 @@ pub struct Team {
 }
 
 /// A person or system holding API keys.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// User id: the part of an API key before its last `-`.
@@ -35,7 +35,7 @@ pub struct User {
 }
 
 /// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyScope {
     /// Manage the team's blocks, docs, keys and executions, and fire webhooks.
@@ -69,7 +69,7 @@ impl KeyScope {
 }
 
 /// An API key as stored: never the secret, only its hash (skipped when serialized).
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyRecord {
     /// Key id (for listing and revocation).

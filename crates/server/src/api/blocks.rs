@@ -5,12 +5,13 @@ use crate::api::path_id::PathId;
 use std::sync::Arc;
 use wasmhook_domain::ids::BlockId;
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::body::{JsonBody, read_limited};
 use super::error::ApiError;
@@ -21,14 +22,16 @@ use wasmhook_store::blocks::{self, Block, BlockPatch, BlockVersion, NewBlock};
 use wasmhook_store::repo::BlockCheck;
 use wasmhook_store::repo::SharedDatabase;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/blocks", post(create).get(list))
-        .route("/v1/blocks/{block_id}", get(show).patch(update))
-        .route("/v1/blocks/{block_id}/versions", post(upload).get(versions))
-        .route("/v1/blocks/{block_id}/activate", post(activate))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(show, update))
+        .routes(routes!(upload, versions))
+        .routes(routes!(activate))
 }
 
+#[utoipa::path(post, operation_id = "createBlock", path = "/v1/blocks", tag = "blocks", security(("apiKey" = [])), request_body = NewBlock,
+    responses((status = 201, description = "Created", body = Block)))]
 async fn create(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -41,10 +44,14 @@ async fn create(
     Ok((StatusCode::CREATED, Json(block)))
 }
 
+#[utoipa::path(get, operation_id = "listBlocks", path = "/v1/blocks", tag = "blocks", security(("apiKey" = [])),
+    responses((status = 200, body = Vec<Block>)))]
 async fn list(State(store): State<SharedDatabase>, Admin(caller): Admin) -> Result<Json<Vec<Block>>, ApiError> {
     Ok(Json(store.blocks().list(caller.team_id).await?))
 }
 
+#[utoipa::path(get, operation_id = "getBlock", path = "/v1/blocks/{block_id}", tag = "blocks", security(("apiKey" = [])), params(("block_id" = BlockId, Path, description = "The block")),
+    responses((status = 200, body = Block)))]
 async fn show(
     State(store): State<SharedDatabase>,
     Admin(caller): Admin,
@@ -53,6 +60,8 @@ async fn show(
     Ok(Json(store.blocks().get(caller.team_id, id).await?))
 }
 
+#[utoipa::path(patch, operation_id = "updateBlock", path = "/v1/blocks/{block_id}", tag = "blocks", security(("apiKey" = [])), params(("block_id" = BlockId, Path, description = "The block")),
+    request_body = BlockPatch, responses((status = 200, body = Block)))]
 async fn update(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -67,13 +76,19 @@ async fn update(
     Ok(Json(block))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UploadParams {
+    /// `false`: store the version without making it the active one.
     activate: Option<String>,
 }
 
 /// Validates and precompiles the component before storing it: a bad upload is a 400 with the
 /// reason and leaves nothing behind.
+#[utoipa::path(post, operation_id = "uploadBlockVersion", path = "/v1/blocks/{block_id}/versions", tag = "blocks", security(("apiKey" = [])),
+    params(("block_id" = BlockId, Path, description = "The block"), UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component's bytes"),
+    responses((status = 201, description = "Validated, compiled and stored", body = BlockVersion)))]
 async fn upload(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -109,6 +124,8 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(version)))
 }
 
+#[utoipa::path(get, operation_id = "listBlockVersions", path = "/v1/blocks/{block_id}/versions", tag = "blocks", security(("apiKey" = [])), params(("block_id" = BlockId, Path, description = "The block")),
+    responses((status = 200, body = Vec<BlockVersion>)))]
 async fn versions(
     State(store): State<SharedDatabase>,
     Admin(caller): Admin,
@@ -117,12 +134,14 @@ async fn versions(
     Ok(Json(store.blocks().versions(caller.team_id, id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Activate {
     version: i64,
 }
 
+#[utoipa::path(post, operation_id = "activateBlockVersion", path = "/v1/blocks/{block_id}/activate", tag = "blocks", security(("apiKey" = [])), params(("block_id" = BlockId, Path, description = "The block")),
+    request_body = Activate, responses((status = 200, description = "The block with its new active version", body = Block)))]
 async fn activate(
     State(store): State<SharedDatabase>,
     Admin(caller): Admin,

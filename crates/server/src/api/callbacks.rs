@@ -6,11 +6,12 @@
 //! the answer of a rotation (which replaces it at once: receivers should accept both while
 //! they switch, as Standard Webhooks libraries allow).
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 use wasmhook_domain::ids::{BlockId, DocId, TeamId, WebhookId};
 use zeroize::Zeroizing;
@@ -26,28 +27,103 @@ use wasmhook_store::callbacks::{Callback, CallbackEvent, CallbackTarget};
 use wasmhook_store::repo::SealedSecret;
 use wasmhook_store::repo::SharedDatabase;
 
-pub(crate) fn router() -> Router<AppState> {
-    let mut router = Router::new().route("/v1/callbacks", get(list));
-    for (path, kind) in
-        [("blocks", CallbackTarget::Block), ("docs", CallbackTarget::Doc), ("webhooks", CallbackTarget::Webhook)]
-    {
-        router = router
-            .route(
-                &format!("/v1/{path}/{{id}}/callback"),
-                get(move |state, caller, id| show(state, caller, id, kind))
-                    .put(move |state, caller, id, body| put(state, caller, id, kind, body))
-                    .delete(move |state, caller, id| remove(state, caller, id, kind)),
-            )
-            .route(
-                &format!("/v1/{path}/{{id}}/callback/rotate-secret"),
-                post(move |state, caller, id| rotate(state, caller, id, kind)),
-            );
-    }
-    router
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(of_blocks::show, of_blocks::put, of_blocks::remove))
+        .routes(routes!(of_blocks::rotate))
+        .routes(routes!(of_docs::show, of_docs::put, of_docs::remove))
+        .routes(routes!(of_docs::rotate))
+        .routes(routes!(of_webhooks::show, of_webhooks::put, of_webhooks::remove))
+        .routes(routes!(of_webhooks::rotate))
 }
 
+/// The four callback routes of one kind of target (blocks, docs, webhooks): thin handlers,
+/// each with its own description, over the shared ones below.
+macro_rules! callback_routes {
+    ($module:ident, $kind:expr, $path:literal, $rotate_path:literal, $get:literal, $put:literal, $delete:literal, $rotate:literal) => {
+        mod $module {
+            use axum::Json;
+            use axum::extract::{Path, State};
+            use axum::http::StatusCode;
+
+            use super::{CallbackInput, Shown};
+            use crate::api::body::JsonBody;
+            use crate::api::error::ApiError;
+            use crate::auth::Admin;
+            use crate::state::AppState;
+            use wasmhook_store::callbacks::Callback;
+
+            const ID: &str = "The block, doc or webhook the callback belongs to";
+
+            #[utoipa::path(get, operation_id = $get, path = $path, tag = "callbacks", security(("apiKey" = [])),
+                params(("id" = uuid::Uuid, Path, description = ID)), responses((status = 200, body = Callback)))]
+            pub(super) async fn show(state: State<AppState>, caller: Admin, id: Path<String>) -> Result<Json<Callback>, ApiError> {
+                super::show(state, caller, id, $kind).await
+            }
+
+            #[utoipa::path(put, operation_id = $put, path = $path, tag = "callbacks", security(("apiKey" = [])),
+                params(("id" = uuid::Uuid, Path, description = ID)), request_body = CallbackInput,
+                responses((status = 201, description = "Created; its signing secret is in this answer only", body = Shown),
+                    (status = 200, description = "Changed; the secret stays", body = Shown)))]
+            pub(super) async fn put(
+                state: State<AppState>,
+                caller: Admin,
+                id: Path<String>,
+                body: JsonBody<CallbackInput>,
+            ) -> Result<(StatusCode, Json<Shown>), ApiError> {
+                super::put(state, caller, id, $kind, body).await
+            }
+
+            #[utoipa::path(delete, operation_id = $delete, path = $path, tag = "callbacks", security(("apiKey" = [])),
+                params(("id" = uuid::Uuid, Path, description = ID)), responses((status = 204, description = "Deleted")))]
+            pub(super) async fn remove(state: State<AppState>, caller: Admin, id: Path<String>) -> Result<StatusCode, ApiError> {
+                super::remove(state, caller, id, $kind).await
+            }
+
+            #[utoipa::path(post, operation_id = $rotate, path = $rotate_path, tag = "callbacks", security(("apiKey" = [])),
+                params(("id" = uuid::Uuid, Path, description = ID)),
+                responses((status = 200, description = "A new signing secret, in this answer only", body = Shown)))]
+            pub(super) async fn rotate(state: State<AppState>, caller: Admin, id: Path<String>) -> Result<Json<Shown>, ApiError> {
+                super::rotate(state, caller, id, $kind).await
+            }
+        }
+    };
+}
+
+callback_routes!(
+    of_blocks,
+    wasmhook_store::callbacks::CallbackTarget::Block,
+    "/v1/blocks/{id}/callback",
+    "/v1/blocks/{id}/callback/rotate-secret",
+    "getBlockCallback",
+    "putBlockCallback",
+    "deleteBlockCallback",
+    "rotateBlockCallbackSecret"
+);
+callback_routes!(
+    of_docs,
+    wasmhook_store::callbacks::CallbackTarget::Doc,
+    "/v1/docs/{id}/callback",
+    "/v1/docs/{id}/callback/rotate-secret",
+    "getDocCallback",
+    "putDocCallback",
+    "deleteDocCallback",
+    "rotateDocCallbackSecret"
+);
+callback_routes!(
+    of_webhooks,
+    wasmhook_store::callbacks::CallbackTarget::Webhook,
+    "/v1/webhooks/{id}/callback",
+    "/v1/webhooks/{id}/callback/rotate-secret",
+    "getWebhookCallback",
+    "putWebhookCallback",
+    "deleteWebhookCallback",
+    "rotateWebhookCallbackSecret"
+);
+
 /// The body of `PUT …/callback`.
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CallbackInput {
     /// Where the POSTs go.
@@ -62,12 +138,13 @@ fn all_events() -> Vec<CallbackEvent> {
 }
 
 /// A callback, with its secret when this answer is the one that shows it.
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Shown {
     #[serde(flatten)]
     callback: Callback,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     secret: Option<Zeroizing<String>>,
 }
 
@@ -176,6 +253,7 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, operation_id = "listCallbacks", path = "/v1/callbacks", tag = "callbacks", security(("apiKey" = [])), responses((status = 200, description = "The team's callbacks", body = Vec<Callback>)))]
 async fn list(State(store): State<SharedDatabase>, Admin(caller): Admin) -> Result<Json<Vec<Callback>>, ApiError> {
     Ok(Json(store.callbacks().list(caller.team_id).await?))
 }

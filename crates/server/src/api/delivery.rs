@@ -85,7 +85,7 @@ fn idempotency_key(headers: &HeaderMap, data: &[u8], pointer: Option<&str>) -> R
 }
 
 /// 202 with `Location` to poll the first execution.
-pub fn accepted(body: Value, first: ExecutionId, replayed: bool) -> Response {
+pub fn accepted(body: impl serde::Serialize, first: ExecutionId, replayed: bool) -> Response {
     let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/v1/executions/{first}")) {
         response.headers_mut().insert(header::LOCATION, location);

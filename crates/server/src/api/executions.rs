@@ -2,14 +2,14 @@
 //! the team may read (a webhook sender holding an execute key can fetch its own results).
 
 use crate::api::path_id::PathId;
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wasmhook_domain::ids::ExecutionId;
 
 use super::body::{parse_id, parse_json, read_limited};
@@ -26,13 +26,12 @@ use wasmhook_store::repo::SharedDatabase;
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/executions", get(list))
-        .route("/v1/executions/{execution_id}", get(show))
-        .route("/v1/executions/{execution_id}/replay", post(replay))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(show)).routes(routes!(replay))
 }
 
+#[utoipa::path(get, operation_id = "getExecution", path = "/v1/executions/{execution_id}", tag = "executions", security(("apiKey" = [])), params(("execution_id" = ExecutionId, Path, description = "The execution")),
+    responses((status = 200, description = "The execution with its output, logs and outbound calls", body = Execution)))]
 async fn show(
     State(store): State<SharedDatabase>,
     caller: Caller,
@@ -45,10 +44,14 @@ async fn show(
 }
 
 /// Query parameters, all strings so that every bad value gets our own message.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Only this block's executions (a block id).
     block: Option<String>,
+    /// Only this doc's (a doc id).
     doc: Option<String>,
+    /// Only this trigger webhook's (a webhook id).
     webhook: Option<String>,
     status: Option<String>,
     since: Option<String>,
@@ -56,6 +59,8 @@ struct ListParams {
     limit: Option<String>,
 }
 
+#[utoipa::path(get, operation_id = "listExecutions", path = "/v1/executions", tag = "executions", security(("apiKey" = [])), params(ListParams),
+    responses((status = 200, description = "Newest first; no logs, outbound calls or inputs", body = Vec<Execution>)))]
 async fn list(
     State(store): State<SharedDatabase>,
     caller: Caller,
@@ -93,8 +98,20 @@ pub(super) fn parse_time(raw: &str, name: &str) -> Result<i64, ApiError> {
     Ok(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
+/// The 202 answer of an async replay.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ReplayAccepted {
+    /// The new execution.
+    execution_id: ExecutionId,
+    /// The one replayed.
+    replay_of: ExecutionId,
+    /// `accepted`.
+    status: &'static str,
+}
+
 /// The optional body of a replay.
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReplayBody {
     /// Run this version instead of the block's active one.
@@ -104,6 +121,12 @@ struct ReplayBody {
 /// Re-runs an execution's exact stored input against the block's active version (or the
 /// `version` given), as a new execution linked by `replayOf`. Sync by default (200 with the
 /// new execution), async with `Prefer: respond-async` / `?wait=false` (202).
+#[utoipa::path(post, operation_id = "replayExecution", path = "/v1/executions/{execution_id}/replay", tag = "executions", security(("apiKey" = [])),
+    params(("execution_id" = ExecutionId, Path, description = "The execution"), ("wait" = Option<bool>, Query, description = "`false`: answer 202 at once"),
+        ("Prefer" = Option<String>, Header, pattern = "^[!-~]+( [!-~]+)*$", description = "`respond-async`: answer 202 at once")),
+    request_body(content = Option<ReplayBody>, description = "Optional: another version to run"),
+    responses((status = 200, description = "The new execution (sync)", body = Execution),
+        (status = 202, description = "Queued (async); `Location` names the new execution", body = ReplayAccepted)))]
 async fn replay(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -142,7 +165,7 @@ async fn replay(
             Json(execution).into_response()
         }
         Dispatched::Accepted { .. } => {
-            accepted(json!({ "executionId": new_id, "replayOf": id, "status": "accepted" }), new_id, false)
+            accepted(ReplayAccepted { execution_id: new_id, replay_of: id, status: "accepted" }, new_id, false)
         }
     })
 }

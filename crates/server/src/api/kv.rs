@@ -2,28 +2,25 @@
 //! delete values — for operators (admin keys) and for runs (their `WASMHOOK_API_KEY`). Values
 //! are raw bytes (`application/octet-stream`), as blocks store them through `wasi:keyvalue`.
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::body::read_limited;
 use super::error::ApiError;
 use crate::auth::KvCaller;
 use crate::state::AppState;
 use wasmhook_sandbox::keyvalue::{MAX_KEYS_PER_CALL, MAX_VALUE_BYTES, check_bucket, check_key};
-use wasmhook_store::kv::Place;
+use wasmhook_store::kv::{KeyInfo, Place};
 use wasmhook_store::repo::SharedDatabase;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/kv", get(buckets))
-        .route("/v1/kv/{bucket}", get(keys))
-        .route("/v1/kv/{bucket}/{key}", get(read).put(write).delete(remove))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(buckets)).routes(routes!(keys)).routes(routes!(read, write, remove))
 }
 
 fn checked(bucket: &str, key: Option<&str>) -> Result<(), ApiError> {
@@ -32,12 +29,30 @@ fn checked(bucket: &str, key: Option<&str>) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn buckets(State(store): State<SharedDatabase>, KvCaller(caller): KvCaller) -> Result<Json<Value>, ApiError> {
-    let buckets = store.kv().buckets(caller.team_id).await?;
-    Ok(Json(json!({ "buckets": buckets })))
+/// `GET /v1/kv`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Buckets {
+    /// Buckets holding live keys, in order.
+    buckets: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `GET /v1/kv/{bucket}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Keys {
+    /// The page's keys, in order.
+    keys: Vec<KeyInfo>,
+    /// The `after` of the next page; `null` on the last.
+    next: Option<String>,
+}
+
+#[utoipa::path(get, operation_id = "listKvBuckets", path = "/v1/kv", tag = "key-value", security(("apiKey" = [])), responses((status = 200, body = Buckets)))]
+async fn buckets(State(store): State<SharedDatabase>, KvCaller(caller): KvCaller) -> Result<Json<Buckets>, ApiError> {
+    let buckets = store.kv().buckets(caller.team_id).await?;
+    Ok(Json(Buckets { buckets }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Page {
     /// Keys after this one.
@@ -47,19 +62,22 @@ struct Page {
 }
 
 /// One page of keys in order; `next` is the `after` of the next page.
+#[utoipa::path(get, operation_id = "listKvKeys", path = "/v1/kv/{bucket}", tag = "key-value", security(("apiKey" = [])), params(("bucket" = String, Path, description = "The bucket"), Page), responses((status = 200, body = Keys)))]
 async fn keys(
     State(store): State<SharedDatabase>,
     KvCaller(caller): KvCaller,
     Path(bucket): Path<String>,
     Query(page): Query<Page>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Keys>, ApiError> {
     checked(&bucket, None)?;
     let limit = page.limit.unwrap_or(MAX_KEYS_PER_CALL).clamp(1, MAX_KEYS_PER_CALL);
     let keys = store.kv().keys(caller.team_id, &bucket, page.after.as_deref(), limit).await?;
     let next = (keys.len() == limit).then(|| keys.last().map(|k| k.key.clone())).flatten();
-    Ok(Json(json!({ "keys": keys, "next": next })))
+    Ok(Json(Keys { keys, next }))
 }
 
+#[utoipa::path(get, operation_id = "getKvValue", path = "/v1/kv/{bucket}/{key}", tag = "key-value", security(("apiKey" = [])), params(("bucket" = String, Path, description = "The bucket"), ("key" = String, Path, description = "The key")),
+    responses((status = 200, description = "The raw value", content_type = "application/octet-stream", body = Vec<u8>)))]
 async fn read(
     State(store): State<SharedDatabase>,
     KvCaller(caller): KvCaller,
@@ -71,7 +89,8 @@ async fn read(
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], value.value).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct WriteOptions {
     /// The value expires after this many seconds.
@@ -79,6 +98,9 @@ struct WriteOptions {
 }
 
 /// Sets a value (the raw body); 204.
+#[utoipa::path(put, operation_id = "putKvValue", path = "/v1/kv/{bucket}/{key}", tag = "key-value", security(("apiKey" = [])), params(("bucket" = String, Path, description = "The bucket"), ("key" = String, Path, description = "The key"), WriteOptions),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The raw value"),
+    responses((status = 204, description = "Set")))]
 async fn write(
     State(state): State<AppState>,
     KvCaller(caller): KvCaller,
@@ -99,6 +121,7 @@ async fn write(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, operation_id = "deleteKvValue", path = "/v1/kv/{bucket}/{key}", tag = "key-value", security(("apiKey" = [])), params(("bucket" = String, Path, description = "The bucket"), ("key" = String, Path, description = "The key")), responses((status = 204, description = "Deleted")))]
 async fn remove(
     State(store): State<SharedDatabase>,
     KvCaller(caller): KvCaller,

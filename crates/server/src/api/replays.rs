@@ -4,13 +4,14 @@
 //! `POST /v1/executions/replay/{job_id}/cancel` stops submitting.
 
 use crate::api::path_id::PathId;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wasmhook_domain::ids::{BlockId, DocId, ReplayJobId, WebhookId};
 
 use super::body::JsonBody;
@@ -23,15 +24,28 @@ use wasmhook_store::replay_jobs::{ReplayFilter, ReplayJob};
 use wasmhook_store::repo::NewReplay;
 use wasmhook_store::repo::SharedDatabase;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/executions/replay", post(start))
-        .route("/v1/executions/replay/{job_id}", get(show))
-        .route("/v1/executions/replay/{job_id}/cancel", post(cancel))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(start)).routes(routes!(show)).routes(routes!(cancel))
+}
+
+/// The 202 answer of `POST /v1/executions/replay`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ReplayStarted {
+    /// The job.
+    job_id: ReplayJobId,
+    /// `running`.
+    status: &'static str,
+    /// Executions the filter matched (at most `max`).
+    matched: usize,
+    /// Of those, how many cannot be replayed: their input was not kept.
+    without_input: usize,
+    /// Where to poll the job.
+    poll: String,
 }
 
 /// The body of `POST /v1/executions/replay`.
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct BulkReplay {
     block: Option<BlockId>,
@@ -39,8 +53,9 @@ struct BulkReplay {
     webhook: Option<WebhookId>,
     /// The delivery outcome to match: `failed`, `timed_out`, `dead` or `succeeded`.
     status: Option<String>,
-    /// RFC 3339 or epoch ms.
+    /// RFC 3339 text or epoch ms.
     since: Option<Value>,
+    /// RFC 3339 text or epoch ms.
     until: Option<Value>,
     /// The most executions to replay (default and ceiling: `replay_max_executions`).
     max: Option<usize>,
@@ -60,6 +75,8 @@ fn time(value: Option<&Value>, name: &str) -> Result<Option<i64>, ApiError> {
     }
 }
 
+#[utoipa::path(post, operation_id = "startBulkReplay", path = "/v1/executions/replay", tag = "executions", security(("apiKey" = [])), request_body = BulkReplay,
+    responses((status = 202, description = "Started; `Location` is the job to poll", body = ReplayStarted)))]
 async fn start(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -117,13 +134,7 @@ async fn start(
     let (matched, without_input) = state.store.replay_jobs().create(replay).await?;
     state.executor.start_replay(id);
     let location = format!("/v1/executions/replay/{id}");
-    let body = json!({
-        "jobId": id,
-        "status": "running",
-        "matched": matched,
-        "withoutInput": without_input,
-        "poll": location,
-    });
+    let body = ReplayStarted { job_id: id, status: "running", matched, without_input, poll: location.clone() };
     let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -131,6 +142,8 @@ async fn start(
     Ok(response)
 }
 
+#[utoipa::path(get, operation_id = "getBulkReplay", path = "/v1/executions/replay/{job_id}", tag = "executions", security(("apiKey" = [])), params(("job_id" = ReplayJobId, Path, description = "The bulk replay job")),
+    responses((status = 200, body = ReplayJob)))]
 async fn show(
     State(store): State<SharedDatabase>,
     Admin(caller): Admin,
@@ -140,6 +153,8 @@ async fn show(
     Ok(Json(store.replay_jobs().get(caller.team_id, id).await?))
 }
 
+#[utoipa::path(post, operation_id = "cancelBulkReplay", path = "/v1/executions/replay/{job_id}/cancel", tag = "executions", security(("apiKey" = [])), params(("job_id" = ReplayJobId, Path, description = "The bulk replay job")),
+    responses((status = 200, description = "Stopped submitting; runs already submitted finish", body = ReplayJob)))]
 async fn cancel(
     State(store): State<SharedDatabase>,
     Admin(caller): Admin,

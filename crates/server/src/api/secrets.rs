@@ -1,11 +1,12 @@
 //! `/v1/secrets`: a team's secrets, admin only. Values are write-only: sealed under the master
 //! key as they arrive, never returned, never logged.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use zeroize::Zeroizing;
 
 use super::body::JsonBody;
@@ -17,24 +18,24 @@ use wasmhook_store::repo::SharedDatabase;
 
 use wasmhook_store::secrets::SecretInfo;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/secrets", post(create).get(list))
-        .route("/v1/secrets/{name}", get(show).put(replace).delete(remove))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(show, replace, remove))
 }
 
 /// `POST /v1/secrets`.
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewSecret {
     name: String,
+    #[schema(value_type = String)]
     value: Zeroizing<String>,
 }
 
 /// `PUT /v1/secrets/{name}`.
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SecretValue {
+    #[schema(value_type = String)]
     value: Zeroizing<String>,
 }
 
@@ -51,6 +52,8 @@ impl std::fmt::Debug for SecretValue {
 }
 
 /// Creates a secret; 409 when the name is taken (use `PUT` to replace a value).
+#[utoipa::path(post, operation_id = "createSecret", path = "/v1/secrets", tag = "secrets", security(("apiKey" = [])), request_body = NewSecret,
+    responses((status = 201, description = "Sealed; the value is never shown again", body = SecretInfo)))]
 async fn create(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -69,6 +72,8 @@ async fn create(
 }
 
 /// Creates or replaces a secret's value: 201 when created, 200 when replaced.
+#[utoipa::path(put, operation_id = "putSecret", path = "/v1/secrets/{name}", tag = "secrets", security(("apiKey" = [])), params(("name" = String, Path, description = "The secret's name")), request_body = SecretValue,
+    responses((status = 200, description = "Replaced", body = SecretInfo), (status = 201, description = "Created", body = SecretInfo)))]
 async fn replace(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -84,10 +89,12 @@ async fn replace(
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(info)))
 }
 
+#[utoipa::path(get, operation_id = "listSecrets", path = "/v1/secrets", tag = "secrets", security(("apiKey" = [])), responses((status = 200, description = "Names and times, never values", body = Vec<SecretInfo>)))]
 async fn list(State(store): State<SharedDatabase>, Admin(caller): Admin) -> Result<Json<Vec<SecretInfo>>, ApiError> {
     Ok(Json(store.secrets().list(caller.team_id).await?))
 }
 
+#[utoipa::path(get, operation_id = "getSecret", path = "/v1/secrets/{name}", tag = "secrets", security(("apiKey" = [])), params(("name" = String, Path, description = "The secret's name")), responses((status = 200, body = SecretInfo)))]
 async fn show(
     State(store): State<SharedDatabase>,
     Admin(caller): Admin,
@@ -96,6 +103,7 @@ async fn show(
     Ok(Json(store.secrets().info(caller.team_id, &name).await?))
 }
 
+#[utoipa::path(delete, operation_id = "deleteSecret", path = "/v1/secrets/{name}", tag = "secrets", security(("apiKey" = [])), params(("name" = String, Path, description = "The secret's name")), responses((status = 204, description = "Deleted")))]
 async fn remove(
     State(store): State<SharedDatabase>,
     Admin(caller): Admin,

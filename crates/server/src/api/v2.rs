@@ -10,15 +10,15 @@ use std::collections::BTreeMap;
 use wasmhook_domain::ids::{BlockId, ExecutionId};
 
 use axum::Json;
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::body::{raw_slice, read_limited, require_json};
 use super::delivery::{accepted, idempotency, mark_replayed, mode};
@@ -36,10 +36,55 @@ use wasmhook_store::executions::{ExecutionStatus, Trigger};
 /// The language-specific env object every wasm block honours, whatever its language.
 pub const WASM_LANGUAGE: &str = "wasm";
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/v2/webhook/blocks/{block_id}/execute", post(execute))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(execute))
 }
 
+/// The v2 body as the OpenAPI description shows it. The handler reads the fields one by one
+/// (so that each bad one gets its own 400, and `data` is kept byte for byte), not through this
+/// type: a field added there must be added here.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only
+struct V2Body {
+    /// The event: the data file and `WEBHOOK_DATA`. An object; `{}` when absent.
+    data: Option<serde_json::Map<String, Value>>,
+    /// The API key, when it is not in the `Authorization` header.
+    token: Option<String>,
+    /// Env for every language.
+    environment_variables: Option<BTreeMap<String, String>>,
+    /// `{"environment_variables": {…}}` for every wasm block (`rust`, `python`, … take the
+    /// same shape for blocks of that language, and win).
+    wasm: Option<LanguageEnv>,
+}
+
+/// A language's env layer.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only
+struct LanguageEnv {
+    environment_variables: Option<BTreeMap<String, String>>,
+}
+
+/// The 202 answer of an async v2 call.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct V2Accepted {
+    /// `true`: accepted.
+    success: bool,
+    /// The execution to poll.
+    execution_id: ExecutionId,
+    /// `accepted`.
+    status: &'static str,
+    /// Where to poll it.
+    location: String,
+}
+
+#[utoipa::path(post, operation_id = "executeBlock", path = "/v2/webhook/blocks/{block_id}/execute", tag = "webhooks (Definite)", security(("apiKey" = []), ()),
+    params(("block_id" = BlockId, Path, description = "The block"),
+        ("wait" = Option<bool>, Query, description = "`false`: queue the run and answer 202 at once"),
+        ("Prefer" = Option<String>, Header, pattern = "^[!-~]+( [!-~]+)*$", description = "`respond-async`: the same as `?wait=false`"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]+( [!-~]+)*$", description = "A repeat within the window answers with the original run")),
+    request_body = V2Body,
+    responses((status = 200, description = "The run, succeeded or failed", body = V2Answer<'_>),
+        (status = 202, description = "Queued; `Location` names the execution", body = V2Accepted)))]
 async fn execute(
     State(state): State<AppState>,
     PathId(block_id): PathId<BlockId>,
@@ -95,11 +140,7 @@ async fn execute(
         Dispatched::Accepted { ids, replayed } => {
             let id = ids.first().copied().ok_or_else(|| ApiError::internal(&"a delivery was accepted without runs"))?;
             let location = format!("/v1/executions/{id}");
-            accepted(
-                json!({ "success": true, "execution_id": id, "status": "accepted", "location": location }),
-                id,
-                replayed,
-            )
+            accepted(V2Accepted { success: true, execution_id: id, status: "accepted", location }, id, replayed)
         }
     })
 }
@@ -148,7 +189,7 @@ fn language_env(raw: &RawValue, language: &str) -> Result<BTreeMap<String, Strin
 
 /// Definite's v2 answer. A struct rather than `json!`: `json!` re-parses a raw output, and an
 /// output such as `1e400` (valid JSON, no `f64`) made it panic (found by `fuzz/`).
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 struct V2Answer<'a> {
     success: bool,
     execution_id: ExecutionId,
@@ -158,6 +199,7 @@ struct V2Answer<'a> {
     duration_ms: f64,
     fuel_used: u64,
     peak_memory_bytes: u64,
+    #[schema(value_type = Option<serde_json::Value>)]
     output: Option<&'a RawValue>,
     error: Option<&'a Failure>,
 }

@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 use wasmhook_domain::ids::{DocId, ExecutionId};
 
 use axum::Json;
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::body::{parse_json, raw_slice, read_limited, require_json};
 use super::delivery::{accepted, idempotency, mark_replayed, mode};
@@ -29,14 +29,40 @@ use crate::executor::{Delivery, Dispatched};
 use crate::state::AppState;
 use wasmhook_store::executions::{ExecutionStatus, Trigger};
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/v4/webhook/docs/{doc_id}/execute", post(execute))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(execute))
 }
 
-#[derive(Deserialize)]
+/// The 202 answer of an async v4 call.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct V4Accepted {
+    /// `true`.
+    accepted: bool,
+    data: AcceptedData,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AcceptedData {
+    doc_id: DocId,
+    /// One per selected dataset, in doc order.
+    results: Vec<AcceptedDataset>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AcceptedDataset {
+    dataset_key: String,
+    execution_id: ExecutionId,
+    /// `accepted`.
+    status: &'static str,
+}
+
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct V4Body<'a> {
     #[serde(borrow, default)]
+    #[schema(value_type = Option<serde_json::Value>)]
     data: Option<&'a RawValue>,
     #[serde(default)]
     environment_variables: BTreeMap<String, String>,
@@ -44,7 +70,7 @@ struct V4Body<'a> {
     dataset_keys: Option<Vec<String>>,
 }
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct DatasetResult {
     dataset_key: String,
@@ -53,20 +79,28 @@ struct DatasetResult {
     error: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Envelope {
     success: bool,
     data: EnvelopeData,
 }
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EnvelopeData {
     doc_id: DocId,
     results: Vec<DatasetResult>,
 }
 
+#[utoipa::path(post, operation_id = "executeDoc", path = "/v4/webhook/docs/{doc_id}/execute", tag = "webhooks (Definite)", security(("apiKey" = [])),
+    params(("doc_id" = DocId, Path, description = "The doc"),
+        ("wait" = Option<bool>, Query, description = "`false`: queue the runs and answer 202 at once"),
+        ("Prefer" = Option<String>, Header, pattern = "^[!-~]+( [!-~]+)*$", description = "`respond-async`: the same as `?wait=false`"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]+( [!-~]+)*$", description = "A repeat within the window answers with the original runs")),
+    request_body = V4Body<'_>,
+    responses((status = 200, description = "Every selected dataset's run, in doc order", body = Envelope),
+        (status = 202, description = "Queued; `Location` names the first execution", body = V4Accepted)))]
 async fn execute(
     State(state): State<AppState>,
     PathId(doc_id): PathId<DocId>,
@@ -107,16 +141,16 @@ async fn execute(
         Dispatched::Accepted { ids, replayed } => {
             let first =
                 ids.first().copied().ok_or_else(|| ApiError::internal(&"a delivery was accepted without runs"))?;
-            let results: Vec<serde_json::Value> = selected
+            let results = selected
                 .iter()
                 .zip(&ids)
-                .map(|(dataset, id)| serde_json::json!({ "datasetKey": dataset.key, "executionId": id, "status": "accepted" }))
+                .map(|(dataset, id)| AcceptedDataset {
+                    dataset_key: dataset.key.clone(),
+                    execution_id: *id,
+                    status: "accepted",
+                })
                 .collect();
-            accepted(
-                serde_json::json!({ "accepted": true, "data": { "docId": doc_id, "results": results } }),
-                first,
-                replayed,
-            )
+            accepted(V4Accepted { accepted: true, data: AcceptedData { doc_id, results } }, first, replayed)
         }
     })
 }

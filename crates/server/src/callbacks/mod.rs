@@ -133,7 +133,7 @@ fn event_of(status: ExecutionStatus) -> Option<CallbackEvent> {
 }
 
 /// The body: Standard Webhooks' recommended `{type, timestamp, data}` envelope.
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 struct Payload<'a> {
     #[serde(rename = "type")]
     kind: String,
@@ -141,7 +141,7 @@ struct Payload<'a> {
     data: Data<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 struct Data<'a> {
     execution_id: ExecutionId,
     delivery_id: ExecutionId,
@@ -156,6 +156,7 @@ struct Data<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook_id: Option<WebhookId>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<serde_json::Value>)]
     output: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a Failure>,

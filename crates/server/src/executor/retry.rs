@@ -13,7 +13,7 @@ use wasmhook_sandbox::{FailureKind, Outcome};
 use wasmhook_store::blocks::{Backoff, RetryOn, RetrySettings};
 
 /// A delivery's retry policy with every field decided.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RetryPolicy {
     /// Runs in all, the first included (at least 2: a policy of 1 is no policy).

@@ -15,6 +15,16 @@ use crate::state::AppState;
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Encodes every metric; 401 without the configured token, 404 when metrics are off.
+#[utoipa::path(
+    get, operation_id = "metrics",
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus metrics, OpenMetrics text", content_type = "application/openmetrics-text"),
+        (status = 401, description = "`metrics_token` is set and was not sent", body = crate::api::openapi::ErrorBody),
+        (status = 404, description = "`metrics = false`", body = crate::api::openapi::ErrorBody),
+    ),
+)]
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let Some(telemetry) = &state.telemetry else {
         return Err(ApiError::not_found("route"));

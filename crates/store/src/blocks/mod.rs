@@ -17,7 +17,7 @@ pub use super::block_settings::{
 use super::{StoreError, now_ms, uuid_at};
 
 /// A block: a named component plus the config every run of it gets.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Block {
     /// Block id (the `{block_id}` of the v2 webhook).
@@ -70,7 +70,7 @@ impl Block {
 }
 
 /// The body of `POST /v1/blocks`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewBlock {
     /// Display name.
@@ -120,7 +120,7 @@ pub fn missing_secret(name: &str) -> StoreError {
 }
 
 /// The body of `PATCH /v1/blocks/{id}`: absent fields stay, `null` clears an optional limit.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BlockPatch {
     /// New name.

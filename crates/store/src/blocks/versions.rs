@@ -9,7 +9,7 @@ use super::{Block, block};
 use crate::{StoreError, now_ms, uuid_at};
 
 /// One immutable upload of a block.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockVersion {
     /// The block.

@@ -11,7 +11,7 @@ use crate::StoreError;
 use wasmhook_domain::Failure;
 
 /// A delivery seen from any of its attempts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliverySummary {
     /// The first attempt's id: the one its sender was given.
@@ -23,7 +23,7 @@ pub struct DeliverySummary {
 }
 
 /// One attempt of a delivery.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptSummary {
     /// Execution id.

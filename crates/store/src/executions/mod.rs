@@ -27,7 +27,7 @@ use super::{StoreError, opt_uuid_at, uuid_at};
 use wasmhook_domain::{Failure, LogLine, OutboundCall, RunStatus};
 
 /// Where an execution is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionStatus {
     /// Accepted, waiting for a worker.
@@ -99,7 +99,7 @@ impl From<RunStatus> for ExecutionStatus {
 }
 
 /// What started an execution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     /// `POST /v2/webhook/blocks/{id}/execute`.
@@ -139,7 +139,7 @@ impl FromStr for Trigger {
 }
 
 /// One execution as stored and as `GET /v1/executions/{id}` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Execution {
     /// UUID v7: time-ordered.
@@ -162,6 +162,7 @@ pub struct Execution {
     /// Why it failed.
     pub error: Option<Failure>,
     /// The block's JSON output.
+    #[schema(value_type = Option<serde_json::Value>)]
     pub output: Option<Box<RawValue>>,
     /// Captured log lines (empty in listings).
     pub logs: Vec<LogLine>,
@@ -177,6 +178,7 @@ pub struct Execution {
     pub peak_memory_bytes: u64,
     /// What is needed to replay it: the data and the request's env layers (absent in listings).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub input: Option<Box<RawValue>>,
     /// A dataset's `timeoutMs` override.
     #[serde(skip_serializing_if = "Option::is_none")]

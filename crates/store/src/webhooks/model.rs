@@ -7,7 +7,7 @@ use wasmhook_domain::ids::{TeamId, WebhookId};
 use wasmhook_domain::signature::SignatureConfig;
 
 /// What a webhook runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     /// One block (its active version).
@@ -17,7 +17,7 @@ pub enum TargetKind {
 }
 
 /// The block or doc a webhook runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     /// Block or doc.
@@ -28,7 +28,7 @@ pub struct Target {
 }
 
 /// How a sender proves it may call the webhook.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMode {
     /// The webhook's secret as `Authorization: Bearer`, `?token=` or `?key=`.
@@ -39,7 +39,7 @@ pub enum AuthMode {
 }
 
 /// Whether a webhook accepts calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WebhookState {
     /// Accepts any number of calls.
@@ -51,7 +51,7 @@ pub enum WebhookState {
 }
 
 /// Answer once the run is over, or as soon as it is queued.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseMode {
     /// Run inline; 200 with the output (or the block's own HTTP response), 500, or 504.
@@ -62,7 +62,7 @@ pub enum ResponseMode {
 }
 
 /// A token bucket: `perSecond` tokens refill each second, up to `burst`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateLimit {
     /// Sustained calls per second (may be fractional: 0.5 = one call every 2 s).
@@ -80,7 +80,7 @@ fn default_max_body_bytes() -> u64 {
 
 /// The settings a webhook's owner may change at any time (`PATCH /v1/webhooks/{id}` merges
 /// into these).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookSettings {
     /// Sync (default) or async.

@@ -23,12 +23,12 @@ use std::net::SocketAddr;
 use wasmhook_domain::ids::{BlockId, DocId, ExecutionId, WebhookId};
 
 use axum::Json;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::body::{parse_id, read_limited};
@@ -46,10 +46,8 @@ use wasmhook_store::executions::Trigger;
 use wasmhook_store::webhooks::{AuthMode, ResponseMode, TargetKind, Webhook, WebhookState};
 use wasmhook_store::{StoreError, now_ms};
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/webhooks/{webhook_id}", post(trigger))
-        .route("/api/webhooks/{webhook_id}/executions/{execution_id}", get(poll))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(trigger)).routes(routes!(poll))
 }
 
 /// [`parse_id`] with Powabase's error code for a malformed webhook id.
@@ -90,6 +88,17 @@ async fn authenticated(
     Ok(webhook)
 }
 
+#[utoipa::path(post, operation_id = "triggerWebhook", path = "/api/webhooks/{webhook_id}", tag = "trigger webhooks", security((), ("apiKey" = [])),
+    params(("webhook_id" = WebhookId, Path, description = "The webhook's URL id"),
+        ("token" = Option<String>, Query, description = "The webhook's secret, for senders that cannot set a header (also `key`)"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]+( [!-~]+)*$", description = "A repeat within the window answers with the original runs")),
+    request_body(content = Vec<u8>, content_type = "*/*", description = "Any body: JSON, a form, XML, text or bytes (the webhook's `contentTypes` may narrow it)"),
+    responses(
+        (status = 200, description = "Sync: the run's output, or the answer the block shaped", body = respond::SyncAnswer<'_>),
+        (status = 201, description = "Async: queued; `Location` is the first execution to poll", body = respond::FleetAccepted),
+        (status = 401, description = "No or wrong secret (`{\"error\": \"Unauthorized\"}`), or a bad signature", body = super::openapi::ErrorBody),
+        (status = 500, description = "The run failed (`EXECUTION_FAILED`, with `execution_id`)", body = super::openapi::ErrorBody),
+        (status = 504, description = "The run timed out or is still running (`EXECUTION_TIMEOUT`, with `execution_id`)", body = super::openapi::ErrorBody)))]
 async fn trigger(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
@@ -227,6 +236,10 @@ fn signature_error(error: SignatureError) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, error.to_string())
 }
 
+#[utoipa::path(get, operation_id = "pollWebhookExecution", path = "/api/webhooks/{webhook_id}/executions/{execution_id}", tag = "trigger webhooks", security((), ("apiKey" = [])),
+    params(("webhook_id" = WebhookId, Path, description = "The webhook's URL id"),
+        ("token" = Option<String>, Query, description = "The webhook's secret, for senders that cannot set a header (also `key`)"), ("execution_id" = ExecutionId, Path, description = "An execution this webhook started")),
+    responses((status = 200, body = Polled)))]
 async fn poll(
     State(state): State<AppState>,
     Path((raw_id, raw_execution)): Path<(String, String)>,
@@ -256,10 +269,11 @@ async fn poll(
 
 /// The poll answer; a struct so the stored output is written raw, never re-parsed (`json!`
 /// panicked on an output such as `1e400`).
-#[derive(serde::Serialize)]
+#[derive(utoipa::ToSchema, serde::Serialize)]
 struct Polled {
     execution_id: ExecutionId,
     status: &'static str,
+    #[schema(value_type = Option<serde_json::Value>)]
     output: Option<Box<serde_json::value::RawValue>>,
     error: Option<String>,
     created_at: i64,

@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::api::delivery::mark_replayed;
@@ -60,19 +60,21 @@ fn output_value(run: &RunSummary) -> Option<&RawValue> {
 
 /// Powabase's sync answer for one run. Structs rather than `json!`, which re-parses a raw
 /// output: an output such as `1e400` (valid JSON, no `f64`) made it panic (found by `fuzz/`).
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 pub(super) struct Completed<'a> {
     pub(super) execution_id: ExecutionId,
     pub(super) status: &'static str,
+    #[schema(value_type = Option<serde_json::Value>)]
     pub(super) output: Option<&'a RawValue>,
 }
 
 /// The sync answer for a doc: every dataset's output by key.
-#[derive(Serialize)]
-struct CompletedDoc<'a> {
+#[derive(utoipa::ToSchema, Serialize)]
+pub(super) struct CompletedDoc<'a> {
     execution_id: ExecutionId,
     execution_ids: Vec<ExecutionId>,
     status: &'static str,
+    #[schema(value_type = std::collections::BTreeMap<String, Option<serde_json::Value>>)]
     output: BTreeMap<&'a str, Option<&'a RawValue>>,
 }
 
@@ -144,12 +146,45 @@ pub fn still_running(webhook_id: WebhookId, id: ExecutionId) -> ApiError {
     .with_field("execution_id", id.to_string())
 }
 
+/// Fleet's 201 envelope of an async delivery.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct FleetAccepted {
+    request: FleetRequest,
+    data: FleetData,
+}
+
+/// The request's own id.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct FleetRequest {
+    id: Uuid,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct FleetData {
+    webhook_id: WebhookId,
+    target: Target,
+    /// One per run, in doc order for a doc.
+    execution_ids: Vec<ExecutionId>,
+}
+
+/// A sync trigger's 200 (unless the block shaped its own HTTP answer, which is whatever it
+/// says).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // a schema only: the handler writes one of the two
+pub(super) enum SyncAnswer<'a> {
+    /// A block's run.
+    Block(Completed<'a>),
+    /// A doc's runs, outputs by dataset key.
+    Doc(CompletedDoc<'a>),
+}
+
 /// An async delivery: 201 with Fleet's envelope and `Location` to poll the first execution.
 pub fn accepted(webhook_id: WebhookId, target: Target, ids: &[ExecutionId], replayed: bool) -> Response {
-    let body = json!({
-        "request": { "id": Uuid::now_v7() },
-        "data": { "webhook_id": webhook_id, "target": target, "execution_ids": ids },
-    });
+    let body = FleetAccepted {
+        request: FleetRequest { id: Uuid::now_v7() },
+        data: FleetData { webhook_id, target, execution_ids: ids.to_vec() },
+    };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Some(first) = ids.first() {
         if let Ok(location) = HeaderValue::from_str(&poll_path(webhook_id, *first)) {
@@ -160,7 +195,7 @@ pub fn accepted(webhook_id: WebhookId, target: Target, ids: &[ExecutionId], repl
     mark_replayed(response, replayed)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct HttpShape {
     #[serde(default = "ok_status")]
@@ -185,7 +220,7 @@ fn shaped(run: &RunSummary) -> Option<Result<Response, String>> {
     if !text.trim_start().starts_with('{') || !text.contains("\"$http\"") {
         return None;
     }
-    #[derive(Deserialize)]
+    #[derive(utoipa::ToSchema, Deserialize)]
     struct Envelope {
         #[serde(rename = "$http")]
         http: Option<Value>,

@@ -2,11 +2,12 @@
 //! disabling, and its signature check.
 
 use crate::api::path_id::PathId;
+use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::{post, put};
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wasmhook_domain::ids::{TeamId, WebhookId};
 
 use super::view::{WebhookView, view};
@@ -28,17 +29,17 @@ const DEFAULT_ARM_SECS: u64 = 3600;
 /// Longest grace period for the previous secret after a rotation: 7 days.
 const MAX_GRACE_SECS: u64 = 7 * 24 * 3600;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/webhooks/{webhook_id}/rotate-secret", post(rotate_secret))
-        .route("/v1/webhooks/{webhook_id}/regenerate-url", post(regenerate_url))
-        .route("/v1/webhooks/{webhook_id}/arm", post(arm))
-        .route("/v1/webhooks/{webhook_id}/enable", post(enable))
-        .route("/v1/webhooks/{webhook_id}/disable", post(disable))
-        .route("/v1/webhooks/{webhook_id}/signature", put(set_signature).delete(remove_signature))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(rotate_secret))
+        .routes(routes!(regenerate_url))
+        .routes(routes!(arm))
+        .routes(routes!(enable))
+        .routes(routes!(disable))
+        .routes(routes!(set_signature, remove_signature))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RotateBody {
     /// Keep the old secret valid this long (0 or absent: revoke it at once).
@@ -49,6 +50,8 @@ struct RotateBody {
     secret: Option<String>,
 }
 
+#[utoipa::path(post, operation_id = "rotateWebhookSecret", path = "/v1/webhooks/{webhook_id}/rotate-secret", tag = "webhooks", security(("apiKey" = [])), params(("webhook_id" = WebhookId, Path, description = "The trigger webhook")), request_body(content = Option<RotateBody>, description = "Optional: a grace period, or your own secret"),
+    responses((status = 200, description = "A new secret, in this answer only", body = WebhookView)))]
 async fn rotate_secret(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -70,6 +73,8 @@ async fn rotate_secret(
     Ok(Json(view(&state, &headers, webhook, Some(secret.text))))
 }
 
+#[utoipa::path(post, operation_id = "regenerateWebhookUrl", path = "/v1/webhooks/{webhook_id}/regenerate-url", tag = "webhooks", security(("apiKey" = [])), params(("webhook_id" = WebhookId, Path, description = "The trigger webhook")), 
+    responses((status = 200, description = "A new URL (id); the old one answers 404", body = WebhookView)))]
 async fn regenerate_url(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -84,7 +89,7 @@ async fn regenerate_url(
     Ok(shown)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ArmBody {
     /// How long the single call may come (default 1 hour).
@@ -92,6 +97,8 @@ struct ArmBody {
     ttl_seconds: Option<u64>,
 }
 
+#[utoipa::path(post, operation_id = "armWebhook", path = "/v1/webhooks/{webhook_id}/arm", tag = "webhooks", security(("apiKey" = [])), params(("webhook_id" = WebhookId, Path, description = "The trigger webhook")), request_body(content = Option<ArmBody>, description = "Optional: how long the single call may come"),
+    responses((status = 200, description = "Armed for one call", body = WebhookView)))]
 async fn arm(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -107,6 +114,8 @@ async fn arm(
     set_state(&state, &headers, caller.team_id, id, WebhookState::Armed, Some(until)).await
 }
 
+#[utoipa::path(post, operation_id = "enableWebhook", path = "/v1/webhooks/{webhook_id}/enable", tag = "webhooks", security(("apiKey" = [])), params(("webhook_id" = WebhookId, Path, description = "The trigger webhook")), 
+    responses((status = 200, description = "Deployed", body = WebhookView)))]
 async fn enable(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -116,6 +125,8 @@ async fn enable(
     set_state(&state, &headers, caller.team_id, id, WebhookState::Deployed, None).await
 }
 
+#[utoipa::path(post, operation_id = "disableWebhook", path = "/v1/webhooks/{webhook_id}/disable", tag = "webhooks", security(("apiKey" = [])), params(("webhook_id" = WebhookId, Path, description = "The trigger webhook")), 
+    responses((status = 200, description = "Disabled: its URL answers 404", body = WebhookView)))]
 async fn disable(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -136,6 +147,8 @@ async fn set_state(
     write_and_show(state, headers, state.store.webhooks().set_state(team_id, id, new_state, armed_until)).await
 }
 
+#[utoipa::path(put, operation_id = "setWebhookSignature", path = "/v1/webhooks/{webhook_id}/signature", tag = "webhooks", security(("apiKey" = [])), params(("webhook_id" = WebhookId, Path, description = "The trigger webhook")), request_body = SignatureConfig,
+    responses((status = 200, description = "Calls must carry this signature from now on", body = WebhookView)))]
 async fn set_signature(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -147,6 +160,8 @@ async fn set_signature(
     write_and_show(&state, &headers, state.store.webhooks().set_signature(caller.team_id, id, Some(signature))).await
 }
 
+#[utoipa::path(delete, operation_id = "removeWebhookSignature", path = "/v1/webhooks/{webhook_id}/signature", tag = "webhooks", security(("apiKey" = [])), params(("webhook_id" = WebhookId, Path, description = "The trigger webhook")),
+    responses((status = 200, description = "No signature check", body = WebhookView)))]
 async fn remove_signature(
     State(state): State<AppState>,
     Admin(caller): Admin,

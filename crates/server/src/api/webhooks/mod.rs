@@ -11,12 +11,13 @@ mod lifecycle;
 mod view;
 
 use crate::api::path_id::PathId;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wasmhook_domain::ids::WebhookId;
 
 use super::body::JsonBody;
@@ -29,11 +30,8 @@ use view::{WebhookView, view};
 
 use wasmhook_store::webhooks::{AuthMode, NewWebhook, Target, Webhook, WebhookSettings};
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/webhooks", post(create).get(list))
-        .route("/v1/webhooks/{webhook_id}", get(show).patch(update).delete(remove))
-        .merge(lifecycle::router())
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(show, update, remove)).merge(lifecycle::router())
 }
 
 /// Checks what serde cannot: sizes against the server's limit, content-type patterns, rates.
@@ -70,7 +68,7 @@ fn check_settings(state: &AppState, settings: &WebhookSettings) -> Result<(), Ap
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreateBody {
     #[serde(default)]
@@ -103,6 +101,8 @@ fn check_signature(state: &AppState, signature: &SignatureConfig) -> Result<(), 
     Ok(())
 }
 
+#[utoipa::path(post, operation_id = "createWebhook", path = "/v1/webhooks", tag = "webhooks", security(("apiKey" = [])), request_body = CreateBody,
+    responses((status = 201, description = "Created; a generated secret is in this answer only", body = WebhookView)))]
 async fn create(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -135,6 +135,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&state, &headers, webhook, secret.map(|s| s.text)))))
 }
 
+#[utoipa::path(get, operation_id = "listWebhooks", path = "/v1/webhooks", tag = "webhooks", security(("apiKey" = [])), responses((status = 200, body = Vec<WebhookView>)))]
 async fn list(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -144,6 +145,7 @@ async fn list(
     Ok(Json(all.into_iter().map(|w| view(&state, &headers, w, None)).collect()))
 }
 
+#[utoipa::path(get, operation_id = "getWebhook", path = "/v1/webhooks/{webhook_id}", tag = "webhooks", security(("apiKey" = [])), params(("webhook_id" = WebhookId, Path, description = "The trigger webhook")), responses((status = 200, body = WebhookView)))]
 async fn show(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -154,7 +156,7 @@ async fn show(
     Ok(Json(view(&state, &headers, webhook, None)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
     #[serde(default)]
@@ -164,6 +166,8 @@ struct UpdateBody {
     settings: Option<Value>,
 }
 
+#[utoipa::path(patch, operation_id = "updateWebhook", path = "/v1/webhooks/{webhook_id}", tag = "webhooks", security(("apiKey" = [])), params(("webhook_id" = WebhookId, Path, description = "The trigger webhook")), request_body = UpdateBody,
+    responses((status = 200, body = WebhookView)))]
 async fn update(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -198,6 +202,7 @@ async fn write_and_show(
     Ok(Json(view(state, headers, write.await?, None)))
 }
 
+#[utoipa::path(delete, operation_id = "deleteWebhook", path = "/v1/webhooks/{webhook_id}", tag = "webhooks", security(("apiKey" = [])), params(("webhook_id" = WebhookId, Path, description = "The trigger webhook")), responses((status = 204, description = "Deleted: its URL answers 404")))]
 async fn remove(
     State(state): State<AppState>,
     Admin(caller): Admin,

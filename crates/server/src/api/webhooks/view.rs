@@ -11,7 +11,7 @@ use wasmhook_store::now_ms;
 use wasmhook_store::webhooks::{AuthMode, Target, Webhook, WebhookSettings, WebhookState};
 
 /// A webhook as the API shows it; `secret` only in the answer that minted it.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct WebhookView {
     id: WebhookId,
@@ -34,7 +34,7 @@ pub(super) struct WebhookView {
 }
 
 /// A signature check without its secrets.
-#[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SignatureView {
     scheme: Scheme,
