@@ -1,10 +1,12 @@
-//! The `wasmhook` command: `serve`, and admin tasks that work on the data dir directly.
+//! The `wasmhook` command: `serve`, admin tasks that work on the data dir directly, and the
+//! client (`blocks`, `docs`, `webhooks`, `executions`, `keys`, `teams`, `secrets`, `kv`) that
+//! talks to a server by URL and key (the `wasmhook-cli` crate).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use wasmhook_server::auth::issue;
 use wasmhook_server::config::{Config, Flags};
 use wasmhook_server::telemetry::traces;
@@ -25,6 +27,8 @@ struct Cli {
     /// Data directory: SQLite file and compiled artifacts (also WASMHOOK_DATA_DIR).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    client: wasmhook_cli::Global,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,6 +46,13 @@ enum Command {
         #[command(subcommand)]
         task: AdminTask,
     },
+    /// Print shell completions (`wasmhook completions bash > /etc/bash_completion.d/wasmhook`).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    #[command(flatten)]
+    Client(wasmhook_cli::Command),
 }
 
 #[derive(Subcommand)]
@@ -61,7 +72,17 @@ enum AdminTask {
 }
 
 fn main() -> anyhow::Result<()> {
+    wasmhook_cli::install_crypto_provider();
     let cli = Cli::parse();
+    match cli.command {
+        // The client is blocking HTTP: no runtime, no tracing subscriber.
+        Command::Client(command) => std::process::exit(wasmhook_cli::run(&cli.client, command) as i32),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "wasmhook", &mut std::io::stdout());
+            return Ok(());
+        }
+        Command::Serve { .. } | Command::Admin { .. } => {}
+    }
     // Before the runtime: the OTLP exporter's blocking HTTP client must not be built on it.
     // Dropped after the runtime has stopped, flushing the last spans.
     let _tracing = traces::init().context("cannot start tracing")?;
@@ -75,7 +96,7 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let listen = match &cli.command {
         Command::Serve { listen } => listen.clone(),
-        Command::Admin { .. } => None,
+        _ => None,
     };
     let flags = Flags { config_file: cli.config, listen, data_dir: cli.data_dir };
     let config = Config::load(&flags, std::env::vars()).context("invalid configuration")?;
@@ -84,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin { task: AdminTask::CreateKey { scope, team, user_name } } => {
             create_key(&config, &scope, team, &user_name).await
         }
+        Command::Completions { .. } | Command::Client(_) => Ok(()),
     }
 }
 

@@ -101,3 +101,71 @@ async fn every_described_operation_is_a_route_of_the_server() {
         assert_ne!(body["error"], "route not found", "{method} {path} is not routed");
     }
 }
+
+/// The `wasmhook` client names, in each subcommand's doc, the operation it calls
+/// (`(`createBlock`)`); every name must be an operation of the description, and every
+/// operation must be the client's or listed here as deliberately not (the senders' webhook
+/// calls, probes, and what the client does not cover yet).
+#[tokio::test]
+async fn the_client_calls_described_operations_and_covers_the_admin_ones() {
+    const NOT_IN_THE_CLIENT: &[&str] = &[
+        // Called by webhook senders, not operators.
+        "executeBlock",
+        "executeDoc",
+        "triggerWebhook",
+        "pollWebhookExecution",
+        // Probes and documents.
+        "healthz",
+        "readyz",
+        "openapi",
+        "metrics",
+        // Not in the client yet (README "CLI"): use the API.
+        "updateBlock",
+        "updateWebhook",
+        "replaceDoc",
+        "deleteDoc",
+        "createSecret",
+        "startBulkReplay",
+        "getBulkReplay",
+        "cancelBulkReplay",
+        "listCallbacks",
+        "getBlockCallback",
+        "putBlockCallback",
+        "deleteBlockCallback",
+        "rotateBlockCallbackSecret",
+        "getDocCallback",
+        "putDocCallback",
+        "deleteDocCallback",
+        "rotateDocCallbackSecret",
+        "getWebhookCallback",
+        "putWebhookCallback",
+        "deleteWebhookCallback",
+        "rotateWebhookCallbackSecret",
+    ];
+    let server = TestServer::start().await;
+    let spec = served(&server).await;
+    let described: BTreeSet<String> =
+        operations(&spec).iter().filter_map(|(_, _, op)| op["operationId"].as_str().map(str::to_owned)).collect();
+    let sources = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/cli/src/commands");
+    let mut named = BTreeSet::new();
+    for entry in std::fs::read_dir(&sources).expect("client sources") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("source");
+        for part in text.split("(`").skip(1) {
+            if let Some((name, _)) = part.split_once("`)")
+                && name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                named.insert(name.to_owned());
+            }
+        }
+    }
+    for name in &named {
+        assert!(described.contains(name), "the client names {name}, which the description does not have");
+    }
+    for id in &described {
+        assert!(
+            named.contains(id) || NOT_IN_THE_CLIENT.contains(&id.as_str()),
+            "{id} is neither a client command nor listed as deliberately not one"
+        );
+    }
+}

@@ -246,6 +246,10 @@ const MAX_RECORD_LINGER_US: u64 = 1_000_000;
 /// Env var prefix of every setting (`WASMHOOK_LISTEN`, `WASMHOOK_DATA_DIR`, …).
 pub const ENV_PREFIX: &str = "WASMHOOK_";
 
+/// Variables with the prefix that are not settings: the log filter, the config file, and the
+/// `wasmhook` client's own (a shell that talks to a server may also start one).
+const NOT_SETTINGS: [&str; 5] = ["WASMHOOK_CONFIG", "WASMHOOK_LOG", "WASMHOOK_URL", "WASMHOOK_KEY", "WASMHOOK_PROFILE"];
+
 impl Config {
     /// Builds the configuration from all layers. `env` is usually `std::env::vars()`.
     pub fn load(flags: &Flags, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
@@ -259,7 +263,7 @@ impl Config {
             config.apply(read_file(&path)?, &format!("config file {}", path.display()))?;
         }
         for (key, value) in &env {
-            if key == "WASMHOOK_CONFIG" || key == "WASMHOOK_LOG" {
+            if NOT_SETTINGS.contains(&key.as_str()) {
                 continue;
             }
             let name = key[ENV_PREFIX.len()..].to_ascii_lowercase();

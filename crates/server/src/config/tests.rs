@@ -21,6 +21,8 @@ fn layers_override_in_order() {
     assert_eq!(config.max_timeout_ms, Config::default().max_timeout_ms);
     let config = Config::load(&Flags::default(), env(&[("WASMHOOK_MEMORY_COW", "false")])).expect("bool");
     assert!(!config.memory_cow, "booleans need no quoting in env vars");
+    let client = [("WASMHOOK_URL", "http://x"), ("WASMHOOK_KEY", "k"), ("WASMHOOK_PROFILE", "prod")];
+    Config::load(&Flags::default(), env(&client)).expect("the client's variables are not server settings");
 }
 
 #[test]
