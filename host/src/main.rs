@@ -10,6 +10,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 use wasmhook_server::auth::issue;
 use wasmhook_server::config::{Config, Flags};
 use wasmhook_server::telemetry::traces;
+
+mod dev;
 use wasmhook_store::repo::TeamRef;
 use wasmhook_store::tenancy::KeyScope;
 
@@ -46,6 +48,9 @@ enum Command {
         #[command(subcommand)]
         task: AdminTask,
     },
+    /// The block author's loop: build the project, deploy it, fire a sample event, print the
+    /// run; again on every source change. Embeds a server unless one is named.
+    Dev(dev::DevArgs),
     /// Print shell completions (`wasmhook completions bash > /etc/bash_completion.d/wasmhook`).
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -81,6 +86,7 @@ fn main() -> anyhow::Result<()> {
             clap_complete::generate(shell, &mut Cli::command(), "wasmhook", &mut std::io::stdout());
             return Ok(());
         }
+        Command::Dev(args) => return dev_main(&cli.client, &args),
         Command::Serve { .. } | Command::Admin { .. } => {}
     }
     // Before the runtime: the OTLP exporter's blocking HTTP client must not be built on it.
@@ -105,7 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin { task: AdminTask::CreateKey { scope, team, user_name } } => {
             create_key(&config, &scope, team, &user_name).await
         }
-        Command::Completions { .. } | Command::Client(_) => Ok(()),
+        Command::Completions { .. } | Command::Client(_) | Command::Dev(_) => Ok(()),
     }
 }
 
@@ -144,6 +150,29 @@ async fn create_key(
     let (user, text) = issue::new_user_key(&user_name, scope, Some("cli"));
     store.tenancy().create_user(team, user).await?;
     println!("{text}");
+    Ok(())
+}
+
+/// `wasmhook dev`: against the named server, or an embedded one on a temporary data dir
+/// (removed at the end). Exits non-zero when the last cycle failed.
+fn dev_main(client: &wasmhook_cli::Global, args: &dev::DevArgs) -> anyhow::Result<()> {
+    let ok = if dev::names_a_server(client) {
+        dev::run(args, wasmhook_cli::Connection::resolve(client)?)?
+    } else {
+        let _tracing = traces::init().context("cannot start tracing")?;
+        let data_dir = std::env::temp_dir().join(format!("wasmhook-dev-{}", std::process::id()));
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let (connection, stop, server) = runtime.block_on(dev::embedded(&data_dir))?;
+        // The loop's HTTP client is blocking: it runs here, off the runtime's threads.
+        let ok = dev::run(args, connection);
+        let _ = stop.send(());
+        let _ = runtime.block_on(server);
+        let _ = std::fs::remove_dir_all(&data_dir);
+        ok?
+    };
+    if !ok {
+        std::process::exit(1);
+    }
     Ok(())
 }
 

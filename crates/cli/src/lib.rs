@@ -12,6 +12,7 @@ use clap::{Args, Subcommand};
 
 pub use connection::Connection;
 pub use http::{ApiClient, CliError};
+pub use reqwest::Method;
 
 /// How a command ended, for scripts: `0` done, `1` anything else, `2` bad usage (clap),
 /// `3` not found, `4` not allowed (401/403), `5` refused as invalid or conflicting (400, 409,
@@ -78,6 +79,9 @@ pub enum Command {
     /// Key-value state: buckets, keys, get, put, delete.
     #[command(subcommand)]
     Kv(commands::kv::Kv),
+    /// Sample events: capture real deliveries as files for `wasmhook dev` and tests.
+    #[command(subcommand)]
+    Events(commands::events::Events),
 }
 
 /// Makes ring the process's TLS crypto provider. Call it first thing in `main`: the HTTP
@@ -103,6 +107,7 @@ pub fn run(global: &Global, command: Command) -> ExitCode {
             Command::Teams(c) => c.run(&client, out),
             Command::Secrets(c) => c.run(&client, out),
             Command::Kv(c) => c.run(&client, out),
+            Command::Events(c) => c.run(&client, out),
         }
     });
     match result {

@@ -3,6 +3,7 @@
 
 pub mod blocks;
 pub mod docs;
+pub mod events;
 pub mod executions;
 pub mod keys;
 pub mod kv;
