@@ -11,9 +11,11 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use wasmhook_cli::Method;
-use wasmhook_cli::commands::events::sample_call;
+use wasmhook_cli::commands::events::{CAPTURE_MARKER, sample_call};
 use wasmhook_cli::output::cell;
 use wasmhook_cli::{ApiClient, Connection, Global};
+use wasmhook_server::signatures::SignatureConfig;
+use wasmhook_server::signatures::sign::sign;
 
 /// `wasmhook dev` arguments.
 #[derive(Debug, clap::Args)]
@@ -42,6 +44,19 @@ pub struct DevArgs {
     /// How often to look for changed sources, in ms.
     #[arg(long, default_value_t = 300)]
     poll_ms: u64,
+    /// Fire through a trigger webhook that checks this signature (a JSON file:
+    /// `{"scheme": "stripe", "secrets": ["whsec_…"]}`), each event signed as its sender would;
+    /// without it, events go through the v2 block webhook.
+    #[arg(long)]
+    signature: Option<PathBuf>,
+}
+
+/// Where events are fired.
+enum Target {
+    /// `POST /v2/webhook/blocks/{id}/execute` with the admin key.
+    Block(String),
+    /// A trigger webhook that checks `config`.
+    Signed { webhook: String, config: SignatureConfig },
 }
 
 /// Whether the user named a server; otherwise `dev` embeds one.
@@ -61,10 +76,23 @@ pub fn run(args: &DevArgs, connection: Connection) -> anyhow::Result<bool> {
     let block = api.call(Method::POST, "/v1/blocks", Some(&json!({ "name": name })))?;
     let block_id = block["id"].as_str().context("the created block has no id")?.to_owned();
     println!("block {name} ({block_id}) on {}", api.base());
+    let target = match &args.signature {
+        None => Target::Block(block_id.clone()),
+        Some(file) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let config: SignatureConfig =
+                serde_json::from_str(&text).with_context(|| format!("{}: not a signature config", file.display()))?;
+            let body = json!({ "target": { "type": "block", "id": block_id }, "auth": "none", "name": format!("{name} (dev)"), "signature": config });
+            let webhook = api.call(Method::POST, "/v1/webhooks", Some(&body))?;
+            let id = webhook["id"].as_str().context("the created webhook has no id")?.to_owned();
+            println!("webhook {} checks {} signatures", id, config.scheme.as_str());
+            Target::Signed { webhook: id, config }
+        }
+    };
     let mut cycles = 0;
     let mut last_ok;
     loop {
-        last_ok = cycle(args, &api, &project, &block_id);
+        last_ok = cycle(args, &api, &project, &block_id, &target);
         // Taken after the build: what the build itself writes (a lock file) is not a change.
         let mut seen = sources(&project);
         if let Err(error) = &last_ok {
@@ -87,7 +115,7 @@ pub fn run(args: &DevArgs, connection: Connection) -> anyhow::Result<bool> {
 }
 
 /// Build, deploy, fire, print.
-fn cycle(args: &DevArgs, api: &ApiClient, project: &Path, block_id: &str) -> anyhow::Result<()> {
+fn cycle(args: &DevArgs, api: &ApiClient, project: &Path, block_id: &str, target: &Target) -> anyhow::Result<()> {
     let started = Instant::now();
     let wasm = build(project, args.build.as_deref(), args.wasm.as_deref())?;
     let bytes = std::fs::read(&wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
@@ -101,15 +129,36 @@ fn cycle(args: &DevArgs, api: &ApiClient, project: &Path, block_id: &str) -> any
     );
     let text = std::fs::read_to_string(&args.event).with_context(|| format!("cannot read {}", args.event.display()))?;
     let sample: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", args.event.display()))?;
-    let answer =
-        api.call(Method::POST, &format!("/v2/webhook/blocks/{block_id}/execute"), Some(&sample_call(&sample)))?;
-    let id = answer["execution_id"].as_str().context("the run has no execution id")?;
+    let answer = fire(api, target, &sample)?;
+    let id = answer["execution_id"].as_str().with_context(|| format!("no run: {answer}"))?;
     let execution = api.call(Method::GET, &format!("/v1/executions/{id}"), None)?;
     print_run(&execution);
     if execution["status"] != "succeeded" {
         bail!("the run {}", cell(execution.get("status")));
     }
     Ok(())
+}
+
+/// Sends the sample; the answer names the execution.
+fn fire(api: &ApiClient, target: &Target, sample: &Value) -> anyhow::Result<Value> {
+    match target {
+        Target::Block(block_id) => {
+            Ok(api.call(Method::POST, &format!("/v2/webhook/blocks/{block_id}/execute"), Some(&sample_call(sample)))?)
+        }
+        Target::Signed { webhook, config } => {
+            let event = if sample.get(CAPTURE_MARKER).is_some() { &sample["data"] } else { sample };
+            let body = serde_json::to_vec(event)?;
+            let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+            // A new message id each time: the webhook takes a repeated one as a retry.
+            let message = format!("msg_dev_{}_{}", std::process::id(), now.as_nanos());
+            let secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+            let mut headers = sign(config, &body, secs, &message)?;
+            headers.push(("content-type".to_owned(), "application/json".to_owned()));
+            let (status, answer) = api.post_as_sender(&format!("/api/webhooks/{webhook}"), &headers, body)?;
+            println!("  fired signed ({}) → {status}", config.scheme.as_str());
+            Ok(answer)
+        }
+    }
 }
 
 fn print_run(execution: &Value) {

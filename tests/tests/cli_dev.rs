@@ -156,3 +156,31 @@ async fn a_captured_delivery_is_a_sample_for_dev_against_a_running_server() {
     assert!(stdout.contains(&format!("on {}", server.base)), "the running server, not an embedded one: {stdout}");
     assert!(stdout.contains("\"order\": 7"), "the captured body reached the block: {stdout}");
 }
+
+/// With `--signature`, `dev` fires through a trigger webhook that checks it, each event signed
+/// the way its sender signs.
+#[test]
+fn dev_signs_its_events_for_a_webhook_that_checks_signatures() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, json!({ "id": "evt_dev_1", "type": "invoice.paid", "amount": 4200 }).to_string())
+        .expect("event");
+    let signature = dir.path().join("signature.json");
+    std::fs::write(&signature, json!({ "scheme": "stripe", "secrets": ["whsec_dev_0123456789abcdef"] }).to_string())
+        .expect("signature");
+    let output = dev_command(&[
+        repo().join("modules/echo").to_str().expect("utf8"),
+        "--event",
+        event.to_str().expect("utf8"),
+        "--signature",
+        signature.to_str().expect("utf8"),
+        "--once",
+    ])
+    .output()
+    .expect("dev runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("checks stripe signatures"), "{stdout}");
+    assert!(stdout.contains("fired signed (stripe) → 200"), "the webhook verified the signature: {stdout}");
+    assert!(stdout.contains("\"amount\": 4200"), "{stdout}");
+}

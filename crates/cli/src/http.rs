@@ -104,6 +104,25 @@ impl ApiClient {
         json_of(self.send(builder)?)
     }
 
+    /// `POST path` as a webhook sender would: `headers` and `body`, no API key. The status and
+    /// JSON answer whatever the status (a failed run's 500 names its execution).
+    pub fn post_as_sender(
+        &self,
+        path: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Result<(u16, Value), CliError> {
+        let mut builder = self.client.post(format!("{}{path}", self.connection.url)).body(body);
+        for (name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        let response =
+            builder.send().map_err(|source| CliError::Unreachable { url: self.connection.url.clone(), source })?;
+        let status = response.status().as_u16();
+        let text = response.text().map_err(|e| CliError::Unexpected(e.to_string()))?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
     /// `PUT path` with raw bytes.
     pub fn put_bytes(&self, path: &str, bytes: Vec<u8>) -> Result<(), CliError> {
         let builder = self.request(Method::PUT, path).header("content-type", "application/octet-stream").body(bytes);

@@ -14,6 +14,7 @@
 mod generic;
 mod mac;
 mod schemes;
+pub mod sign;
 
 use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};

@@ -71,7 +71,7 @@ pub(super) fn stripe(secrets: &[String], headers: &HeaderMap, body: &[u8]) -> Re
 
 /// The `id` of a Stripe event body, if it is a JSON object with a non-empty string `id`.
 fn stripe_event_id(body: &[u8]) -> Option<String> {
-    #[derive(utoipa::ToSchema, Deserialize)]
+    #[derive(Deserialize)]
     struct Event {
         id: Option<String>,
     }
