@@ -184,3 +184,37 @@ fn dev_signs_its_events_for_a_webhook_that_checks_signatures() {
     assert!(stdout.contains("fired signed (stripe) → 200"), "the webhook verified the signature: {stdout}");
     assert!(stdout.contains("\"amount\": 4200"), "{stdout}");
 }
+
+/// A Python block project: `--build` runs the Python SDK's build (the pinned componentize-py
+/// the test build installed), `--wasm` names its output; one cycle on the embedded server.
+#[test]
+fn a_python_project_builds_with_its_sdk_and_runs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let project_dir = dir.path().join("py-probe");
+    std::fs::create_dir_all(&project_dir).expect("dir");
+    let code = "import wasmhook\nfrom wasmhook import Context\n\n\n@wasmhook.block\ndef run(ctx: Context):\n    \
+                return {\"language\": \"python\", \"data\": ctx.data()}\n";
+    std::fs::write(project_dir.join("app.py"), code).expect("source");
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, json!({ "type": "form.submitted", "email": "ada@example.com" }).to_string()).expect("event");
+    // The venv's own python (not the interpreter it links to): build.py finds componentize-py
+    // beside it.
+    let tools = repo().join("target/guest-tools/python/bin").canonicalize().expect("the test build's Python tools");
+    let build_py = repo().join("sdk/python/build.py").canonicalize().expect("build.py");
+    let build = format!("{} {} app.py -o app.wasm", tools.join("python").display(), build_py.display());
+    let output = dev_command(&[
+        project_dir.to_str().expect("utf8"),
+        "--event",
+        event.to_str().expect("utf8"),
+        "--build",
+        &build,
+        "--wasm",
+        "app.wasm",
+        "--once",
+    ])
+    .output()
+    .expect("dev runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("\"language\": \"python\"") && stdout.contains("ada@example.com"), "{stdout}");
+}

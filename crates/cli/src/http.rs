@@ -66,6 +66,9 @@ impl ApiClient {
     pub fn new(connection: Connection) -> Result<Self, CliError> {
         let client = Client::builder()
             .user_agent(concat!("wasmhook-cli/", env!("CARGO_PKG_VERSION")))
+            // reqwest's blocking default is 30 s; an upload is compiled before it is answered,
+            // which takes that long for an 18 MB Python component on two busy cores.
+            .timeout(std::time::Duration::from_secs(600))
             .build()
             .map_err(|source| CliError::Unreachable { url: connection.url.clone(), source })?;
         Ok(Self { client, connection })
