@@ -129,8 +129,7 @@ fn cycle(args: &DevArgs, api: &ApiClient, project: &Path, block_id: &str, target
     );
     let text = std::fs::read_to_string(&args.event).with_context(|| format!("cannot read {}", args.event.display()))?;
     let sample: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", args.event.display()))?;
-    let answer = fire(api, target, &sample)?;
-    let id = answer["execution_id"].as_str().with_context(|| format!("no run: {answer}"))?;
+    let id = fire(api, target, &sample)?;
     let execution = api.call(Method::GET, &format!("/v1/executions/{id}"), None)?;
     print_run(&execution);
     if execution["status"] != "succeeded" {
@@ -139,11 +138,13 @@ fn cycle(args: &DevArgs, api: &ApiClient, project: &Path, block_id: &str, target
     Ok(())
 }
 
-/// Sends the sample; the answer names the execution.
-fn fire(api: &ApiClient, target: &Target, sample: &Value) -> anyhow::Result<Value> {
+/// Sends the sample; returns the execution it started.
+fn fire(api: &ApiClient, target: &Target, sample: &Value) -> anyhow::Result<String> {
     match target {
         Target::Block(block_id) => {
-            Ok(api.call(Method::POST, &format!("/v2/webhook/blocks/{block_id}/execute"), Some(&sample_call(sample)))?)
+            let path = format!("/v2/webhook/blocks/{block_id}/execute");
+            let answer = api.call(Method::POST, &path, Some(&sample_call(sample)))?;
+            Ok(answer["execution_id"].as_str().with_context(|| format!("no run: {answer}"))?.to_owned())
         }
         Target::Signed { webhook, config } => {
             let event = if sample.get(CAPTURE_MARKER).is_some() { &sample["data"] } else { sample };
@@ -154,9 +155,9 @@ fn fire(api: &ApiClient, target: &Target, sample: &Value) -> anyhow::Result<Valu
             let secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
             let mut headers = sign(config, &body, secs, &message)?;
             headers.push(("content-type".to_owned(), "application/json".to_owned()));
-            let (status, answer) = api.post_as_sender(&format!("/api/webhooks/{webhook}"), &headers, body)?;
-            println!("  fired signed ({}) → {status}", config.scheme.as_str());
-            Ok(answer)
+            let answer = api.post_as_sender(&format!("/api/webhooks/{webhook}"), &headers, body)?;
+            println!("  fired signed ({}) → {}", config.scheme.as_str(), answer.status);
+            answer.execution_id.with_context(|| format!("no run ({}): {}", answer.status, answer.body))
         }
     }
 }

@@ -154,20 +154,22 @@ async fn create_key(
 }
 
 /// `wasmhook dev`: against the named server, or an embedded one on a temporary data dir
-/// (removed at the end). Exits non-zero when the last cycle failed.
+/// (removed when the loop ends; a Ctrl-C ends the process, and the directory stays in the
+/// system's temp dir). Exits non-zero when the last cycle failed.
 fn dev_main(client: &wasmhook_cli::Global, args: &dev::DevArgs) -> anyhow::Result<()> {
     let ok = if dev::names_a_server(client) {
         dev::run(args, wasmhook_cli::Connection::resolve(client)?)?
     } else {
         let _tracing = traces::init().context("cannot start tracing")?;
-        let data_dir = std::env::temp_dir().join(format!("wasmhook-dev-{}", std::process::id()));
+        // A fresh directory of its own (not a name another process could have made first).
+        let data_dir = tempfile::Builder::new().prefix("wasmhook-dev-").tempdir()?;
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-        let (connection, stop, server) = runtime.block_on(dev::embedded(&data_dir))?;
+        let (connection, stop, server) = runtime.block_on(dev::embedded(data_dir.path()))?;
         // The loop's HTTP client is blocking: it runs here, off the runtime's threads.
         let ok = dev::run(args, connection);
         let _ = stop.send(());
         let _ = runtime.block_on(server);
-        let _ = std::fs::remove_dir_all(&data_dir);
+        drop(data_dir);
         ok?
     };
     if !ok {

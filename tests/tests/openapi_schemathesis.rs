@@ -4,6 +4,9 @@
 //! It must find no server error (5xx) and no response that contradicts the description:
 //! undocumented status codes, content types, headers or bodies off their schema.
 //!
+//! One worker and a fixed seed: the same requests in the same order on every run (with two
+//! workers, the order of operations that change state varied between runs).
+//!
 //! Left out, and why: block uploads (`uploadBlockVersion`: schemathesis cannot generate
 //! `application/wasm`; uploads have their own tests and a fuzz target), and the stateful phase
 //! (the description declares no links between operations).
@@ -48,8 +51,10 @@ async fn schemathesis_finds_no_server_error_and_no_response_off_the_description(
                  response_schema_conformance,response_headers_conformance",
             ])
             .args(["--phases", "examples,coverage,fuzzing", "--exclude-operation-id", "uploadBlockVersion"])
-            .args(["--max-examples", "30", "--workers", "2", "--seed", "1", "--no-color"])
+            .args(["--max-examples", "30", "--workers", "1", "--seed", "1", "--no-color"])
             .env("SCHEMATHESIS_HOOKS", "")
+            // Its example database (`.hypothesis/`) goes beside the install, not into the tree.
+            .current_dir(home())
             .output()
             .map(|output| (output, server))
     })

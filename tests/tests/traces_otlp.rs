@@ -93,3 +93,43 @@ async fn request_and_run_spans_reach_an_otlp_receiver_without_payloads() {
     assert!(!raw.contains(&key), "no key in any span");
     drop(server);
 }
+
+/// Without `OTEL_EXPORTER_OTLP_PROTOCOL`, export is OTLP's default, `http/protobuf`.
+#[tokio::test]
+async fn the_default_protocol_is_http_protobuf() {
+    let receiver = Upstream::start().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    support::server::share_artifacts(dir.path());
+    let origin = receiver.origin();
+    let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", origin.as_str()), ("OTEL_BSP_SCHEDULE_DELAY", "100")];
+    let (server, key) = Binary::start(dir.path(), &env, Stdio::inherit()).await;
+    let client = reqwest::Client::new();
+    let key = key.expect("bootstrap key");
+    client.get(format!("{}/v1/blocks", server.base)).bearer_auth(&key).send().await.expect("a traced request");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exported = loop {
+        if let Some(export) = receiver.received().into_iter().find(|r| r.path == "/v1/traces") {
+            break export;
+        }
+        assert!(Instant::now() < deadline, "nothing exported");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(exported.headers.get("content-type").map(String::as_str), Some("application/x-protobuf"));
+    drop(server);
+}
+
+/// `grpc`, which this build does not speak, stops the start with a message that says so.
+#[test]
+fn an_unsupported_protocol_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wasmhook-node"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("\"grpc\" is not supported"), "{stderr}");
+}

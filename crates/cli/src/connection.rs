@@ -85,7 +85,8 @@ fn load_profile(named: Option<&str>) -> Result<Profile, CliError> {
         Err(error) => return Err(CliError::Profile(format!("cannot read {}: {error}", path.display()))),
     };
     let mut profiles: BTreeMap<String, Profile> =
-        toml::from_str(&text).map_err(|e| CliError::Profile(format!("{}: {e}", path.display())))?;
+        // The message only: the error's own display quotes the line, which may be a `key = "…"`.
+        toml::from_str(&text).map_err(|e| CliError::Profile(format!("{}: {}", path.display(), e.message())))?;
     let name = named.unwrap_or("default");
     match profiles.remove(name) {
         Some(profile) => Ok(profile),

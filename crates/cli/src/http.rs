@@ -54,6 +54,20 @@ impl CliError {
     }
 }
 
+/// The header a trigger webhook names its (first) execution in.
+const EXECUTION_ID_HEADER: &str = "x-wasmhook-execution-id";
+
+/// What a trigger webhook answered a sender.
+#[derive(Debug)]
+pub struct SenderAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The execution it started, from the header or the body.
+    pub execution_id: Option<String>,
+    /// The JSON body (`null` when not JSON: the block's own answer).
+    pub body: Value,
+}
+
 /// A server's API.
 #[derive(Debug)]
 pub struct ApiClient {
@@ -107,14 +121,14 @@ impl ApiClient {
         json_of(self.send(builder)?)
     }
 
-    /// `POST path` as a webhook sender would: `headers` and `body`, no API key. The status and
-    /// JSON answer whatever the status (a failed run's 500 names its execution).
+    /// `POST path` as a webhook sender would: `headers` and `body`, no API key. The answer
+    /// whatever its status (a failed run's 500 names its execution too).
     pub fn post_as_sender(
         &self,
         path: &str,
         headers: &[(String, String)],
         body: Vec<u8>,
-    ) -> Result<(u16, Value), CliError> {
+    ) -> Result<SenderAnswer, CliError> {
         let mut builder = self.client.post(format!("{}{path}", self.connection.url)).body(body);
         for (name, value) in headers {
             builder = builder.header(name, value);
@@ -122,8 +136,12 @@ impl ApiClient {
         let response =
             builder.send().map_err(|source| CliError::Unreachable { url: self.connection.url.clone(), source })?;
         let status = response.status().as_u16();
+        let header = response.headers().get(EXECUTION_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let text = response.text().map_err(|e| CliError::Unexpected(e.to_string()))?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        // The header names the run even when the block shaped its own answer.
+        let execution_id = header.or_else(|| body["execution_id"].as_str().map(str::to_owned));
+        Ok(SenderAnswer { status, execution_id, body })
     }
 
     /// `PUT path` with raw bytes.

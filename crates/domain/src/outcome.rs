@@ -32,6 +32,23 @@ pub enum FailureKind {
     Internal,
 }
 
+impl FailureKind {
+    /// The kind's name as execution records spell it (`guest_error`, `out_of_fuel`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::GuestError => "guest_error",
+            Self::Trap => "trap",
+            Self::Panic => "panic",
+            Self::Timeout => "timeout",
+            Self::OutOfFuel => "out_of_fuel",
+            Self::MemoryLimit => "memory_limit",
+            Self::InvalidOutput => "invalid_output",
+            Self::Exit => "exit",
+            Self::Internal => "internal",
+        }
+    }
+}
+
 /// A failed run: its kind, a message a person can act on, and the block's own code if any.
 #[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {

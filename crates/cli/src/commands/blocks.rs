@@ -6,7 +6,7 @@ use clap::Subcommand;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{pairs, with_file};
+use super::{pairs, segment, with_file};
 use crate::output::{Column, Output};
 use crate::{ApiClient, CliError};
 
@@ -120,28 +120,32 @@ impl Blocks {
                 out.item(&created, SHOW);
             }
             Self::List => out.list(&api.call(Method::GET, "/v1/blocks", None)?, LIST),
-            Self::Show { id } => out.item(&api.call(Method::GET, &format!("/v1/blocks/{id}"), None)?, SHOW),
+            Self::Show { id } => out.item(&api.call(Method::GET, &format!("/v1/blocks/{}", segment(&id)), None)?, SHOW),
             Self::Deploy { id, file, no_activate } => {
                 let bytes = std::fs::read(&file)
                     .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
                 let query = if no_activate { "?activate=false" } else { "" };
-                let version = api.post_bytes(&format!("/v1/blocks/{id}/versions{query}"), "application/wasm", bytes)?;
+                let version =
+                    api.post_bytes(&format!("/v1/blocks/{}/versions{query}", segment(&id)), "application/wasm", bytes)?;
                 out.item(&version, VERSIONS);
             }
             Self::Versions { id } => {
-                out.list(&api.call(Method::GET, &format!("/v1/blocks/{id}/versions"), None)?, VERSIONS)
+                out.list(&api.call(Method::GET, &format!("/v1/blocks/{}/versions", segment(&id)), None)?, VERSIONS)
             }
             Self::Activate { id, version } => {
-                let block =
-                    api.call(Method::POST, &format!("/v1/blocks/{id}/activate"), Some(&json!({ "version": version })))?;
+                let block = api.call(
+                    Method::POST,
+                    &format!("/v1/blocks/{}/activate", segment(&id)),
+                    Some(&json!({ "version": version })),
+                )?;
                 out.item(&block, SHOW);
             }
             Self::Rollback { id } => {
-                let block = api.call(Method::GET, &format!("/v1/blocks/{id}"), None)?;
+                let block = api.call(Method::GET, &format!("/v1/blocks/{}", segment(&id)), None)?;
                 let active = block["activeVersion"]
                     .as_i64()
                     .ok_or_else(|| CliError::Usage("the block has no active version".into()))?;
-                let versions = api.call(Method::GET, &format!("/v1/blocks/{id}/versions"), None)?;
+                let versions = api.call(Method::GET, &format!("/v1/blocks/{}/versions", segment(&id)), None)?;
                 let previous = versions
                     .as_array()
                     .into_iter()
@@ -152,7 +156,7 @@ impl Blocks {
                     .ok_or_else(|| CliError::Usage(format!("no version before the active one ({active})")))?;
                 let block = api.call(
                     Method::POST,
-                    &format!("/v1/blocks/{id}/activate"),
+                    &format!("/v1/blocks/{}/activate", segment(&id)),
                     Some(&json!({ "version": previous })),
                 )?;
                 out.item(&block, SHOW);

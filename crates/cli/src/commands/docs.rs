@@ -6,7 +6,7 @@ use clap::Subcommand;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::with_file;
+use super::{segment, with_file};
 use crate::output::{Column, Output};
 use crate::{ApiClient, CliError};
 
@@ -66,8 +66,10 @@ impl Docs {
                 out.item(&api.call(Method::POST, "/v1/docs", Some(&body))?, SHOW);
             }
             Self::List => out.list(&api.call(Method::GET, "/v1/docs", None)?, LIST),
-            Self::Show { id } => out.item(&api.call(Method::GET, &format!("/v1/docs/{id}"), None)?, SHOW),
-            Self::Archive { id } => out.item(&api.call(Method::POST, &format!("/v1/docs/{id}/archive"), None)?, SHOW),
+            Self::Show { id } => out.item(&api.call(Method::GET, &format!("/v1/docs/{}", segment(&id)), None)?, SHOW),
+            Self::Archive { id } => {
+                out.item(&api.call(Method::POST, &format!("/v1/docs/{}/archive", segment(&id)), None)?, SHOW)
+            }
         }
         Ok(())
     }

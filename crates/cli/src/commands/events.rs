@@ -7,6 +7,7 @@ use clap::Subcommand;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::segment;
 use crate::output::Output;
 use crate::{ApiClient, CliError};
 
@@ -50,7 +51,7 @@ impl Events {
         let mut written = Vec::new();
         for execution in listed.as_array().into_iter().flatten() {
             let Some(id) = execution["id"].as_str() else { continue };
-            let full = api.call(Method::GET, &format!("/v1/executions/{id}"), None)?;
+            let full = api.call(Method::GET, &format!("/v1/executions/{}", segment(id)), None)?;
             let Some(input) = full.get("input").filter(|input| input.is_object()) else {
                 continue; // not kept (storePayload: false, or purged)
             };
@@ -78,6 +79,8 @@ pub fn sample_call(sample: &Value) -> Value {
         return json!({ "data": sample });
     }
     let mut env = sample["env"].as_object().cloned().unwrap_or_default();
-    env.retain(|name, _| !wasmhook_abi::env::HOST_SET.contains(&name.as_str()));
+    // The host sets these itself (and refuses a call that tries); `WEBHOOK_DATA` is `data`
+    // again, which an edited sample must not contradict.
+    env.retain(|name, _| !wasmhook_abi::env::HOST_SET.contains(&name.as_str()) && name != wasmhook_abi::env::DATA);
     json!({ "data": sample["data"], "environment_variables": env })
 }

@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::segment;
 use crate::output::{Column, Output, cell};
 use crate::{ApiClient, CliError};
 
@@ -129,9 +130,11 @@ impl Executions {
                 out.list(&list, LIST);
             }
             Self::List { filter, follow: true, exit_after } => follow(api, out, &filter, exit_after)?,
-            Self::Show { id } => out.item(&api.call(Method::GET, &format!("/v1/executions/{id}"), None)?, SHOW),
+            Self::Show { id } => {
+                out.item(&api.call(Method::GET, &format!("/v1/executions/{}", segment(&id)), None)?, SHOW)
+            }
             Self::Logs { id } => {
-                let execution = api.call(Method::GET, &format!("/v1/executions/{id}"), None)?;
+                let execution = api.call(Method::GET, &format!("/v1/executions/{}", segment(&id)), None)?;
                 if out.json {
                     out.list(&execution["logs"], &[]);
                 } else {
@@ -147,7 +150,8 @@ impl Executions {
             }
             Self::Replay { id, version, run_async } => {
                 let body = version.map(|version| json!({ "version": version }));
-                let path = format!("/v1/executions/{id}/replay{}", if run_async { "?wait=false" } else { "" });
+                let wait = if run_async { "?wait=false" } else { "" };
+                let path = format!("/v1/executions/{}/replay{wait}", segment(&id));
                 let answer = api.call(Method::POST, &path, body.as_ref())?;
                 out.item(
                     &answer,
@@ -170,8 +174,8 @@ fn follow(api: &ApiClient, out: Output, filter: &Filter, exit_after: Option<usiz
         let list = api.call_query(Method::GET, "/v1/executions", &filter.query())?;
         Ok(list.as_array().cloned().unwrap_or_default())
     };
-    let mut seen: HashSet<String> =
-        page(api)?.iter().filter(|e| is_final(e)).filter_map(|e| e["id"].as_str().map(str::to_owned)).collect();
+    // Everything on the first page existed before the start, finished or not: never printed.
+    let mut seen: HashSet<String> = page(api)?.iter().filter_map(|e| e["id"].as_str().map(str::to_owned)).collect();
     let mut printed = 0;
     loop {
         for execution in page(api)?.into_iter().rev() {

@@ -4,6 +4,7 @@ use clap::{Subcommand, ValueEnum};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::segment;
 use crate::output::{Column, Output};
 use crate::{ApiClient, CliError};
 
@@ -81,7 +82,7 @@ impl Keys {
             }
             Self::List => out.list(&api.call(Method::GET, "/v1/keys", None)?, LIST),
             Self::Revoke { id } => {
-                let answer = api.call(Method::DELETE, &format!("/v1/keys/{id}"), None)?;
+                let answer = api.call(Method::DELETE, &format!("/v1/keys/{}", segment(&id)), None)?;
                 out.done(&answer, &format!("revoked key {id}"));
             }
         }

@@ -27,31 +27,47 @@ pub fn pairs(items: &[String], what: &str) -> Result<Value, CliError> {
     Ok(serde_json::to_value(map).unwrap_or(Value::Null))
 }
 
-/// A JSON file's object, merged under the fields the flags set (the flags win).
-pub fn with_file(mut body: Value, file: Option<&std::path::Path>) -> Result<Value, CliError> {
+/// A JSON file's object with the fields the flags set merged in, object by object (the flags
+/// win where both set a value; `--async` does not drop the file's other `settings`).
+pub fn with_file(body: Value, file: Option<&std::path::Path>) -> Result<Value, CliError> {
     let Some(file) = file else { return Ok(body) };
     let text =
         std::fs::read_to_string(file).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
-    let Value::Object(mut from_file) =
-        serde_json::from_str(&text).map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", file.display())))?
-    else {
+    let mut merged: Value =
+        serde_json::from_str(&text).map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", file.display())))?;
+    if !merged.is_object() {
         return Err(CliError::Usage(format!("{} must hold a JSON object", file.display())));
-    };
-    if let Value::Object(flags) = &mut body {
-        from_file.append(flags);
     }
-    Ok(Value::Object(from_file))
+    merge(&mut merged, body);
+    Ok(merged)
 }
 
-/// Text as one URL path segment: unreserved characters as they are, every other byte
-/// percent-encoded (a key-value key may hold `/`, `?` or spaces).
+/// `over` into `base`: objects key by key, anything else replaced.
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(base), Value::Object(over)) => {
+            for (key, value) in over {
+                merge(base.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (base, over) => *base = over,
+    }
+}
+
+/// Everything but RFC 3986's unreserved characters.
+const RESERVED: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Text as one URL path segment: a name, key or id typed by a person may hold `/`, `?`, `#`
+/// or `..`, none of which may change which path is called.
 pub fn segment(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (byte as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    let encoded = percent_encoding::utf8_percent_encode(text, RESERVED).to_string();
+    // `.` and `..` are path steps even unencoded; as segments they are only ever names.
+    match encoded.as_str() {
+        "." => "%2E".to_owned(),
+        ".." => "%2E%2E".to_owned(),
+        _ => encoded,
+    }
 }
 
 /// A value given inline, from a file, or (neither) from stdin.
@@ -68,5 +84,25 @@ pub fn value_bytes(inline: Option<&str>, file: Option<&std::path::Path>) -> Resu
             Ok(bytes)
         }
         (Some(_), Some(_)) => Err(CliError::Usage("give the value inline or as a file, not both".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn segments_cannot_leave_their_place() {
+        assert_eq!(segment("a/b c?d#e"), "a%2Fb%20c%3Fd%23e");
+        assert_eq!(segment(".."), "%2E%2E");
+        assert_eq!(segment("stripe-key.v2_x~"), "stripe-key.v2_x~");
+    }
+
+    #[test]
+    fn flags_merge_into_the_file_object_by_object() {
+        let mut file = json!({ "settings": { "maxBodyBytes": 1024, "responseMode": "sync" }, "name": "a" });
+        merge(&mut file, json!({ "settings": { "responseMode": "async" } }));
+        assert_eq!(file, json!({ "settings": { "maxBodyBytes": 1024, "responseMode": "async" }, "name": "a" }));
     }
 }

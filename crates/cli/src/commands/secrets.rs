@@ -6,7 +6,7 @@ use clap::Subcommand;
 use reqwest::Method;
 use serde_json::json;
 
-use super::value_bytes;
+use super::{segment, value_bytes};
 use crate::output::{Column, Output};
 use crate::{ApiClient, CliError};
 
@@ -50,13 +50,19 @@ impl Secrets {
                 let value = String::from_utf8(bytes)
                     .map_err(|_| CliError::Usage("a secret value must be UTF-8 text".into()))?;
                 let value = value.strip_suffix('\n').unwrap_or(&value);
-                let info = api.call(Method::PUT, &format!("/v1/secrets/{name}"), Some(&json!({ "value": value })))?;
+                let info = api.call(
+                    Method::PUT,
+                    &format!("/v1/secrets/{}", segment(&name)),
+                    Some(&json!({ "value": value })),
+                )?;
                 out.item(&info, LIST);
             }
             Self::List => out.list(&api.call(Method::GET, "/v1/secrets", None)?, LIST),
-            Self::Show { name } => out.item(&api.call(Method::GET, &format!("/v1/secrets/{name}"), None)?, LIST),
+            Self::Show { name } => {
+                out.item(&api.call(Method::GET, &format!("/v1/secrets/{}", segment(&name)), None)?, LIST)
+            }
             Self::Delete { name } => {
-                let answer = api.call(Method::DELETE, &format!("/v1/secrets/{name}"), None)?;
+                let answer = api.call(Method::DELETE, &format!("/v1/secrets/{}", segment(&name)), None)?;
                 out.done(&answer, &format!("deleted secret {name}"));
             }
         }

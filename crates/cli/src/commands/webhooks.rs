@@ -6,7 +6,7 @@ use clap::{Subcommand, ValueEnum};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::with_file;
+use super::{segment, with_file};
 use crate::output::{Column, Output};
 use crate::{ApiClient, CliError};
 
@@ -133,7 +133,7 @@ pub enum Signature {
 impl Webhooks {
     /// Runs the subcommand.
     pub fn run(self, api: &ApiClient, out: Output) -> Result<(), CliError> {
-        let path = |id: &str, action: &str| format!("/v1/webhooks/{id}/{action}");
+        let path = |id: &str, action: &str| format!("/v1/webhooks/{}/{action}", segment(id));
         let shown = match self {
             Self::Create { block, doc, name, auth, run_async, file } => {
                 let target = match (block, doc) {
@@ -158,7 +158,7 @@ impl Webhooks {
                 out.list(&api.call(Method::GET, "/v1/webhooks", None)?, LIST);
                 return Ok(());
             }
-            Self::Show { id } => api.call(Method::GET, &format!("/v1/webhooks/{id}"), None)?,
+            Self::Show { id } => api.call(Method::GET, &format!("/v1/webhooks/{}", segment(&id)), None)?,
             Self::Arm { id, ttl_seconds } => {
                 let body = ttl_seconds.map(|ttl| json!({ "ttlSeconds": ttl }));
                 api.call(Method::POST, &path(&id, "arm"), body.as_ref())?
@@ -176,7 +176,7 @@ impl Webhooks {
             }
             Self::Signature(Signature::Remove { id }) => api.call(Method::DELETE, &path(&id, "signature"), None)?,
             Self::Delete { id } => {
-                let answer = api.call(Method::DELETE, &format!("/v1/webhooks/{id}"), None)?;
+                let answer = api.call(Method::DELETE, &format!("/v1/webhooks/{}", segment(&id)), None)?;
                 out.done(&answer, &format!("deleted webhook {id}"));
                 return Ok(());
             }

@@ -87,7 +87,7 @@ struct UploadParams {
 /// reason and leaves nothing behind.
 #[utoipa::path(post, operation_id = "uploadBlockVersion", path = "/v1/blocks/{block_id}/versions", tag = "blocks", security(("apiKey" = [])),
     params(("block_id" = BlockId, Path, description = "The block"), UploadParams),
-    request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component's bytes"),
+    request_body(content = super::openapi::Binary, content_type = "application/wasm", description = "The component's bytes"),
     responses((status = 201, description = "Validated, compiled and stored", body = BlockVersion)))]
 async fn upload(
     State(state): State<AppState>,

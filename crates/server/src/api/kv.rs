@@ -77,7 +77,7 @@ async fn keys(
 }
 
 #[utoipa::path(get, operation_id = "getKvValue", path = "/v1/kv/{bucket}/{key}", tag = "key-value", security(("apiKey" = [])), params(("bucket" = String, Path, description = "The bucket"), ("key" = String, Path, description = "The key")),
-    responses((status = 200, description = "The raw value", content_type = "application/octet-stream", body = Vec<u8>)))]
+    responses((status = 200, description = "The raw value", content_type = "application/octet-stream", body = super::openapi::Binary)))]
 async fn read(
     State(store): State<SharedDatabase>,
     KvCaller(caller): KvCaller,
@@ -99,7 +99,7 @@ struct WriteOptions {
 
 /// Sets a value (the raw body); 204.
 #[utoipa::path(put, operation_id = "putKvValue", path = "/v1/kv/{bucket}/{key}", tag = "key-value", security(("apiKey" = [])), params(("bucket" = String, Path, description = "The bucket"), ("key" = String, Path, description = "The key"), WriteOptions),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The raw value"),
+    request_body(content = super::openapi::Binary, content_type = "application/octet-stream", description = "The raw value"),
     responses((status = 204, description = "Set")))]
 async fn write(
     State(state): State<AppState>,

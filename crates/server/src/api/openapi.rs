@@ -26,6 +26,22 @@ pub struct ErrorBody {
     pub execution_id: Option<String>,
 }
 
+/// Raw bytes (a component, a key-value value, a webhook body): a binary string, not the array
+/// of integers a `Vec<u8>` would be described as.
+#[derive(Debug)]
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        let schema = utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary)));
+        RefOr::T(utoipa::openapi::schema::Schema::Object(schema.build()))
+    }
+}
+
+impl ToSchema for Binary {}
+
 /// The document's fixed parts; the paths come from the routers.
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -53,21 +69,25 @@ pub fn finish(mut spec: Spec) -> Spec {
     spec
 }
 
-/// The bearer API key (`{user_id}-{secret}`), and a run's own key.
+/// The bearer schemes: an API key (`{user_id}-{secret}`) or a run's own key; a trigger
+/// webhook's own secret; the metrics token.
 struct Security;
 
 impl Modify for Security {
     fn modify(&self, spec: &mut Spec) {
         let components = spec.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "apiKey",
+        let bearer = |description: &str| {
             SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key, `{user_id}-{secret}`, or a run's `WASMHOOK_API_KEY`"))
-                    .build(),
-            ),
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(description)).build(),
+            )
+        };
+        components
+            .add_security_scheme("apiKey", bearer("An API key, `{user_id}-{secret}`, or a run's `WASMHOOK_API_KEY`"));
+        components.add_security_scheme(
+            "webhookSecret",
+            bearer("A trigger webhook's own secret (`whk_…`; also `?token=` or `?key=`), when its `auth` is `secret`"),
         );
+        components.add_security_scheme("metricsToken", bearer("The `metrics_token` of the server's config, when set"));
     }
 }
 

@@ -19,7 +19,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 use std::sync::atomic::AtomicU64;
-use wasmhook_domain::{FailureKind, Outcome};
+use wasmhook_domain::Outcome;
 
 /// An HTTP method, as a bounded label.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
@@ -233,22 +233,7 @@ impl Metrics {
 
 /// `succeeded`, or the name of the run's failure kind.
 pub fn outcome_label(outcome: &Outcome) -> &'static str {
-    outcome.failure().map_or("succeeded", |failure| failure_label(failure.kind))
-}
-
-/// A failure kind's label: its name in execution records.
-fn failure_label(kind: FailureKind) -> &'static str {
-    match kind {
-        FailureKind::GuestError => "guest_error",
-        FailureKind::Trap => "trap",
-        FailureKind::Panic => "panic",
-        FailureKind::Timeout => "timeout",
-        FailureKind::OutOfFuel => "out_of_fuel",
-        FailureKind::MemoryLimit => "memory_limit",
-        FailureKind::InvalidOutput => "invalid_output",
-        FailureKind::Exit => "exit",
-        FailureKind::Internal => "internal",
-    }
+    outcome.failure().map_or("succeeded", |failure| failure.kind.as_str())
 }
 
 fn status_class(status: u16) -> &'static str {
@@ -263,7 +248,7 @@ fn status_class(status: u16) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use wasmhook_domain::FailureKind;
 
     /// Every kind's label is the name it has in execution records (`serde` snake_case).
     #[test]
@@ -280,7 +265,7 @@ mod tests {
             FailureKind::Internal,
         ] {
             let recorded = serde_json::to_value(kind).expect("serializes");
-            assert_eq!(recorded.as_str(), Some(failure_label(kind)));
+            assert_eq!(recorded.as_str(), Some(kind.as_str()));
         }
     }
 }

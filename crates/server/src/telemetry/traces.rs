@@ -3,15 +3,16 @@
 //! [`crate::app`] and the executor) are at `debug`: they decorate logs at `WASMHOOK_LOG=debug`,
 //! and cost nothing else unless exported. They are exported over OTLP when the standard
 //! variables ask for it: `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` set, and
-//! `OTEL_TRACES_EXPORTER` not `none`. The SDK reads the rest itself (`…_PROTOCOL`
-//! `http/protobuf` or `http/json`, `…_HEADERS`, `…_TIMEOUT`, `OTEL_SERVICE_NAME`,
-//! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*`).
+//! `OTEL_TRACES_EXPORTER` not `none`. `…_PROTOCOL` is read here (`http/protobuf`, the default,
+//! or `http/json`; `grpc` is refused); the SDK reads the rest (`…_HEADERS`, `…_TIMEOUT`,
+//! `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*`).
 //!
 //! Spans carry ids (execution, block, team), route templates and figures, never a payload, a
 //! header or a secret. Export is batched on the SDK's own thread; a collector that is down
 //! costs dropped spans, never a slower request.
 
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{Protocol, WithExportConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::filter::filter_fn;
@@ -33,6 +34,9 @@ pub enum TracesError {
     /// this build does not speak).
     #[error("cannot export traces over OTLP: {0}")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    /// `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` names one this build does not speak.
+    #[error("OTLP protocol {0:?} is not supported: use http/protobuf or http/json (gRPC through a local collector)")]
+    Protocol(String),
     /// A subscriber was already installed.
     #[error("cannot install the tracing subscriber: {0}")]
     Install(#[from] tracing_subscriber::util::TryInitError),
@@ -59,6 +63,18 @@ fn exported(metadata: &tracing::Metadata<'_>) -> bool {
     metadata.target().starts_with(EXPORTED_TARGET) && (metadata.is_span() || *metadata.level() <= tracing::Level::INFO)
 }
 
+/// The protocol the standard variables ask for: `http/protobuf` when they name none (the
+/// OpenTelemetry default; the SDK would pick `http/json`, with both encodings built in), and a
+/// clear refusal of `grpc`, which this build does not speak (the SDK would ignore it).
+fn protocol(env: &dyn Fn(&str) -> Option<String>) -> Result<Protocol, TracesError> {
+    let asked = env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").or_else(|| env("OTEL_EXPORTER_OTLP_PROTOCOL"));
+    match asked.as_deref().map(str::trim) {
+        None | Some("" | "http/protobuf") => Ok(Protocol::HttpBinary),
+        Some("http/json") => Ok(Protocol::HttpJson),
+        Some(other) => Err(TracesError::Protocol(other.to_owned())),
+    }
+}
+
 /// Whether the environment asks for OTLP export of traces.
 pub fn otlp_requested(env: &dyn Fn(&str) -> Option<String>) -> bool {
     let set = |name: &str| env(name).is_some_and(|value| !value.trim().is_empty());
@@ -81,7 +97,7 @@ pub fn init() -> Result<TracingGuard, TracesError> {
         tracing_subscriber::registry().with(logs).try_init()?;
         return Ok(TracingGuard(None));
     }
-    let exporter = opentelemetry_otlp::SpanExporter::builder().with_http().build()?;
+    let exporter = opentelemetry_otlp::SpanExporter::builder().with_http().with_protocol(protocol(&env)?).build()?;
     let mut resource = Resource::builder();
     if env("OTEL_SERVICE_NAME").is_none() {
         resource = resource.with_service_name(SERVICE_NAME);

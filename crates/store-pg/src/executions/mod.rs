@@ -100,9 +100,9 @@ async fn enqueue(c: &impl GenericClient, completion: &Completion, now: i64) -> R
 impl PgStore {
     /// [`ExecutionRepo::record`] on a connection of the pool, in one transaction.
     async fn record_now(&self, finished: &Finished) -> Result<(), StoreError> {
-        let started = Instant::now();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
+        let started = Instant::now();
         record(&tx, finished, self.lease).await?;
         tx.commit().await.map_err(commit)?;
         self.commits.report(1, started.elapsed());
@@ -113,9 +113,9 @@ impl PgStore {
 #[async_trait]
 impl ExecutionRepo for PgStore {
     async fn accept(&self, acceptance: Acceptance) -> Result<KeyClaim, StoreError> {
-        let started = Instant::now();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
+        let started = Instant::now();
         let claimed = accept(&tx, &acceptance, self.lease).await?;
         // A repeat wrote nothing; committing it is the same as rolling back.
         tx.commit().await.map_err(commit)?;

@@ -88,11 +88,12 @@ async fn authenticated(
     Ok(webhook)
 }
 
-#[utoipa::path(post, operation_id = "triggerWebhook", path = "/api/webhooks/{webhook_id}", tag = "trigger webhooks", security((), ("apiKey" = [])),
+#[utoipa::path(post, operation_id = "triggerWebhook", path = "/api/webhooks/{webhook_id}", tag = "trigger webhooks", security((), ("webhookSecret" = [])),
     params(("webhook_id" = WebhookId, Path, description = "The webhook's URL id"),
         ("token" = Option<String>, Query, description = "The webhook's secret, for senders that cannot set a header (also `key`)"),
         ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]+( [!-~]+)*$", description = "A repeat within the window answers with the original runs")),
-    request_body(content = Vec<u8>, content_type = "*/*", description = "Any body: JSON, a form, XML, text or bytes (the webhook's `contentTypes` may narrow it)"),
+    request_body(description = "Any body: JSON, a form, XML, text or bytes (the webhook's `contentTypes` may narrow it)",
+        content((serde_json::Value = "application/json"), (super::openapi::Binary = "application/octet-stream"))),
     responses(
         (status = 200, description = "Sync: the run's output, or the answer the block shaped", body = respond::SyncAnswer<'_>),
         (status = 201, description = "Async: queued; `Location` is the first execution to poll", body = respond::FleetAccepted),
@@ -236,7 +237,7 @@ fn signature_error(error: SignatureError) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, error.to_string())
 }
 
-#[utoipa::path(get, operation_id = "pollWebhookExecution", path = "/api/webhooks/{webhook_id}/executions/{execution_id}", tag = "trigger webhooks", security((), ("apiKey" = [])),
+#[utoipa::path(get, operation_id = "pollWebhookExecution", path = "/api/webhooks/{webhook_id}/executions/{execution_id}", tag = "trigger webhooks", security((), ("webhookSecret" = [])),
     params(("webhook_id" = WebhookId, Path, description = "The webhook's URL id"),
         ("token" = Option<String>, Query, description = "The webhook's secret, for senders that cannot set a header (also `key`)"), ("execution_id" = ExecutionId, Path, description = "An execution this webhook started")),
     responses((status = 200, body = Polled)))]
