@@ -9,23 +9,27 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 use support::server::TestServer;
 
-/// Runs `wasmhook args…` against `server` with `key` (through the environment), off the
-/// runtime's threads (the client blocks; the server runs on this runtime).
+/// `wasmhook args…` with profiles under `config_home`, and the server and key in the
+/// environment when given (removed from it when not).
+fn client(server: Option<(&TestServer, &str)>, config_home: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wasmhook-node"));
+    command.args(args).env("XDG_CONFIG_HOME", config_home).env_remove("WASMHOOK_PROFILE");
+    match server {
+        Some((server, key)) => command.env("WASMHOOK_URL", &server.base).env("WASMHOOK_KEY", key),
+        None => command.env_remove("WASMHOOK_URL").env_remove("WASMHOOK_KEY"),
+    };
+    command
+}
+
+/// Runs `command` off the runtime's threads (the client blocks; the server runs on this
+/// runtime).
+async fn run(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().expect("the client runs")).await.expect("joined")
+}
+
+/// Runs `wasmhook args…` against `server` with `key` (through the environment).
 async fn cli(server: &TestServer, key: &str, config_home: &Path, args: &[&str]) -> Output {
-    let (base, key, home) = (server.base.clone(), key.to_owned(), config_home.to_path_buf());
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_wasmhook-node"))
-            .args(&args)
-            .env("WASMHOOK_URL", base)
-            .env("WASMHOOK_KEY", key)
-            .env("XDG_CONFIG_HOME", home)
-            .env_remove("WASMHOOK_PROFILE")
-            .output()
-            .expect("the client runs")
-    })
-    .await
-    .expect("joined")
+    run(client(Some((server, key)), config_home, args)).await
 }
 
 /// `--json` output as JSON, asserting success.
@@ -173,18 +177,7 @@ async fn exit_codes_and_profiles_are_what_scripts_expect() {
     let by_profile =
         cli(&server, "wrong-key", h, &["blocks", "list", "--json", "--profile", "staging", "--key", &key]).await;
     assert!(by_profile.status.success(), "{}", String::from_utf8_lossy(&by_profile.stderr));
-    let home_path = h.to_path_buf();
-    let profile_only = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_wasmhook-node"))
-            .args(["keys", "list", "--json", "--profile", "staging"])
-            .env_remove("WASMHOOK_URL")
-            .env_remove("WASMHOOK_KEY")
-            .env("XDG_CONFIG_HOME", home_path)
-            .output()
-            .expect("runs")
-    })
-    .await
-    .expect("joined");
+    let profile_only = run(client(None, h, &["keys", "list", "--json", "--profile", "staging"])).await;
     assert!(
         profile_only.status.success(),
         "url and key from the profile: {}",
@@ -206,18 +199,8 @@ async fn follow_prints_new_executions_as_they_finish() {
     let home = tempfile::tempdir().expect("tmp");
     let echo = server.block(&key, "echo", json!({})).await;
     server.post(&format!("/v2/webhook/blocks/{echo}/execute"), &key, json!({})).await;
-    let following = {
-        let (base, key, home) = (server.base.clone(), key.clone(), home.path().to_path_buf());
-        tokio::task::spawn_blocking(move || {
-            Command::new(env!("CARGO_BIN_EXE_wasmhook-node"))
-                .args(["executions", "list", "--follow", "--exit-after", "2", "--json"])
-                .env("WASMHOOK_URL", base)
-                .env("WASMHOOK_KEY", key)
-                .env("XDG_CONFIG_HOME", home)
-                .output()
-                .expect("runs")
-        })
-    };
+    let args = ["executions", "list", "--follow", "--exit-after", "2", "--json"];
+    let following = tokio::spawn(run(client(Some((&server, &key)), home.path(), &args)));
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let mut ids = Vec::new();
     for n in 0..2 {

@@ -132,14 +132,7 @@ impl Blocks {
             Self::Versions { id } => {
                 out.list(&api.call(Method::GET, &format!("/v1/blocks/{}/versions", segment(&id)), None)?, VERSIONS)
             }
-            Self::Activate { id, version } => {
-                let block = api.call(
-                    Method::POST,
-                    &format!("/v1/blocks/{}/activate", segment(&id)),
-                    Some(&json!({ "version": version })),
-                )?;
-                out.item(&block, SHOW);
-            }
+            Self::Activate { id, version } => out.item(&activate(api, &id, version)?, SHOW),
             Self::Rollback { id } => {
                 let block = api.call(Method::GET, &format!("/v1/blocks/{}", segment(&id)), None)?;
                 let active = block["activeVersion"]
@@ -154,14 +147,14 @@ impl Blocks {
                     .filter(|v| *v < active)
                     .max()
                     .ok_or_else(|| CliError::Usage(format!("no version before the active one ({active})")))?;
-                let block = api.call(
-                    Method::POST,
-                    &format!("/v1/blocks/{}/activate", segment(&id)),
-                    Some(&json!({ "version": previous })),
-                )?;
-                out.item(&block, SHOW);
+                out.item(&activate(api, &id, previous)?, SHOW);
             }
         }
         Ok(())
     }
+}
+
+/// Makes `version` the block's active one; the block as it is now.
+fn activate(api: &ApiClient, id: &str, version: i64) -> Result<Value, CliError> {
+    api.call(Method::POST, &format!("/v1/blocks/{}/activate", segment(id)), Some(&json!({ "version": version })))
 }
