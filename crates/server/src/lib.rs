@@ -21,6 +21,7 @@ pub mod serve;
 pub mod signatures;
 pub mod state;
 pub mod telemetry;
+pub mod ui;
 
 use std::future::Future;
 

@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 use crate::auth::Authenticator;
 use crate::auth::issue;
 use crate::auth::run_keys::RunKeys;
+use crate::auth::session::Sessions;
 use crate::callbacks::Callbacks;
 use crate::callbacks::sender::Sender;
 use crate::config::Config;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub run_keys: Arc<RunKeys>,
     /// Prometheus metrics; `None` when `metrics = false`.
     pub telemetry: Option<Arc<Telemetry>>,
+    /// Signs and checks dashboard session cookies (keyed from the master key).
+    pub sessions: Arc<Sessions>,
 }
 
 /// Handlers that only read and write the store take `State<SharedDatabase>`: they cannot reach
@@ -58,7 +61,11 @@ impl FromRef<AppState> for SharedDatabase {
 
 impl FromRef<AppState> for Authenticator {
     fn from_ref(state: &AppState) -> Self {
-        Authenticator { store: state.store.clone(), run_keys: Arc::clone(&state.run_keys) }
+        Authenticator {
+            store: state.store.clone(),
+            run_keys: Arc::clone(&state.run_keys),
+            sessions: Arc::clone(&state.sessions),
+        }
     }
 }
 
@@ -142,8 +149,20 @@ impl AppState {
         tokio::spawn(sender.run(executor.stopping()));
         let limiters = Arc::new(RateLimiters::default());
         let uploads = Arc::new(tokio::sync::Semaphore::new(config.upload_limit()));
-        let state =
-            Self { store, sandbox, executor, config, limiters, uploads, sealer, run_keys, callbacks, telemetry };
+        let sessions = Arc::new(Sessions::new(&sealer));
+        let state = Self {
+            store,
+            sandbox,
+            executor,
+            config,
+            limiters,
+            uploads,
+            sealer,
+            run_keys,
+            callbacks,
+            telemetry,
+            sessions,
+        };
         Ok((state, bootstrap))
     }
 }

@@ -45,6 +45,8 @@ const NONCE_BYTES: usize = 24;
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
     id: String,
+    /// The key itself, kept only to derive purpose-bound subkeys ([`Sealer::derive_key`]).
+    bytes: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -57,7 +59,7 @@ impl MasterKey {
     /// A key from its 32 bytes.
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
         let id = hex::encode(&Sha256::digest(bytes)[..4]);
-        Self { cipher: XChaCha20Poly1305::new(bytes.into()), id }
+        Self { cipher: XChaCha20Poly1305::new(bytes.into()), id, bytes: Zeroizing::new(*bytes) }
     }
 
     /// The key's id, as written in the values it seals.
@@ -77,6 +79,19 @@ impl Sealer {
     /// A sealer over `current`, also opening values sealed under `previous`.
     pub fn new(current: MasterKey, previous: Option<MasterKey>) -> Self {
         Self { current, previous }
+    }
+
+    /// A 256-bit key for one `purpose` (e.g. signing dashboard sessions), derived from the
+    /// current master key with HMAC-SHA256: every node sharing the master key derives the same
+    /// one, a key for one purpose says nothing of another's, and rotating the master key
+    /// changes them all.
+    pub fn derive_key(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        use hmac::Mac as _;
+        let mut mac = <hmac::Hmac<Sha256> as hmac::Mac>::new_from_slice(self.current.bytes.as_slice())
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(b"wasmhook/derive/v1/");
+        mac.update(purpose.as_bytes());
+        Zeroizing::new(mac.finalize().into_bytes().into())
     }
 
     /// Seals `plaintext`, bound to `context` (e.g. `secret:{team}:{name}`).

@@ -103,6 +103,14 @@ pub enum Executions {
         /// The execution id.
         id: String,
     },
+    /// Runs per time slot and status, with p50/p99 duration (`executionStats`).
+    Stats {
+        #[command(flatten)]
+        filter: Filter,
+        /// Slot length in ms (default 60000: a minute; the window defaults to the last hour).
+        #[arg(long)]
+        bucket: Option<u64>,
+    },
     /// Run an execution's stored input again, as a new execution (`replayExecution`).
     Replay {
         /// The execution id.
@@ -148,6 +156,17 @@ impl Executions {
                     }
                 }
             }
+            Self::Stats { filter, bucket } => {
+                let mut query = filter.query();
+                query.retain(|(name, _)| *name != "limit");
+                query.extend(bucket.map(|ms| ("bucket", ms.to_string())));
+                let stats = api.call_query(Method::GET, "/v1/executions/stats", &query)?;
+                if out.json {
+                    out.item(&stats, &[]);
+                } else {
+                    print_stats(&stats);
+                }
+            }
             Self::Replay { id, version, run_async } => {
                 let body = version.map(|version| json!({ "version": version }));
                 let wait = if run_async { "?wait=false" } else { "" };
@@ -165,6 +184,32 @@ impl Executions {
         }
         Ok(())
     }
+}
+
+/// One line per slot: its start, runs by status, p50 and p99.
+const STATS: &[Column] = &[
+    ("START", "/start"),
+    ("SUCCEEDED", "/counts/succeeded"),
+    ("FAILED", "/counts/failed"),
+    ("TIMED OUT", "/counts/timed_out"),
+    ("DEAD", "/counts/dead"),
+    ("QUEUED", "/counts/queued"),
+    ("RUNNING", "/counts/running"),
+    ("SCHEDULED", "/counts/scheduled"),
+    ("P50 µs", "/p50Us"),
+    ("P99 µs", "/p99Us"),
+];
+
+/// The window's p50 and p99, then its slots.
+fn print_stats(stats: &Value) {
+    println!("p50 {} µs, p99 {} µs", cell(stats.get("p50Us")), cell(stats.get("p99Us")));
+    let rows: Vec<Vec<String>> = stats["series"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|slot| STATS.iter().map(|(_, at)| cell(slot.pointer(at))).collect())
+        .collect();
+    print!("{}", crate::output::table(STATS, &rows));
 }
 
 /// Polls the newest page every second and prints each execution once it is final, oldest

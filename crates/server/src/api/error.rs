@@ -119,9 +119,12 @@ impl From<AuthError> for ApiError {
         match error {
             AuthError::Forbidden(_) => Self::forbidden(error.to_string()),
             AuthError::Store(e) => e.into(),
-            AuthError::Missing | AuthError::Malformed | AuthError::Invalid => {
-                Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", error.to_string())
-            }
+            AuthError::Missing
+            | AuthError::Malformed
+            | AuthError::Invalid
+            | AuthError::Session(_)
+            | AuthError::SessionKeyRevoked => Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", error.to_string()),
+            AuthError::Csrf => Self::new(StatusCode::FORBIDDEN, "CSRF", error.to_string()),
         }
     }
 }

@@ -67,10 +67,6 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Json<Vec<Execution>>, ApiError> {
     let filter = ExecutionFilter {
-        block_id: params.block.as_deref().map(|b| parse_id(b, "block")).transpose()?,
-        doc_id: params.doc.as_deref().map(|d| parse_id(d, "doc")).transpose()?,
-        webhook_id: params.webhook.as_deref().map(|w| parse_id(w, "webhook")).transpose()?,
-        status: params.status.as_deref().map(str::parse).transpose().map_err(ApiError::bad_request)?,
         since: params.since.as_deref().map(|t| parse_time(t, "since")).transpose()?,
         until: params.until.as_deref().map(|t| parse_time(t, "until")).transpose()?,
         limit: match params.limit.as_deref() {
@@ -81,9 +77,26 @@ async fn list(
                 .filter(|l| (1..=MAX_LIMIT).contains(l))
                 .ok_or_else(|| ApiError::bad_request(format!("limit must be 1 to {MAX_LIMIT}, got {raw:?}")))?,
         },
+        ..filter_of(&params.block, &params.doc, &params.webhook, &params.status)?
     };
     store.executions().flush().await?;
     Ok(Json(store.executions().list(caller.team_id, filter).await?))
+}
+
+/// The block, doc, webhook and status filters shared by the list and the stats.
+pub(super) fn filter_of(
+    block: &Option<String>,
+    doc: &Option<String>,
+    webhook: &Option<String>,
+    status: &Option<String>,
+) -> Result<ExecutionFilter, ApiError> {
+    Ok(ExecutionFilter {
+        block_id: block.as_deref().map(|b| parse_id(b, "block")).transpose()?,
+        doc_id: doc.as_deref().map(|d| parse_id(d, "doc")).transpose()?,
+        webhook_id: webhook.as_deref().map(|w| parse_id(w, "webhook")).transpose()?,
+        status: status.as_deref().map(str::parse).transpose().map_err(ApiError::bad_request)?,
+        ..ExecutionFilter::default()
+    })
 }
 
 /// An RFC 3339 time or milliseconds since the epoch.

@@ -8,6 +8,7 @@ mod callbacks;
 pub mod delivery;
 mod docs;
 pub mod error;
+mod execution_stats;
 mod executions;
 mod keys;
 mod kv;
@@ -42,7 +43,7 @@ use error::ApiError;
 pub fn router() -> Router<AppState> {
     let (router, spec) = described();
     SPEC.get_or_init(|| Bytes::from(spec.to_pretty_json().unwrap_or_default()));
-    router.fallback(not_found).method_not_allowed_fallback(method_not_allowed)
+    router.merge(crate::ui::router()).fallback(not_found).method_not_allowed_fallback(method_not_allowed)
 }
 
 /// The OpenAPI description, as `GET /openapi.json` serves it.
@@ -60,6 +61,7 @@ fn described() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(blocks::router())
         .merge(docs::router())
         .merge(executions::router())
+        .merge(execution_stats::router())
         .merge(replays::router())
         .merge(keys::router())
         .merge(secrets::router())

@@ -1,9 +1,11 @@
 //! Who is calling: API keys from the `Authorization: Bearer` header (or a v2 body `token`),
-//! checked against hashed keys in the store.
+//! checked against hashed keys in the store, or a dashboard session cookie that names one
+//! (see [`session`]).
 
 pub mod issue;
 pub mod keys;
 pub mod run_keys;
+pub mod session;
 pub mod webhook_secret;
 
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use wasmhook_store::repo::SharedDatabase;
 use wasmhook_store::tenancy::KeyScope;
 
 use run_keys::RunKeys;
+use session::{SessionError, Sessions};
 
 /// An authenticated caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +50,17 @@ pub enum AuthError {
     /// The key may not do this.
     #[error("this API key has the {0:?} scope; an admin key is required")]
     Forbidden(KeyScope),
+    /// A session cookie that is not valid or has expired.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The key a session was opened with has been revoked.
+    #[error("the API key this session was opened with is revoked: sign in again")]
+    SessionKeyRevoked,
+    /// A change made with a session cookie, without its `X-CSRF-Token`.
+    #[error(
+        "missing or wrong X-CSRF-Token: a change made with a dashboard session must carry the token it was given at sign-in"
+    )]
+    Csrf,
     /// The key records could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -61,6 +75,8 @@ pub struct Authenticator {
     pub store: SharedDatabase,
     /// The keys of the runs in progress (`WASMHOOK_API_KEY`).
     pub run_keys: Arc<RunKeys>,
+    /// Signs and checks dashboard session cookies.
+    pub sessions: Arc<Sessions>,
 }
 
 /// The token of an `Authorization: Bearer …` header.
@@ -93,6 +109,21 @@ impl Authenticator {
         tracing::Span::current().record("team_id", tracing::field::display(key.team_id));
         Ok(Caller { team_id: key.team_id, user_id: key.user_id, key_id: key.id, scope: key.scope })
     }
+
+    /// The caller a session cookie stands for: its key, if that key is still active (read
+    /// through the store's cache on every request, so a revocation ends the session).
+    pub async fn session(&self, cookie: &str, now: i64) -> Result<Caller, AuthError> {
+        let claims = self.sessions.open(cookie, now)?;
+        let keys = self.store.tenancy().active_keys_of_user(claims.user_id).await?;
+        let key = keys.iter().find(|key| key.id == claims.key_id).ok_or(AuthError::SessionKeyRevoked)?;
+        tracing::Span::current().record("team_id", tracing::field::display(key.team_id));
+        Ok(Caller { team_id: key.team_id, user_id: key.user_id, key_id: key.id, scope: key.scope })
+    }
+}
+
+/// Whether a method only reads (no CSRF token needed with a session cookie).
+fn is_safe(method: &axum::http::Method) -> bool {
+    matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller
@@ -102,8 +133,18 @@ where
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthError> {
-        let key = bearer(&parts.headers).ok_or(AuthError::Missing)?;
-        Authenticator::from_ref(state).authenticate(key).await
+        let authenticator = Authenticator::from_ref(state);
+        if let Some(key) = bearer(&parts.headers) {
+            return authenticator.authenticate(key).await;
+        }
+        let cookie = session::cookie_value(&parts.headers).ok_or(AuthError::Missing)?;
+        if !is_safe(&parts.method) {
+            let presented = parts.headers.get(session::CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !authenticator.sessions.csrf_matches(cookie, presented) {
+                return Err(AuthError::Csrf);
+            }
+        }
+        authenticator.session(cookie, wasmhook_store::now_ms()).await
     }
 }
 

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use wasmhook_domain::ids::{ExecutionId, TeamId};
 use wasmhook_store::callbacks::Message;
 use wasmhook_store::deliveries::{KeyClaim, KeyUse};
+use wasmhook_store::executions::stats::{ExecutionStats, StatsWindow};
 use wasmhook_store::executions::{
     Claimed, DeliverySummary, Execution, ExecutionFilter, ExecutionStatus, NewExecution, Promoted,
 };
@@ -220,6 +221,15 @@ impl ExecutionRepo for PgStore {
 
     async fn list(&self, team_id: TeamId, filter: ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
         rows::list(&self.client().await?, team_id, &filter).await
+    }
+
+    async fn stats(
+        &self,
+        team_id: TeamId,
+        filter: ExecutionFilter,
+        window: StatsWindow,
+    ) -> Result<ExecutionStats, StoreError> {
+        rows::stats(&self.client().await?, team_id, &filter, window).await
     }
 
     async fn by_ids(&self, team_id: TeamId, ids: Vec<ExecutionId>) -> Result<Vec<Execution>, StoreError> {

@@ -5,6 +5,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use wasmhook_domain::ids::{ExecutionId, TeamId};
 use wasmhook_store::StoreError;
+use wasmhook_store::executions::stats::{self, ExecutionStats, StatsWindow};
 use wasmhook_store::executions::{Execution, ExecutionFilter, ExecutionRow, blank_execution};
 
 use crate::pg::{self, RowExt};
@@ -182,4 +183,23 @@ pub(crate) async fn latest_attempt(
         Some(row) => execution(c, team_id, row.at(0)?).await,
         None => execution(c, team_id, id).await,
     }
+}
+
+/// Runs per slot, status and duration bucket of the team's executions matching `filter` in
+/// `window` (see `wasmhook_store::executions::stats`).
+pub(crate) async fn stats(
+    c: &impl GenericClient,
+    team_id: TeamId,
+    filter: &ExecutionFilter,
+    window: StatsWindow,
+) -> Result<ExecutionStats, StoreError> {
+    let clauses = Clauses::of(filter, 4);
+    let sql = stats::sql(|n| format!("${n}"), &clauses.sql);
+    let rows =
+        pg::query(c, &sql, &clauses.bind(&[&team_id, &window.since, &window.until, &window.slot_ms], &[])).await?;
+    let rows = rows
+        .iter()
+        .map(|row| Ok(stats::StatsRow { slot: row.at(0)?, status: row.at(1)?, bucket: row.at(2)?, runs: row.at(3)? }))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(stats::assemble(window, rows))
 }

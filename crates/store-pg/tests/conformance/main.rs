@@ -9,6 +9,7 @@ mod blocks;
 mod callbacks;
 mod cluster;
 mod docs;
+mod execution_stats;
 mod executions;
 mod kv;
 mod sealing;

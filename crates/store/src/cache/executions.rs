@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use super::webhooks::CachedWebhooks;
 use crate::StoreError;
 use crate::deliveries::KeyClaim;
+use crate::executions::stats::{ExecutionStats, StatsWindow};
 use crate::executions::{Claimed, Execution, ExecutionFilter, ExecutionStatus, NewExecution, Promoted};
 use crate::repo::{Acceptance, ExecutionRepo, Finished, SharedDatabase};
 
@@ -98,6 +99,15 @@ impl ExecutionRepo for CachedExecutions {
 
     async fn list(&self, team_id: TeamId, filter: ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
         self.inner.executions().list(team_id, filter).await
+    }
+
+    async fn stats(
+        &self,
+        team_id: TeamId,
+        filter: ExecutionFilter,
+        window: StatsWindow,
+    ) -> Result<ExecutionStats, StoreError> {
+        self.inner.executions().stats(team_id, filter, window).await
     }
 
     async fn by_ids(&self, team_id: TeamId, ids: Vec<ExecutionId>) -> Result<Vec<Execution>, StoreError> {

@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 mod attempts;
 mod row;
 mod spec;
+pub mod stats;
 mod writes;
 
 pub use attempts::{AttemptSummary, DeliverySummary};
@@ -27,7 +28,7 @@ use super::{StoreError, opt_uuid_at, uuid_at};
 use wasmhook_domain::{Failure, LogLine, OutboundCall, RunStatus};
 
 /// Where an execution is in its life.
-#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionStatus {
     /// Accepted, waiting for a worker.
@@ -288,37 +289,70 @@ pub(crate) fn execution(conn: &Connection, team_id: TeamId, id: ExecutionId) -> 
 
 /// The team's executions matching `filter`, newest first, without logs and input.
 pub(crate) fn list(conn: &Connection, team_id: TeamId, filter: &ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM executions WHERE team_id = ?");
-    let mut args: Vec<SqlValue> = vec![SqlValue::Text(team_id.to_string())];
-    if let Some(block) = filter.block_id {
-        sql.push_str(" AND block_id = ?");
-        args.push(SqlValue::Text(block.to_string()));
-    }
-    if let Some(doc) = filter.doc_id {
-        sql.push_str(" AND doc_id = ?");
-        args.push(SqlValue::Text(doc.to_string()));
-    }
-    if let Some(webhook) = filter.webhook_id {
-        sql.push_str(" AND webhook_id = ?");
-        args.push(SqlValue::Text(webhook.to_string()));
-    }
-    if let Some(status) = filter.status {
-        sql.push_str(" AND status = ?");
-        args.push(SqlValue::Text(status.as_str().to_owned()));
-    }
-    if let Some(since) = filter.since {
-        sql.push_str(" AND created_at >= ?");
-        args.push(SqlValue::Integer(since));
-    }
-    if let Some(until) = filter.until {
-        sql.push_str(" AND created_at < ?");
-        args.push(SqlValue::Integer(until));
-    }
-    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+    let (clauses, mut args) = filter_clauses(filter, 1);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM executions e WHERE e.team_id = ?1{clauses} ORDER BY e.created_at DESC, e.id DESC LIMIT ?{}",
+        args.len() + 2
+    );
+    args.insert(0, SqlValue::Text(team_id.to_string()));
     args.push(SqlValue::Integer(i64::from(filter.limit)));
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), raw_row)?;
     rows.map(|row| row?.decode(false)).collect()
+}
+
+/// A filter's `AND …` clauses over executions aliased `e` (not its limit), with numbered
+/// placeholders after the `taken` ones the caller binds first, and their values.
+pub(crate) fn filter_clauses(filter: &ExecutionFilter, taken: usize) -> (String, Vec<SqlValue>) {
+    let mut sql = String::new();
+    let mut args = Vec::new();
+    let mut add = |column: &str, op: &str, value: SqlValue| {
+        args.push(value);
+        sql.push_str(&format!(" AND e.{column} {op} ?{}", taken + args.len()));
+    };
+    if let Some(block) = filter.block_id {
+        add("block_id", "=", SqlValue::Text(block.to_string()));
+    }
+    if let Some(doc) = filter.doc_id {
+        add("doc_id", "=", SqlValue::Text(doc.to_string()));
+    }
+    if let Some(webhook) = filter.webhook_id {
+        add("webhook_id", "=", SqlValue::Text(webhook.to_string()));
+    }
+    if let Some(status) = filter.status {
+        add("status", "=", SqlValue::Text(status.as_str().to_owned()));
+    }
+    if let Some(since) = filter.since {
+        add("created_at", ">=", SqlValue::Integer(since));
+    }
+    if let Some(until) = filter.until {
+        add("created_at", "<", SqlValue::Integer(until));
+    }
+    (sql, args)
+}
+
+/// Runs per slot, status and duration bucket of the team's executions matching `filter` in
+/// `window` (see [`stats`]).
+pub(crate) fn stats_rows(
+    conn: &Connection,
+    team_id: TeamId,
+    filter: &ExecutionFilter,
+    window: stats::StatsWindow,
+) -> Result<stats::ExecutionStats, StoreError> {
+    let (clauses, args) = filter_clauses(filter, 4);
+    let sql = stats::sql(|n| format!("?{n}"), &clauses);
+    let mut all = vec![
+        SqlValue::Text(team_id.to_string()),
+        SqlValue::Integer(window.since),
+        SqlValue::Integer(window.until),
+        SqlValue::Integer(window.slot_ms),
+    ];
+    all.extend(args);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(all), |row| {
+        Ok(stats::StatsRow { slot: row.get(0)?, status: row.get(1)?, bucket: row.get(2)?, runs: row.get(3)? })
+    })?;
+    Ok(stats::assemble(window, rows.collect::<Result<_, _>>()?))
 }
 
 /// The executions with these ids (summaries), in the given order; missing ids are skipped.

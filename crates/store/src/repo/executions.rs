@@ -8,6 +8,7 @@ use wasmhook_domain::ids::{ExecutionId, TeamId, WebhookId};
 
 use crate::callbacks::{self, CallbackEvent, Message};
 use crate::deliveries::{self, KeyClaim, KeyUse};
+use crate::executions::stats::{ExecutionStats, StatsWindow};
 use crate::executions::{
     self as sql, Claimed, DeliverySummary, Execution, ExecutionFilter, ExecutionStatus, NewExecution, Promoted,
 };
@@ -134,6 +135,14 @@ pub trait ExecutionRepo: Send + Sync {
     async fn latest_attempt(&self, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError>;
     /// The team's executions matching `filter`, newest first.
     async fn list(&self, team_id: TeamId, filter: ExecutionFilter) -> Result<Vec<Execution>, StoreError>;
+    /// The team's runs matching `filter` in `window`, per slot and status, with duration
+    /// percentiles (the dashboard's overview and counts).
+    async fn stats(
+        &self,
+        team_id: TeamId,
+        filter: ExecutionFilter,
+        window: StatsWindow,
+    ) -> Result<ExecutionStats, StoreError>;
     /// The named executions of the team (each delivery's latest attempt).
     async fn by_ids(&self, team_id: TeamId, ids: Vec<ExecutionId>) -> Result<Vec<Execution>, StoreError>;
     /// Retention: deletes finished executions and their reports created before
@@ -278,6 +287,15 @@ impl ExecutionRepo for Store {
 
     async fn list(&self, team_id: TeamId, filter: ExecutionFilter) -> Result<Vec<Execution>, StoreError> {
         self.read(move |conn| sql::list(conn, team_id, &filter)).await
+    }
+
+    async fn stats(
+        &self,
+        team_id: TeamId,
+        filter: ExecutionFilter,
+        window: StatsWindow,
+    ) -> Result<ExecutionStats, StoreError> {
+        self.read(move |conn| sql::stats_rows(conn, team_id, &filter, window)).await
     }
 
     async fn by_ids(&self, team_id: TeamId, ids: Vec<ExecutionId>) -> Result<Vec<Execution>, StoreError> {

@@ -1,0 +1,105 @@
+// The dashboard: signs in with an API key (exchanged for an HttpOnly session cookie; the key
+// is kept nowhere in the browser), then routes /ui/… paths to their pages.
+import { html, render, useEffect, useState } from './lib.js';
+import { api, setCsrfToken } from './api.js';
+import { match, navigate, useLocation } from './router.js';
+import { Notice } from './parts/ui.js';
+import { SignIn } from './pages/signin.js';
+import { Overview } from './pages/overview.js';
+import { Executions } from './pages/executions.js';
+import { ExecutionPage } from './pages/execution.js';
+import { Blocks } from './pages/blocks.js';
+import { BlockPage } from './pages/block.js';
+import { Docs, DocPage } from './pages/docs.js';
+import { Webhooks } from './pages/webhooks.js';
+import { WebhookPage } from './pages/webhook.js';
+
+const PAGES = [
+    ['/ui', Overview],
+    ['/ui/executions', Executions],
+    ['/ui/executions/:id', ExecutionPage],
+    ['/ui/blocks', Blocks],
+    ['/ui/blocks/:id', BlockPage],
+    ['/ui/docs', Docs],
+    ['/ui/docs/:id', DocPage],
+    ['/ui/webhooks', Webhooks],
+    ['/ui/webhooks/:id', WebhookPage],
+];
+
+const NAV = [
+    ['/ui/', 'Overview'],
+    ['/ui/executions', 'Executions'],
+    ['/ui/blocks', 'Blocks'],
+    ['/ui/docs', 'Docs'],
+    ['/ui/webhooks', 'Webhooks'],
+];
+
+function Nav({ path }) {
+    const current = (to) => (to === '/ui/' ? path === '/ui/' || path === '/ui' : path.startsWith(to));
+    return html`<nav aria-label="Main"><ul>
+        ${NAV.map(([to, label]) => html`<li><a href=${to} aria-current=${current(to) ? 'page' : undefined}>${label}</a></li>`)}
+    </ul></nav>`;
+}
+
+function Shell({ session, onSignOut }) {
+    const location = useLocation();
+    let page = null;
+    for (const [pattern, Page] of PAGES) {
+        const params = match(pattern, location.path);
+        if (params) {
+            page = html`<${Page} ...${params} query=${location.params} session=${session} />`;
+            break;
+        }
+    }
+    const title = NAV.find(([to]) => to !== '/ui/' && location.path.startsWith(to));
+    useEffect(() => {
+        document.title = `${title ? title[1] : 'Overview'} · wasmhook`;
+    }, [location.path]);
+    return html`
+        <a class="skip" href="#main">Skip to content</a>
+        <header class="top">
+            <a class="brand" href="/ui/">wasmhook</a>
+            <${Nav} path=${location.path} />
+            <div class="who">
+                <span data-testid="team-name">${session.teamName}</span>
+                <span class=${`badge scope-${session.scope}`} title=${session.scope === 'admin' ? 'This key may change things' : 'This key may look, not change'}>${session.scope}</span>
+                <button type="button" class="button small" onClick=${onSignOut}>Sign out</button>
+            </div>
+        </header>
+        <main id="main" tabindex="-1">
+            ${page || html`<h1>Not found</h1><p>There is no page at ${location.path}. <a href="/ui/">Go to the overview</a>.</p>`}
+        </main>`;
+}
+
+function App() {
+    const [session, setSession] = useState(undefined);
+    const [notice, setNotice] = useState(null);
+    const adopt = (info) => {
+        setCsrfToken(info ? info.csrfToken : null);
+        setSession(info);
+    };
+    useEffect(() => {
+        api('GET', '/ui/api/session').then(adopt, () => adopt(null));
+        const signedOut = (event) => {
+            setNotice(event.detail);
+            adopt(null);
+        };
+        window.addEventListener('wasmhook:signed-out', signedOut);
+        return () => window.removeEventListener('wasmhook:signed-out', signedOut);
+    }, []);
+    const signOut = async () => {
+        await api('DELETE', '/ui/api/session').catch(() => null);
+        adopt(null);
+        navigate('/ui/');
+    };
+    if (session === undefined) return html`<p class="muted center" aria-busy="true">Loading…</p>`;
+    if (session === null) {
+        return html`<main id="main" class="signin-page">
+            <${Notice} kind="error">${notice}<//>
+            <${SignIn} onSignedIn=${(info) => { setNotice(null); adopt(info); }} />
+        </main>`;
+    }
+    return html`<${Shell} session=${session} onSignOut=${signOut} />`;
+}
+
+render(html`<${App} />`, document.getElementById('app'));
