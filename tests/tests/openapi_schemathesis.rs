@@ -39,7 +39,12 @@ fn install() {
 async fn schemathesis_finds_no_server_error_and_no_response_off_the_description() {
     install();
     let dir = tempfile::tempdir().expect("tmp");
-    let (server, key) = Binary::start(dir.path(), &[("WASMHOOK_LOG", "error")], Stdio::inherit()).await;
+    // schemathesis may think for longer than the 10 s idle timeout of a kept-alive connection
+    // between two requests (its coverage phase builds every case of an operation first); the
+    // server then closes the connection as it should, and the client's next request on it
+    // fails with "closed without response", a client-side race, not a server fault.
+    let env = [("WASMHOOK_LOG", "error"), ("WASMHOOK_HEADER_TIMEOUT_MS", "300000")];
+    let (server, key) = Binary::start(dir.path(), &env, Stdio::inherit()).await;
     let key = key.expect("bootstrap key");
     let output = tokio::task::spawn_blocking(move || {
         Command::new(home().join("venv/bin/st"))
@@ -68,5 +73,15 @@ async fn schemathesis_finds_no_server_error_and_no_response_off_the_description(
         "schemathesis found problems:\n{report}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(report.contains("Tested: 65"), "every operation but the upload was tested:\n{report}");
+    let tested = format!("Tested: {}", described_operations() - 1);
+    assert!(report.contains(&tested), "every operation but the upload was tested ({tested}):\n{report}");
+}
+
+/// How many operations the committed description has.
+fn described_operations() -> usize {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi.json");
+    let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(path).expect("openapi.json")).expect("json");
+    let methods = ["get", "put", "post", "delete", "patch", "head", "options"];
+    let paths = spec["paths"].as_object().expect("paths");
+    paths.values().map(|item| methods.iter().filter(|m| item.get(**m).is_some()).count()).sum()
 }

@@ -14,40 +14,48 @@ import { Docs, DocPage } from './pages/docs.js';
 import { Webhooks } from './pages/webhooks.js';
 import { WebhookPage } from './pages/webhook.js';
 
+// [pattern, page, admin only]. Blocks, docs and webhooks are admin-only, as in the API: their
+// settings and URLs are capabilities an execute key (often a sender's) must not learn.
 const PAGES = [
-    ['/ui', Overview],
-    ['/ui/executions', Executions],
-    ['/ui/executions/:id', ExecutionPage],
-    ['/ui/blocks', Blocks],
-    ['/ui/blocks/:id', BlockPage],
-    ['/ui/docs', Docs],
-    ['/ui/docs/:id', DocPage],
-    ['/ui/webhooks', Webhooks],
-    ['/ui/webhooks/:id', WebhookPage],
+    ['/ui', Overview, false],
+    ['/ui/executions', Executions, false],
+    ['/ui/executions/:id', ExecutionPage, false],
+    ['/ui/blocks', Blocks, true],
+    ['/ui/blocks/:id', BlockPage, true],
+    ['/ui/docs', Docs, true],
+    ['/ui/docs/:id', DocPage, true],
+    ['/ui/webhooks', Webhooks, true],
+    ['/ui/webhooks/:id', WebhookPage, true],
 ];
 
 const NAV = [
-    ['/ui/', 'Overview'],
-    ['/ui/executions', 'Executions'],
-    ['/ui/blocks', 'Blocks'],
-    ['/ui/docs', 'Docs'],
-    ['/ui/webhooks', 'Webhooks'],
+    ['/ui/', 'Overview', false],
+    ['/ui/executions', 'Executions', false],
+    ['/ui/blocks', 'Blocks', true],
+    ['/ui/docs', 'Docs', true],
+    ['/ui/webhooks', 'Webhooks', true],
 ];
 
-function Nav({ path }) {
+function Nav({ path, admin }) {
     const current = (to) => (to === '/ui/' ? path === '/ui/' || path === '/ui' : path.startsWith(to));
     return html`<nav aria-label="Main"><ul>
-        ${NAV.map(([to, label]) => html`<li><a href=${to} aria-current=${current(to) ? 'page' : undefined}>${label}</a></li>`)}
+        ${NAV.filter(([, , adminOnly]) => admin || !adminOnly).map(([to, label]) => html`<li><a href=${to} aria-current=${current(to) ? 'page' : undefined}>${label}</a></li>`)}
     </ul></nav>`;
+}
+
+function AdminOnly() {
+    return html`<h1>Needs an admin key</h1>
+        <p>Blocks, docs and webhooks are managed with an admin key of your team. This key has the <strong>execute</strong> scope: it can see the <a href="/ui/executions">executions</a> and the <a href="/ui/">overview</a>.</p>`;
 }
 
 function Shell({ session, onSignOut }) {
     const location = useLocation();
+    const admin = session.scope === 'admin';
     let page = null;
-    for (const [pattern, Page] of PAGES) {
+    for (const [pattern, Page, adminOnly] of PAGES) {
         const params = match(pattern, location.path);
         if (params) {
-            page = html`<${Page} ...${params} query=${location.params} session=${session} />`;
+            page = adminOnly && !admin ? html`<${AdminOnly} />` : html`<${Page} ...${params} query=${location.params} session=${session} />`;
             break;
         }
     }
@@ -59,7 +67,7 @@ function Shell({ session, onSignOut }) {
         <a class="skip" href="#main">Skip to content</a>
         <header class="top">
             <a class="brand" href="/ui/">wasmhook</a>
-            <${Nav} path=${location.path} />
+            <${Nav} path=${location.path} admin=${admin} />
             <div class="who">
                 <span data-testid="team-name">${session.teamName}</span>
                 <span class=${`badge scope-${session.scope}`} title=${session.scope === 'admin' ? 'This key may change things' : 'This key may look, not change'}>${session.scope}</span>

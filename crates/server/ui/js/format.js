@@ -60,7 +60,10 @@ export function count(n) {
     return number.format(n || 0);
 }
 
-/** The first 8 characters of an id, for tables (the whole id is in the link and tooltip). */
+/**
+ * The last 8 characters of an id, for tables (the whole id is in the link's tooltip): the
+ * first ones of a UUID v7 are its timestamp, the same for every run of the same minute.
+ */
 export function short(id) {
-    return id ? String(id).slice(0, 8) : '—';
+    return id ? `…${String(id).slice(-8)}` : '—';
 }

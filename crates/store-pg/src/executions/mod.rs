@@ -212,6 +212,8 @@ impl ExecutionRepo for PgStore {
             execution.callbacks.extend(callbacks::messages_of(&client, team_id, attempt.id).await?);
         }
         execution.delivery = DeliverySummary::of(attempts);
+        let (first, target) = execution.delivery_target();
+        execution.idempotency_key = deliveries::key_of(&client, team_id, target, first).await?;
         Ok(execution)
     }
 

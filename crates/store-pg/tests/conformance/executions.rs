@@ -109,6 +109,12 @@ async fn an_idempotency_key_is_claimed_once<S: TenancyRepo + ExecutionRepo>(stor
     let repeat_id = repeat.records[0].spec.id;
     assert_eq!(store.accept(repeat).await.expect("repeat"), KeyClaim::Existing(vec![first_id]));
     assert!(matches!(store.get(team_id, repeat_id).await, Err(StoreError::NotFound(_))), "a repeat stores nothing");
+    let shown = store.get_with_delivery(team_id, first_id).await.expect("get");
+    assert_eq!(shown.idempotency_key.as_deref(), Some("k1"), "an execution shows its delivery's key");
+    let unkeyed = pending(team_id, block, true);
+    let unkeyed_id = unkeyed.spec.id;
+    store.accept(acceptance(team_id, vec![unkeyed])).await.expect("unkeyed");
+    assert_eq!(store.get_with_delivery(team_id, unkeyed_id).await.expect("get").idempotency_key, None);
     assert_eq!(store.accept(keyed(team_id, block, "k1", 2)).await.expect("reuse"), KeyClaim::Reused);
     assert_eq!(store.accept(keyed(team_id, BlockId::new_v4(), "k1", 2)).await.expect("other target"), KeyClaim::New);
 
@@ -123,7 +129,7 @@ async fn an_idempotency_key_is_claimed_once<S: TenancyRepo + ExecutionRepo>(stor
     let existing = outcomes.iter().filter(|o| matches!(o, Ok(KeyClaim::Existing(_)))).count();
     assert_eq!((new, existing), (1, 19), "{outcomes:?}");
     let listed = store.list(team_id, ExecutionFilter { limit: 100, ..Default::default() }).await.expect("list");
-    assert_eq!(listed.len(), 4, "first + other target + outside the window + one racer");
+    assert_eq!(listed.len(), 5, "first + unkeyed + other target + outside the window + one racer");
 }
 on_both!(an_idempotency_key_is_claimed_once);
 

@@ -212,9 +212,26 @@ pub struct Execution {
     /// the latest's (absent in listings).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliverySummary>,
+    /// For one execution: the idempotency key its delivery was sent with, while the key's
+    /// record is kept (absent in listings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
     /// For one execution: the completion callbacks its delivery caused, with how each went.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub callbacks: Vec<crate::callbacks::Message>,
+}
+
+impl Execution {
+    /// The delivery's first attempt and what it was addressed to (its trigger webhook, else
+    /// its doc for v4 runs, else its block): where its idempotency record is.
+    pub fn delivery_target(&self) -> (ExecutionId, uuid::Uuid) {
+        let target = match (self.webhook_id, self.doc_id) {
+            (Some(webhook), _) => webhook.as_uuid(),
+            (None, Some(doc)) => doc.as_uuid(),
+            (None, None) => self.block_id.as_uuid(),
+        };
+        (self.retry_of.unwrap_or(self.id), target)
+    }
 }
 
 /// Filters of `GET /v1/executions`.

@@ -93,6 +93,7 @@ pub fn blank_execution(id: ExecutionId, team_id: TeamId, block_id: BlockId) -> E
         started_at: None,
         finished_at: None,
         delivery: None,
+        idempotency_key: None,
         callbacks: Vec::new(),
     }
 }

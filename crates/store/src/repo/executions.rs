@@ -276,6 +276,8 @@ impl ExecutionRepo for Store {
                 execution.callbacks.extend(callbacks::messages_of(conn, team_id, attempt.id)?);
             }
             execution.delivery = DeliverySummary::of(attempts);
+            let (first, target) = execution.delivery_target();
+            execution.idempotency_key = deliveries::key_of(conn, team_id, target, first)?;
             Ok(execution)
         })
         .await

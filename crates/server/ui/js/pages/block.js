@@ -114,5 +114,5 @@ export function BlockPage({ id, session }) {
         <p><a href=${`/ui/executions${query({ block: b.id })}`}>Executions of this block</a> · <a href=${`/ui/webhooks${query({ block: b.id })}`}>Webhooks</a></p>
         ${admin && html`<${Upload} block=${b} onUploaded=${block.reload} />`}
         <${Versions} block=${b} admin=${admin} onChanged=${block.reload} />
-        <${Settings} key=${b.updatedAt} block=${b} admin=${admin} onSaved=${block.reload} />`}<//>`;
+        <${Settings} block=${b} admin=${admin} onSaved=${block.reload} />`}<//>`;
 }

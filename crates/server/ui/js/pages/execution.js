@@ -6,6 +6,7 @@ import { api } from '../api.js';
 import { navigate } from '../router.js';
 import { bytes, count, micros, short, Time } from '../format.js';
 import { Action, Fact, isFinal, Loaded, Notice, Payload, Status, useLoad } from '../parts/ui.js';
+import { useNames } from '../parts/names.js';
 
 /** A stored file (base64) as text when it is UTF-8, parsed when it is JSON. */
 function decodeFile(encoded) {
@@ -22,6 +23,9 @@ function decodeFile(encoded) {
     }
 }
 
+/** What the files a trigger webhook stores next to the data are. */
+const FILE_TITLES = { body: 'Raw request body', 'headers.json': 'Captured headers', 'request.json': 'Captured request' };
+
 function Input({ input }) {
     if (!input) {
         return html`<p class="muted" data-testid="input-hidden">The input was not kept: the block or doc has <code>storePayload: false</code>, or retention purged it. It cannot be replayed.</p>`;
@@ -31,8 +35,8 @@ function Input({ input }) {
     return html`<h3>Data</h3><${Payload} value=${input.data} label="data" testId="input-data" />
         ${files.map(([name, encoded]) => {
             const file = decodeFile(encoded);
-            const title = name === 'body' ? 'Request body' : name === 'headers' || name.startsWith('headers') ? 'Captured headers' : `/webhook/${name}`;
-            return html`<h3>${title}</h3><${Payload} ...${file} label=${name} />`;
+            const title = FILE_TITLES[name] || `/webhook/${name}`;
+            return html`<h3>${title}</h3><${Payload} ...${file} label=${name} testId=${`input-${name.replace('.json', '')}`} />`;
         })}
         ${env.length > 0 && html`<h3>Request env</h3><${Payload} value=${input.env} label="env" />`}`;
 }
@@ -41,7 +45,7 @@ function Logs({ execution }) {
     if (!execution.logs.length) return html`<p class="muted">No log lines.</p>`;
     return html`<div class="table-wrap"><table class="list logs" data-testid="logs">
         <thead><tr><th scope="col">Level</th><th scope="col">Stream</th><th scope="col">Message</th></tr></thead>
-        <tbody>${execution.logs.map((line) => html`<tr class=${`level-${line.level}`}><td><span class=${`badge level-${line.level}`}>${line.level}</span></td><td class="muted">${line.stream}</td><td class="mono wrap">${line.message}</td></tr>`)}</tbody>
+        <tbody>${execution.logs.map((line) => html`<tr><td><span class=${`badge level-${line.level}`}>${line.level}</span></td><td class="muted">${line.stream}</td><td class="mono wrap">${line.message}</td></tr>`)}</tbody>
     </table></div>
     ${execution.logsDroppedBytes > 0 && html`<p class="muted">${bytes(execution.logsDroppedBytes)} of logs were dropped over the cap.</p>`}`;
 }
@@ -55,7 +59,7 @@ function Outbound({ calls }) {
 }
 
 function Replay({ execution, canChange }) {
-    const versions = useLoad(() => api('GET', `/v1/blocks/${execution.blockId}/versions`), [execution.blockId]);
+    const versions = useLoad(async () => (canChange ? api('GET', `/v1/blocks/${execution.blockId}/versions`) : []), [execution.blockId]);
     const [version, setVersion] = useState('');
     if (!canChange) return html`<p class="muted">Replaying needs an admin key.</p>`;
     const replay = async () => {
@@ -79,6 +83,8 @@ export function ExecutionPage({ id, session }) {
     const state = useLoad(() => api('GET', `/v1/executions/${id}`), [id], every);
     const final = !!state.data && state.data.id === id && isFinal(state.data.status);
     useEffect(() => setEvery(final ? 0 : 1500), [final]);
+    const names = useNames();
+    const name = (id) => (names ? names.name(id) : short(id));
     return html`<${Loaded} state=${state}>${(e) => html`
         <p class="crumbs"><a href="/ui/executions">Executions</a> /</p>
         <h1 class="title-row"><span class="mono" title=${e.id}>Execution ${short(e.id)}</span> <${Status} status=${e.status} /></h1>
@@ -86,9 +92,9 @@ export function ExecutionPage({ id, session }) {
         ${!isFinal(e.status) && html`<p class="muted" aria-live="polite">This run is ${e.status.replace('_', ' ')}; the page updates by itself.</p>`}
         <section aria-label="Actions"><${Replay} execution=${e} canChange=${session.scope === 'admin'} /></section>
         <dl class="facts">
-            <${Fact} term="Block"><a href=${`/ui/blocks/${e.blockId}`}>${short(e.blockId)}</a> version ${e.blockVersion}<//>
-            ${e.docId && html`<${Fact} term="Doc"><a href=${`/ui/docs/${e.docId}`}>${short(e.docId)}</a> · dataset ${e.datasetKey}<//>`}
-            ${e.webhookId && html`<${Fact} term="Webhook"><a href=${`/ui/webhooks/${e.webhookId}`}>${short(e.webhookId)}</a><//>`}
+            <${Fact} term="Block"><a href=${`/ui/blocks/${e.blockId}`}>${name(e.blockId)}</a> version ${e.blockVersion}<//>
+            ${e.docId && html`<${Fact} term="Doc"><a href=${`/ui/docs/${e.docId}`}>${name(e.docId)}</a> · dataset ${e.datasetKey}<//>`}
+            ${e.webhookId && html`<${Fact} term="Webhook"><a href=${`/ui/webhooks/${e.webhookId}`}>${name(e.webhookId)}</a><//>`}
             <${Fact} term="Trigger">${e.trigger}<//>
             <${Fact} term="Created"><${Time} ms=${e.createdAt} /><//>
             <${Fact} term="Started"><${Time} ms=${e.startedAt} /><//>
@@ -98,6 +104,7 @@ export function ExecutionPage({ id, session }) {
             <${Fact} term="Peak memory">${bytes(e.peakMemoryBytes)}<//>
             <${Fact} term="Attempt">${e.attempt}${e.retryOf ? html` of the delivery <a href=${`/ui/executions/${e.retryOf}`}>${short(e.retryOf)}</a>` : ''}<//>
             ${e.replayOf && html`<${Fact} term="Replay of"><a href=${`/ui/executions/${e.replayOf}`} data-testid="replay-of">${short(e.replayOf)}</a><//>`}
+            ${e.idempotencyKey && html`<${Fact} term="Idempotency key"><code data-testid="idempotency-key">${e.idempotencyKey}</code><//>`}
             ${e.notBefore && html`<${Fact} term="Scheduled for"><${Time} ms=${e.notBefore} /><//>`}
         </dl>
         <h2>Input</h2><${Input} input=${e.input} />

@@ -31,13 +31,14 @@ function NewWebhook({ names, preset, onCreated }) {
     const [name, setName] = useState('');
     const [auth, setAuth] = useState('secret');
     const [responseMode, setResponseMode] = useState('sync');
+    const [captureRequest, setCaptureRequest] = useState(false);
     const [error, setError] = useState(null);
     const choices = type === 'block' ? names.blocks : names.docs;
     const submit = async (event) => {
         event.preventDefault();
         setError(null);
         try {
-            const body = { target: { type, id: target }, auth, settings: { responseMode }, ...(name ? { name } : {}) };
+            const body = { target: { type, id: target }, auth, settings: { responseMode, captureRequest }, ...(name ? { name } : {}) };
             onCreated(await api('POST', '/v1/webhooks', { body }));
         } catch (failure) {
             setError(failure.message);
@@ -57,6 +58,7 @@ function NewWebhook({ names, preset, onCreated }) {
             <label class="field"><span>Answer</span><select value=${responseMode} onChange=${(e) => setResponseMode(e.target.value)}>
                 <option value="sync">with the run's output (sync)</option><option value="async">at once with an execution id (async)</option></select></label>
         </div>
+        <label class="toggle"><input type="checkbox" checked=${captureRequest} onChange=${(e) => setCaptureRequest(e.target.checked)} /> Capture each call's headers and request line (for the block, and shown with its runs)</label>
         <button class="button primary" type="submit" disabled=${!target} data-testid="create-webhook">Create webhook</button>
         <${Notice} kind="error">${error}<//>
     </form>`;

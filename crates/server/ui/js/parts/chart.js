@@ -15,7 +15,7 @@ const OUTCOMES = [
 ];
 const WIDTH = 720;
 const HEIGHT = 180;
-const LEFT = 44;
+const LEFT = 64;
 const BOTTOM = 20;
 
 function axisTicks(series, width) {

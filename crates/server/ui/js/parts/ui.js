@@ -77,34 +77,42 @@ export function Fact({ term, children }) {
  * Returns { data, error, loading, reload }.
  */
 export function useLoad(load, deps, every = 0) {
-    const [state, setState] = useState({ data: null, error: null, loading: true });
+    // The data remembers which deps it was loaded for: after a change (another execution's
+    // page), the previous subject's data is never rendered, not even before the reload starts.
+    const key = JSON.stringify(deps);
+    const [state, setState] = useState({ data: null, error: null, loading: true, key });
     const generation = useRef(0);
     const run = useCallback(async (quiet) => {
         const mine = ++generation.current;
-        if (!quiet) setState((s) => ({ ...s, loading: true }));
+        if (!quiet) setState({ data: null, error: null, loading: true, key });
         try {
             const data = await load();
-            if (mine === generation.current) setState({ data, error: null, loading: false });
+            if (mine === generation.current) setState({ data, error: null, loading: false, key });
         } catch (error) {
-            if (mine === generation.current) setState((s) => ({ data: quiet ? s.data : null, error, loading: false }));
+            if (mine === generation.current) setState((s) => ({ data: quiet ? s.data : null, error, loading: false, key }));
         }
     }, deps);
     useEffect(() => {
         run(false);
+    }, [run]);
+    useEffect(() => {
         if (!every) return undefined;
         const timer = setInterval(() => {
             if (!document.hidden) run(true);
         }, every);
         return () => clearInterval(timer);
     }, [run, every]);
-    return { ...state, reload: () => run(true) };
+    const current = state.key === key ? state : { data: null, error: null, loading: true };
+    return { ...current, reload: () => run(true) };
 }
 
 /** The standard view of a load: its error, a loading line, or `children(data)`. */
 export function Loaded({ state, children }) {
-    if (state.error && !state.data) return html`<${Notice} kind="error">${state.error.message}<//>`;
-    if (!state.data) return html`<p class="muted" aria-busy="true">Loading…</p>`;
-    return children(state.data);
+    // One root element whatever is shown, so that switching from the loading line to the
+    // content never reorders the page around it.
+    if (state.error && !state.data) return html`<div class="loaded"><${Notice} kind="error">${state.error.message}<//></div>`;
+    if (!state.data) return html`<div class="loaded"><p class="muted" aria-busy="true">Loading…</p></div>`;
+    return html`<div class="loaded">${children(state.data)}</div>`;
 }
 
 /**
