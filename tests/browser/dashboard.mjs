@@ -20,6 +20,22 @@ const shots = process.env.UI_SCREENSHOTS;
 mkdirSync(shots, { recursive: true });
 const ZONE = 'Europe/Berlin';
 
+/**
+ * Runs axe-core's WCAG 2 A/AA rules on the page; fails on any serious or critical violation.
+ * (axe is injected as a script, which the dashboard's CSP rightly refuses: audits run in a
+ * context that bypasses it, the journey itself in one that does not.)
+ */
+async function audit(page, name) {
+    await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+    const violations = await page.evaluate(async () => {
+        const result = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa'] });
+        return result.violations
+            .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+            .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+    });
+    assert.deepEqual(violations, [], `accessibility of ${name}`);
+}
+
 /** POSTs an event as a sender would; the answer's status. */
 async function send(url, secret, body = { name: 'Sender' }) {
     const headers = { 'content-type': 'application/json' };
@@ -38,8 +54,8 @@ async function shot(page, name) {
 }
 
 /** A browser context like a person's: a laptop window in Berlin, clipboard allowed. */
-async function person(browser, viewport = { width: 1280, height: 860 }) {
-    const context = await browser.newContext({ viewport, timezoneId: ZONE, locale: 'en-GB', colorScheme: 'light' });
+async function person(browser, viewport = { width: 1280, height: 860 }, bypassCSP = false) {
+    const context = await browser.newContext({ viewport, timezoneId: ZONE, locale: 'en-GB', colorScheme: 'light', bypassCSP });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
     const page = await context.newPage();
     const problems = [];
@@ -170,7 +186,8 @@ async function main() {
         });
         assert.deepEqual((await again.json()).output.data, { name: 'Ada' }, 'the rolled-back version (echo) runs');
 
-        step('a block that keeps no inputs: its runs show none and cannot be replayed');
+        step('edit env and stop keeping inputs: the next run has the env, and shows no input and cannot be replayed');
+        await page.getByTestId('env').fill('{"ECHO_ENV": "GREETING", "GREETING": "hi from the dashboard"}');
         await page.getByLabel(/Keep each run's input/).uncheck();
         await page.getByRole('button', { name: 'Save settings' }).click();
         await page.getByText('Saved. The next run uses these settings.').waitFor();
@@ -179,7 +196,9 @@ async function main() {
             headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
             body: JSON.stringify({ card: '4242 4242 4242 4242' }),
         });
-        const unkeptId = (await unkept.json()).execution_id;
+        const unkeptAnswer = await unkept.json();
+        const unkeptId = unkeptAnswer.execution_id;
+        assert.deepEqual(unkeptAnswer.output.env, { GREETING: 'hi from the dashboard' }, 'the edited env reaches the run');
         await page.goto(`${base}/ui/executions/${unkeptId}`);
         await page.getByTestId('input-hidden').waitFor();
         assert.equal(await page.getByTestId('input-data').count(), 0, 'the input is not shown');
@@ -277,6 +296,24 @@ async function main() {
         assert.equal(await viewer.page.getByTestId('upload').count(), 0, 'no upload form');
         assert.deepEqual(viewer.problems, []);
         await viewer.context.close();
+
+        step('accessibility (axe-core, WCAG 2 A/AA) of every page, light and dark');
+        const auditor = await person(browser, { width: 1280, height: 860 }, true);
+        await auditor.page.goto(`${base}/ui/`);
+        await auditor.page.getByRole('heading', { name: 'Sign in to wasmhook' }).waitFor();
+        await audit(auditor.page, 'the sign-in page');
+        await signIn(auditor.page, process.env.UI_ADMIN_KEY);
+        const pages = ['/ui/', '/ui/executions', `/ui/executions/${executionId}`, '/ui/blocks', `/ui/blocks/${blockId}`, '/ui/docs', '/ui/webhooks'];
+        for (const scheme of ['light', 'dark']) {
+            await auditor.page.emulateMedia({ colorScheme: scheme });
+            for (const path of pages) {
+                await auditor.page.goto(`${base}${path}`);
+                await auditor.page.locator('.loaded').last().waitFor();
+                await auditor.page.waitForFunction(() => !document.querySelector('[aria-busy=true]'));
+                await audit(auditor.page, `${path} (${scheme})`);
+            }
+        }
+        await auditor.context.close();
 
         step('sign out');
         await page.getByRole('button', { name: 'Sign out' }).click();
