@@ -158,8 +158,9 @@ async function main() {
         assert.ok(title.includes(ZONE), `times are in the viewer's zone: ${title}`);
         await shot(page, 'execution');
 
-        step('replay it');
-        await page.getByTestId('replay').click();
+        step('replay it, with the keyboard');
+        await page.getByTestId('replay').focus();
+        await page.keyboard.press('Enter');
         await page.waitForURL((url) => !url.pathname.endsWith(executionId));
         await page.getByTestId('replay-of').filter({ hasText: executionId.slice(-8) }).waitFor();
         await page.locator('h1 .status-succeeded').waitFor();
@@ -255,9 +256,31 @@ async function main() {
         await page.getByRole('button', { name: 'Create doc' }).click();
         await page.locator('[data-testid=datasets] tbody tr').filter({ hasText: 'greeter' }).waitFor();
 
+        step('a long payload is folded behind a summary');
+        const big = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`field${i}`, `value ${i}`]));
+        const bigRun = await fetch(`${base}/v2/webhook/blocks/${blockId}/execute`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${process.env.UI_ADMIN_KEY}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ data: big }),
+        });
+        await page.goto(`${base}/ui/executions/${(await bigRun.json()).execution_id}`);
+        const fold = page.locator('details.fold').filter({ hasText: /Show output \(\d+ lines/ });
+        await fold.waitFor();
+        assert.equal(await fold.getByTestId('output').isVisible(), false, 'folded at first');
+        await fold.locator('summary').click();
+        assert.match(await fold.getByTestId('output').innerText(), /value 59/);
+
+        step('pages that do not exist, and paths that are not ids');
+        for (const path of ['/ui/nowhere', '/ui/executions/%E0', '/ui/docs/..%2F..%2Fv1%2Fkeys', '/ui/blocks/not-an-id']) {
+            await page.goto(`${base}${path}`);
+            await page.getByRole('heading', { name: 'Not found' }).waitFor();
+        }
+
         step('the overview charts the hour');
-        await page.getByRole('link', { name: 'Overview' }).click();
+        await page.getByRole('link', { name: 'Overview', exact: true }).click();
         await page.getByTestId('runs-chart').waitFor();
+        await page.getByText('Show the figures as a table').click();
+        await page.locator('details.fold table').waitFor();
         assert.ok(Number(await page.getByTestId('overview-runs').innerText()) >= 4);
         await shot(page, 'overview');
 

@@ -118,19 +118,113 @@ async fn another_teams_session_cannot_open_an_execution() {
 }
 
 #[tokio::test]
-async fn sign_in_refuses_bad_keys_and_bodies_and_sign_out_clears_the_cookie() {
+async fn sign_in_refuses_bad_keys_bodies_and_other_origins() {
     let server = TestServer::start().await;
     let url = format!("{}/ui/api/session", server.base);
     let wrong = server.client.post(&url).json(&json!({ "key": format!("{}x", server.key()) })).send().await;
     assert_eq!(wrong.expect("answer").status(), StatusCode::UNAUTHORIZED);
     let form = server.client.post(&url).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body("key=x");
     assert_eq!(form.send().await.expect("answer").status(), StatusCode::BAD_REQUEST, "a cross-site form is refused");
+    // A `no-cors` fetch sends a body without a JSON content type: login CSRF.
+    let body = json!({ "key": server.key() }).to_string();
+    let untyped = server.client.post(&url).body(body.clone()).send().await.expect("answer");
+    assert_eq!(untyped.status(), StatusCode::FORBIDDEN);
+    assert!(untyped.headers().get(SET_COOKIE).is_none());
+    for site in ["cross-site", "same-site"] {
+        let foreign = server.client.post(&url).header(CONTENT_TYPE, "application/json").header("sec-fetch-site", site);
+        let answer = foreign.body(body.clone()).send().await.expect("answer");
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{site}");
+    }
     let none = server.client.get(&url).send().await.expect("answer");
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
-    let out = server.client.delete(&url).send().await.expect("answer");
-    assert_eq!(out.status(), StatusCode::NO_CONTENT);
-    let cleared = out.headers().get(SET_COOKIE).expect("cookie").to_str().expect("ascii");
-    assert!(cleared.starts_with("wasmhook_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session_on_the_server_not_just_in_the_browser() {
+    let server = TestServer::start().await;
+    let session = sign_in(&server, server.key()).await;
+    let copied = Session { cookie: session.cookie.clone(), csrf: session.csrf.clone(), info: Value::Null };
+    let out = as_browser(&server, &session, Method::DELETE, "/ui/api/session", None, None).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let after = as_browser(&server, &copied, Method::GET, "/v1/executions", None, None).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "a copy of the cookie is over too");
+    assert!(after.body["error"].as_str().expect("msg").contains("signed out"), "{}", after.body);
+    assert_eq!(server.get("/v1/executions", server.key()).await.status, StatusCode::OK, "the key itself still works");
+    let again = sign_in(&server, server.key()).await;
+    let works = as_browser(&server, &again, Method::GET, "/v1/executions", None, None).await;
+    assert_eq!(works.status, StatusCode::OK, "signing in again works");
+
+    let cleared = server.client.delete(format!("{}/ui/api/session", server.base)).send().await.expect("answer");
+    assert_eq!(cleared.status(), StatusCode::NO_CONTENT, "signing out without a session is allowed");
+    let cookie = cleared.headers().get(SET_COOKIE).expect("cookie").to_str().expect("ascii");
+    assert!(cookie.starts_with("wasmhook_session=;") && cookie.contains("Max-Age=0"), "{cookie}");
+}
+
+#[tokio::test]
+async fn changes_from_another_origin_or_with_a_planted_cookie_are_refused() {
+    let server = TestServer::start().await;
+    let session = sign_in(&server, server.key()).await;
+    let body = json!({ "name": "planted" });
+    let url = format!("{}/v1/blocks", server.base);
+    let foreign = server
+        .client
+        .post(&url)
+        .header(COOKIE, &session.cookie)
+        .header("x-csrf-token", &session.csrf)
+        .header("sec-fetch-site", "same-site")
+        .json(&body)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN, "a sibling subdomain may not change anything");
+    let planted = format!("{}; wasmhook_session=attacker", session.cookie);
+    let twice = server.client.get(format!("{}/v1/blocks", server.base)).header(COOKIE, planted).send().await;
+    assert_eq!(twice.expect("answer").status(), StatusCode::UNAUTHORIZED, "two session cookies: neither is trusted");
+    let secure = server
+        .client
+        .post(format!("{}/ui/api/session", server.base))
+        .header("x-forwarded-proto", "https")
+        .json(&json!({ "key": server.key() }))
+        .send()
+        .await
+        .expect("answer");
+    let cookie = secure.headers().get(SET_COOKIE).expect("cookie").to_str().expect("ascii");
+    assert!(cookie.starts_with("__Host-wasmhook_session=") && cookie.contains("; Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn executions_page_by_cursor_and_show_their_idempotency_key() {
+    let server = TestServer::start().await;
+    let key = server.key();
+    let block = server.block(key, "echo", json!({})).await;
+    let path = format!("/v2/webhook/blocks/{block}/execute");
+    let keyed = server
+        .client
+        .post(format!("{}{path}", server.base))
+        .bearer_auth(key)
+        .header("idempotency-key", "invoice-77")
+        .json(&json!({ "data": { "n": 0 } }))
+        .send()
+        .await
+        .expect("run");
+    let keyed: Value = keyed.json().await.expect("json");
+    for n in 1..5 {
+        assert_eq!(server.post(&path, key, json!({ "data": { "n": n } })).await.status, StatusCode::OK);
+    }
+    let shown = server.get(&format!("/v1/executions/{}", keyed["execution_id"].as_str().expect("id")), key).await;
+    assert_eq!(shown.body["idempotencyKey"], "invoice-77");
+    let mut seen = Vec::new();
+    let mut query = String::from("limit=2");
+    loop {
+        let page = server.get(&format!("/v1/executions?{query}"), key).await;
+        let rows = page.body.as_array().expect("list").clone();
+        let Some(last) = rows.last() else { break };
+        query = format!("limit=2&before={}", last["id"].as_str().expect("id"));
+        seen.extend(rows.iter().map(|row| row["id"].clone()));
+    }
+    assert_eq!(seen.len(), 5, "every run once: {seen:?}");
+    let unknown = server.get("/v1/executions?before=0190a0a0-0000-7000-8000-000000000000", key).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -171,6 +265,8 @@ async fn run_statistics_count_the_teams_runs_per_slot() {
     let stats = server.get("/v1/executions/stats", key).await;
     assert_eq!(stats.status, StatusCode::OK, "{}", stats.body);
     assert_eq!(stats.body["totals"], json!({ "succeeded": 3 }));
+    let seconds = server.get("/v1/executions/stats?bucket=1000", key).await;
+    assert_eq!(seconds.body["series"].as_array().map(Vec::len), Some(1440), "1440 one-second slots: {}", seconds.body);
     assert_eq!(
         (stats.body["bucketMs"].as_i64(), stats.body["series"].as_array().map(Vec::len)),
         (Some(60_000), Some(60))

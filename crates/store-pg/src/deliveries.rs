@@ -6,8 +6,6 @@
 //! row. A use outside the window replaces the record in the same statement.
 
 use deadpool_postgres::GenericClient;
-use uuid::Uuid;
-use wasmhook_domain::ids::{ExecutionId, TeamId};
 use wasmhook_store::StoreError;
 use wasmhook_store::deliveries::{KeyClaim, KeyUse};
 
@@ -53,21 +51,4 @@ pub(crate) async fn claim_key(
 pub(crate) async fn purge(c: &impl GenericClient, cutoff: i64) -> Result<usize, StoreError> {
     let deleted = pg::execute(c, "DELETE FROM deliveries WHERE created_at < $1", &[&cutoff]).await?;
     Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
-}
-
-/// The idempotency key of the delivery that created `execution_id` (a first attempt) for
-/// `target`, while its record is kept. Scans only that target's records of the team.
-pub(crate) async fn key_of(
-    c: &impl GenericClient,
-    team_id: TeamId,
-    target: Uuid,
-    execution_id: ExecutionId,
-) -> Result<Option<String>, StoreError> {
-    let row = pg::query_opt(
-        c,
-        "SELECT idempotency_key FROM deliveries WHERE team_id = $1 AND target = $2 AND $3 = ANY(execution_ids) LIMIT 1",
-        &[&team_id, &target, &execution_id],
-    )
-    .await?;
-    row.map(|row| row.at(0)).transpose()
 }

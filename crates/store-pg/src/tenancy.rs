@@ -19,7 +19,7 @@ fn team_from(row: &Row) -> Result<Team, StoreError> {
 }
 
 const KEY_COLUMNS: &str =
-    "k.id, k.user_id, u.team_id, k.scope, k.label, k.hint, k.created_at, k.revoked_at, k.secret_hash";
+    "k.id, k.user_id, u.team_id, k.scope, k.label, k.hint, k.created_at, k.revoked_at, k.secret_hash, k.sessions_after";
 
 fn key_from(row: &Row) -> Result<ApiKeyRecord, StoreError> {
     Ok(ApiKeyRecord {
@@ -32,6 +32,7 @@ fn key_from(row: &Row) -> Result<ApiKeyRecord, StoreError> {
         created_at: row.at(6)?,
         revoked_at: row.at(7)?,
         secret_hash: row.at(8)?,
+        sessions_after: row.at(9)?,
     })
 }
 
@@ -75,6 +76,7 @@ async fn insert_user_key(
         created_at: now,
         revoked_at: None,
         secret_hash: new.hash.to_vec(),
+        sessions_after: None,
     };
     pg::execute(
         c,
@@ -158,6 +160,16 @@ impl TenancyRepo for PgStore {
         );
         let rows = pg::query(&self.client().await?, &sql, &[&team_id]).await?;
         rows.iter().map(key_from).collect()
+    }
+
+    async fn end_sessions(&self, key_id: KeyId, at: i64) -> Result<(), StoreError> {
+        pg::execute(
+            &self.client().await?,
+            "UPDATE api_keys SET sessions_after = greatest(coalesce(sessions_after, 0), $2) WHERE id = $1",
+            &[&key_id, &at],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn revoke_key(&self, team_id: TeamId, key_id: KeyId) -> Result<(), StoreError> {

@@ -71,24 +71,6 @@ pub(crate) fn claim_key(
     Ok(KeyClaim::New)
 }
 
-/// The idempotency key of the delivery that created `execution_id` (a first attempt) for
-/// `target`, while its record is kept. Scans only that target's records of the team.
-pub(crate) fn key_of(
-    conn: &Connection,
-    team_id: TeamId,
-    target: Uuid,
-    execution_id: ExecutionId,
-) -> Result<Option<String>, StoreError> {
-    let found = conn
-        .prepare_cached(
-            "SELECT idempotency_key FROM deliveries WHERE team_id = ?1 AND target = ?2 AND instr(execution_ids, ?3) > 0
-             LIMIT 1",
-        )?
-        .query_row(params![team_id.to_string(), target.to_string(), execution_id.to_string()], |row| row.get(0))
-        .optional()?;
-    Ok(found)
-}
-
 /// Forgets idempotency records created before `cutoff` (ms).
 pub(crate) fn purge(conn: &Connection, cutoff: i64) -> Result<usize, StoreError> {
     Ok(conn.execute("DELETE FROM deliveries WHERE created_at < ?1", [cutoff])?)

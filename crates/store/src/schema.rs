@@ -276,6 +276,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX replay_jobs_team ON replay_jobs(team_id, created_at DESC);
     "#,
+    // 11: the dashboard. An execution keeps the idempotency key its delivery was sent with (the
+    // claim on the key stays in `deliveries`); a key's dashboard sessions signed in before
+    // `sessions_after` (ms) are over (sign-out).
+    r#"
+    ALTER TABLE executions ADD COLUMN idempotency_key TEXT;
+    ALTER TABLE api_keys ADD COLUMN sessions_after INTEGER;
+    "#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

@@ -91,6 +91,10 @@ pub struct ApiKeyRecord {
     /// SHA-256 of the secret part.
     #[serde(skip)]
     pub secret_hash: Vec<u8>,
+    /// Dashboard sessions of this key signed in before this time (ms) are over: set by
+    /// sign-out, so a copied session cookie stops working too.
+    #[serde(skip)]
+    pub sessions_after: Option<i64>,
 }
 
 /// A freshly created team with its first admin user and key record.
@@ -166,6 +170,7 @@ pub(crate) fn insert_key(
         created_at: now_ms(),
         revoked_at: None,
         secret_hash: secret_hash.to_vec(),
+        sessions_after: None,
     };
     conn.execute(
         "INSERT INTO api_keys (id, user_id, secret_hash, scope, label, hint, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -175,7 +180,7 @@ pub(crate) fn insert_key(
 }
 
 const KEY_COLUMNS: &str =
-    "k.id, k.user_id, u.team_id, k.scope, k.label, k.hint, k.created_at, k.revoked_at, k.secret_hash";
+    "k.id, k.user_id, u.team_id, k.scope, k.label, k.hint, k.created_at, k.revoked_at, k.secret_hash, k.sessions_after";
 
 fn key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ApiKeyRecord, String)> {
     Ok((
@@ -189,6 +194,7 @@ fn key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ApiKeyRecord, Stri
             created_at: row.get(6)?,
             revoked_at: row.get(7)?,
             secret_hash: row.get(8)?,
+            sessions_after: row.get(9)?,
         },
         row.get(3)?,
     ))
@@ -223,6 +229,15 @@ pub(crate) fn keys_of_team(conn: &Connection, team_id: TeamId) -> Result<Vec<Api
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([team_id.to_string()], key_from_row)?;
     collect_keys(rows)
+}
+
+/// Ends the dashboard sessions of a key signed in up to `at` (ms); never moves the time back.
+pub(crate) fn end_sessions(conn: &Connection, key_id: KeyId, at: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE api_keys SET sessions_after = MAX(COALESCE(sessions_after, 0), ?2) WHERE id = ?1",
+        params![key_id.to_string(), at],
+    )?;
+    Ok(())
 }
 
 /// Revokes a key of the team; revoking twice is harmless.

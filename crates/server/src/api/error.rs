@@ -123,7 +123,8 @@ impl From<AuthError> for ApiError {
             | AuthError::Malformed
             | AuthError::Invalid
             | AuthError::Session(_)
-            | AuthError::SessionKeyRevoked => Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", error.to_string()),
+            | AuthError::SessionKeyRevoked
+            | AuthError::SignedOut => Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", error.to_string()),
             AuthError::Csrf => Self::new(StatusCode::FORBIDDEN, "CSRF", error.to_string()),
         }
     }

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wasmhook_store::executions::stats::{ExecutionStats, StatsWindow};
+use wasmhook_store::executions::stats::{ExecutionStats, MAX_SLOTS, StatsWindow};
 use wasmhook_store::now_ms;
 use wasmhook_store::repo::SharedDatabase;
 
@@ -36,7 +36,7 @@ struct StatsParams {
     webhook: Option<String>,
     /// Only in this status.
     status: Option<String>,
-    /// Window start (RFC 3339 or epoch ms); default `until` minus one hour.
+    /// Window start (RFC 3339 or epoch ms); default `until` minus one hour (or 1440 slots).
     since: Option<String>,
     /// Window end, exclusive; default the end of the current slot.
     until: Option<String>,
@@ -67,8 +67,10 @@ async fn stats(
         None => (now_ms() / bucket + 1) * bucket,
     };
     let since = params.since.as_deref().map(|raw| parse_time(raw, "since")).transpose()?;
-    let window = StatsWindow::new(since.unwrap_or(until.saturating_sub(DEFAULT_WINDOW_MS)), until, bucket)
-        .map_err(ApiError::bad_request)?;
+    // Without `since`: the last hour, or as many slots as one answer may hold.
+    let span = DEFAULT_WINDOW_MS.min(bucket.saturating_mul(MAX_SLOTS));
+    let window =
+        StatsWindow::new(since.unwrap_or(until.saturating_sub(span)), until, bucket).map_err(ApiError::bad_request)?;
     store.executions().flush().await?;
     Ok(Json(store.executions().stats(caller.team_id, filter, window).await?))
 }

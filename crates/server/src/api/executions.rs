@@ -19,6 +19,7 @@ use crate::auth::{Admin, Caller};
 use crate::executor::retry::RetryPolicy;
 use crate::executor::{Delivery, Dispatched, ExecError, Job, StoredInput};
 use crate::state::AppState;
+use wasmhook_store::StoreError;
 use wasmhook_store::executions::{Execution, ExecutionFilter};
 use wasmhook_store::repo::SharedDatabase;
 
@@ -56,6 +57,8 @@ struct ListParams {
     status: Option<String>,
     since: Option<String>,
     until: Option<String>,
+    /// Only executions listed after this one (an execution id): the next page's cursor.
+    before: Option<String>,
     limit: Option<String>,
 }
 
@@ -66,7 +69,22 @@ async fn list(
     caller: Caller,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Vec<Execution>>, ApiError> {
+    store.executions().flush().await?;
+    let before = match params.before.as_deref() {
+        None => None,
+        Some(raw) => {
+            let id: ExecutionId = parse_id(raw, "before")?;
+            let cursor = store.executions().get(caller.team_id, id).await.map_err(|error| match error {
+                StoreError::NotFound(_) => {
+                    ApiError::bad_request(format!("before names no execution of this team: {raw}"))
+                }
+                other => other.into(),
+            })?;
+            Some((cursor.created_at, id))
+        }
+    };
     let filter = ExecutionFilter {
+        before,
         since: params.since.as_deref().map(|t| parse_time(t, "since")).transpose()?,
         until: params.until.as_deref().map(|t| parse_time(t, "until")).transpose()?,
         limit: match params.limit.as_deref() {
@@ -79,7 +97,6 @@ async fn list(
         },
         ..filter_of(&params.block, &params.doc, &params.webhook, &params.status)?
     };
-    store.executions().flush().await?;
     Ok(Json(store.executions().list(caller.team_id, filter).await?))
 }
 

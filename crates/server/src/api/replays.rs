@@ -109,6 +109,7 @@ async fn start(
         status,
         since: time(request.since.as_ref(), "since")?,
         until: time(request.until.as_ref(), "until")?,
+        before: None,
         limit: 0,
     };
     let team_id = caller.team_id;

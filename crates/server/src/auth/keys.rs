@@ -88,6 +88,7 @@ mod tests {
             created_at: 0,
             revoked_at: None,
             secret_hash: hash.to_vec(),
+            sessions_after: None,
         }
     }
 

@@ -56,6 +56,9 @@ pub enum AuthError {
     /// The key a session was opened with has been revoked.
     #[error("the API key this session was opened with is revoked: sign in again")]
     SessionKeyRevoked,
+    /// The session was signed out (its key's sessions from before a sign-out are over).
+    #[error("this session was signed out: sign in again")]
+    SignedOut,
     /// A change made with a session cookie, without its `X-CSRF-Token`.
     #[error(
         "missing or wrong X-CSRF-Token: a change made with a dashboard session must carry the token it was given at sign-in"
@@ -116,6 +119,9 @@ impl Authenticator {
         let claims = self.sessions.open(cookie, now)?;
         let keys = self.store.tenancy().active_keys_of_user(claims.user_id).await?;
         let key = keys.iter().find(|key| key.id == claims.key_id).ok_or(AuthError::SessionKeyRevoked)?;
+        if key.sessions_after.is_some_and(|after| claims.issued_at < after) {
+            return Err(AuthError::SignedOut);
+        }
         tracing::Span::current().record("team_id", tracing::field::display(key.team_id));
         Ok(Caller { team_id: key.team_id, user_id: key.user_id, key_id: key.id, scope: key.scope })
     }
@@ -139,6 +145,9 @@ where
         }
         let cookie = session::cookie_value(&parts.headers).ok_or(AuthError::Missing)?;
         if !is_safe(&parts.method) {
+            if session::cross_origin(&parts.headers) {
+                return Err(AuthError::Csrf);
+            }
             let presented = parts.headers.get(session::CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
             if !authenticator.sessions.csrf_matches(cookie, presented) {
                 return Err(AuthError::Csrf);

@@ -21,8 +21,11 @@ use zeroize::Zeroizing;
 
 use crate::secrets::Sealer;
 
-/// The cookie's name.
+/// The cookie's name over plain HTTP.
 pub const COOKIE: &str = "wasmhook_session";
+/// Its name over HTTPS: the `__Host-` prefix makes browsers refuse it unless it is `Secure`,
+/// `Path=/` and has no `Domain`, so a sibling subdomain cannot plant one (cookie tossing).
+pub const SECURE_COOKIE: &str = "__Host-wasmhook_session";
 /// The header a cookie-authenticated change must carry.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// How long a session lasts from sign-in (12 h: a working day; sign in again after).
@@ -36,8 +39,15 @@ pub struct SessionClaims {
     pub user_id: UserId,
     /// The key the session was opened with.
     pub key_id: KeyId,
+    /// Sign-in time, ms since the epoch (a sign-out ends the key's sessions from before it).
+    pub issued_at: i64,
+}
+
+impl SessionClaims {
     /// Expiry, ms since the epoch.
-    pub expires_at: i64,
+    pub fn expires_at(&self) -> i64 {
+        self.issued_at.saturating_add(LIFETIME_MS)
+    }
 }
 
 /// Why a cookie is not a session.
@@ -68,11 +78,11 @@ impl Sessions {
         Self { key: sealer.derive_key("dashboard-session") }
     }
 
-    /// A cookie value for a key, valid until `now + LIFETIME_MS`.
+    /// A cookie value for a key, issued `now`, valid until `now + LIFETIME_MS`.
     pub fn issue(&self, user_id: UserId, key_id: KeyId, now: i64) -> String {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
-        let body = format!("{FORMAT}.{user_id}.{key_id}.{}.{}", now + LIFETIME_MS, BASE64URL.encode(nonce));
+        let body = format!("{FORMAT}.{user_id}.{key_id}.{now}.{}", BASE64URL.encode(nonce));
         let tag = BASE64URL.encode(self.mac(b"cookie", body.as_bytes()));
         format!("{body}.{tag}")
     }
@@ -85,7 +95,7 @@ impl Sessions {
             return Err(SessionError::Invalid);
         }
         let mut parts = body.split('.');
-        let (Some(FORMAT), Some(user), Some(key), Some(expiry), Some(_nonce), None) =
+        let (Some(FORMAT), Some(user), Some(key), Some(issued), Some(_nonce), None) =
             (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(SessionError::Invalid);
@@ -93,9 +103,9 @@ impl Sessions {
         let claims = SessionClaims {
             user_id: user.parse().map_err(|_| SessionError::Invalid)?,
             key_id: key.parse().map_err(|_| SessionError::Invalid)?,
-            expires_at: expiry.parse().map_err(|_| SessionError::Invalid)?,
+            issued_at: issued.parse().map_err(|_| SessionError::Invalid)?,
         };
-        if claims.expires_at <= now {
+        if claims.expires_at() <= now {
             return Err(SessionError::Expired);
         }
         Ok(claims)
@@ -121,16 +131,34 @@ impl Sessions {
     }
 }
 
-/// The value of the session cookie among a request's `Cookie` headers.
+/// The session cookie's name: the `__Host-` one when the browser reached us over HTTPS.
+pub fn cookie_name(https: bool) -> &'static str {
+    if https { SECURE_COOKIE } else { COOKIE }
+}
+
+/// The value of the session cookie among a request's `Cookie` headers; none when there are
+/// two (another cookie of our name was planted beside ours: neither is trusted).
 pub fn cookie_value(headers: &axum::http::HeaderMap) -> Option<&str> {
-    headers
+    let mut found = headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(name, value)| (name == COOKIE).then_some(value))
-        .filter(|value| !value.is_empty())
+        .filter(|(name, _)| *name == COOKIE || *name == SECURE_COOKIE)
+        .map(|(_, value)| value);
+    match (found.next(), found.next()) {
+        (Some(value), None) if !value.is_empty() => Some(value),
+        _ => None,
+    }
+}
+
+/// Whether a browser says the request comes from another site or origin (`Sec-Fetch-Site`,
+/// sent by every current browser): such a request may not sign in or change anything with
+/// the session cookie, whatever else it carries. Clients that send no such header (scripts)
+/// are judged by the CSRF token alone.
+pub fn cross_origin(headers: &axum::http::HeaderMap) -> bool {
+    headers.get("sec-fetch-site").is_some_and(|site| !matches!(site.as_bytes(), b"same-origin" | b"none"))
 }
 
 #[cfg(test)]
@@ -148,7 +176,7 @@ mod tests {
         let (user, key) = (UserId::new_v4(), KeyId::new_v4());
         let cookie = sessions.issue(user, key, 1_000);
         let claims = sessions.open(&cookie, 2_000).expect("opens");
-        assert_eq!((claims.user_id, claims.key_id, claims.expires_at), (user, key, 1_000 + LIFETIME_MS));
+        assert_eq!((claims.user_id, claims.key_id, claims.expires_at()), (user, key, 1_000 + LIFETIME_MS));
         assert_eq!(sessions.open(&cookie, 1_000 + LIFETIME_MS), Err(SessionError::Expired));
     }
 
@@ -158,7 +186,7 @@ mod tests {
         let cookie = sessions.issue(UserId::new_v4(), KeyId::new_v4(), 0);
         let other_user = cookie.replacen(&cookie[3..39], &UserId::new_v4().to_string(), 1);
         assert_eq!(sessions.open(&other_user, 1), Err(SessionError::Invalid));
-        let later = cookie.replace(&format!(".{LIFETIME_MS}."), &format!(".{}.", LIFETIME_MS * 100));
+        let later = cookie.replacen(".0.", &format!(".{}.", LIFETIME_MS * 100), 1);
         assert_eq!(sessions.open(&later, 1), Err(SessionError::Invalid));
         assert_eq!(self::sessions(2).open(&cookie, 1), Err(SessionError::Invalid));
         for junk in ["", ".", "s1.a.b.c.d.e", "no-dots", &format!("{cookie}x")] {
@@ -185,5 +213,8 @@ mod tests {
         headers.clear();
         headers.append("cookie", "wasmhook_session=".parse().expect("value"));
         assert_eq!(cookie_value(&headers), None);
+        headers.clear();
+        headers.append("cookie", "__Host-wasmhook_session=a; wasmhook_session=b".parse().expect("value"));
+        assert_eq!(cookie_value(&headers), None, "two session cookies: neither is trusted");
     }
 }

@@ -174,8 +174,16 @@ impl Executor {
             target: delivery.target,
             window_start: now.saturating_sub(window_ms),
         });
-        let records =
-            delivery.jobs.iter().map(|job| Ok(job.record(job.stored_input()?))).collect::<Result<_, StoreError>>()?;
+        let records = delivery
+            .jobs
+            .iter()
+            .map(|job| {
+                let mut record = job.record(job.stored_input()?);
+                // Kept on the row, so an execution can show the key it was sent with.
+                record.spec.idempotency_key = delivery.idempotency.as_ref().map(|k| k.key.clone());
+                Ok(record)
+            })
+            .collect::<Result<_, StoreError>>()?;
         let acceptance =
             Acceptance { team_id: delivery.team_id, key, single_use: delivery.single_use, records, status, now };
         Ok(self.store.executions().accept(acceptance).await?)

@@ -1,9 +1,11 @@
 //! `/ui/api/session`: sign in with an API key (answered with the session cookie), ask who is
 //! signed in (with the CSRF token the dashboard sends back on changes), sign out.
 //!
-//! The key travels once, in a JSON body (a cross-site form cannot send `application/json`, so
-//! nobody can sign a visitor in to their own team either); the browser keeps only the
-//! `HttpOnly` cookie, which scripts cannot read.
+//! The key travels once, in a body that must say `Content-Type: application/json` and may not
+//! come from another origin (`Sec-Fetch-Site`): a form or a `no-cors` fetch on another site
+//! cannot send it, so nobody can sign a visitor in to their own team (login CSRF). The
+//! browser keeps only the `HttpOnly` cookie, which scripts cannot read. Sign-out ends every
+//! session of the key on the server, not just this browser's cookie.
 
 use axum::Json;
 use axum::extract::{FromRef, State};
@@ -16,7 +18,7 @@ use wasmhook_store::tenancy::KeyScope;
 
 use crate::api::body::JsonBody;
 use crate::api::error::ApiError;
-use crate::auth::session::{self, COOKIE, LIFETIME_MS};
+use crate::auth::session::{self, LIFETIME_MS};
 use crate::auth::{AuthError, Authenticator, Caller};
 use crate::state::AppState;
 
@@ -52,6 +54,17 @@ pub(super) async fn sign_in(
     headers: HeaderMap,
     JsonBody(body): JsonBody<SignIn>,
 ) -> Result<Response, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json")));
+    if !json || session::cross_origin(&headers) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "CSRF",
+            "sign in from the dashboard's own page, with a JSON body (Content-Type: application/json)",
+        ));
+    }
     let caller = Authenticator::from_ref(&state).authenticate(body.key.trim()).await?;
     if caller.scope == KeyScope::Run {
         return Err(AuthError::Forbidden(KeyScope::Run).into());
@@ -59,10 +72,12 @@ pub(super) async fn sign_in(
     let now = now_ms();
     let cookie = state.sessions.issue(caller.user_id, caller.key_id, now);
     let info = info(&state, caller, &cookie, now + LIFETIME_MS).await?;
+    let https = is_https(&state, &headers);
     let attributes = format!(
-        "{COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        "{}={cookie}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        session::cookie_name(https),
         LIFETIME_MS / 1000,
-        if is_https(&state, &headers) { "; Secure" } else { "" }
+        if https { "; Secure" } else { "" }
     );
     let set_cookie = HeaderValue::from_str(&attributes).map_err(|_| ApiError::bad_request("unusable session"))?;
     Ok(([(header::SET_COOKIE, set_cookie), no_store()], Json(info)).into_response())
@@ -74,18 +89,25 @@ pub(super) async fn current(State(state): State<AppState>, headers: HeaderMap) -
     let now = now_ms();
     let claims = state.sessions.open(cookie, now).map_err(AuthError::from)?;
     let caller = Authenticator::from_ref(&state).session(cookie, now).await?;
-    let info = info(&state, caller, cookie, claims.expires_at).await?;
+    let info = info(&state, caller, cookie, claims.expires_at()).await?;
     Ok(([no_store()], Json(info)).into_response())
 }
 
-/// `DELETE /ui/api/session`: clears the cookie. Needs nothing: signing out is always allowed.
-pub(super) async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let secure = if is_https(&state, &headers) { "; Secure" } else { "" };
-    let expired = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
-    match HeaderValue::from_str(&expired) {
+/// `DELETE /ui/api/session`: ends every dashboard session of the cookie's key signed in until
+/// now (a copy of the cookie stops working too; the key itself stays valid), and clears the
+/// cookie. Without a valid session there is nothing to end, and the cookie is cleared anyway.
+pub(super) async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(claims) = session::cookie_value(&headers).and_then(|c| state.sessions.open(c, now_ms()).ok()) {
+        // Sessions issued before this millisecond's end are over (`issued_at < after`).
+        state.store.tenancy().end_sessions(claims.key_id, now_ms() + 1).await?;
+    }
+    let https = is_https(&state, &headers);
+    let secure = if https { "; Secure" } else { "" };
+    let expired = format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", session::cookie_name(https));
+    Ok(match HeaderValue::from_str(&expired) {
         Ok(value) => (StatusCode::NO_CONTENT, [(header::SET_COOKIE, value)]).into_response(),
         Err(_) => StatusCode::NO_CONTENT.into_response(),
-    }
+    })
 }
 
 async fn info(state: &AppState, caller: Caller, cookie: &str, expires_at: i64) -> Result<SessionInfo, ApiError> {

@@ -57,6 +57,11 @@ export async function api(method, path, { body, bytes, contentType } = {}) {
         if (response.status === 401 && path !== '/ui/api/session') {
             window.dispatchEvent(new CustomEvent('wasmhook:signed-out', { detail: error.message }));
         }
+        if (error.code === 'CSRF') {
+            // Another tab signed in with another key: this page's token is stale.
+            window.dispatchEvent(new CustomEvent('wasmhook:session-changed'));
+            error.message = 'Your session changed in another tab; the page now uses it. Try again.';
+        }
         throw error;
     }
     return json;

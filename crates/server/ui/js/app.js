@@ -1,6 +1,6 @@
 // The dashboard: signs in with an API key (exchanged for an HttpOnly session cookie; the key
 // is kept nowhere in the browser), then routes /ui/… paths to their pages.
-import { html, render, useEffect, useState } from './lib.js';
+import { html, render, useEffect, useRef, useState } from './lib.js';
 import { api, setCsrfToken } from './api.js';
 import { match, navigate, useLocation } from './router.js';
 import { Notice } from './parts/ui.js';
@@ -60,8 +60,13 @@ function Shell({ session, onSignOut }) {
         }
     }
     const title = NAV.find(([to]) => to !== '/ui/' && location.path.startsWith(to));
+    const first = useRef(true);
     useEffect(() => {
         document.title = `${title ? title[1] : 'Overview'} · wasmhook`;
+        // After a navigation, focus moves to the new content (as a page load would put it at
+        // the top), so keyboard and screen-reader users start there.
+        if (first.current) first.current = false;
+        else document.getElementById('main')?.focus({ preventScroll: true });
     }, [location.path]);
     return html`
         <a class="skip" href="#main">Skip to content</a>
@@ -92,8 +97,13 @@ function App() {
             setNotice(event.detail);
             adopt(null);
         };
+        const changed = () => api('GET', '/ui/api/session').then(adopt, () => adopt(null));
         window.addEventListener('wasmhook:signed-out', signedOut);
-        return () => window.removeEventListener('wasmhook:signed-out', signedOut);
+        window.addEventListener('wasmhook:session-changed', changed);
+        return () => {
+            window.removeEventListener('wasmhook:signed-out', signedOut);
+            window.removeEventListener('wasmhook:session-changed', changed);
+        };
     }, []);
     const signOut = async () => {
         await api('DELETE', '/ui/api/session').catch(() => null);

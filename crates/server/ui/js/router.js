@@ -32,15 +32,23 @@ export function useLocation() {
     return location;
 }
 
-/** The named parts of `path` if it matches `pattern` (`/ui/blocks/:id`), else null. */
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/**
+ * The named parts of `path` if it matches `pattern` (`/ui/blocks/:id`), else null. A named
+ * part must be a UUID: anything else (`..%2F`, bad escapes) is no page, never part of an API
+ * path.
+ */
 export function match(pattern, path) {
     const want = pattern.split('/');
     const got = path.replace(/\/$/, '').split('/');
     if (want.length !== got.length) return null;
     const params = {};
     for (let i = 0; i < want.length; i++) {
-        if (want[i].startsWith(':')) params[want[i].slice(1)] = decodeURIComponent(got[i]);
-        else if (want[i] !== got[i]) return null;
+        if (want[i].startsWith(':')) {
+            if (!UUID.test(got[i])) return null;
+            params[want[i].slice(1)] = got[i].toLowerCase();
+        } else if (want[i] !== got[i]) return null;
     }
     return params;
 }

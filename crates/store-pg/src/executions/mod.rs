@@ -21,7 +21,7 @@ use wasmhook_store::executions::stats::{ExecutionStats, StatsWindow};
 use wasmhook_store::executions::{
     Claimed, DeliverySummary, Execution, ExecutionFilter, ExecutionStatus, NewExecution, Promoted,
 };
-use wasmhook_store::repo::{Acceptance, Completion, ExecutionRepo, Finished, FollowUp};
+use wasmhook_store::repo::{Acceptance, Completion, ExecutionRepo, Finished, FollowUp, delivery_key};
 use wasmhook_store::{MAX_DETACHED, StoreError, now_ms};
 
 use crate::pg::{commit, db};
@@ -211,9 +211,8 @@ impl ExecutionRepo for PgStore {
         for attempt in &attempts {
             execution.callbacks.extend(callbacks::messages_of(&client, team_id, attempt.id).await?);
         }
+        execution.idempotency_key = delivery_key(&execution, &attempts);
         execution.delivery = DeliverySummary::of(attempts);
-        let (first, target) = execution.delivery_target();
-        execution.idempotency_key = deliveries::key_of(&client, team_id, target, first).await?;
         Ok(execution)
     }
 

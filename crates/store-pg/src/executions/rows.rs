@@ -14,7 +14,7 @@ use crate::pg::{self, RowExt};
 pub(crate) const COLUMNS: &str = "id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
     error_kind, error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us,
     peak_memory_bytes, input, created_at, finished_at, replay_of, attempts, started_at, timeout_ms, webhook_id,
-    outbound, attempt, retry_of, not_before, replay_job";
+    outbound, attempt, retry_of, not_before, replay_job, idempotency_key";
 
 fn unsigned(row: &Row, idx: usize) -> Result<u64, StoreError> {
     Ok(u64::try_from(row.at::<i64>(idx)?).unwrap_or(0))
@@ -45,6 +45,7 @@ pub(crate) fn row_from(row: &Row) -> Result<ExecutionRow, StoreError> {
     execution.retry_of = row.at(27)?;
     execution.not_before = row.at(28)?;
     execution.replay_job = row.at(29)?;
+    execution.idempotency_key = row.at(30)?;
     let error = match row.at::<Option<String>>(8)? {
         Some(kind) => Some((kind, row.at::<Option<String>>(9)?.unwrap_or_default(), row.at(10)?)),
         None => None,
@@ -108,6 +109,12 @@ impl Clauses {
         }
         if let Some(until) = filter.until {
             add("created_at", "<", Box::new(until));
+        }
+        if let Some((created_at, id)) = filter.before {
+            let n = taken + clauses.params.len();
+            clauses.sql.push_str(&format!(" AND (e.created_at, e.id) < (${}, ${})", n + 1, n + 2));
+            clauses.params.push(Box::new(created_at));
+            clauses.params.push(Box::new(id));
         }
         clauses
     }

@@ -29,9 +29,9 @@ pub(crate) async fn insert_unfinished(
         c,
         "INSERT INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
             input, keep_input, timeout_ms, replay_of, created_at, started_at, webhook_id, attempt, retry_of, retry,
-            not_before, replay_job, lease_owner, lease_until)
+            not_before, replay_job, lease_owner, lease_until, idempotency_key)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-            $21, CASE WHEN $21::uuid IS NULL THEN NULL ELSE wh_now_ms() + $22 END)
+            $21, CASE WHEN $21::uuid IS NULL THEN NULL ELSE wh_now_ms() + $22 END, $23)
          ON CONFLICT (id) DO NOTHING",
         &[
             &spec.id,
@@ -56,6 +56,7 @@ pub(crate) async fn insert_unfinished(
             &spec.replay_job,
             &owner,
             &lease.ms,
+            &spec.idempotency_key,
         ],
     )
     .await?;
@@ -174,6 +175,7 @@ fn claimed_from(id: ExecutionId, row: &Row) -> Result<Claimed, StoreError> {
             attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
             retry_of: row.at(13)?,
             replay_job: row.at(15)?,
+            idempotency_key: row.at(16)?,
         },
         input: row.at(6)?,
         retry: row.at(14)?,
@@ -195,7 +197,7 @@ pub(crate) async fn claim(
             lease_owner = $3, lease_until = wh_now_ms() + $4
          WHERE id = $1 AND status = 'queued'
          RETURNING team_id, block_id, block_version, doc_id, dataset_key, trigger, input, keep_input, timeout_ms,
-            replay_of, created_at, webhook_id, attempt, retry_of, retry, replay_job",
+            replay_of, created_at, webhook_id, attempt, retry_of, retry, replay_job, idempotency_key",
         &[&id, &now, &lease.node, &lease.ms],
     )
     .await?;

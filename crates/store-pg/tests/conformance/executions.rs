@@ -89,7 +89,9 @@ async fn a_queued_run_is_claimed_once_and_recorded<S: TenancyRepo + ExecutionRep
 on_both!(a_queued_run_is_claimed_once_and_recorded);
 
 fn keyed(team_id: TeamId, target: BlockId, key: &str, body: u8) -> Acceptance {
-    let mut acceptance = acceptance(team_id, vec![pending(team_id, target, true)]);
+    let mut record = pending(team_id, target, true);
+    record.spec.idempotency_key = Some(key.to_owned());
+    let mut acceptance = acceptance(team_id, vec![record]);
     acceptance.key = Some(KeyClaimRequest {
         key: key.to_owned(),
         request_hash: [body; 32],
@@ -262,3 +264,44 @@ async fn listings_filter_and_retention_purges_finished_runs<S: TenancyRepo + Exe
     assert_eq!(store.get(team_id, queued_id).await.expect("kept").status, ExecutionStatus::Queued);
 }
 on_both!(listings_filter_and_retention_purges_finished_runs);
+
+async fn pages_of_runs_from_one_millisecond_lose_none<S: TenancyRepo + ExecutionRepo>(store: &S) {
+    let team_id = team(store).await;
+    let now = now_ms();
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let mut record = pending(team_id, BlockId::new_v4(), true);
+        record.spec.created_at = now;
+        ids.push(record.spec.id);
+        store.accept(acceptance(team_id, vec![record])).await.expect("accept");
+    }
+    ids.sort();
+    ids.reverse();
+    let mut paged = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.list(team_id, ExecutionFilter { before, limit: 2, ..Default::default() }).await.expect("page");
+        let Some(last) = page.last() else { break };
+        before = Some((last.created_at, last.id));
+        paged.extend(page.iter().map(|e| e.id));
+    }
+    assert_eq!(paged, ids, "every run once, newest first, though all share a millisecond");
+}
+on_both!(pages_of_runs_from_one_millisecond_lose_none);
+
+async fn a_retry_shows_its_deliverys_idempotency_key<S: TenancyRepo + ExecutionRepo>(store: &S) {
+    let team_id = team(store).await;
+    let accepted = keyed(team_id, BlockId::new_v4(), "order-7", 1);
+    let first = same(&accepted.records[0]);
+    store.accept(accepted).await.expect("accept");
+    store.claim(first.spec.id, now_ms()).await.expect("claim");
+    let mut next = same(&first);
+    next.spec = first.spec.next_attempt();
+    let next_id = next.spec.id;
+    let mut record = finished(first, Err(Failure::new(FailureKind::Trap, "boom")));
+    record.follow_up = FollowUp::Retry { next, not_before: now_ms() + 60_000 };
+    store.record(record).await.expect("record");
+    let retry = store.get_with_delivery(team_id, next_id).await.expect("retry");
+    assert_eq!(retry.idempotency_key.as_deref(), Some("order-7"));
+}
+on_both!(a_retry_shows_its_deliverys_idempotency_key);

@@ -70,4 +70,10 @@ impl TenancyRepo for CachedTenancy {
         write_then_invalidate(async move { inner.tenancy().revoke_key(team_id, key_id).await }, move |_| keys.clear())
             .await
     }
+
+    async fn end_sessions(&self, key_id: KeyId, at: i64) -> Result<(), StoreError> {
+        let (inner, keys) = (self.inner.clone(), Arc::clone(&self.keys));
+        write_then_invalidate(async move { inner.tenancy().end_sessions(key_id, at).await }, move |_| keys.clear())
+            .await
+    }
 }

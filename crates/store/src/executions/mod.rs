@@ -212,26 +212,12 @@ pub struct Execution {
     /// the latest's (absent in listings).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliverySummary>,
-    /// For one execution: the idempotency key its delivery was sent with, while the key's
-    /// record is kept (absent in listings).
+    /// The idempotency key its delivery was sent with (on a retry, the first attempt's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
     /// For one execution: the completion callbacks its delivery caused, with how each went.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub callbacks: Vec<crate::callbacks::Message>,
-}
-
-impl Execution {
-    /// The delivery's first attempt and what it was addressed to (its trigger webhook, else
-    /// its doc for v4 runs, else its block): where its idempotency record is.
-    pub fn delivery_target(&self) -> (ExecutionId, uuid::Uuid) {
-        let target = match (self.webhook_id, self.doc_id) {
-            (Some(webhook), _) => webhook.as_uuid(),
-            (None, Some(doc)) => doc.as_uuid(),
-            (None, None) => self.block_id.as_uuid(),
-        };
-        (self.retry_of.unwrap_or(self.id), target)
-    }
 }
 
 /// Filters of `GET /v1/executions`.
@@ -249,6 +235,9 @@ pub struct ExecutionFilter {
     pub since: Option<i64>,
     /// Created before (ms).
     pub until: Option<i64>,
+    /// Older than this execution (its `created_at` and id), in listing order: the cursor of
+    /// the next page, exact even when many executions share a millisecond.
+    pub before: Option<(i64, ExecutionId)>,
     /// At most this many, newest first.
     pub limit: u32,
 }
@@ -256,7 +245,7 @@ pub struct ExecutionFilter {
 const COLUMNS: &str = "id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status, error_kind,
     error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us, peak_memory_bytes, input,
     created_at, finished_at, replay_of, attempts, started_at, timeout_ms, webhook_id, outbound, attempt, retry_of,
-    not_before, replay_job";
+    not_before, replay_job, idempotency_key";
 
 fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRow> {
     let kind: Option<String> = row.get(8)?;
@@ -280,6 +269,7 @@ fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRow> {
         retry_of: opt_uuid_at(row, 27)?,
         not_before: row.get(28)?,
         replay_job: opt_uuid_at(row, 29)?,
+        idempotency_key: row.get(30)?,
         created_at: row.get(18)?,
         started_at: row.get(22)?,
         finished_at: row.get(19)?,
@@ -344,6 +334,12 @@ pub(crate) fn filter_clauses(filter: &ExecutionFilter, taken: usize) -> (String,
     }
     if let Some(until) = filter.until {
         add("created_at", "<", SqlValue::Integer(until));
+    }
+    if let Some((created_at, id)) = filter.before {
+        let n = taken + args.len();
+        sql.push_str(&format!(" AND (e.created_at < ?{} OR (e.created_at = ?{} AND e.id < ?{}))", n + 1, n + 1, n + 2));
+        args.push(SqlValue::Integer(created_at));
+        args.push(SqlValue::Text(id.to_string()));
     }
     (sql, args)
 }

@@ -44,6 +44,9 @@ pub struct ExecutionSpec {
     pub retry_of: Option<ExecutionId>,
     /// The bulk replay that submitted it.
     pub replay_job: Option<ReplayJobId>,
+    /// The idempotency key its delivery was sent with (kept on the row for the dashboard and
+    /// `GET /v1/executions/{id}`; the claim on it is in `deliveries`).
+    pub idempotency_key: Option<String>,
 }
 
 impl ExecutionSpec {
@@ -72,6 +75,7 @@ impl ExecutionSpec {
             attempt: 1,
             retry_of: None,
             replay_job: None,
+            idempotency_key: None,
         }
     }
 

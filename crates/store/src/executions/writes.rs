@@ -51,8 +51,8 @@ fn insert_unfinished(
     let mut stmt = conn.prepare_cached(
         "INSERT OR IGNORE INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
             input, keep_input, timeout_ms, replay_of, created_at, started_at, webhook_id, attempt, retry_of, retry,
-            not_before, replay_job)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            not_before, replay_job, idempotency_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     )?;
     let spec = &new.spec;
     let started_at = (status == ExecutionStatus::Running).then_some(spec.created_at);
@@ -77,6 +77,7 @@ fn insert_unfinished(
         new.retry,
         not_before,
         spec.replay_job.map(|r| r.to_string()),
+        spec.idempotency_key,
     ])?;
     Ok(())
 }
@@ -156,7 +157,7 @@ pub(crate) fn claim(conn: &Connection, id: ExecutionId, now: i64) -> Result<Opti
         "UPDATE executions SET status = 'running', started_at = ?2, attempts = attempts + 1
          WHERE id = ?1 AND status = 'queued'
          RETURNING team_id, block_id, block_version, doc_id, dataset_key, trigger, input, keep_input, timeout_ms,
-            replay_of, created_at, webhook_id, attempt, retry_of, retry, replay_job",
+            replay_of, created_at, webhook_id, attempt, retry_of, retry, replay_job, idempotency_key",
     )?;
     let claimed = stmt
         .query_row(params![id.to_string(), now], |row| {
@@ -178,6 +179,7 @@ pub(crate) fn claim(conn: &Connection, id: ExecutionId, now: i64) -> Result<Opti
                         attempt: row.get(12)?,
                         retry_of: opt_uuid_at(row, 13)?,
                         replay_job: opt_uuid_at(row, 15)?,
+                        idempotency_key: row.get(16)?,
                     },
                     input: row.get(6)?,
                     retry: row.get(14)?,

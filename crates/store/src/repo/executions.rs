@@ -151,6 +151,11 @@ pub trait ExecutionRepo: Send + Sync {
     async fn purge(&self, records_before: i64, keys_before: i64, now: i64) -> Result<(usize, usize), StoreError>;
 }
 
+/// The idempotency key of an execution's delivery: its own, or its first attempt's.
+pub fn delivery_key(execution: &Execution, attempts: &[Execution]) -> Option<String> {
+    execution.idempotency_key.clone().or_else(|| attempts.first().and_then(|first| first.idempotency_key.clone()))
+}
+
 fn accept(conn: &rusqlite::Connection, acceptance: &Acceptance) -> Result<KeyClaim, StoreError> {
     let ids: Vec<ExecutionId> = acceptance.records.iter().map(|record| record.spec.id).collect();
     if let Some(claim) = &acceptance.key {
@@ -275,9 +280,8 @@ impl ExecutionRepo for Store {
             for attempt in &attempts {
                 execution.callbacks.extend(callbacks::messages_of(conn, team_id, attempt.id)?);
             }
+            execution.idempotency_key = delivery_key(&execution, &attempts);
             execution.delivery = DeliverySummary::of(attempts);
-            let (first, target) = execution.delivery_target();
-            execution.idempotency_key = deliveries::key_of(conn, team_id, target, first)?;
             Ok(execution)
         })
         .await

@@ -21,7 +21,7 @@ mod webhooks;
 pub use blocks::{BlockCheck, BlockRepo};
 pub use callbacks::{CallbackRepo, SealedSecret};
 pub use docs::DocRepo;
-pub use executions::{Acceptance, Completion, ExecutionRepo, Finished, FollowUp, KeyClaimRequest};
+pub use executions::{Acceptance, Completion, ExecutionRepo, Finished, FollowUp, KeyClaimRequest, delivery_key};
 pub use kv::KvRepo;
 pub use replay_jobs::{NewReplay, ReplayJobRepo};
 pub use sealing::SealingRepo;

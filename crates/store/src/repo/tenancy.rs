@@ -54,6 +54,8 @@ pub trait TenancyRepo: Send + Sync {
     async fn keys_of_team(&self, team_id: TeamId) -> Result<Vec<ApiKeyRecord>, StoreError>;
     /// Revokes a key of the team; revoking twice is harmless.
     async fn revoke_key(&self, team_id: TeamId, key_id: KeyId) -> Result<(), StoreError>;
+    /// Ends the key's dashboard sessions signed in up to `at` (ms): sign-out.
+    async fn end_sessions(&self, key_id: KeyId, at: i64) -> Result<(), StoreError>;
 }
 
 fn insert_user_key(conn: &Connection, team_id: TeamId, new: &NewUserKey) -> Result<(User, ApiKeyRecord), StoreError> {
@@ -116,5 +118,9 @@ impl TenancyRepo for Store {
 
     async fn revoke_key(&self, team_id: TeamId, key_id: KeyId) -> Result<(), StoreError> {
         self.write(move |conn| sql::revoke_key(conn, team_id, key_id)).await
+    }
+
+    async fn end_sessions(&self, key_id: KeyId, at: i64) -> Result<(), StoreError> {
+        self.write(move |conn| sql::end_sessions(conn, key_id, at)).await
     }
 }

@@ -58,8 +58,8 @@ export function DocPage({ id, session }) {
     const doc = useLoad(() => api('GET', `/v1/docs/${id}`), [id]);
     const names = useNames();
     const admin = session.scope === 'admin';
-    const remove = async () => {
-        await api('DELETE', `/v1/docs/${id}`);
+    const remove = (doc) => async () => {
+        await api('DELETE', `/v1/docs/${doc.id}`);
         navigate('/ui/docs');
     };
     return html`<${Loaded} state=${doc}>${(d) => html`
@@ -77,5 +77,5 @@ export function DocPage({ id, session }) {
             <tbody>${d.datasets.map((s) => html`<tr><td class="mono">${s.key}</td><td><a href=${`/ui/blocks/${s.block}`}>${names ? names.name(s.block) : short(s.block)}</a></td>
                 <td>${s.version ? `pinned to ${s.version}` : 'active'}</td><td>${s.timeoutMs ? `${s.timeoutMs} ms` : 'block default'}</td></tr>`)}</tbody>
         </table></div>
-        ${admin && html`<p><${Action} kind="danger" action=${remove} confirm=${`Delete the doc "${d.name}"? Its webhooks stop working.`}>Delete doc<//></p>`}`}<//>`;
+        ${admin && html`<p><${Action} kind="danger" action=${remove(d)} confirm=${`Delete the doc "${d.name}"? Its webhooks stop working.`}>Delete doc<//></p>`}`}<//>`;
 }

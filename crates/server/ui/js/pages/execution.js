@@ -41,21 +41,34 @@ function Input({ input }) {
         ${env.length > 0 && html`<h3>Request env</h3><${Payload} value=${input.env} label="env" />`}`;
 }
 
+/** Rows shown before "Show all": long logs stay readable and the page stays fast. */
+const FIRST_ROWS = 50;
+
+function ShowAll({ total, onClick }) {
+    return html`<button type="button" class="button small" onClick=${onClick}>Show all ${count(total)} rows</button>`;
+}
+
 function Logs({ execution }) {
+    const [all, setAll] = useState(false);
     if (!execution.logs.length) return html`<p class="muted">No log lines.</p>`;
+    const lines = all ? execution.logs : execution.logs.slice(0, FIRST_ROWS);
     return html`<div class="table-wrap"><table class="list logs" data-testid="logs">
         <thead><tr><th scope="col">Level</th><th scope="col">Stream</th><th scope="col">Message</th></tr></thead>
-        <tbody>${execution.logs.map((line) => html`<tr><td><span class=${`badge level-${line.level}`}>${line.level}</span></td><td class="muted">${line.stream}</td><td class="mono wrap">${line.message}</td></tr>`)}</tbody>
+        <tbody>${lines.map((line) => html`<tr><td><span class=${`badge level-${line.level}`}>${line.level}</span></td><td class="muted">${line.stream}</td><td class="mono wrap">${line.message}</td></tr>`)}</tbody>
     </table></div>
+    ${lines.length < execution.logs.length && html`<${ShowAll} total=${execution.logs.length} onClick=${() => setAll(true)} />`}
     ${execution.logsDroppedBytes > 0 && html`<p class="muted">${bytes(execution.logsDroppedBytes)} of logs were dropped over the cap.</p>`}`;
 }
 
-function Outbound({ calls }) {
-    if (!calls.length) return html`<p class="muted">The block made no HTTP requests.</p>`;
+function Outbound({ calls: every }) {
+    const [all, setAll] = useState(false);
+    if (!every.length) return html`<p class="muted">The block made no HTTP requests.</p>`;
+    const calls = all ? every : every.slice(0, FIRST_ROWS);
     return html`<div class="table-wrap"><table class="list">
         <thead><tr><th scope="col">Request</th><th scope="col">Result</th><th scope="col" class="num">Sent</th><th scope="col" class="num">Received</th><th scope="col" class="num">Time</th></tr></thead>
         <tbody>${calls.map((c) => html`<tr><td class="mono wrap">${c.method} ${c.url}</td><td>${c.error ? html`<span class="inline-error">${c.error}</span>` : c.status}</td><td class="num">${bytes(c.bytesOut)}</td><td class="num">${bytes(c.bytesIn)}</td><td class="num">${c.durationMs} ms</td></tr>`)}</tbody>
-    </table></div>`;
+    </table></div>
+    ${calls.length < every.length && html`<${ShowAll} total=${every.length} onClick=${() => setAll(true)} />`}`;
 }
 
 function Replay({ execution, canChange }) {

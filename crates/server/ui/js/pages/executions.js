@@ -9,7 +9,7 @@ import { Empty, Loaded, Notice, STATUSES, Status, useLoad } from '../parts/ui.js
 import { useNames } from '../parts/names.js';
 
 const FILTERS = ['block', 'doc', 'webhook', 'status', 'since', 'until'];
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
 
 /** `datetime-local` text (viewer's zone) ↔ epoch ms. */
 function toLocalInput(ms) {
@@ -19,9 +19,10 @@ function toLocalInput(ms) {
     return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/** The counts' window: the filter's, else the last hour (recomputed at every poll). */
 function statsWindow(filter) {
     const until = filter.until ? Number(filter.until) : Date.now() + 60_000;
-    const since = filter.since ? Number(filter.since) : until - DAY;
+    const since = filter.since ? Number(filter.since) : until - HOUR;
     const bucket = Math.max(60_000, Math.ceil((until - since) / 1440 / 60_000) * 60_000);
     return { since, until, bucket };
 }
@@ -49,17 +50,19 @@ function Filters({ filter, names, onChange }) {
 }
 
 function Counts({ filter }) {
-    const window = statsWindow(filter);
     const key = JSON.stringify(filter);
     const stats = useLoad(
-        () => api('GET', `/v1/executions/stats${query({ ...filter, since: window.since, until: window.until, bucket: window.bucket })}`),
+        () => {
+            const window = statsWindow(filter);
+            return api('GET', `/v1/executions/stats${query({ ...filter, since: window.since, until: window.until, bucket: window.bucket })}`);
+        },
         [key],
-        filter.until ? 0 : 5000,
+        filter.until ? 0 : 10_000,
     );
     if (!stats.data) return null;
     const totals = stats.data.totals;
     return html`<p class="counts" data-testid="status-counts">
-        ${filter.since || filter.until ? 'In this window' : 'Last 24 hours'}:
+        ${filter.since || filter.until ? 'In this window' : 'Last hour'}:
         ${STATUSES.filter((s) => totals[s]).map((s) => html`<span class="count"><${Status} status=${s} /> ${count(totals[s])}</span>`)}
         ${Object.keys(totals).length === 0 && html`<span class="muted">no runs</span>`}
     </p>`;
@@ -78,7 +81,7 @@ export function Executions({ query: params }) {
     const loadOlder = async () => {
         const last = rows[rows.length - 1];
         try {
-            const page = await api('GET', `/v1/executions${query({ ...filter, until: last.createdAt, limit: 50 })}`);
+            const page = await api('GET', `/v1/executions${query({ ...filter, before: last.id, limit: 50 })}`);
             setOlder({ key, rows: [...extra, ...page], more: page.length === 50, error: null });
         } catch (error) {
             setOlder({ ...older, error: error.message });

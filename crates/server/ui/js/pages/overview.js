@@ -4,7 +4,13 @@ import { html } from '../lib.js';
 import { api, query } from '../api.js';
 import { count, micros, short, Time } from '../format.js';
 import { Empty, Loaded, Status, useLoad } from '../parts/ui.js';
-import { DurationChart, RunsChart } from '../parts/chart.js';
+import { ChartTable, DurationChart, RunsChart } from '../parts/chart.js';
+
+/** The latest runs that went wrong: failed, timed out or dead, newest first. */
+async function latestFailures() {
+    const lists = await Promise.all(['failed', 'timed_out', 'dead'].map((status) => api('GET', `/v1/executions${query({ status, limit: 5 })}`)));
+    return lists.flat().sort((a, b) => b.createdAt - a.createdAt).slice(0, 5);
+}
 
 function Figure({ label, value, testId }) {
     return html`<div class="figure"><span class="figure-value" data-testid=${testId}>${value}</span><span class="figure-label">${label}</span></div>`;
@@ -12,7 +18,7 @@ function Figure({ label, value, testId }) {
 
 export function Overview() {
     const stats = useLoad(() => api('GET', '/v1/executions/stats'), [], 10_000);
-    const failures = useLoad(() => api('GET', `/v1/executions${query({ status: 'failed', limit: 5 })}`), [], 10_000);
+    const failures = useLoad(latestFailures, [], 10_000);
     return html`<h1>Overview</h1>
         <p class="muted">The last hour, refreshed every 10 seconds.</p>
         <${Loaded} state=${stats}>${(s) => {
@@ -28,11 +34,11 @@ export function Overview() {
                 </section>
                 ${all === 0
                     ? html`<${Empty} title="No runs in the last hour">Create a <a href="/ui/webhooks">webhook</a> for a block and send it an event; its runs appear here.<//>`
-                    : html`<div class="charts"><${RunsChart} stats=${s} /><${DurationChart} stats=${s} /></div>`}`;
+                    : html`<div class="charts"><${RunsChart} stats=${s} /><${DurationChart} stats=${s} /></div><${ChartTable} stats=${s} />`}`;
         }}<//>
         <h2>Latest failures</h2>
         <${Loaded} state=${failures}>${(list) =>
             list.length === 0
-                ? html`<p class="muted">No failed runs. </p>`
+                ? html`<p class="muted">Nothing failed, timed out or died recently.</p>`
                 : html`<ul class="plain">${list.map((e) => html`<li><${Status} status=${e.status} /> <a href=${`/ui/executions/${e.id}`}>${short(e.id)}</a> ${e.error ? e.error.message : ''} · <${Time} ms=${e.createdAt} /></li>`)}</ul>`}<//>`;
 }

@@ -57,6 +57,17 @@ export function RunsChart({ stats }) {
     </figure>`;
 }
 
+/** The charts' figures as a table (folded): for keyboard, touch and screen-reader users. */
+export function ChartTable({ stats }) {
+    const rows = stats.series.filter((slot) => Object.keys(slot.counts).length > 0);
+    if (!rows.length) return null;
+    const shown = OUTCOMES.filter(([key]) => stats.totals[key]);
+    return html`<details class="fold"><summary>Show the figures as a table</summary><div class="table-wrap"><table class="list">
+        <thead><tr><th scope="col">From</th>${shown.map(([, label]) => html`<th scope="col" class="num">${label}</th>`)}<th scope="col" class="num">p50</th><th scope="col" class="num">p99</th></tr></thead>
+        <tbody>${rows.map((slot) => html`<tr><td>${hhmm(slot.start)}</td>${shown.map(([key]) => html`<td class="num">${count(slot.counts[key] || 0)}</td>`)}<td class="num">${micros(slot.p50Us)}</td><td class="num">${micros(slot.p99Us)}</td></tr>`)}</tbody>
+    </table></div></details>`;
+}
+
 /** p50 and p99 duration per slot, on a log scale (durations span µs to seconds). */
 export function DurationChart({ stats }) {
     const series = stats.series;

@@ -82,11 +82,14 @@ export function useLoad(load, deps, every = 0) {
     const key = JSON.stringify(deps);
     const [state, setState] = useState({ data: null, error: null, loading: true, key });
     const generation = useRef(0);
+    // Polls call the latest `load`, not the first render's (whose clock and filters are old).
+    const latest = useRef(load);
+    latest.current = load;
     const run = useCallback(async (quiet) => {
         const mine = ++generation.current;
         if (!quiet) setState({ data: null, error: null, loading: true, key });
         try {
-            const data = await load();
+            const data = await latest.current();
             if (mine === generation.current) setState({ data, error: null, loading: false, key });
         } catch (error) {
             if (mine === generation.current) setState((s) => ({ data: quiet ? s.data : null, error, loading: false, key }));
