@@ -708,8 +708,11 @@ def print_table(results):
             print(f"| {name:<44} | {r['rps']:>9.0f} | {r['p50_ms']:>7.3f} | {r['p99_ms']:>7.3f} |")
     print()
     for name, r in results.items():
-        if "p50_us" in r:
+        if "p99_us" in r:
             print(f"{name}: p50 {r['p50_us']:.1f} µs, p99 {r['p99_us']:.1f} µs, {r['runs_per_s']} runs/s")
+        elif "raw_us" in r:
+            print(f"{name}: run p50 {r['p50_us']:.1f} µs, raw request {r['raw_us']:.1f} µs, "
+                  f"host overhead {r['overhead_us']:.1f} µs")
         elif "value" in r:
             print(f"{name}: {r['value']:.1f}")
         elif "runs_per_s" in r:
