@@ -8,7 +8,8 @@
 //! without fuel metering and epoch interruption, `FUEL=off` for fuel alone, `MODULE` (default
 //! `echo`; `noop` measures the floor: everything but the block's own work), `THREADS` (default
 //! 1: runs on that many OS threads at once, sharing one sandbox, to measure scaling across
-//! cores), `COW=off` to copy memory images in instead of mapping them copy-on-write.
+//! cores), `COW=off` to copy memory images in instead of mapping them copy-on-write,
+//! `KEEP_RESIDENT` (bytes of each linear memory reset in place, default: the server's).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +31,7 @@ fn main() -> anyhow::Result<()> {
     config.fuel_metering = fuel;
     config.epoch_interruption = limits;
     config.memory_init_cow = config_cow();
+    config.memory_keep_resident_bytes = env_or("KEEP_RESIDENT", config.memory_keep_resident_bytes);
     let sandbox = Arc::new(Sandbox::new(config)?);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 

@@ -117,9 +117,7 @@ async fn standard_components_take_pool_slots_by_their_footprint() {
 /// exhaust it and fail; weighted by footprint they take turns and all reach their own end.
 #[tokio::test]
 async fn python_runs_wait_for_pool_slots_instead_of_failing() {
-    let cache = tempfile::tempdir().expect("tempdir");
     let mut config = wasmhook_sandbox::SandboxConfig::new(shared_cache_dir());
-    config.scratch_dir = Some(cache.path().to_path_buf());
     config.max_concurrent_runs = 3;
     let small = wasmhook_sandbox::Sandbox::new(config).expect("sandbox");
     let block = small.prepare(&wasmhook_tests::module("python/hostile")).await.expect("prepare");

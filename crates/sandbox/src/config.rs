@@ -20,14 +20,14 @@ pub const DEFAULT_MEMORY_BYTES: u64 = 128 << 20;
 /// is there for blocks whose owner sets an explicit (deterministic) CPU budget.
 pub const DEFAULT_FUEL_PER_MS: u64 = 20_000_000;
 
+/// Default of [`SandboxConfig::memory_keep_resident_bytes`]: placeholder, set from measurements.
+pub const DEFAULT_KEEP_RESIDENT_BYTES: usize = 0;
+
 /// How the engine and its pools are sized. Built once; see [`crate::Sandbox::new`].
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     /// Where compiled artifacts (`.cwasm`) are kept so a restart does not recompile.
     pub cache_dir: PathBuf,
-    /// Where per-run `/webhook` directories are created. `None` picks `/dev/shm` when it is
-    /// writable (tmpfs: create+write+unlink ≈ 8 µs) and the OS temp dir otherwise.
-    pub scratch_dir: Option<PathBuf>,
     /// Runs that may execute at once; also sizes the pooling allocator. Further runs wait.
     pub max_concurrent_runs: u32,
     /// The largest memory cap any run may ask for (the size of a pooled memory slot).
@@ -56,6 +56,14 @@ pub struct SandboxConfig {
     /// every other core running the process (IPIs), so with 2 threads CoW off gave 20.8k
     /// runs/s against 16.3k on. Prefer off on servers that run many blocks in parallel.
     pub memory_init_cow: bool,
+    /// Bytes at the start of each pooled linear memory that are reset in place when a run ends
+    /// instead of being handed back to the kernel (`madvise`). On Linux ≥ 6.7 the pool asks
+    /// the kernel which pages the run dirtied (`PAGEMAP_SCAN`) and restores only those, so a
+    /// run that touched little costs little, the pages stay mapped for the next run (no page
+    /// faults), and — the point — no `madvise`, whose TLB shootdown interrupts every other
+    /// core running the process. Memory above this is still returned with `madvise`. 0: all
+    /// of it is (the kernel older than 6.7 gets a full `memset` of this size instead).
+    pub memory_keep_resident_bytes: usize,
     /// Check the epoch deadline in compiled code (off only for benchmarks: a looping guest
     /// then holds its thread until the outer deadline).
     pub epoch_interruption: bool,
@@ -73,7 +81,6 @@ impl SandboxConfig {
     pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
         Self {
             cache_dir: cache_dir.into(),
-            scratch_dir: None,
             max_concurrent_runs: 256,
             max_memory_bytes: 1 << 30,
             memory_budget_bytes: default_memory_budget(),
@@ -85,6 +92,7 @@ impl SandboxConfig {
             fuel_metering: true,
             memory_init_cow: true,
             epoch_interruption: true,
+            memory_keep_resident_bytes: DEFAULT_KEEP_RESIDENT_BYTES,
             outbound_allow_private: false,
             api_origin: None,
         }

@@ -4,7 +4,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use super::footprint::{CORE_INSTANCES_PER_SLOT, MAX, MEMORIES_PER_SLOT, TABLES_PER_SLOT};
 use super::{SandboxConfig, SandboxError};
@@ -38,7 +38,12 @@ pub(crate) fn build_engine(config: &SandboxConfig) -> Result<Engine, SandboxErro
         // guest maps) made the Store drop 2× slower, so memories stay madvise-reset. Batching
         // decommits amortizes the syscalls over several runs.
         .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES)
+        .linear_memory_keep_resident(config.memory_keep_resident_bytes)
         .decommit_batch_size(DECOMMIT_BATCH);
+    if config.memory_keep_resident_bytes > 0 {
+        // Only the pages a run dirtied are restored (Linux ≥ 6.7; else a memset of the size).
+        pool.pagemap_scan(Enabled::Auto);
+    }
 
     let mut cfg = Config::new();
     cfg.wasm_component_model(true)

@@ -1,5 +1,5 @@
-//! What a `Store` holds for one run: the WASI context, the resource table, the memory limiter,
-//! the log sink and the deadline bookkeeping.
+//! What a `Store` holds for one run: the WASI context, its `/webhook` files, the resource
+//! table, the memory limiter, the log sink and the deadline bookkeeping.
 
 use std::time::Instant;
 
@@ -16,6 +16,8 @@ use wasmhook_domain::LogLevel;
 
 pub(crate) struct RunState {
     pub(crate) wasi: WasiCtx,
+    /// The run's `/webhook`, served from memory (see [`super::webhook_dir`]).
+    pub(crate) webhook: super::webhook_dir::WebhookDir,
     pub(crate) table: ResourceTable,
     /// `wasi:http` state (field size limits).
     pub(crate) http: WasiHttpCtx,

@@ -5,7 +5,7 @@
 //! `Linker` (all of WASI p2 with sockets denied per run, `wasi:http` outbound under the block's
 //! allowlist, plus `wasmhook:block/logging`), the on-disk cache of
 //! compiled artifacts and an LRU cache of prepared blocks (`InstancePre`). A run only creates
-//! a `Store`, a `/webhook` directory and a WASI context.
+//! a `Store`, its in-memory `/webhook` directory and a WASI context.
 //!
 //! The sandbox knows nothing of HTTP, auth or persistence.
 
@@ -26,7 +26,7 @@ mod logs;
 mod outbound;
 mod prepare;
 mod run;
-mod scratch;
+mod webhook_dir;
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -40,7 +40,8 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 pub use config::{
-    DEFAULT_FUEL_PER_MS, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, RunLimits, SandboxConfig, default_memory_budget,
+    DEFAULT_FUEL_PER_MS, DEFAULT_KEEP_RESIDENT_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, RunLimits, SandboxConfig,
+    default_memory_budget,
 };
 pub use error::SandboxError;
 pub use footprint::Footprint;
@@ -57,7 +58,6 @@ pub use wasmhook_domain::{Failure, FailureKind, LogLevel, LogLine, LogStream, Lo
 use artifacts::ArtifactCache;
 use engine::EpochTicker;
 use host_state::RunState;
-use scratch::ScratchRoot;
 use wasmhook_domain::priority;
 
 /// Lowers the priority of the threads Cranelift compiles on (rayon's global pool, which
@@ -114,7 +114,6 @@ pub struct Sandbox {
     linker: Linker<RunState>,
     artifacts: ArtifactCache,
     prepared: Mutex<LruCache<BlockDigest, Arc<PreparedBlock>>>,
-    scratch: ScratchRoot,
     /// Run slots of the pooling allocator; a run takes its block's `Footprint::slots`.
     permits: Semaphore,
     /// The guest-memory budget in MiB; a run takes its memory cap's worth.
@@ -145,7 +144,6 @@ impl Sandbox {
         let engine = engine::build_engine(&config)?;
         let linker = linker::build_linker(&engine)?;
         let artifacts = ArtifactCache::open(&config.cache_dir, &engine)?;
-        let scratch = ScratchRoot::create(config.scratch_dir.as_deref())?;
         let capacity = NonZeroUsize::new(config.prepared_cache_capacity).unwrap_or(NonZeroUsize::MIN);
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)?;
         lower_compiler_threads();
@@ -167,7 +165,6 @@ impl Sandbox {
             engine,
             linker,
             artifacts,
-            scratch,
             config,
             _ticker: ticker,
         })
@@ -257,11 +254,6 @@ impl Sandbox {
             memory_budget_mib_in_use: held(memory_budget_mib, self.memory.available_permits()),
             compiles_in_progress: held(compiles, self.compiles.available_permits()),
         }
-    }
-
-    /// The directory under which run directories are created (removed when the sandbox is).
-    pub fn scratch_dir(&self) -> &std::path::Path {
-        self.scratch.path()
     }
 
     /// The settings this sandbox was built with.

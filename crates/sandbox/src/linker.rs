@@ -1,5 +1,6 @@
 //! The one `Linker` of a sandbox: every interface of `wasi:cli/imports` (WASI preview 2, every
 //! 0.2.x version: the linker matches semver-compatible imports), `wasi:sockets` included,
+//! `wasi:filesystem` replaced by the run's in-memory `/webhook` ([`super::webhook_dir`]),
 //! `wasi:http/types` and `wasi:http/outgoing-handler` (every request goes through the run's
 //! policy, see [`super::outbound`]), plus the `wasmhook:block/logging` import. A block importing
 //! anything else fails to prepare.
@@ -21,6 +22,7 @@ use super::host_state::RunState;
 pub(crate) fn build_linker(engine: &Engine) -> Result<Linker<RunState>, SandboxError> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .and_then(|()| super::webhook_dir::add_to_linker(&mut linker))
         .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
         .and_then(|()| Block::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |state| state))
         .and_then(|()| super::keyvalue::add_to_linker(&mut linker))

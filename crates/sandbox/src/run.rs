@@ -1,5 +1,5 @@
-//! One run: fresh `Store`, `/webhook` dir, WASI context and limits; instantiate from the
-//! prepared `InstancePre`; call; classify; clean up.
+//! One run: fresh `Store`, in-memory `/webhook`, WASI context and limits; instantiate from the
+//! prepared `InstancePre`; call; classify.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
-use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 
 use super::capture::{Capture, OutputBuffer};
@@ -20,6 +20,7 @@ use super::linker;
 use super::logs::LogSink;
 use super::outbound::{NetworkPolicy, Outbound};
 use super::prepare::{PreparedBlock, PreparedPre};
+use super::webhook_dir::WebhookDir;
 use super::{Sandbox, SandboxError};
 use wasmhook_abi::env as guest_env;
 use wasmhook_abi::files::{DATA_FILE_NAME, GUEST_DIR};
@@ -46,7 +47,7 @@ pub struct RunInput {
 
 impl Sandbox {
     /// Runs a prepared block once. Guest misbehaviour is reported in the [`Outcome`]; an
-    /// `Err` means the host could not run it at all (bad input, scratch dir unusable).
+    /// `Err` means the host could not run it at all (bad input, shutting down).
     pub async fn run(&self, block: &PreparedBlock, input: RunInput) -> Result<Outcome, SandboxError> {
         let limits = input.limits;
         if limits.memory_bytes > self.config.max_memory_bytes {
@@ -79,7 +80,7 @@ impl Sandbox {
             .await
             .map_err(|_| SandboxError::Internal("the sandbox is shutting down".into()))?;
         let started = Instant::now();
-        let dir = self.scratch.run_dir(DATA_FILE_NAME, &input.data, &extra)?;
+        let webhook = WebhookDir::new(DATA_FILE_NAME, input.data.clone(), extra);
 
         let logs = LogSink::new(self.config.max_log_bytes);
         let output = OutputBuffer::new(self.config.max_output_bytes);
@@ -88,21 +89,18 @@ impl Sandbox {
             BlockShape::Command => Capture::Output(output.clone()),
         };
         let mut wasi = WasiCtxBuilder::new();
-        // Filesystem calls run on this thread instead of hopping through `spawn_blocking`:
-        // the files are tiny and on tmpfs, and the hop costs ≈ 500 µs per run.
-        wasi.allow_blocking_current_thread(true).stdout(stdout).stderr(Capture::Log(logs.clone(), LogStream::Stderr));
+        wasi.stdout(stdout).stderr(Capture::Log(logs.clone(), LogStream::Stderr));
         linker::deny_network(&mut wasi);
         for (name, value) in input.env.iter().filter(|(name, _)| *name != guest_env::DATA_FILE) {
             wasi.env(name, value);
         }
         wasi.env(guest_env::DATA_FILE, format!("{GUEST_DIR}/{DATA_FILE_NAME}"));
-        wasi.preopened_dir(dir.path(), GUEST_DIR, FsPerms::ReadOnly)
-            .map_err(|e| SandboxError::Internal(format!("cannot pre-open the run directory: {e:#}")))?;
 
         let mut store = Store::new(
             &self.engine,
             RunState {
                 wasi: wasi.build(),
+                webhook,
                 table: resource_table(),
                 http: WasiHttpCtx::new(),
                 http_hooks: Outbound::new(Arc::clone(&self.network), input.network.clone()),
@@ -159,7 +157,6 @@ impl Sandbox {
         let peak_memory_bytes = store.data().limiter.peak as u64;
         let outbound = store.data().http_hooks.calls();
         drop(store);
-        drop(dir);
         Ok(Outcome {
             result,
             logs: logs.finish(),
@@ -174,7 +171,8 @@ impl Sandbox {
 /// Host resources (open files, streams, pollables, HTTP fields, …) one run may hold at once.
 /// wasmtime's default is 1,000,000 per store, so a guest opening its data file in a loop took
 /// host memory and a host file descriptor per handle. Real guests hold a few dozen (a Python
-/// run peaks under 100); at the cap the run traps with "resource table has no free keys".
+/// run peaks under 100); at the cap the run traps with "resource table has no free keys", except
+/// that opening a `/webhook` file answers `insufficient-memory`, which the guest can handle.
 pub const MAX_HOST_RESOURCES: usize = 256;
 
 fn resource_table() -> ResourceTable {
@@ -197,14 +195,14 @@ async fn invoke(store: &mut Store<RunState>, pre: &PreparedPre) -> wasmtime::Res
 }
 
 /// The extra files, with their names checked to be plain file names.
-fn extra_files(input: &RunInput) -> Result<Vec<(&str, &[u8])>, SandboxError> {
+fn extra_files(input: &RunInput) -> Result<Vec<(String, Bytes)>, SandboxError> {
     input
         .files
         .iter()
         .map(|(name, bytes)| {
             let plain = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0']);
             if plain && name != DATA_FILE_NAME {
-                Ok((name.as_str(), bytes.as_ref()))
+                Ok((name.clone(), bytes.clone()))
             } else {
                 Err(SandboxError::InvalidInput(format!("{name:?} is not a usable file name for {GUEST_DIR}")))
             }

@@ -36,5 +36,13 @@ fn run(ctx: Context) -> Result<BTreeMap<&'static str, String>, Error> {
             Err(e) => format!("broken: {e}"),
         },
     );
+    // After all that, `/webhook` must list only what the host put there.
+    report.insert(
+        "webhook_listing",
+        match fs::read_dir("/webhook").and_then(|dir| dir.map(|e| e.map(|e| e.file_name())).collect::<Result<Vec<_>, _>>()) {
+            Ok(names) => format!("ok: {names:?}"),
+            Err(e) => format!("broken: {e}"),
+        },
+    );
     Ok(report)
 }
