@@ -187,3 +187,20 @@ async fn a_resource_flood_is_stopped_at_the_per_run_cap() {
     assert_eq!(output_json(&fits), json!(50), "ordinary use is untouched");
     assert_still_serving().await;
 }
+
+/// #20: pooled linear memories keep their first pages resident between runs (reset in place
+/// from the dirty-page scan, the rest `madvise`d). A run that dirties a 6 MiB static — across
+/// both parts — must leave nothing for the next run in the same slot, however often it runs.
+#[tokio::test]
+async fn a_run_finds_no_residue_of_an_earlier_run_in_its_memory() {
+    // 4 MiB on Linux ≥ 6.7 (CI's kernel); 0 on older kernels, where every page is `madvise`d.
+    eprintln!("keep resident: {} bytes", sandbox().config().memory_keep_resident_bytes);
+    for attempt in 0..8 {
+        let outcome = run("memory-residue", input(json!({}))).await;
+        assert_eq!(output_json(&outcome), json!(0), "run {attempt} saw an earlier run's bytes: {outcome:?}");
+    }
+    let together = futures::future::join_all((0..4).map(|_| run("memory-residue", input(json!({}))))).await;
+    for outcome in together {
+        assert_eq!(output_json(&outcome), json!(0), "{outcome:?}");
+    }
+}
