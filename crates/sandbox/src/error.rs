@@ -50,7 +50,7 @@ pub enum SandboxError {
     /// The engine could not be configured (invalid pool sizes, platform limits).
     #[error("cannot build the wasm engine: {0}")]
     Engine(String),
-    /// The artifact cache or scratch directory could not be used.
+    /// The artifact cache could not be used.
     #[error("I/O error on {path}: {source}")]
     Io {
         /// The file or directory involved.

@@ -31,7 +31,7 @@ use wasmhook_domain::Outcome;
 /// One delivery to run.
 #[derive(Debug, Clone, Default)]
 pub struct RunInput {
-    /// The data JSON, written as `/webhook/data.json`.
+    /// The data JSON, served as `/webhook/data.json` (from memory, never copied).
     pub data: Bytes,
     /// Further files for `/webhook` (e.g. a raw body), by plain file name.
     pub files: Vec<(String, Bytes)>,
