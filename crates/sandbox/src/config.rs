@@ -135,9 +135,13 @@ fn read_memory_budget() -> u64 {
 /// [`DEFAULT_KEEP_RESIDENT_BYTES`] where the kernel can tell which pages a run dirtied, else 0:
 /// without `PAGEMAP_SCAN` wasmtime would `memset` the whole size after every run, which made
 /// a small guest's run slower than `madvise` (measured before: the Store drop 2× slower).
-pub fn default_keep_resident() -> usize {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    if has_pagemap_scan(&release) { DEFAULT_KEEP_RESIDENT_BYTES } else { 0 }
+fn default_keep_resident() -> usize {
+    // Read once, like the memory budget: the kernel does not change under a running process.
+    static KEEP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *KEEP.get_or_init(|| {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        if has_pagemap_scan(&release) { DEFAULT_KEEP_RESIDENT_BYTES } else { 0 }
+    })
 }
 
 /// Whether a kernel release string (`6.18.44-…`) is Linux 6.7 or newer.

@@ -34,9 +34,9 @@ pub(crate) fn build_engine(config: &SandboxConfig) -> Result<Engine, SandboxErro
         .total_stacks(runs)
         .max_memory_size(max_memory)
         // Measured on this machine class (echo, 1 KiB): resetting tables in place is cheaper
-        // than madvise, while keeping linear memory resident (memset of the ~1 MiB a Rust
-        // guest maps) made the Store drop 2× slower, so memories stay madvise-reset. Batching
-        // decommits amortizes the syscalls over several runs.
+        // than madvise. Linear memory is kept resident only up to `memory_keep_resident_bytes`
+        // (see there: with the kernel's dirty-page scan; a blind memset made the Store drop 2×
+        // slower). Batching decommits amortizes the remaining syscalls over several runs.
         .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES)
         .linear_memory_keep_resident(config.memory_keep_resident_bytes)
         .decommit_batch_size(DECOMMIT_BATCH);

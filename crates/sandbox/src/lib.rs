@@ -41,7 +41,7 @@ use wasmtime::component::{Component, Linker};
 
 pub use config::{
     DEFAULT_FUEL_PER_MS, DEFAULT_KEEP_RESIDENT_BYTES, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, RunLimits, SandboxConfig,
-    default_keep_resident, default_memory_budget,
+    default_memory_budget,
 };
 pub use error::SandboxError;
 pub use footprint::Footprint;

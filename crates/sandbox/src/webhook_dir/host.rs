@@ -5,6 +5,7 @@
 //! file's `Bytes`, so `wasi:io` (reads, polls) is unchanged.
 
 use wasmtime::component::{HasSelf, Linker, Resource};
+use wasmtime_wasi::p2::bindings::clocks::wall_clock::Datetime;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi_io::streams::{DynInputStream, DynOutputStream};
 
@@ -86,7 +87,8 @@ impl RunState {
             Node::Dir => (DescriptorType::Directory, 0),
             Node::File(index) => (DescriptorType::RegularFile, self.webhook.bytes(index).map_or(0, |b| b.len() as u64)),
         };
-        let at = datetime(self.webhook.created());
+        // wasmtime-wasi's own conversion; a clock before 1970 shows as 1970.
+        let at = Datetime::try_from(self.webhook.created()).unwrap_or(Datetime { seconds: 0, nanoseconds: 0 });
         DescriptorStat {
             type_,
             link_count: 1,
@@ -95,14 +97,6 @@ impl RunState {
             data_modification_timestamp: Some(at),
             status_change_timestamp: Some(at),
         }
-    }
-}
-
-fn datetime(at: std::time::SystemTime) -> wasmtime_wasi::p2::bindings::clocks::wall_clock::Datetime {
-    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    wasmtime_wasi::p2::bindings::clocks::wall_clock::Datetime {
-        seconds: since.as_secs(),
-        nanoseconds: since.subsec_nanos(),
     }
 }
 
