@@ -17,6 +17,8 @@ same way in every arm; each figure the median of REPEATS runs of DURATION second
   - a hostile neighbour: one team's loop-forever, memory-bomb and log-flood blocks at full
     concurrency while another team's sync calls are timed (p99 vs quiet), and peak host RSS.
   - telemetry cost: v4 sync c32 with metrics and spans on (as shipped, OTLP off) vs off.
+  - records (`--only records`): SQLite bytes stored per execution against its content, padded
+    and realistic payloads, 1 and 3 datasets (bench/records.py).
   - PostgreSQL (`--only postgres`, needs PG_TEST_URL): durable accepts and v4 sync on SQLite
     vs PostgreSQL, 1 node vs 2 nodes on one database, accept-to-claim latency, and how long
     a killed node's queued runs wait for another node (its lease).
@@ -37,6 +39,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+
+from records import print_records, records_arms
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELEASE = os.path.join(ROOT, "target", "release")
@@ -751,6 +755,7 @@ def print_table(results):
     on, off = results.get("v4 sync c32, telemetry on"), results.get("v4 sync c32, telemetry off")
     if on and off:
         print(f"  telemetry cost, 1 - on / off req/s (target <= 3 %): {(1 - on['rps'] / off['rps']) * 100:.1f} %")
+    print_records(results)
     accept = results.get("trigger webhook async accept c32")
     if accept:
         print(f"  durable async accepts (target >= 20000/s): {accept['rps']:.0f}/s")
@@ -776,12 +781,13 @@ def main():
     parser.add_argument("--quick", action="store_true", help="2 s runs, 1 repeat, 100 blocks: a smoke test")
     parser.add_argument("--skip-wasmtime", action="store_true", help="skip the wasmtime serve arm")
     parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--only", choices=["http", "sandbox", "restart", "python", "hostile", "postgres", "telemetry"],
+    parser.add_argument("--only", choices=["http", "sandbox", "restart", "python", "hostile", "records", "postgres",
+                                                "telemetry"],
                         action="append",
                         help="run only these groups of arms (repeatable; default: all)")
     args = parser.parse_args()
     args.duration, args.repeats = (2, 1) if args.quick else (5, 3)
-    needs_wrk = not args.only or {"http", "postgres", "telemetry"} & set(args.only)
+    needs_wrk = not args.only or {"http", "records", "postgres", "telemetry"} & set(args.only)
     for tool in ("wrk", "taskset") if needs_wrk else ("taskset",):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is required (Debian: apt-get install wrk util-linux)")
@@ -797,6 +803,8 @@ def main():
                   ("restart", lambda: restart_and_memory(args, work, results)),
                   ("python", lambda: python_arms(args, work, results)),
                   ("hostile", lambda: hostile_arms(args, work, results)),
+                  ("records", lambda: records_arms(args, work, results, wasmhook=Wasmhook, call=call,
+                                                   modules=MODULES, wrk=wrk, lua_script=lua_script)),
                   ("postgres", lambda: postgres_arms(args, work, results)),
                   ("telemetry", lambda: telemetry_arms(args, work, results))]
         for name, arms in groups:

@@ -12,6 +12,7 @@ mod docs;
 mod execution_stats;
 mod executions;
 mod kv;
+mod large_records;
 mod sealing;
 mod tenancy;
 mod webhooks;

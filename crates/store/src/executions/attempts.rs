@@ -84,7 +84,7 @@ pub(crate) fn attempts_of(conn: &Connection, team_id: TeamId, id: ExecutionId) -
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM executions WHERE team_id = ?2 AND (id = ?1 OR retry_of = ?1) ORDER BY attempt"
     ))?;
-    let rows = stmt.query_map([first, team_id.to_string()], raw_row)?;
+    let rows = stmt.query_map([first, team_id.to_string()], |row| raw_row(row, false))?;
     rows.map(|row| row?.decode(false)).collect()
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 mod attempts;
+mod packed;
 mod row;
 mod spec;
 pub mod stats;
@@ -17,8 +18,11 @@ mod writes;
 pub use attempts::{AttemptSummary, DeliverySummary};
 pub(crate) use attempts::{attempts_of, latest_attempt};
 
+pub(crate) use packed::Packed;
+use packed::Unpacked;
 pub use row::{ExecutionRow, blank_execution};
 pub use spec::ExecutionSpec;
+pub(crate) use writes::FinishedColumns;
 pub use writes::Promoted;
 pub use writes::{Claimed, NewExecution, kind_str};
 pub(crate) use writes::{claim, fail_unstarted, promote_due, purge, recover};
@@ -247,7 +251,9 @@ const COLUMNS: &str = "id, team_id, block_id, block_version, doc_id, dataset_key
     created_at, finished_at, replay_of, attempts, started_at, timeout_ms, webhook_id, outbound, attempt, retry_of,
     not_before, replay_job, idempotency_key";
 
-fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRow> {
+/// A row of [`COLUMNS`]; `full` also reads logs, input and outbound calls (one execution, not
+/// a listing: a listing does not decompress what it does not show).
+fn raw_row(row: &rusqlite::Row<'_>, full: bool) -> rusqlite::Result<ExecutionRow> {
     let kind: Option<String> = row.get(8)?;
     let error = match kind {
         Some(kind) => Some((kind, row.get::<_, Option<String>>(9)?.unwrap_or_default(), row.get(10)?)),
@@ -280,17 +286,17 @@ fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExecutionRow> {
         trigger: row.get(6)?,
         status: row.get(7)?,
         error,
-        output: row.get(11)?,
-        logs: row.get(12)?,
-        input: row.get(17)?,
-        outbound: row.get(25)?,
+        output: row.get::<_, Unpacked>(11)?.0,
+        logs: if full { row.get::<_, Unpacked>(12)?.0.unwrap_or_default() } else { String::new() },
+        input: if full { row.get::<_, Unpacked>(17)?.0 } else { None },
+        outbound: if full { row.get::<_, Unpacked>(25)?.0 } else { None },
     })
 }
 
 /// One execution of the team, with logs and input.
 pub(crate) fn execution(conn: &Connection, team_id: TeamId, id: ExecutionId) -> Result<Execution, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM executions WHERE id = ?1 AND team_id = ?2"))?;
-    let raw = stmt.query_row([id.to_string(), team_id.to_string()], raw_row).optional()?;
+    let raw = stmt.query_row([id.to_string(), team_id.to_string()], |row| raw_row(row, true)).optional()?;
     raw.ok_or(StoreError::NotFound("execution"))?.decode(true)
 }
 
@@ -304,7 +310,7 @@ pub(crate) fn list(conn: &Connection, team_id: TeamId, filter: &ExecutionFilter)
     args.insert(0, SqlValue::Text(team_id.to_string()));
     args.push(SqlValue::Integer(i64::from(filter.limit)));
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), raw_row)?;
+    let rows = stmt.query_map(params_from_iter(args), |row| raw_row(row, false))?;
     rows.map(|row| row?.decode(false)).collect()
 }
 

@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use wasmhook_domain::ids::{ExecutionId, TeamId};
 
+use super::packed::{Packed, Unpacked};
 use super::{ExecutionSpec, ExecutionStatus, Trigger};
 use crate::{StoreError, opt_uuid_at, uuid_at};
 use wasmhook_domain::{FailureKind, Outcome};
@@ -30,21 +31,68 @@ pub struct Claimed {
     pub retry: Option<String>,
 }
 
+/// A finished run's large columns, serialized and packed before its write is queued (on the
+/// caller's thread, not the writer's): input (`None` unless kept), output, logs and outbound
+/// calls.
+#[derive(Debug)]
+pub(crate) struct FinishedColumns {
+    input: Option<Packed>,
+    output: Option<Packed>,
+    logs: Packed,
+    outbound: Option<Packed>,
+}
+
+impl FinishedColumns {
+    /// Encodes what `outcome` produced for `new`.
+    pub(crate) fn of(new: &NewExecution, outcome: &Outcome) -> Result<Self, StoreError> {
+        let logs = serde_json::to_string(&outcome.logs.lines).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // NULL for the common run that sent nothing: no text to store or parse.
+        let outbound = if outcome.outbound.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&outcome.outbound).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        };
+        Ok(Self {
+            input: new.spec.keep_input.then(|| Packed::new(&new.input)),
+            output: outcome.output().map(Packed::new),
+            logs: Packed::new(&logs),
+            outbound: outbound.as_deref().map(Packed::new),
+        })
+    }
+
+    /// The packed input, when kept (a retry of the same input reuses it).
+    pub(crate) fn input(&self) -> Option<&Packed> {
+        self.input.as_ref()
+    }
+}
+
 /// Inserts an unfinished execution (`queued` for workers, `running` for the sync path) with
-/// its input, so that it survives a crash. Ignored when the id exists (the run finished first).
-pub(crate) fn insert_pending(conn: &Connection, new: &NewExecution, status: ExecutionStatus) -> Result<(), StoreError> {
-    insert_unfinished(conn, new, status, None)
+/// its `input` (packed `new.input`), so that it survives a crash. Ignored when the id exists
+/// (the run finished first).
+pub(crate) fn insert_pending(
+    conn: &Connection,
+    new: &NewExecution,
+    input: &Packed,
+    status: ExecutionStatus,
+) -> Result<(), StoreError> {
+    insert_unfinished(conn, new, input, status, None)
 }
 
 /// Inserts the next attempt of a delivery, to be queued at `not_before` (ms) by the retry
 /// scheduler.
-pub(crate) fn insert_scheduled(conn: &Connection, new: &NewExecution, not_before: i64) -> Result<(), StoreError> {
-    insert_unfinished(conn, new, ExecutionStatus::Scheduled, Some(not_before))
+pub(crate) fn insert_scheduled(
+    conn: &Connection,
+    new: &NewExecution,
+    input: &Packed,
+    not_before: i64,
+) -> Result<(), StoreError> {
+    insert_unfinished(conn, new, input, ExecutionStatus::Scheduled, Some(not_before))
 }
 
 fn insert_unfinished(
     conn: &Connection,
     new: &NewExecution,
+    input: &Packed,
     status: ExecutionStatus,
     not_before: Option<i64>,
 ) -> Result<(), StoreError> {
@@ -65,7 +113,7 @@ fn insert_unfinished(
         spec.dataset_key,
         spec.trigger.as_str(),
         status.as_str(),
-        new.input,
+        input,
         spec.keep_input,
         spec.timeout_ms,
         spec.replay_of.map(|r| r.to_string()),
@@ -82,23 +130,18 @@ fn insert_unfinished(
     Ok(())
 }
 
-/// Records a finished run: inserts it, or completes the pending row of the same id. The input
-/// is dropped here when the block or doc says `storePayload: false`.
+/// Records a finished run (its large `columns` already packed): inserts it, or completes the
+/// pending row of the same id. The input is dropped here when the block or doc says
+/// `storePayload: false`.
 pub(crate) fn finish(
     conn: &Connection,
     new: &NewExecution,
     outcome: &Outcome,
+    columns: &FinishedColumns,
     status: ExecutionStatus,
     finished_at: i64,
 ) -> Result<(), StoreError> {
     let failure = outcome.failure();
-    let logs = serde_json::to_string(&outcome.logs.lines).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    // NULL for the common run that sent nothing: no text to store or parse.
-    let outbound = if outcome.outbound.is_empty() {
-        None
-    } else {
-        Some(serde_json::to_string(&outcome.outbound).map_err(|e| StoreError::Corrupt(e.to_string()))?)
-    };
     let mut stmt = conn.prepare_cached(
         "INSERT INTO executions (id, team_id, block_id, block_version, doc_id, dataset_key, trigger, status,
             error_kind, error_message, error_code, output, logs, logs_dropped_bytes, fuel_consumed, duration_us,
@@ -128,20 +171,20 @@ pub(crate) fn finish(
         failure.map(|f| kind_str(f.kind)),
         failure.map(|f| f.message.as_str()),
         failure.and_then(|f| f.code.as_deref()),
-        outcome.output(),
-        logs,
+        columns.output,
+        columns.logs,
         outcome.logs.dropped_bytes,
         outcome.fuel_consumed,
         u64::try_from(outcome.duration.as_micros()).unwrap_or(u64::MAX),
         outcome.peak_memory_bytes,
-        new.input,
+        columns.input,
         spec.created_at,
         finished_at,
         spec.keep_input,
         spec.timeout_ms,
         spec.replay_of.map(|r| r.to_string()),
         spec.webhook_id.map(|w| w.to_string()),
-        outbound,
+        columns.outbound,
         spec.attempt,
         spec.retry_of.map(|r| r.to_string()),
         new.retry,
@@ -181,7 +224,7 @@ pub(crate) fn claim(conn: &Connection, id: ExecutionId, now: i64) -> Result<Opti
                         replay_job: opt_uuid_at(row, 15)?,
                         idempotency_key: row.get(16)?,
                     },
-                    input: row.get(6)?,
+                    input: row.get::<_, Unpacked>(6)?.0,
                     retry: row.get(14)?,
                 },
                 row.get::<_, String>(5)?,

@@ -10,7 +10,8 @@ use crate::callbacks::{self, CallbackEvent, Message};
 use crate::deliveries::{self, KeyClaim, KeyUse};
 use crate::executions::stats::{ExecutionStats, StatsWindow};
 use crate::executions::{
-    self as sql, Claimed, DeliverySummary, Execution, ExecutionFilter, ExecutionStatus, NewExecution, Promoted,
+    self as sql, Claimed, DeliverySummary, Execution, ExecutionFilter, ExecutionStatus, FinishedColumns, NewExecution,
+    Packed, Promoted,
 };
 use crate::{Store, StoreError, kv, webhooks};
 
@@ -156,7 +157,42 @@ pub fn delivery_key(execution: &Execution, attempts: &[Execution]) -> Option<Str
     execution.idempotency_key.clone().or_else(|| attempts.first().and_then(|first| first.idempotency_key.clone()))
 }
 
-fn accept(conn: &rusqlite::Connection, acceptance: &Acceptance) -> Result<KeyClaim, StoreError> {
+/// The records' inputs, packed on the caller's thread. A doc's datasets share their delivery's
+/// input: it is compressed once.
+fn pack_inputs(records: &[NewExecution]) -> Vec<Packed> {
+    let mut packed: Vec<Packed> = Vec::with_capacity(records.len());
+    for (i, record) in records.iter().enumerate() {
+        let same = i > 0 && records[i - 1].input == record.input;
+        packed.push(match (same, packed.last()) {
+            (true, Some(previous)) => previous.clone(),
+            _ => Packed::new(&record.input),
+        });
+    }
+    packed
+}
+
+/// A finished attempt with its large columns (and its retry's input) packed.
+struct PackedFinished {
+    finished: Finished,
+    columns: FinishedColumns,
+    next_input: Option<Packed>,
+}
+
+impl PackedFinished {
+    fn new(finished: Finished) -> Result<Self, StoreError> {
+        let columns = FinishedColumns::of(&finished.record, &finished.outcome)?;
+        let next_input = match &finished.follow_up {
+            FollowUp::Retry { next, .. } => Some(match columns.input() {
+                Some(input) if next.input == finished.record.input => input.clone(),
+                _ => Packed::new(&next.input),
+            }),
+            FollowUp::Complete(_) => None,
+        };
+        Ok(Self { finished, columns, next_input })
+    }
+}
+
+fn accept(conn: &rusqlite::Connection, acceptance: &Acceptance, inputs: &[Packed]) -> Result<KeyClaim, StoreError> {
     let ids: Vec<ExecutionId> = acceptance.records.iter().map(|record| record.spec.id).collect();
     if let Some(claim) = &acceptance.key {
         let key_use = KeyUse {
@@ -175,18 +211,20 @@ fn accept(conn: &rusqlite::Connection, acceptance: &Acceptance) -> Result<KeyCla
         // On failure the savepoint (and the key claim above) rolls back.
         webhooks::take_arm(conn, webhook, acceptance.now)?;
     }
-    for record in &acceptance.records {
-        sql::insert_pending(conn, record, acceptance.status)?;
+    for (record, input) in acceptance.records.iter().zip(inputs) {
+        sql::insert_pending(conn, record, input, acceptance.status)?;
     }
     Ok(KeyClaim::New)
 }
 
-fn record(conn: &rusqlite::Connection, finished: &Finished) -> Result<(), StoreError> {
-    sql::finish(conn, &finished.record, &finished.outcome, finished.status, finished.now)?;
-    match &finished.follow_up {
-        FollowUp::Retry { next, not_before } => sql::insert_scheduled(conn, next, *not_before),
-        FollowUp::Complete(None) => Ok(()),
-        FollowUp::Complete(Some(completion)) => enqueue(conn, completion, finished.now),
+fn record(conn: &rusqlite::Connection, packed: &PackedFinished) -> Result<(), StoreError> {
+    let finished = &packed.finished;
+    sql::finish(conn, &finished.record, &finished.outcome, &packed.columns, finished.status, finished.now)?;
+    match (&finished.follow_up, &packed.next_input) {
+        (FollowUp::Retry { next, not_before }, Some(input)) => sql::insert_scheduled(conn, next, input, *not_before),
+        (FollowUp::Retry { .. }, None) => Err(StoreError::Corrupt("a retry without its packed input".to_owned())),
+        (FollowUp::Complete(None), _) => Ok(()),
+        (FollowUp::Complete(Some(completion)), _) => enqueue(conn, completion, finished.now),
     }
 }
 
@@ -216,19 +254,28 @@ fn enqueue(conn: &rusqlite::Connection, completion: &Completion, now: i64) -> Re
 #[async_trait]
 impl ExecutionRepo for Store {
     async fn accept(&self, acceptance: Acceptance) -> Result<KeyClaim, StoreError> {
-        self.write(move |conn| accept(conn, &acceptance)).await
+        let inputs = pack_inputs(&acceptance.records);
+        self.write(move |conn| accept(conn, &acceptance, &inputs)).await
     }
 
     async fn insert_pending(&self, records: Vec<NewExecution>, status: ExecutionStatus) -> Result<(), StoreError> {
-        self.write(move |conn| records.iter().try_for_each(|record| sql::insert_pending(conn, record, status))).await
+        let inputs = pack_inputs(&records);
+        self.write(move |conn| {
+            records.iter().zip(&inputs).try_for_each(|(record, input)| sql::insert_pending(conn, record, input, status))
+        })
+        .await
     }
 
     async fn record(&self, finished: Finished) -> Result<(), StoreError> {
-        self.write(move |conn| record(conn, &finished)).await
+        let packed = PackedFinished::new(finished)?;
+        self.write(move |conn| record(conn, &packed)).await
     }
 
     async fn record_detached(&self, finished: Finished) {
-        self.write_detached("execution record", move |conn| record(conn, &finished)).await;
+        match PackedFinished::new(finished) {
+            Ok(packed) => self.write_detached("execution record", move |conn| record(conn, &packed)).await,
+            Err(e) => tracing::error!(error = %e, "an execution record could not be encoded; it is lost"),
+        }
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
