@@ -20,6 +20,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "cache notifications", sql: include_str!("migrations/v002_cache_notify.sql") },
     Migration { version: 3, name: "creation order", sql: include_str!("migrations/v003_creation_order.sql") },
     Migration { version: 4, name: "dashboard", sql: include_str!("migrations/v004_dashboard.sql") },
+    Migration { version: 5, name: "ascending indexes", sql: include_str!("migrations/v005_ascending_indexes.sql") },
 ];
 
 /// The newest schema version this binary knows.

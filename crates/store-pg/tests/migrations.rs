@@ -47,6 +47,14 @@ async fn a_fresh_database_gets_every_table_and_a_second_start_changes_nothing() 
     ] {
         assert!(tables.iter().any(|t| t == table), "{table} missing from {tables:?}");
     }
+    let descending: Vec<String> = client
+        .query("SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public' AND indexdef LIKE '%DESC%'", &[])
+        .await
+        .expect("indexes")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(descending.is_empty(), "new rows land in a DESC index's leftmost, half-filled leaf: {descending:?}");
     let ledger = "SELECT count(*), max(applied_at) FROM schema_migrations";
     let before = client.query_one(ledger, &[]).await.expect("ledger");
     drop(store);
