@@ -176,3 +176,36 @@ async fn uploads_past_the_admission_limit_are_a_503_before_their_body_is_read() 
     let uploaded = server.upload(&key, &block, "noop").await;
     assert_eq!(uploaded["version"], 1, "{uploaded}");
 }
+
+/// A client that hangs up mid-run drops its request's future (hyper cancels it), and must not
+/// take the run with it: the run goes on in a task of its own and is recorded. (#20 tried
+/// polling sync runs in the request's task; this test is what such a change must keep.)
+#[tokio::test]
+async fn a_sync_run_whose_client_hangs_up_still_finishes_and_is_recorded() {
+    let (_dir, server) = start().await;
+    let key = server.key();
+    let burner = server.block(key, "fuel-burner", json!({ "timeoutMs": 10000 })).await;
+    let body = json!({ "data": { "iterations": 1_000_000_000u64 } }).to_string();
+    let request = format!(
+        "POST /v2/webhook/blocks/{burner}/execute HTTP/1.1\r\nHost: wasmhook\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(addr(&server)).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("request");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(stream);
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = server.get(&format!("/v1/executions?block={burner}"), key).await;
+        let first = listed.body.as_array().and_then(|runs| runs.first().cloned());
+        if let Some(run) = first.filter(|run| run["status"] != "running") {
+            assert_eq!(run["status"], "succeeded", "{run}");
+            assert!(run["durationUs"].as_u64().unwrap_or(0) > 300_000, "it was still running at the hang-up: {run}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run of a client that hung up was never recorded: {}", listed.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
