@@ -158,37 +158,50 @@ pub fn delivery_key(execution: &Execution, attempts: &[Execution]) -> Option<Str
 }
 
 /// The records' inputs, packed on the caller's thread. A doc's datasets share their delivery's
-/// input: it is compressed once.
+/// input: a run of equal inputs is compressed once.
 fn pack_inputs(records: &[NewExecution]) -> Vec<Packed> {
     let mut packed: Vec<Packed> = Vec::with_capacity(records.len());
     for (i, record) in records.iter().enumerate() {
-        let same = i > 0 && records[i - 1].input == record.input;
-        packed.push(match (same, packed.last()) {
-            (true, Some(previous)) => previous.clone(),
+        let next = match packed.last() {
+            Some(previous) if records[i - 1].input == record.input => previous.clone(),
             _ => Packed::new(&record.input),
-        });
+        };
+        packed.push(next);
     }
     packed
 }
 
-/// A finished attempt with its large columns (and its retry's input) packed.
+/// A finished attempt with its large columns packed, so the writer thread only writes.
 struct PackedFinished {
-    finished: Finished,
+    record: NewExecution,
+    outcome: Outcome,
+    status: ExecutionStatus,
+    now: i64,
     columns: FinishedColumns,
-    next_input: Option<Packed>,
+    follow_up: PackedFollowUp,
+}
+
+/// [`FollowUp`] with a retry's input packed beside it.
+enum PackedFollowUp {
+    Retry { next: NewExecution, not_before: i64, input: Packed },
+    Complete(Option<Completion>),
 }
 
 impl PackedFinished {
     fn new(finished: Finished) -> Result<Self, StoreError> {
-        let columns = FinishedColumns::of(&finished.record, &finished.outcome)?;
-        let next_input = match &finished.follow_up {
-            FollowUp::Retry { next, .. } => Some(match columns.input() {
-                Some(input) if next.input == finished.record.input => input.clone(),
-                _ => Packed::new(&next.input),
-            }),
-            FollowUp::Complete(_) => None,
+        let Finished { record, outcome, status, now, follow_up } = finished;
+        let columns = FinishedColumns::of(&record, &outcome)?;
+        let follow_up = match follow_up {
+            FollowUp::Retry { next, not_before } => {
+                let input = match columns.input() {
+                    Some(input) if next.input == record.input => input.clone(),
+                    _ => Packed::new(&next.input),
+                };
+                PackedFollowUp::Retry { next, not_before, input }
+            }
+            FollowUp::Complete(completion) => PackedFollowUp::Complete(completion),
         };
-        Ok(Self { finished, columns, next_input })
+        Ok(Self { record, outcome, status, now, columns, follow_up })
     }
 }
 
@@ -218,13 +231,11 @@ fn accept(conn: &rusqlite::Connection, acceptance: &Acceptance, inputs: &[Packed
 }
 
 fn record(conn: &rusqlite::Connection, packed: &PackedFinished) -> Result<(), StoreError> {
-    let finished = &packed.finished;
-    sql::finish(conn, &finished.record, &finished.outcome, &packed.columns, finished.status, finished.now)?;
-    match (&finished.follow_up, &packed.next_input) {
-        (FollowUp::Retry { next, not_before }, Some(input)) => sql::insert_scheduled(conn, next, input, *not_before),
-        (FollowUp::Retry { .. }, None) => Err(StoreError::Corrupt("a retry without its packed input".to_owned())),
-        (FollowUp::Complete(None), _) => Ok(()),
-        (FollowUp::Complete(Some(completion)), _) => enqueue(conn, completion, finished.now),
+    sql::finish(conn, &packed.record, &packed.outcome, &packed.columns, packed.status, packed.now)?;
+    match &packed.follow_up {
+        PackedFollowUp::Retry { next, not_before, input } => sql::insert_scheduled(conn, next, input, *not_before),
+        PackedFollowUp::Complete(None) => Ok(()),
+        PackedFollowUp::Complete(Some(completion)) => enqueue(conn, completion, packed.now),
     }
 }
 
