@@ -181,9 +181,9 @@ struct PackedFinished {
     follow_up: PackedFollowUp,
 }
 
-/// [`FollowUp`] with a retry's input packed beside it.
+/// [`FollowUp`] with a retry's input packed beside it (boxed: a retry is the rare case).
 enum PackedFollowUp {
-    Retry { next: NewExecution, not_before: i64, input: Packed },
+    Retry { next: Box<NewExecution>, not_before: i64, input: Packed },
     Complete(Option<Completion>),
 }
 
@@ -197,7 +197,7 @@ impl PackedFinished {
                     Some(input) if next.input == record.input => input.clone(),
                     _ => Packed::new(&next.input),
                 };
-                PackedFollowUp::Retry { next, not_before, input }
+                PackedFollowUp::Retry { next: Box::new(next), not_before, input }
             }
             FollowUp::Complete(completion) => PackedFollowUp::Complete(completion),
         };
