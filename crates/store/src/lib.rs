@@ -124,6 +124,8 @@ struct WriterHandle {
     /// Where the writer reports each group commit (see [`Store::commit_reports`]).
     commits: commits::CommitReports,
     checkpoints: Arc<checkpoint::Stop>,
+    /// Ends the catch-up thread with the last handle.
+    catch_up: Arc<checkpoint::CatchUp>,
     /// Detached writes not yet committed, at most [`MAX_DETACHED`].
     detached: Arc<tokio::sync::Semaphore>,
 }
@@ -137,6 +139,7 @@ impl Drop for WriterHandle {
     fn drop(&mut self) {
         self.queue.close();
         self.checkpoints.stop();
+        self.catch_up.stop();
     }
 }
 
@@ -171,7 +174,17 @@ impl Store {
         }
         let mut conn = open_connection(path, false)?;
         schema::migrate(&mut conn)?;
-        let restart = checkpoint::RestartGuard::new(path, checkpoint::RESTART_WAL_BYTES);
+        let checkpoints = Arc::new(checkpoint::Stop::default());
+        let background = checkpoint::start(path, Arc::clone(&checkpoints))?;
+        let catch_up = Arc::new(checkpoint::CatchUp::default());
+        checkpoint::start_catch_up(path, Arc::clone(&catch_up))?;
+        let restart = checkpoint::RestartGuard::new(
+            path,
+            checkpoint::WAL_SIZE_LIMIT.unsigned_abs(),
+            checkpoint::RESTART_WAL_BYTES,
+            Arc::clone(&catch_up),
+            Some(background),
+        );
         let queue = Arc::new(Queue::default());
         let jobs = Arc::clone(&queue);
         let commits = commits::CommitReports::default();
@@ -180,13 +193,12 @@ impl Store {
             .name("wasmhook-store-writer".into())
             .spawn(move || writer::writer_loop(conn, jobs, linger, restart, &reports))
             .map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
-        let checkpoints = Arc::new(checkpoint::Stop::default());
-        checkpoint::start(path, Arc::clone(&checkpoints))?;
         Ok(Self {
             writer: Arc::new(WriterHandle {
                 queue,
                 commits,
                 checkpoints,
+                catch_up,
                 detached: Arc::new(tokio::sync::Semaphore::new(MAX_DETACHED)),
             }),
             readers: Arc::new(Mutex::new(Vec::new())),
