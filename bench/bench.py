@@ -10,6 +10,8 @@ same way in every arm; each figure the median of REPEATS runs of DURATION second
   - p99 at 50, 80 and 95 % of wasmhook's max rate: a constant-rate load corrected for coordinated
     omission (`wrk2` when installed, else `oha -q RATE --latency-correction`; oha is installed
     with cargo when neither is there);
+  - the floor (bench/floor.py): axum plus one sandbox run per request and nothing else, at c1
+    and c32, and bare axum and the floor at v4's constant rates (is a tail wasmhook's?);
   - sandbox-only per-run p50/p99, fuel+epoch on vs off, 1 vs 2 threads (cargo bench);
   - restart -> first-run latency; idle RSS; RSS with 1,000 registered blocks.
   - a Python block: upload (validate + compile), first run after a restart, warm runs, RSS per
@@ -40,6 +42,7 @@ import threading
 import time
 import urllib.request
 
+from floor import floor_arms, print_floor
 from records import print_records, records_arms
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,7 +69,7 @@ def sh(*args, env=None, capture=False, cwd=ROOT):
 
 def build(skip_wasmtime, http=True):
     print("== building release binaries and modules", flush=True)
-    sh("cargo", "build", "--release", "--locked", "-p", "wasmhook", "-p", "axum-echo")
+    sh("cargo", "build", "--release", "--locked", "-p", "wasmhook", "-p", "axum-echo", "-p", "sandbox-floor")
     sh("cargo", "build", "--release", "--target", "wasm32-wasip2", "--manifest-path", "modules/Cargo.toml",
        "-p", "echo", "-p", "noop", "-p", "loop-forever", "-p", "memory-bomb", "-p", "log-flood",
        "-p", "fuel-burner")
@@ -756,6 +759,7 @@ def print_table(results):
     if on and off:
         print(f"  telemetry cost, 1 - on / off req/s (target <= 3 %): {(1 - on['rps'] / off['rps']) * 100:.1f} %")
     print_records(results)
+    print_floor(results)
     accept = results.get("trigger webhook async accept c32")
     if accept:
         print(f"  durable async accepts (target >= 20000/s): {accept['rps']:.0f}/s")
@@ -799,6 +803,10 @@ def main():
     results = {}
     with tempfile.TemporaryDirectory() as work:
         groups = [("http", lambda: http_arms(args, wasmtime, work, results)),
+                  ("http", lambda: floor_arms(args, work, results, server=Server, free_port=free_port,
+                                              wait_http=wait_http, release=RELEASE, modules=MODULES,
+                                              measure=measure, constant_rate=constant_rate,
+                                              lua_script=lua_script, payload=PAYLOAD)),
                   ("sandbox", lambda: sandbox_arms(args, results)),
                   ("restart", lambda: restart_and_memory(args, work, results)),
                   ("python", lambda: python_arms(args, work, results)),
