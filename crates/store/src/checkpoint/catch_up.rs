@@ -87,7 +87,7 @@ impl CatchUp {
 
 /// Starts the catch-up thread on its own connection to `path`, at the default priority.
 pub(crate) fn start(path: &Path, catch_up: Arc<CatchUp>) -> Result<(), StoreError> {
-    let conn: Connection = super::super::open_connection(path, false)?;
+    let conn: Connection = crate::open_connection(path, false)?;
     std::thread::Builder::new()
         .name("wasmhook-store-catch-up".into())
         .spawn(move || {
