@@ -812,7 +812,7 @@ def main():
                   ("python", lambda: python_arms(args, work, results)),
                   ("hostile", lambda: hostile_arms(args, work, results)),
                   ("records", lambda: records_arms(args, work, results, wasmhook=Wasmhook, call=call,
-                                                   modules=MODULES, wrk=wrk, lua_script=lua_script)),
+                                                   modules=MODULES, wrk=wrk, lua_script=lua_script, psql=psql)),
                   ("postgres", lambda: postgres_arms(args, work, results)),
                   ("telemetry", lambda: telemetry_arms(args, work, results))]
         for name, arms in groups:

@@ -1,4 +1,4 @@
-"""The records arm (#20 direction 4): how many bytes the SQLite store keeps per execution.
+"""The records arm (#20 direction 4): how many bytes each store keeps per execution.
 
 For each payload — the bench's padded 1 KiB JSON (compresses to almost nothing) and a 1 KiB
 GitHub-like push event with random hashes (compresses like real traffic) — a fresh data dir
@@ -7,6 +7,9 @@ block, once with one dataset and once with three. Then the server stops (SIGTERM
 drains), the WAL is checkpointed, and the database's used pages (`page_count - freelist_count`)
 are divided by the executions it holds. "content" is what one execution is about: its data as
 sent plus its output (the echo answers the data). Per-table bytes come from `dbstat`.
+
+With `PG_TEST_URL` set, the same four arms run on PostgreSQL, each on a database of its own:
+the growth of `pg_total_relation_size('executions')` (heap, TOAST and indexes) per execution.
 """
 
 import json
@@ -49,39 +52,70 @@ def _used_bytes(db):
     return used * page_size, count, objects
 
 
-def records_arms(args, work, results, *, wasmhook, call, modules, wrk, lua_script):
+def _pg_bytes(psql, url):
+    """(bytes of `executions` with its TOAST and indexes, executions, per-part bytes)."""
+    total, heap, toast, indexes, count = psql(url, (
+        "SELECT pg_total_relation_size('executions'), pg_relation_size('executions'), "
+        "coalesce(pg_total_relation_size(NULLIF(reltoastrelid, 0)), 0), pg_indexes_size('executions'), "
+        "(SELECT count(*) FROM executions) FROM pg_class WHERE oid = 'executions'::regclass")).split("|")
+    return int(total), int(count), {"heap": int(heap), "toast": int(toast), "indexes": int(indexes)}
+
+
+def _backends(admin):
+    """("sqlite", None) and, with a PostgreSQL server, ("postgres", admin URL)."""
+    yield "sqlite", None
+    if admin:
+        yield "postgres", admin
+    else:
+        print('   (PostgreSQL records skipped: set PG_TEST_URL)', flush=True)
+
+
+def records_arms(args, work, results, *, wasmhook, call, modules, wrk, lua_script, psql):
     """Measures stored bytes per execution; adds `records: …` entries to `results`."""
     echo_wasm = open(os.path.join(modules, "echo.wasm"), "rb").read()
-    print("== records: stored bytes per execution (SQLite, v4 sync c32)", flush=True)
-    for label, payload in (("padded", json.dumps({"event": "order.created", "pad": "x" * 984})),
-                           ("realistic", REALISTIC)):
-        for datasets in (1, 3):
-            data_dir = os.path.join(work, f"records-{label}-{datasets}")
-            server = wasmhook(data_dir, env={"WASMHOOK_WORKERS": "1"})
-            key = server.key
-            block = server.block(key, echo_wasm)
-            doc = call("POST", f"{server.base}/v1/docs", key,
-                       {"name": "records", "datasets": [{"key": f"d{i}", "block": block} for i in range(datasets)]})
-            body = json.dumps({"data": json.loads(payload)})
-            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
-            url = f"{server.base}/v4/webhook/docs/{doc['id']}/execute"
-            first = call("POST", url, key, json.loads(body))
-            execution = call("GET", f"{server.base}/v1/executions/{first['data']['results'][0]['executionId']}", key)
-            content = len(payload) + len(json.dumps(execution["output"], separators=(",", ":")))
-            baseline, _, _ = _used_bytes(os.path.join(data_dir, "wasmhook.sqlite3"))
-            lua = lua_script(os.path.join(work, f"records-{label}.lua"), headers, body)
-            rps, _, _ = wrk(url, 32, lua, args.duration)
-            server.proc.send_signal(signal.SIGTERM)
-            server.proc.wait()
-            used, count, objects = _used_bytes(os.path.join(data_dir, "wasmhook.sqlite3"))
-            per = (used - baseline) / max(count - 1, 1)
-            name = f"records: {label} payload, {datasets} dataset(s)"
-            results[name] = {"bytes_per_execution": per, "content_bytes": content, "ratio": per / content,
-                             "executions": count, "load_rps": rps,
-                             "objects": {k: v / max(count, 1) for k, v in list(objects.items())[:6]}}
-            top = ", ".join(f"{k} {v / max(count, 1):.0f}" for k, v in list(objects.items())[:5])
-            print(f"   {name:<44} {per:7.0f} B/execution for {content} B of content ({per / content:.2f}x),"
-                  f" {count} executions at {rps:.0f} req/s; per object: {top}", flush=True)
+    print("== records: stored bytes per execution (v4 sync c32)", flush=True)
+    for backend, admin in _backends(os.environ.get("PG_TEST_URL")):
+        for label, payload in (("padded", json.dumps({"event": "order.created", "pad": "x" * 984})),
+                               ("realistic", REALISTIC)):
+            for datasets in (1, 3):
+                data_dir = os.path.join(work, f"records-{backend}-{label}-{datasets}")
+                env = {"WASMHOOK_WORKERS": "1"}
+                url = None
+                if admin:
+                    database = f"wasmhook_records_{os.getpid()}_{label}_{datasets}"
+                    psql(admin, f"DROP DATABASE IF EXISTS {database}")
+                    psql(admin, f"CREATE DATABASE {database}")
+                    url = admin.rsplit("/", 1)[0] + "/" + database
+                    env.update(WASMHOOK_DATABASE_URL=url, WASMHOOK_MASTER_KEY="07" * 32)
+                measure = (lambda: _pg_bytes(psql, url)) if url else (
+                    lambda: _used_bytes(os.path.join(data_dir, "wasmhook.sqlite3")))
+                server = wasmhook(data_dir, env=env)
+                key = server.key
+                block = server.block(key, echo_wasm)
+                doc = call("POST", f"{server.base}/v1/docs", key,
+                           {"name": "records", "datasets": [{"key": f"d{i}", "block": block} for i in range(datasets)]})
+                body = json.dumps({"data": json.loads(payload)})
+                headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+                endpoint = f"{server.base}/v4/webhook/docs/{doc['id']}/execute"
+                first = call("POST", endpoint, key, json.loads(body))
+                execution = call("GET", f"{server.base}/v1/executions/{first['data']['results'][0]['executionId']}", key)
+                content = len(payload) + len(json.dumps(execution["output"], separators=(",", ":")))
+                baseline, _, _ = measure()
+                lua = lua_script(os.path.join(work, f"records-{label}.lua"), headers, body)
+                rps, _, _ = wrk(endpoint, 32, lua, args.duration)
+                server.proc.send_signal(signal.SIGTERM)
+                server.proc.wait()
+                used, count, objects = measure()
+                if admin:
+                    psql(admin, f"DROP DATABASE {database} WITH (FORCE)")
+                per = (used - baseline) / max(count - 1, 1)
+                name = f"records: {backend}, {label} payload, {datasets} dataset(s)"
+                results[name] = {"bytes_per_execution": per, "content_bytes": content, "ratio": per / content,
+                                  "executions": count, "load_rps": rps,
+                                  "objects": {k: v / max(count, 1) for k, v in list(objects.items())[:6]}}
+                top = ", ".join(f"{k} {v / max(count, 1):.0f}" for k, v in list(objects.items())[:5])
+                print(f"   {name:<54} {per:7.0f} B/execution for {content} B of content ({per / content:.2f}x),"
+                      f" {count} executions at {rps:.0f} req/s; per object: {top}", flush=True)
 
 
 def print_records(results):

@@ -105,6 +105,8 @@ async fn an_env_secret_reaches_the_guest_and_nowhere_else() {
 
     server.stop().await;
     let stored = rows::stored_bytes(dir.path());
+    // The search sees into the stored output and logs (packed when long): their redacted form is there.
+    assert!(contains(&stored, "[secret:slack]"), "the stored output and logs are searched");
     assert!(!contains(&stored, SLACK_TOKEN), "the secret is in the database in plain text");
 }
 

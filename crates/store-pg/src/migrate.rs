@@ -21,6 +21,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "creation order", sql: include_str!("migrations/v003_creation_order.sql") },
     Migration { version: 4, name: "dashboard", sql: include_str!("migrations/v004_dashboard.sql") },
     Migration { version: 5, name: "ascending indexes", sql: include_str!("migrations/v005_ascending_indexes.sql") },
+    Migration { version: 6, name: "packed columns", sql: include_str!("migrations/v006_packed_columns.sql") },
 ];
 
 /// The newest schema version this binary knows.

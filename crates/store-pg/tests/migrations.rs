@@ -6,6 +6,9 @@ mod support;
 
 use futures::future::join_all;
 use support::{TestDb, connect, sealer};
+use uuid::Uuid;
+use wasmhook_domain::ids::{ExecutionId, TeamId};
+use wasmhook_store::repo::ExecutionRepo;
 use wasmhook_store_pg::{KNOWN_VERSION, PgError, PgStore};
 
 #[tokio::test]
@@ -83,6 +86,53 @@ async fn four_nodes_starting_at_once_migrate_once() {
     let rows: i64 = client.query_one("SELECT count(*) FROM schema_migrations", &[]).await.expect("ledger").get(0);
     assert_eq!(rows, KNOWN_VERSION);
     drop((starts, client));
+    db.drop_now().await;
+}
+
+/// The schema as version 5 left it, where an execution's large columns were `text`.
+const UP_TO_VERSION_5: [&str; 5] = [
+    include_str!("../src/migrations/v001_schema.sql"),
+    include_str!("../src/migrations/v002_cache_notify.sql"),
+    include_str!("../src/migrations/v003_creation_order.sql"),
+    include_str!("../src/migrations/v004_dashboard.sql"),
+    include_str!("../src/migrations/v005_ascending_indexes.sql"),
+];
+
+/// Version 6 turns the text columns into packed `bytea`: a record written before it (JSON
+/// text, non-ASCII included) reads back the same after the upgrade.
+#[tokio::test]
+async fn records_written_as_text_before_version_6_read_back_the_same() {
+    let Some(db) = TestDb::create().await else { return };
+    let client = connect(&db.url()).await;
+    client
+        .batch_execute("CREATE TABLE schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)")
+        .await
+        .expect("ledger");
+    for (version, sql) in (1_i64..).zip(UP_TO_VERSION_5) {
+        client.batch_execute(sql).await.expect("an old version");
+        client.execute("INSERT INTO schema_migrations VALUES ($1, 'old', 0)", &[&version]).await.expect("ledger row");
+    }
+    let (team, id) = (Uuid::new_v4(), Uuid::new_v4());
+    let output = format!(r#"{{"note":"Größe","pad":"{}"}}"#, "x".repeat(900));
+    let logs = r#"[{"stream":"stdout","level":"info","message":"héllo"}]"#;
+    let input = r#"{"data":{"n":1},"env":{}}"#;
+    client
+        .execute(
+            "INSERT INTO executions (id, team_id, block_id, block_version, trigger, status, output, logs, input, created_at)
+             VALUES ($1, $2, $3, 1, 'v2', 'succeeded', $4, $5, $6, 1)",
+            &[&id, &team, &Uuid::new_v4(), &output, &logs, &input],
+        )
+        .await
+        .expect("an old record");
+
+    let store = PgStore::connect(&db.url(), 1, sealer()).await.expect("upgrade");
+    assert_eq!(store.schema_version().await.expect("version"), KNOWN_VERSION);
+    let shown = store.get(TeamId::from(team), ExecutionId::from(id)).await.expect("the old record");
+    assert_eq!(shown.output.as_ref().map(|o| o.get()), Some(output.as_str()));
+    assert_eq!(shown.input.as_ref().map(|i| i.get()), Some(input));
+    assert_eq!(shown.logs.len(), 1);
+    assert_eq!(shown.logs[0].message, "héllo");
+    drop((store, client));
     db.drop_now().await;
 }
 

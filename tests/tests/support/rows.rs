@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use wasmhook_store::executions::packed::unpack;
+
 /// One row, each column as text (`None`: NULL).
 pub type Row = Vec<Option<String>>;
 
@@ -23,19 +25,42 @@ pub fn on_postgres_backend(data_dir: &Path) -> bool {
     data_dir.join("postgres-url").exists()
 }
 
-/// The SQL expression reading `path` inside the JSON text in `column`, in the server's
-/// backend's dialect (SQLite's `json_extract`, PostgreSQL's `#>>`).
+/// The SQL expression reading `path` inside the JSON text in `column` (a packed execution
+/// column holding text: under 512 bytes), in the server's backend's dialect (SQLite's
+/// `json_extract`, PostgreSQL's `#>>` on the `bytea`'s UTF-8).
 pub fn json_field(data_dir: &Path, column: &str, path: &[&str]) -> String {
     if on_postgres_backend(data_dir) {
-        format!("({column}::json #>> '{{{}}}')", path.join(","))
+        format!("(convert_from({column}, 'UTF8')::json #>> '{{{}}}')", path.join(","))
     } else {
         format!("json_extract({column}, '$.{}')", path.join("."))
     }
 }
 
+/// The executions' packed columns (`wasmhook_store::executions::packed`), unpacked: what a
+/// zstd frame holds is not in the files' or rows' bytes as written.
+fn unpacked_columns(data_dir: &Path) -> Vec<u8> {
+    let hex = |column: &str| {
+        if on_postgres_backend(data_dir) { format!("encode({column}, 'hex')") } else { format!("hex({column})") }
+    };
+    let sql = format!("SELECT {} FROM executions", ["output", "logs", "input", "outbound"].map(hex).join(", "));
+    let mut text = Vec::new();
+    for value in query(data_dir, &sql, &[]).into_iter().flatten().flatten() {
+        let bytes = hex::decode(value.to_ascii_lowercase()).expect("hex");
+        text.extend(unpack(&bytes).expect("a packed column").into_bytes());
+    }
+    text
+}
+
 /// Everything the server's database holds, as bytes to search for what must not be there:
-/// the SQLite files (with their WAL), or every row of every PostgreSQL table as text.
+/// the SQLite files (with their WAL), or every row of every PostgreSQL table as text; and the
+/// executions' packed columns unpacked.
 pub fn stored_bytes(data_dir: &Path) -> Vec<u8> {
+    let mut bytes = raw_bytes(data_dir);
+    bytes.extend(unpacked_columns(data_dir));
+    bytes
+}
+
+fn raw_bytes(data_dir: &Path) -> Vec<u8> {
     if on_postgres_backend(data_dir) {
         let tables = query(
             data_dir,

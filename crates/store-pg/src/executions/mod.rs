@@ -17,9 +17,10 @@ use uuid::Uuid;
 use wasmhook_domain::ids::{ExecutionId, TeamId};
 use wasmhook_store::callbacks::Message;
 use wasmhook_store::deliveries::{KeyClaim, KeyUse};
+use wasmhook_store::executions::packed::{Packed, pack_inputs};
 use wasmhook_store::executions::stats::{ExecutionStats, StatsWindow};
 use wasmhook_store::executions::{
-    Claimed, DeliverySummary, Execution, ExecutionFilter, ExecutionStatus, NewExecution, Promoted,
+    Claimed, DeliverySummary, Execution, ExecutionFilter, ExecutionStatus, FinishedColumns, NewExecution, Promoted,
 };
 use wasmhook_store::repo::{Acceptance, Completion, ExecutionRepo, Finished, FollowUp, delivery_key};
 use wasmhook_store::{MAX_DETACHED, StoreError, now_ms};
@@ -58,17 +59,20 @@ async fn accept(c: &impl GenericClient, acceptance: &Acceptance, lease: Lease) -
         // On failure the transaction (and the key claim above) rolls back.
         webhooks::take_arm(c, webhook, acceptance.now).await?;
     }
-    for record in &acceptance.records {
-        writes::insert_unfinished(c, record, acceptance.status, None, lease).await?;
+    let inputs = pack_inputs(&acceptance.records);
+    for (record, input) in acceptance.records.iter().zip(&inputs) {
+        writes::insert_unfinished(c, record, input, acceptance.status, None, lease).await?;
     }
     Ok(KeyClaim::New)
 }
 
 async fn record(c: &impl GenericClient, finished: &Finished, lease: Lease) -> Result<(), StoreError> {
-    writes::finish(c, &finished.record, &finished.outcome, finished.status, finished.now, lease).await?;
+    let columns = FinishedColumns::of(&finished.record, &finished.outcome)?;
+    writes::finish(c, &finished.record, &finished.outcome, &columns, finished.status, finished.now, lease).await?;
     match &finished.follow_up {
         FollowUp::Retry { next, not_before } => {
-            writes::insert_unfinished(c, next, ExecutionStatus::Scheduled, Some(*not_before), lease).await
+            let input = columns.retry_input(&finished.record, next);
+            writes::insert_unfinished(c, next, &input, ExecutionStatus::Scheduled, Some(*not_before), lease).await
         }
         FollowUp::Complete(None) => Ok(()),
         FollowUp::Complete(Some(completion)) => enqueue(c, completion, finished.now).await,
@@ -128,8 +132,9 @@ impl ExecutionRepo for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
         let started = Instant::now();
-        for record in &records {
-            writes::insert_unfinished(&tx, record, status, None, self.lease).await?;
+        let inputs: Vec<Packed> = pack_inputs(&records);
+        for (record, input) in records.iter().zip(&inputs) {
+            writes::insert_unfinished(&tx, record, input, status, None, self.lease).await?;
         }
         tx.commit().await.map_err(commit)?;
         self.commits.report(records.len(), started.elapsed());

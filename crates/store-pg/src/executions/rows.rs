@@ -8,6 +8,7 @@ use wasmhook_store::StoreError;
 use wasmhook_store::executions::stats::{self, ExecutionStats, StatsWindow};
 use wasmhook_store::executions::{Execution, ExecutionFilter, ExecutionRow, blank_execution};
 
+use super::writes::unpack;
 use crate::pg::{self, RowExt};
 
 /// The read model's columns, in the order [`row_from`] reads them.
@@ -24,8 +25,14 @@ fn small(row: &Row, idx: usize) -> Result<u32, StoreError> {
     Ok(u32::try_from(row.at::<i64>(idx)?).unwrap_or(u32::MAX))
 }
 
-/// One row of [`COLUMNS`], still to decode (the decoding is the SQLite store's).
-pub(crate) fn row_from(row: &Row) -> Result<ExecutionRow, StoreError> {
+/// A packed `bytea` column as text; `None` for NULL.
+fn text(row: &Row, idx: usize) -> Result<Option<String>, StoreError> {
+    row.at::<Option<&[u8]>>(idx)?.map(unpack).transpose()
+}
+
+/// One row of [`COLUMNS`], still to decode (the decoding is the SQLite store's); `full` also
+/// unpacks logs, input and outbound calls (one execution, not a listing).
+pub(crate) fn row_from(row: &Row, full: bool) -> Result<ExecutionRow, StoreError> {
     let mut execution = blank_execution(row.at(0)?, row.at(1)?, row.at(2)?);
     execution.block_version = row.at(3)?;
     execution.doc_id = row.at(4)?;
@@ -55,10 +62,10 @@ pub(crate) fn row_from(row: &Row) -> Result<ExecutionRow, StoreError> {
         trigger: row.at(6)?,
         status: row.at(7)?,
         error,
-        output: row.at(11)?,
-        logs: row.at(12)?,
-        input: row.at(17)?,
-        outbound: row.at(25)?,
+        output: text(row, 11)?,
+        logs: if full { text(row, 12)?.unwrap_or_default() } else { String::new() },
+        input: if full { text(row, 17)? } else { None },
+        outbound: if full { text(row, 25)? } else { None },
     })
 }
 
@@ -70,7 +77,7 @@ pub(crate) async fn execution(
 ) -> Result<Execution, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM executions WHERE id = $1 AND team_id = $2");
     let row = pg::query_opt(c, &sql, &[&id, &team_id]).await?.ok_or(StoreError::NotFound("execution"))?;
-    row_from(&row)?.decode(true)
+    row_from(&row, true)?.decode(true)
 }
 
 /// A filter's `AND …` clauses over executions aliased `e`, with their parameters numbered
@@ -151,7 +158,7 @@ pub(crate) async fn list(
     );
     let limit = i64::from(filter.limit);
     let rows = pg::query(c, &sql, &clauses.bind(&[&team_id], &[&limit])).await?;
-    rows.iter().map(|row| row_from(row)?.decode(false)).collect()
+    rows.iter().map(|row| row_from(row, false)?.decode(false)).collect()
 }
 
 /// Every attempt of the delivery `id` belongs to, in order, without logs and input.
@@ -171,7 +178,7 @@ pub(crate) async fn attempts_of(
     let sql =
         format!("SELECT {COLUMNS} FROM executions WHERE team_id = $2 AND (id = $1 OR retry_of = $1) ORDER BY attempt");
     let rows = pg::query(c, &sql, &[&first, &team_id]).await?;
-    rows.iter().map(|row| row_from(row)?.decode(false)).collect()
+    rows.iter().map(|row| row_from(row, false)?.decode(false)).collect()
 }
 
 /// The latest attempt of the delivery whose first attempt is `id` (itself without retries).

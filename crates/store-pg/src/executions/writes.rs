@@ -6,18 +6,22 @@ use tokio_postgres::Row;
 use wasmhook_domain::ids::{ExecutionId, TeamId};
 use wasmhook_domain::{FailureKind, Outcome};
 use wasmhook_store::StoreError;
-use wasmhook_store::executions::{Claimed, ExecutionSpec, ExecutionStatus, NewExecution, Promoted, kind_str};
+use wasmhook_store::executions::packed::{self, Packed};
+use wasmhook_store::executions::{
+    Claimed, ExecutionSpec, ExecutionStatus, FinishedColumns, NewExecution, Promoted, kind_str,
+};
 
 use super::leases::Lease;
 use crate::pg::{self, RowExt};
 
-/// Inserts an unfinished execution (`queued`, `running` or `scheduled`) with its input, so
-/// that it survives a crash. Nothing happens when the id exists (the run finished first). A
+/// Inserts an unfinished execution (`queued`, `running` or `scheduled`) with its `input`
+/// (packed `new.input`), so that it survives a crash. Nothing happens when the id exists (the run finished first). A
 /// queued or running one is held by this node's `lease`; a scheduled one by nobody until it is
 /// promoted.
 pub(crate) async fn insert_unfinished(
     c: &impl GenericClient,
     new: &NewExecution,
+    input: &Packed,
     status: ExecutionStatus,
     not_before: Option<i64>,
     lease: Lease,
@@ -42,7 +46,7 @@ pub(crate) async fn insert_unfinished(
             &spec.dataset_key,
             &spec.trigger.as_str(),
             &status.as_str(),
-            &new.input,
+            &input.as_bytes(),
             &spec.keep_input,
             &timeout_ms(spec),
             &spec.replay_of,
@@ -85,18 +89,12 @@ pub(crate) async fn finish(
     c: &impl GenericClient,
     new: &NewExecution,
     outcome: &Outcome,
+    columns: &FinishedColumns,
     status: ExecutionStatus,
     finished_at: i64,
     lease: Lease,
 ) -> Result<(), StoreError> {
     let failure = outcome.failure();
-    let logs = serde_json::to_string(&outcome.logs.lines).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    // NULL for the common run that sent nothing: no text to store or parse.
-    let outbound = if outcome.outbound.is_empty() {
-        None
-    } else {
-        Some(serde_json::to_string(&outcome.outbound).map_err(|e| StoreError::Corrupt(e.to_string()))?)
-    };
     let spec = &new.spec;
     let message = failure.map(|f| storable(&f.message));
     let code = failure.and_then(|f| f.code.as_deref()).map(storable);
@@ -107,7 +105,7 @@ pub(crate) async fn finish(
             peak_memory_bytes, input, created_at, finished_at, keep_input, timeout_ms, replay_of, started_at, attempts,
             webhook_id, outbound, attempt, retry_of, retry, replay_job)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-            CASE WHEN $21::boolean THEN $18::text END, $19, $20, $21, $22, $23, $19, 1, $24, $25, $26, $27, $28, $29)
+            CASE WHEN $21::boolean THEN $18::bytea END, $19, $20, $21, $22, $23, $19, 1, $24, $25, $26, $27, $28, $29)
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, error_kind = excluded.error_kind,
             error_message = excluded.error_message, error_code = excluded.error_code, output = excluded.output,
             logs = excluded.logs, logs_dropped_bytes = excluded.logs_dropped_bytes,
@@ -130,20 +128,20 @@ pub(crate) async fn finish(
             &failure.map(|f| kind_str(f.kind)),
             &message.as_deref(),
             &code.as_deref(),
-            &outcome.output(),
-            &logs,
+            &columns.output().map(Packed::as_bytes),
+            &columns.logs().as_bytes(),
             &big(outcome.logs.dropped_bytes),
             &big(outcome.fuel_consumed),
             &big(u64::try_from(outcome.duration.as_micros()).unwrap_or(u64::MAX)),
             &big(outcome.peak_memory_bytes),
-            &new.input,
+            &columns.input().map(Packed::as_bytes),
             &spec.created_at,
             &finished_at,
             &spec.keep_input,
             &timeout_ms(spec),
             &spec.replay_of,
             &spec.webhook_id,
-            &outbound,
+            &columns.outbound().map(Packed::as_bytes),
             &i64::from(spec.attempt),
             &spec.retry_of,
             &new.retry,
@@ -154,6 +152,11 @@ pub(crate) async fn finish(
     .await?
     .ok_or(StoreError::LeaseLost)?;
     Ok(())
+}
+
+/// Text from a packed `bytea` column (see `wasmhook_store::executions::packed`).
+pub(crate) fn unpack(bytes: &[u8]) -> Result<String, StoreError> {
+    packed::unpack(bytes).map_err(|e| StoreError::Corrupt(format!("execution column: {e}")))
 }
 
 fn claimed_from(id: ExecutionId, row: &Row) -> Result<Claimed, StoreError> {
@@ -177,7 +180,7 @@ fn claimed_from(id: ExecutionId, row: &Row) -> Result<Claimed, StoreError> {
             replay_job: row.at(15)?,
             idempotency_key: row.at(16)?,
         },
-        input: row.at(6)?,
+        input: row.at::<Option<&[u8]>>(6)?.map(unpack).transpose()?,
         retry: row.at(14)?,
     })
 }

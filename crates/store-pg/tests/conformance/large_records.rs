@@ -1,9 +1,11 @@
 //! Large inputs, outputs and logs read back exactly as written, whichever way a backend keeps
-//! them (SQLite compresses text above 512 bytes, PostgreSQL's TOAST above ≈ 2 KiB): through
-//! the queue (accept → claim), a record with a retry after it, one execution and a listing.
+//! them (both pack text of 512 bytes and more as zstd frames: SQLite in a `BLOB`, PostgreSQL
+//! in `bytea`): through the queue (accept → claim), a record with a retry after it, one
+//! execution and a listing.
 
 use wasmhook_domain::ids::BlockId;
 use wasmhook_domain::{LogLevel, LogLine, LogStream};
+use wasmhook_store::executions::packed::FRAME_MAGIC;
 use wasmhook_store::executions::{ExecutionFilter, NewExecution};
 use wasmhook_store::now_ms;
 use wasmhook_store::repo::{ExecutionRepo, FollowUp, TenancyRepo};
@@ -49,3 +51,33 @@ async fn large_records_read_back_verbatim<S: TenancyRepo + ExecutionRepo>(store:
     assert!(row.input.is_none() && row.logs.is_empty(), "a listing leaves input and logs out");
 }
 on_both!(large_records_read_back_verbatim);
+
+/// PostgreSQL keeps those large columns as zstd frames, each a fraction of its text (TOAST
+/// alone would keep a row under ≈ 2 KiB whole, and compress longer ones with pglz).
+#[tokio::test]
+async fn postgres_keeps_large_columns_as_zstd_frames() {
+    let Some((store, db)) = crate::support::postgres().await else { return };
+    large_records_read_back_verbatim(&store).await;
+    let client = crate::support::connect(&db.url()).await;
+    let rows = client
+        .query(
+            "SELECT substring(output for 4), octet_length(output), substring(logs for 4), octet_length(logs),
+                substring(input for 4), octet_length(input)
+             FROM executions WHERE output IS NOT NULL",
+            &[],
+        )
+        .await
+        .expect("the stored columns");
+    assert_eq!(rows.len(), 1);
+    // (column, where its head and length are, its text's length — for logs, the messages alone)
+    let columns =
+        [("output", 0, big_json("out", 300).len()), ("logs", 2, 50 * 200), ("input", 4, big_json("in", 200).len())];
+    for (column, at, text_len) in columns {
+        let (head, stored): (&[u8], i32) = (rows[0].get(at), rows[0].get(at + 1));
+        assert_eq!(head, FRAME_MAGIC, "{column} is a zstd frame");
+        let stored = usize::try_from(stored).expect("length");
+        assert!(stored * 4 < text_len, "{column}: {stored} bytes stored for ≈ {text_len} of text");
+    }
+    drop((store, client));
+    db.drop_now().await;
+}

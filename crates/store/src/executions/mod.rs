@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 mod attempts;
-mod packed;
+pub mod packed;
 mod row;
 mod spec;
 pub mod stats;
@@ -22,7 +22,7 @@ pub(crate) use packed::Packed;
 use packed::Unpacked;
 pub use row::{ExecutionRow, blank_execution};
 pub use spec::ExecutionSpec;
-pub(crate) use writes::FinishedColumns;
+pub use writes::FinishedColumns;
 pub use writes::Promoted;
 pub use writes::{Claimed, NewExecution, kind_str};
 pub(crate) use writes::{claim, fail_unstarted, promote_due, purge, recover};

@@ -1,14 +1,16 @@
-//! An execution's large text — input, output, logs, outbound calls — as SQLite keeps it:
-//! text below [`THRESHOLD`] bytes as is, longer text as a zstd frame in a BLOB when that is
-//! smaller.
+//! An execution's large text — input, output, logs, outbound calls — as the stores keep it:
+//! text below [`THRESHOLD`] bytes as is, longer text as a zstd frame when that is smaller.
 //!
 //! Why: a record of a 1 KiB webhook (input + output ≈ 2.3 KiB of JSON) filled one 4 KiB page
 //! on its own — the next row did not fit beside it — so SQLite stored 4.4 KiB per execution
 //! (`bench/run --only records`). Compressed, several rows share a page. SQLite has no column
-//! compression of its own (PostgreSQL's TOAST compresses such values itself, so its store does
-//! not use this). The columns keep their `TEXT` declaration: a BLOB in a `TEXT` column stays a
-//! BLOB, so rows written before (text) read as they always did and no migration rewrites them.
-//! Packing runs on the caller's thread, before the write is queued: the writer thread
+//! compression of its own; PostgreSQL's TOAST compresses only rows over ≈ 2 KiB (a lower
+//! `toast_tuple_target` does not start it on shorter ones, measured on PostgreSQL 15) and with
+//! `pglz`, which left a GitHub-like 1.2 KiB body at 0.67 of its size where zstd leaves 0.44.
+//! So both stores pack: SQLite keeps `TEXT` or a `BLOB` in the same column (rows written
+//! before, as text, read as they always did); PostgreSQL keeps `bytea` and tells a frame from
+//! text by [`FRAME_MAGIC`].
+//! Packing runs on the caller's thread, before the write is queued: SQLite's writer thread
 //! serializes every commit and must not pay for it.
 
 use std::cell::RefCell;
@@ -16,9 +18,16 @@ use std::cell::RefCell;
 use rusqlite::ToSql;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 
+use super::NewExecution;
+
 /// Text shorter than this is stored as it is: compressing it saves a few bytes at best, and
 /// the common small output or empty log stays readable with the `sqlite3` shell.
-pub(crate) const THRESHOLD: usize = 512;
+pub const THRESHOLD: usize = 512;
+
+/// The first four bytes of every zstd frame. Valid UTF-8 never starts with them (`0xB5` is a
+/// continuation byte, which cannot follow the ASCII `(`), so stored bytes that start with them
+/// are a frame and anything else is text.
+pub const FRAME_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
 /// zstd's default level: on JSON of 1–4 KiB it compresses within a few percent of level 9 at
 /// ≈ 4× its speed (the measured cost is in the README's Benchmarks).
@@ -36,9 +45,26 @@ thread_local! {
     static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
+/// Why stored bytes could not be read back as text (corruption or a bug).
+#[derive(Debug, thiserror::Error)]
+pub enum UnpackError {
+    /// A frame's header claims more than [`MAX_UNPACKED`] bytes: not allocated for.
+    #[error("a stored frame declares {0} bytes")]
+    TooLarge(u64),
+    /// Bytes that should be a frame do not carry one with its content size.
+    #[error("a stored value is not a zstd frame with its size")]
+    NotAFrame,
+    /// zstd refused the frame.
+    #[error("a stored frame does not decompress")]
+    Decompress(#[source] std::io::Error),
+    /// The text (stored or decompressed) is not UTF-8.
+    #[error("a stored text is not UTF-8")]
+    NotUtf8(#[source] std::string::FromUtf8Error),
+}
+
 /// Text ready to bind: as it is, or compressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Packed {
+pub enum Packed {
     /// Stored as `TEXT`.
     Text(String),
     /// A zstd frame (with its content size) stored as a `BLOB`.
@@ -48,7 +74,7 @@ pub(crate) enum Packed {
 impl Packed {
     /// Packs `text`: compressed when it is at least [`THRESHOLD`] long and the frame is smaller
     /// (even base64 of random bytes saves a fifth; only what is already compressed stays text).
-    pub(crate) fn new(text: &str) -> Self {
+    pub fn new(text: &str) -> Self {
         if text.len() < THRESHOLD {
             return Self::Text(text.to_owned());
         }
@@ -57,6 +83,38 @@ impl Packed {
             _ => Self::Text(text.to_owned()),
         }
     }
+
+    /// The bytes to store: the text's UTF-8, or the frame ([`unpack`] tells them apart).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Text(text) => text.as_bytes(),
+            Self::Zstd(frame) => frame,
+        }
+    }
+}
+
+/// Text from stored bytes of either kind: a frame (starts with [`FRAME_MAGIC`]) decompressed,
+/// anything else read as UTF-8. For a backend with one byte type for both (`bytea`).
+pub fn unpack(bytes: &[u8]) -> Result<String, UnpackError> {
+    if bytes.starts_with(&FRAME_MAGIC) {
+        decompress(bytes)
+    } else {
+        String::from_utf8(bytes.to_vec()).map_err(UnpackError::NotUtf8)
+    }
+}
+
+/// The records' inputs, packed on the caller's thread. A doc's datasets share their delivery's
+/// input: a run of equal inputs is compressed once.
+pub fn pack_inputs(records: &[NewExecution]) -> Vec<Packed> {
+    let mut packed: Vec<Packed> = Vec::with_capacity(records.len());
+    for (i, record) in records.iter().enumerate() {
+        let next = match packed.last() {
+            Some(previous) if records[i - 1].input == record.input => previous.clone(),
+            _ => Packed::new(&record.input),
+        };
+        packed.push(next);
+    }
+    packed
 }
 
 fn compress(bytes: &[u8]) -> Option<Vec<u8>> {
@@ -85,25 +143,23 @@ pub(crate) struct Unpacked(pub(crate) Option<String>);
 
 impl FromSql for Unpacked {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        match value {
-            ValueRef::Null => Ok(Self(None)),
-            ValueRef::Text(text) => {
-                String::from_utf8(text.to_vec()).map(|text| Self(Some(text))).map_err(|e| FromSqlError::Other(e.into()))
-            }
-            ValueRef::Blob(frame) => decompress(frame).map(|text| Self(Some(text))),
-            ValueRef::Integer(_) | ValueRef::Real(_) => Err(FromSqlError::InvalidType),
-        }
+        let text = match value {
+            ValueRef::Null => return Ok(Self(None)),
+            ValueRef::Text(text) => String::from_utf8(text.to_vec()).map_err(UnpackError::NotUtf8),
+            ValueRef::Blob(frame) => decompress(frame),
+            ValueRef::Integer(_) | ValueRef::Real(_) => return Err(FromSqlError::InvalidType),
+        };
+        text.map(|text| Self(Some(text))).map_err(|e| FromSqlError::Other(e.into()))
     }
 }
 
-fn decompress(frame: &[u8]) -> FromSqlResult<String> {
-    let other = |message: String| FromSqlError::Other(message.into());
+fn decompress(frame: &[u8]) -> Result<String, UnpackError> {
     let size = match zstd::zstd_safe::get_frame_content_size(frame) {
         Ok(Some(size)) if size <= MAX_UNPACKED => size,
-        Ok(Some(size)) => return Err(other(format!("a stored frame declares {size} bytes"))),
-        Ok(None) | Err(_) => return Err(other("a stored BLOB is not a zstd frame with its size".to_owned())),
+        Ok(Some(size)) => return Err(UnpackError::TooLarge(size)),
+        Ok(None) | Err(_) => return Err(UnpackError::NotAFrame),
     };
-    let capacity = usize::try_from(size).map_err(|e| FromSqlError::Other(e.into()))?;
+    let capacity = usize::try_from(size).map_err(|_| UnpackError::TooLarge(size))?;
     let bytes = DECOMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
@@ -114,7 +170,7 @@ fn decompress(frame: &[u8]) -> FromSqlResult<String> {
             None => Err(std::io::Error::other("no zstd context")),
         }
     });
-    String::from_utf8(bytes.map_err(|e| FromSqlError::Other(e.into()))?).map_err(|e| FromSqlError::Other(e.into()))
+    String::from_utf8(bytes.map_err(UnpackError::Decompress)?).map_err(UnpackError::NotUtf8)
 }
 
 #[cfg(test)]
@@ -152,6 +208,18 @@ mod tests {
         assert_eq!(old.0.as_deref(), Some("plain text"));
         let null: Unpacked = conn.query_row("SELECT NULL", [], |row| row.get(0)).expect("null");
         assert_eq!(null.0, None);
+    }
+
+    #[test]
+    fn bytes_of_either_kind_unpack_to_the_text() {
+        let long = format!(r#"{{"items":[{}]}}"#, r#"{"sku":"A-1","qty":2},"#.repeat(40));
+        for text in [long.as_str(), "[]", "(short)"] {
+            let packed = Packed::new(text);
+            assert_eq!(unpack(packed.as_bytes()).expect("unpack"), text);
+        }
+        assert!(Packed::new(&long).as_bytes().starts_with(&FRAME_MAGIC));
+        assert!(matches!(unpack(&[0xff, 0xfe]), Err(UnpackError::NotUtf8(_))));
+        assert!(matches!(unpack(&FRAME_MAGIC), Err(UnpackError::NotAFrame)));
     }
 
     #[test]

@@ -33,9 +33,9 @@ pub struct Claimed {
 
 /// A finished run's large columns, serialized and packed before its write is queued (on the
 /// caller's thread, not the writer's): input (`None` unless kept), output, logs and outbound
-/// calls.
+/// calls. Both stores write these.
 #[derive(Debug)]
-pub(crate) struct FinishedColumns {
+pub struct FinishedColumns {
     input: Option<Packed>,
     output: Option<Packed>,
     logs: Packed,
@@ -44,7 +44,7 @@ pub(crate) struct FinishedColumns {
 
 impl FinishedColumns {
     /// Encodes what `outcome` produced for `new`.
-    pub(crate) fn of(new: &NewExecution, outcome: &Outcome) -> Result<Self, StoreError> {
+    pub fn of(new: &NewExecution, outcome: &Outcome) -> Result<Self, StoreError> {
         let logs = serde_json::to_string(&outcome.logs.lines).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         // NULL for the common run that sent nothing: no text to store or parse.
         let outbound = if outcome.outbound.is_empty() {
@@ -61,8 +61,32 @@ impl FinishedColumns {
     }
 
     /// The packed input, when kept (a retry of the same input reuses it).
-    pub(crate) fn input(&self) -> Option<&Packed> {
+    pub fn input(&self) -> Option<&Packed> {
         self.input.as_ref()
+    }
+
+    /// The packed input of `next`, a retry of `record` (whose columns these are): this run's
+    /// when it is the same and was kept, else packed anew.
+    pub fn retry_input(&self, record: &NewExecution, next: &NewExecution) -> Packed {
+        match &self.input {
+            Some(input) if next.input == record.input => input.clone(),
+            _ => Packed::new(&next.input),
+        }
+    }
+
+    /// The packed output of a successful run.
+    pub fn output(&self) -> Option<&Packed> {
+        self.output.as_ref()
+    }
+
+    /// The packed log lines (JSON).
+    pub fn logs(&self) -> &Packed {
+        &self.logs
+    }
+
+    /// The packed outbound calls (JSON); `None` when the run sent none.
+    pub fn outbound(&self) -> Option<&Packed> {
+        self.outbound.as_ref()
     }
 }
 

@@ -8,6 +8,7 @@ use wasmhook_domain::ids::{ExecutionId, TeamId, WebhookId};
 
 use crate::callbacks::{self, CallbackEvent, Message};
 use crate::deliveries::{self, KeyClaim, KeyUse};
+use crate::executions::packed::pack_inputs;
 use crate::executions::stats::{ExecutionStats, StatsWindow};
 use crate::executions::{
     self as sql, Claimed, DeliverySummary, Execution, ExecutionFilter, ExecutionStatus, FinishedColumns, NewExecution,
@@ -157,20 +158,6 @@ pub fn delivery_key(execution: &Execution, attempts: &[Execution]) -> Option<Str
     execution.idempotency_key.clone().or_else(|| attempts.first().and_then(|first| first.idempotency_key.clone()))
 }
 
-/// The records' inputs, packed on the caller's thread. A doc's datasets share their delivery's
-/// input: a run of equal inputs is compressed once.
-fn pack_inputs(records: &[NewExecution]) -> Vec<Packed> {
-    let mut packed: Vec<Packed> = Vec::with_capacity(records.len());
-    for (i, record) in records.iter().enumerate() {
-        let next = match packed.last() {
-            Some(previous) if records[i - 1].input == record.input => previous.clone(),
-            _ => Packed::new(&record.input),
-        };
-        packed.push(next);
-    }
-    packed
-}
-
 /// A finished attempt with its large columns packed, so the writer thread only writes.
 struct PackedFinished {
     record: NewExecution,
@@ -193,10 +180,7 @@ impl PackedFinished {
         let columns = FinishedColumns::of(&record, &outcome)?;
         let follow_up = match follow_up {
             FollowUp::Retry { next, not_before } => {
-                let input = match columns.input() {
-                    Some(input) if next.input == record.input => input.clone(),
-                    _ => Packed::new(&next.input),
-                };
+                let input = columns.retry_input(&record, &next);
                 PackedFollowUp::Retry { next: Box::new(next), not_before, input }
             }
             FollowUp::Complete(completion) => PackedFollowUp::Complete(completion),
