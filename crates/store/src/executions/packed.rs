@@ -65,9 +65,9 @@ pub enum UnpackError {
 /// Text ready to bind: as it is, or compressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packed {
-    /// Stored as `TEXT`.
+    /// Stored as SQLite `TEXT`, or as its UTF-8 in PostgreSQL's `bytea`.
     Text(String),
-    /// A zstd frame (with its content size) stored as a `BLOB`.
+    /// A zstd frame (with its content size), stored as a SQLite `BLOB` or in `bytea`.
     Zstd(Vec<u8>),
 }
 
