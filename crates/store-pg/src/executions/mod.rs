@@ -17,7 +17,7 @@ use uuid::Uuid;
 use wasmhook_domain::ids::{ExecutionId, TeamId};
 use wasmhook_store::callbacks::Message;
 use wasmhook_store::deliveries::{KeyClaim, KeyUse};
-use wasmhook_store::executions::packed::{Packed, pack_inputs};
+use wasmhook_store::executions::packed::pack_inputs;
 use wasmhook_store::executions::stats::{ExecutionStats, StatsWindow};
 use wasmhook_store::executions::{
     Claimed, DeliverySummary, Execution, ExecutionFilter, ExecutionStatus, FinishedColumns, NewExecution, Promoted,
@@ -132,7 +132,7 @@ impl ExecutionRepo for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
         let started = Instant::now();
-        let inputs: Vec<Packed> = pack_inputs(&records);
+        let inputs = pack_inputs(&records);
         for (record, input) in records.iter().zip(&inputs) {
             writes::insert_unfinished(&tx, record, input, status, None, self.lease).await?;
         }

@@ -15,9 +15,9 @@ use super::leases::Lease;
 use crate::pg::{self, RowExt};
 
 /// Inserts an unfinished execution (`queued`, `running` or `scheduled`) with its `input`
-/// (packed `new.input`), so that it survives a crash. Nothing happens when the id exists (the run finished first). A
-/// queued or running one is held by this node's `lease`; a scheduled one by nobody until it is
-/// promoted.
+/// (packed `new.input`), so that it survives a crash. Nothing happens when the id exists (the
+/// run finished first). A queued or running one is held by this node's `lease`; a scheduled one
+/// by nobody until it is promoted.
 pub(crate) async fn insert_unfinished(
     c: &impl GenericClient,
     new: &NewExecution,
