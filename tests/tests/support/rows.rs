@@ -45,7 +45,7 @@ fn unpacked_columns(data_dir: &Path) -> Vec<u8> {
     let sql = format!("SELECT {} FROM executions", ["output", "logs", "input", "outbound"].map(hex).join(", "));
     let mut text = Vec::new();
     for value in query(data_dir, &sql, &[]).into_iter().flatten().flatten() {
-        let bytes = hex::decode(value.to_ascii_lowercase()).expect("hex");
+        let bytes = hex::decode(value).expect("hex");
         text.extend(unpack(&bytes).expect("a packed column").into_bytes());
     }
     text

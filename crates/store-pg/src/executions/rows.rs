@@ -5,10 +5,10 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use wasmhook_domain::ids::{ExecutionId, TeamId};
 use wasmhook_store::StoreError;
+use wasmhook_store::executions::packed;
 use wasmhook_store::executions::stats::{self, ExecutionStats, StatsWindow};
 use wasmhook_store::executions::{Execution, ExecutionFilter, ExecutionRow, blank_execution};
 
-use super::writes::unpack;
 use crate::pg::{self, RowExt};
 
 /// The read model's columns, in the order [`row_from`] reads them.
@@ -25,8 +25,9 @@ fn small(row: &Row, idx: usize) -> Result<u32, StoreError> {
     Ok(u32::try_from(row.at::<i64>(idx)?).unwrap_or(u32::MAX))
 }
 
-/// A packed `bytea` column as text; `None` for NULL.
-fn text(row: &Row, idx: usize) -> Result<Option<String>, StoreError> {
+/// A packed `bytea` column as text (see `wasmhook_store::executions::packed`); `None` for NULL.
+pub(crate) fn packed_text(row: &Row, idx: usize) -> Result<Option<String>, StoreError> {
+    let unpack = |bytes| packed::unpack(bytes).map_err(|e| StoreError::Corrupt(format!("execution column: {e}")));
     row.at::<Option<&[u8]>>(idx)?.map(unpack).transpose()
 }
 
@@ -62,10 +63,10 @@ pub(crate) fn row_from(row: &Row, full: bool) -> Result<ExecutionRow, StoreError
         trigger: row.at(6)?,
         status: row.at(7)?,
         error,
-        output: text(row, 11)?,
-        logs: if full { text(row, 12)?.unwrap_or_default() } else { String::new() },
-        input: if full { text(row, 17)? } else { None },
-        outbound: if full { text(row, 25)? } else { None },
+        output: packed_text(row, 11)?,
+        logs: if full { packed_text(row, 12)?.unwrap_or_default() } else { String::new() },
+        input: if full { packed_text(row, 17)? } else { None },
+        outbound: if full { packed_text(row, 25)? } else { None },
     })
 }
 

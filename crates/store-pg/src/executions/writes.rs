@@ -6,12 +6,13 @@ use tokio_postgres::Row;
 use wasmhook_domain::ids::{ExecutionId, TeamId};
 use wasmhook_domain::{FailureKind, Outcome};
 use wasmhook_store::StoreError;
-use wasmhook_store::executions::packed::{self, Packed};
+use wasmhook_store::executions::packed::Packed;
 use wasmhook_store::executions::{
     Claimed, ExecutionSpec, ExecutionStatus, FinishedColumns, NewExecution, Promoted, kind_str,
 };
 
 use super::leases::Lease;
+use super::rows::packed_text;
 use crate::pg::{self, RowExt};
 
 /// Inserts an unfinished execution (`queued`, `running` or `scheduled`) with its `input`
@@ -154,11 +155,6 @@ pub(crate) async fn finish(
     Ok(())
 }
 
-/// Text from a packed `bytea` column (see `wasmhook_store::executions::packed`).
-pub(crate) fn unpack(bytes: &[u8]) -> Result<String, StoreError> {
-    packed::unpack(bytes).map_err(|e| StoreError::Corrupt(format!("execution column: {e}")))
-}
-
 fn claimed_from(id: ExecutionId, row: &Row) -> Result<Claimed, StoreError> {
     let attempt: i64 = row.at(12)?;
     Ok(Claimed {
@@ -180,7 +176,7 @@ fn claimed_from(id: ExecutionId, row: &Row) -> Result<Claimed, StoreError> {
             replay_job: row.at(15)?,
             idempotency_key: row.at(16)?,
         },
-        input: row.at::<Option<&[u8]>>(6)?.map(unpack).transpose()?,
+        input: packed_text(row, 6)?,
         retry: row.at(14)?,
     })
 }
