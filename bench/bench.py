@@ -44,6 +44,7 @@ import urllib.request
 
 from floor import floor_arms, print_floor
 from records import print_records, records_arms
+from switches import involuntary
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELEASE = os.path.join(ROOT, "target", "release")
@@ -245,7 +246,12 @@ def http_arms(args, wasmtime, work, results):
     v4_lua = lua_script(os.path.join(work, "v4.lua"), v4_headers, v4_body)
     v4_url = f"{server.base}/v4/webhook/docs/{doc['id']}/execute"
     for c in (1, 32):
+        before = involuntary(server.proc.pid)
         measure(f"wasmhook v4 sync c{c}", v4_url, v4_lua, c, args, results)
+        requests = results[f"wasmhook v4 sync c{c}"]["rps"] * args.duration * args.repeats
+        per_request = (involuntary(server.proc.pid) - before) / max(requests, 1)
+        results[f"v4 sync c{c}: request threads preempted per request"] = {"value": per_request}
+        print(f"   {'  request threads preempted per request':<40} {per_request:9.3f}", flush=True)
     # Tails at a constant rate (#20): 80 % is the target's point; 50 % and 95 % show the curve.
     for share in (50, 80, 95):
         rate = int(results["wasmhook v4 sync c32"]["rps"] * share / 100)
@@ -730,7 +736,7 @@ def print_table(results):
             print(f"{name}: run p50 {r['p50_us']:.1f} µs, raw request {r['raw_us']:.1f} µs, "
                   f"host overhead {r['overhead_us']:.1f} µs")
         elif "value" in r:
-            print(f"{name}: {r['value']:.1f}")
+            print(f"{name}: {r['value']:.3f}" if abs(r["value"]) < 1 else f"{name}: {r['value']:.1f}")
         elif "runs_per_s" in r:
             print(f"{name}: {r['runs_per_s']} runs/s")
     print("\nratios:")

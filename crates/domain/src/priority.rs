@@ -32,6 +32,27 @@ pub fn lower_current_thread(nice: i32) {
 #[cfg(not(target_os = "linux"))]
 pub fn lower_current_thread(_nice: i32) {}
 
+/// Puts the calling thread in Linux's `SCHED_BATCH` class: the same share of the CPU as a
+/// nice-0 thread, but its wake-ups never preempt the running thread — it waits for the next
+/// tick or for the core to go idle. For the store's writer: a record queued by a request must
+/// not put the writer's batch between that request's run and its answer. Failure only costs
+/// the policy, so it is logged, not fatal.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub fn batch_current_thread() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid `sched_param` that outlives the call; pid 0 is the calling
+    // thread.
+    let changed = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+    if changed != 0 {
+        tracing::warn!(error = %io::Error::last_os_error(), "cannot put a background thread in SCHED_BATCH");
+    }
+}
+
+/// Not supported off Linux: the thread keeps the default policy.
+#[cfg(not(target_os = "linux"))]
+pub fn batch_current_thread() {}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
@@ -49,5 +70,24 @@ mod tests {
         let after_name = &stat[stat.rfind(')').expect("comm") + 2..];
         let fields: Vec<&str> = after_name.split(' ').collect();
         assert_eq!(fields[16], QUEUE_WORKER_NICE.to_string(), "stat: {stat}");
+    }
+
+    #[test]
+    fn a_batch_thread_runs_in_sched_batch() {
+        let policy = std::thread::spawn(|| {
+            batch_current_thread();
+            // SAFETY: no pointers; pid 0 is the calling thread.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::sched_getscheduler(0)
+            }
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(policy, libc::SCHED_BATCH);
+        // SAFETY: as above; the test's own thread was not changed.
+        #[allow(unsafe_code)]
+        let own = unsafe { libc::sched_getscheduler(0) };
+        assert_eq!(own, libc::SCHED_OTHER);
     }
 }

@@ -36,6 +36,8 @@ mod writer;
 
 #[cfg(test)]
 mod commit_failure_test;
+#[cfg(all(test, target_os = "linux"))]
+mod writer_policy_test;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -54,6 +56,8 @@ pub use tenancy::{ApiKeyRecord, KeyScope, NewTeam, Team, User};
 
 /// Jobs the writer folds into one transaction at most.
 pub const MAX_BATCH: usize = 512;
+/// The writer thread's name (15 bytes: Linux keeps no more of a thread's name).
+const WRITER_THREAD: &str = "wasmhook-writer";
 /// How long the writer holds a batch of only detached records open for more (see
 /// `writer.rs` for the measurement behind it).
 pub const RECORD_LINGER: Duration = Duration::from_millis(3);
@@ -190,8 +194,11 @@ impl Store {
         let commits = commits::CommitReports::default();
         let reports = commits.clone();
         std::thread::Builder::new()
-            .name("wasmhook-store-writer".into())
-            .spawn(move || writer::writer_loop(conn, jobs, linger, restart, &reports))
+            .name(WRITER_THREAD.into())
+            .spawn(move || {
+                wasmhook_domain::priority::batch_current_thread();
+                writer::writer_loop(conn, jobs, linger, restart, &reports)
+            })
             .map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
         Ok(Self {
             writer: Arc::new(WriterHandle {
