@@ -248,7 +248,7 @@ def http_arms(args, wasmtime, work, results):
     for c in (1, 32):
         before = involuntary(server.proc.pid)
         measure(f"wasmhook v4 sync c{c}", v4_url, v4_lua, c, args, results)
-        requests = results[f"wasmhook v4 sync c{c}"]["rps"] * args.duration * args.repeats
+        requests = sum(results[f"wasmhook v4 sync c{c}"]["runs"]) * args.duration
         per_request = (involuntary(server.proc.pid) - before) / max(requests, 1)
         results[f"v4 sync c{c}: request threads preempted per request"] = {"value": per_request}
         print(f"   {'  request threads preempted per request':<40} {per_request:9.3f}", flush=True)
@@ -736,7 +736,8 @@ def print_table(results):
             print(f"{name}: run p50 {r['p50_us']:.1f} µs, raw request {r['raw_us']:.1f} µs, "
                   f"host overhead {r['overhead_us']:.1f} µs")
         elif "value" in r:
-            print(f"{name}: {r['value']:.3f}" if abs(r["value"]) < 1 else f"{name}: {r['value']:.1f}")
+            small = isinstance(r["value"], float) and abs(r["value"]) < 1
+            print(f"{name}: {r['value']:.3f}" if small else f"{name}: {r['value']:.1f}")
         elif "runs_per_s" in r:
             print(f"{name}: {r['runs_per_s']} runs/s")
     print("\nratios:")
