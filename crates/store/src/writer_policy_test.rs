@@ -4,18 +4,18 @@
 
 use crate::Store;
 
-/// `(name, scheduling policy)` of each of this process's threads, from `/proc` (field 41 of
-/// `stat` is the policy; the name, field 2, is in parentheses and may hold spaces).
+/// `(name, scheduling policy)` of each of this process's threads.
 fn threads() -> Vec<(String, i32)> {
     let mut found = Vec::new();
     for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task").flatten() {
-        let (Ok(comm), Ok(stat)) =
-            (std::fs::read_to_string(task.path().join("comm")), std::fs::read_to_string(task.path().join("stat")))
+        let (Ok(comm), Some(Ok(tid))) =
+            (std::fs::read_to_string(task.path().join("comm")), task.file_name().to_str().map(str::parse::<i32>))
         else {
             continue; // the thread ended while we listed
         };
-        let after_name = &stat[stat.rfind(')').expect("comm") + 2..];
-        let policy = after_name.split(' ').nth(38).expect("policy field").parse().expect("policy");
+        // SAFETY: no pointers; a thread id of this process (-1 if it has ended since).
+        #[allow(unsafe_code)]
+        let policy = unsafe { libc::sched_getscheduler(tid) };
         found.push((comm.trim().to_owned(), policy));
     }
     found
