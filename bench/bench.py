@@ -44,6 +44,7 @@ import urllib.request
 
 from floor import floor_arms, print_floor
 from records import print_records, records_arms
+from cpu import cpu_seconds, measured_cpu_per_request
 from switches import involuntary
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -246,12 +247,15 @@ def http_arms(args, wasmtime, work, results):
     v4_lua = lua_script(os.path.join(work, "v4.lua"), v4_headers, v4_body)
     v4_url = f"{server.base}/v4/webhook/docs/{doc['id']}/execute"
     for c in (1, 32):
-        before = involuntary(server.proc.pid)
+        before, cpu_before = involuntary(server.proc.pid), cpu_seconds(server.proc.pid)
         measure(f"wasmhook v4 sync c{c}", v4_url, v4_lua, c, args, results)
-        requests = sum(results[f"wasmhook v4 sync c{c}"]["runs"]) * args.duration
+        arm = results[f"wasmhook v4 sync c{c}"]
+        arm["server_cpu_us"] = measured_cpu_per_request(server.proc.pid, arm, args.duration, cpu_before)
+        requests = sum(arm["runs"]) * args.duration
         per_request = (involuntary(server.proc.pid) - before) / max(requests, 1)
         results[f"v4 sync c{c}: request threads preempted per request"] = {"value": per_request}
         print(f"   {'  request threads preempted per request':<40} {per_request:9.3f}", flush=True)
+        print(f"   {'  server CPU per request':<40} {arm['server_cpu_us']:9.1f} µs", flush=True)
     # Tails at a constant rate (#20): 80 % is the target's point; 50 % and 95 % show the curve.
     for share in (50, 80, 95):
         rate = int(results["wasmhook v4 sync c32"]["rps"] * share / 100)
