@@ -76,15 +76,34 @@ fn raw_bytes(data_dir: &Path) -> Vec<u8> {
         assert!(!bytes.is_empty(), "the database holds rows");
         return bytes;
     }
+    // A stopped server's last SQLite connection may still be closing: it checkpoints the WAL
+    // into the main file and then deletes `-wal` and `-shm`, so a file listed here can be gone
+    // when it is read. Then the main file read before may predate that checkpoint: read the
+    // whole set again until one listing reads through.
+    for _ in 0..50 {
+        if let Some(bytes) = sqlite_files(data_dir) {
+            assert!(!bytes.is_empty(), "the SQLite files exist");
+            return bytes;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the SQLite files kept vanishing while read");
+}
+
+/// The bytes of every `wasmhook.sqlite3*` file in `data_dir`; `None` if one vanished mid-read.
+fn sqlite_files(data_dir: &Path) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
     for entry in std::fs::read_dir(data_dir).expect("data dir") {
         let path = entry.expect("entry").path();
         if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("wasmhook.sqlite3")) {
-            bytes.extend(std::fs::read(&path).expect("read db file"));
+            match std::fs::read(&path) {
+                Ok(content) => bytes.extend(content),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+                Err(e) => panic!("read {}: {e}", path.display()),
+            }
         }
     }
-    assert!(!bytes.is_empty(), "the SQLite files exist");
-    bytes
+    Some(bytes)
 }
 
 /// Runs `sql` on the server's database; its rows.
