@@ -20,7 +20,8 @@ same way in every arm; each figure the median of REPEATS runs of DURATION second
     concurrency while another team's sync calls are timed (p99 vs quiet), and peak host RSS.
   - telemetry cost: v4 sync c32 with metrics and spans on (as shipped, OTLP off) vs off.
   - records (`--only records`): SQLite bytes stored per execution against its content, padded
-    and realistic payloads, 1 and 3 datasets (bench/records.py).
+    and realistic payloads, 1 and 3 datasets (bench/records.py); the CPU one sync record costs
+    the store's writer and its caller (cargo bench record_write, one core).
   - PostgreSQL (`--only postgres`, needs PG_TEST_URL): durable accepts and v4 sync on SQLite
     vs PostgreSQL, 1 node vs 2 nodes on one database, accept-to-claim latency, and how long
     a killed node's queued runs wait for another node (its lease).
@@ -43,7 +44,7 @@ import time
 import urllib.request
 
 from floor import floor_arms, print_floor
-from records import print_records, records_arms
+from records import print_records, record_cost_arm, records_arms
 from cpu import cpu_seconds, measured_cpu_per_request
 from switches import involuntary
 
@@ -824,6 +825,7 @@ def main():
                   ("hostile", lambda: hostile_arms(args, work, results)),
                   ("records", lambda: records_arms(args, work, results, wasmhook=Wasmhook, call=call,
                                                    modules=MODULES, wrk=wrk, lua_script=lua_script, psql=psql)),
+                  ("records", lambda: record_cost_arm(results, sh=sh, core=SERVER_CORE)),
                   ("postgres", lambda: postgres_arms(args, work, results)),
                   ("telemetry", lambda: telemetry_arms(args, work, results))]
         for name, arms in groups:

@@ -15,6 +15,7 @@ the growth of `pg_total_relation_size('executions')` (heap, TOAST and indexes) p
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 
@@ -118,8 +119,22 @@ def records_arms(args, work, results, *, wasmhook, call, modules, wrk, lua_scrip
                       f" {count} executions at {rps:.0f} req/s; per object: {top}", flush=True)
 
 
+def record_cost_arm(results, *, sh, core):
+    """The CPU one sync run's record costs (cargo bench record_write, pinned to `core`)."""
+    print("== records: CPU per sync record at the store (cargo bench record_write, one core)", flush=True)
+    out = sh("taskset", "-c", core, "cargo", "bench", "--locked", "-q", "-p", "wasmhook-store", "--bench",
+             "record_write", capture=True)
+    found = re.search(r"median: writer ([\d.]+) µs, callers ([\d.]+) µs, wall ([\d.]+) µs", out)
+    writer, callers, wall = (float(found.group(i)) for i in (1, 2, 3))
+    results["records: CPU per sync record (µs)"] = {"writer_us": writer, "callers_us": callers, "wall_us": wall}
+    print(f"   writer {writer} µs + callers (packing) {callers} µs per record, wall {wall} µs", flush=True)
+
+
 def print_records(results):
     """The records lines of the summary."""
+    cost = results.get("records: CPU per sync record (µs)")
+    if cost:
+        print(f"  CPU per sync record: writer {cost['writer_us']:.1f} µs + callers {cost['callers_us']:.1f} µs")
     for name, r in results.items():
         if "bytes_per_execution" in r:
             print(f"  {name}: {r['bytes_per_execution']:.0f} B per execution, "

@@ -35,6 +35,8 @@ pub mod webhooks;
 mod writer;
 
 #[cfg(test)]
+mod atomicity_test;
+#[cfg(test)]
 mod commit_failure_test;
 #[cfg(all(test, target_os = "linux"))]
 mod writer_policy_test;
@@ -47,6 +49,7 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::oneshot;
 
+pub(crate) use writer::Atomicity;
 use writer::{Job, Queue};
 
 pub use blocks::{Block, BlockPatch, BlockVersion, NewBlock};
@@ -232,7 +235,7 @@ impl Store {
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.enqueue(job, false, move |outcome| {
+        self.enqueue(job, false, Atomicity::Savepoint, move |outcome| {
             let _ = reply.send(outcome);
         })?;
         answer.await.map_err(|_| StoreError::Closed)?
@@ -243,6 +246,7 @@ impl Store {
         &self,
         job: F,
         detached: bool,
+        atomicity: Atomicity,
         done: impl FnOnce(Result<R, StoreError>) + Send + 'static,
     ) -> Result<(), StoreError>
     where
@@ -250,7 +254,7 @@ impl Store {
         F: FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     {
         let run = Box::new(move |conn: &Connection| -> writer::Finish {
-            let result = writer::in_savepoint(conn, job);
+            let result = writer::atomically(conn, atomicity, job);
             Box::new(move |commit: Result<(), writer::CommitError>| {
                 done(match (result, commit) {
                     (Ok(value), Ok(())) => Ok(value),
@@ -266,7 +270,8 @@ impl Store {
     /// failure is logged. Waits only while [`MAX_DETACHED`] detached writes are queued
     /// (backpressure). Writes are applied in the order they are queued, so a later
     /// [`Store::write`] or [`Store::flush`] returns only once this one is committed too.
-    pub(crate) async fn write_detached<F>(&self, what: &'static str, job: F)
+    /// `atomicity` says whether `job` needs a savepoint of its own.
+    pub(crate) async fn write_detached<F>(&self, what: &'static str, atomicity: Atomicity, job: F)
     where
         F: FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
     {
@@ -277,7 +282,7 @@ impl Store {
                 return;
             }
         };
-        let logged = self.enqueue(job, true, move |outcome| {
+        let logged = self.enqueue(job, true, atomicity, move |outcome| {
             drop(slot);
             if let Err(error) = outcome {
                 tracing::error!(%error, what, "detached write failed");

@@ -29,9 +29,12 @@ pub const THRESHOLD: usize = 512;
 /// are a frame and anything else is text.
 pub const FRAME_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
-/// zstd's default level: on JSON of 1–4 KiB it compresses within a few percent of level 9 at
-/// ≈ 4× its speed (the measured cost is in the README's Benchmarks).
-const LEVEL: i32 = 3;
+/// zstd's fastest level that still entropy-codes literals. On a 1.2 KiB GitHub-like push event
+/// (random hashes) level 1 took 4.5 µs per compress against level 3's 5.8, for a 562 B frame
+/// against 565 (100,000 compressions each, one core); negative levels took 2.1 µs but skip
+/// Huffman coding and left 780 B, so rows grow and the writer pays more than the caller saves
+/// (`record_write` bench; README, Benchmarks, step 8).
+const LEVEL: i32 = 1;
 
 /// The largest text a stored frame may declare. Nothing wasmhook writes comes near it (bodies
 /// are capped at `max_body_bytes`); a frame claiming more is corrupt and is not allocated for.
