@@ -1,13 +1,14 @@
 //! Persistence on an embedded SQLite file (WAL mode).
 //!
 //! Writes go through one writer thread that **group-commits**: it takes every job waiting in
-//! its queue (up to [`MAX_BATCH`]), runs each inside its own savepoint of one transaction, and
-//! answers all of them after the single `COMMIT`. One commit per batch instead of per row is
-//! what keeps recording executions off the critical path (≈ 9 µs/row in batches vs ≈ 28 µs
-//! one transaction per row on this machine class). Records of sync runs, which nobody waits
-//! for, may linger up to [`RECORD_LINGER`] for company (`writer.rs`). WAL checkpoints run on
-//! their own thread (`checkpoint.rs`). Reads use a small pool of connections on tokio's
-//! blocking threads; WAL lets them run beside the writer.
+//! its queue (up to [`MAX_BATCH`]), runs each inside its own savepoint of one transaction (a
+//! one-statement job needs none: `writer::Atomicity`), and answers all of them after the single
+//! `COMMIT`. One commit per batch instead of per row is what keeps recording executions off
+//! the critical path (≈ 9 µs/row in batches vs ≈ 28 µs one transaction per row on this
+//! machine class). Records of sync runs, which nobody waits for, may linger up to
+//! [`RECORD_LINGER`] for company (`writer.rs`). WAL checkpoints run on their own thread
+//! (`checkpoint.rs`). Reads use a small pool of connections on tokio's blocking threads; WAL
+//! lets them run beside the writer.
 //!
 //! Durability: `synchronous=NORMAL` in WAL mode survives a process crash (`kill -9`), which is
 //! what webhook retries need; a power loss may lose the last commits.

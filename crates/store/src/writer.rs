@@ -1,7 +1,8 @@
 //! The single writer thread and its group commit.
 //!
-//! Every write is a [`Job`] run in its own savepoint of one shared transaction; callers are
-//! answered after the batch's single `COMMIT`. Two kinds of job:
+//! Every write is a [`Job`] run in its own savepoint of one shared transaction (or, for a
+//! job of exactly one statement, on its own: see [`Atomicity`]); callers are answered after
+//! the batch's single `COMMIT`. Two kinds of job:
 //!
 //! - **awaited** ([`Store::write`](super::Store::write)): a caller is waiting (an async
 //!   accept's pending row, a management write, a flush). The batch commits as soon as the
