@@ -77,6 +77,7 @@ def build(skip_wasmtime, http=True):
        "-p", "echo", "-p", "noop", "-p", "loop-forever", "-p", "memory-bomb", "-p", "log-flood",
        "-p", "fuel-burner")
     sh("cargo", "bench", "--locked", "-p", "wasmhook-tests", "--bench", "sandbox_run", "--no-run")
+    sh("cargo", "bench", "--locked", "-p", "wasmhook-store", "--bench", "record_write", "--no-run")
     if http and not shutil.which("wrk2") and not shutil.which("oha"):
         print(f"== installing oha {OHA_VERSION} for the constant-rate arm (once; ~6 min on 2 cores)", flush=True)
         sh("cargo", "install", "oha", "--version", OHA_VERSION, "--locked")

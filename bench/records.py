@@ -124,17 +124,23 @@ def record_cost_arm(results, *, sh, core):
     print("== records: CPU per sync record at the store (cargo bench record_write, one core)", flush=True)
     out = sh("taskset", "-c", core, "cargo", "bench", "--locked", "-q", "-p", "wasmhook-store", "--bench",
              "record_write", capture=True)
-    found = re.search(r"median: writer ([\d.]+) µs, callers ([\d.]+) µs, wall ([\d.]+) µs", out)
-    writer, callers, wall = (float(found.group(i)) for i in (1, 2, 3))
-    results["records: CPU per sync record (µs)"] = {"writer_us": writer, "callers_us": callers, "wall_us": wall}
-    print(f"   writer {writer} µs + callers (packing) {callers} µs per record, wall {wall} µs", flush=True)
+    found = re.search(r"median: writer ([\d.]+) µs, caller ([\d.]+) µs, checkpoints ([\d.]+) µs, wall ([\d.]+) µs",
+                      out)
+    if not found:
+        raise RuntimeError(f"record_write printed no median line:\n{out}")
+    writer, caller, checkpoints, wall = (float(found.group(i)) for i in (1, 2, 3, 4))
+    results["records: CPU per sync record (µs)"] = {"writer_us": writer, "caller_us": caller,
+                                                    "checkpoints_us": checkpoints, "wall_us": wall}
+    print(f"   writer {writer} µs + caller (building, packing, queueing) {caller} µs + checkpoints {checkpoints} µs"
+          f" per record, wall {wall} µs", flush=True)
 
 
 def print_records(results):
     """The records lines of the summary."""
     cost = results.get("records: CPU per sync record (µs)")
     if cost:
-        print(f"  CPU per sync record: writer {cost['writer_us']:.1f} µs + callers {cost['callers_us']:.1f} µs")
+        print(f"  CPU per sync record: writer {cost['writer_us']:.1f} µs + caller {cost['caller_us']:.1f} µs"
+              f" + checkpoints {cost['checkpoints_us']:.1f} µs")
     for name, r in results.items():
         if "bytes_per_execution" in r:
             print(f"  {name}: {r['bytes_per_execution']:.0f} B per execution, "

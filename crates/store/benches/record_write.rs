@@ -5,12 +5,12 @@
 //! sync path makes after answering — then flushes. Each record is what v4 keeps of a 1 KiB
 //! echo: a GitHub-like push event (random hashes, so it compresses like real traffic) as
 //! `{"data": …, "env": {}}`, the same event as output, a doc and dataset. Prints, per record,
-//! the CPU time of the writer thread and of the rest of the process (the caller's packing),
-//! read from `/proc/self/task/*/schedstat` (nanoseconds), and the wall time. Run it pinned to
+//! the CPU time of the writer thread, of the caller (the main thread: building the record as
+//! the bench does, packing and queueing it) and of the store's checkpoint threads, read from
+//! `/proc/self/task/*/schedstat` (nanoseconds), and the wall time. Run it pinned to
 //! one core (`taskset -c 0`) to see it as the bench's single server core sees it; `bench/run
 //! --only records` does. Environment: RECORDS (50000), ROUNDS (3).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,25 +28,33 @@ fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// CPU nanoseconds of every thread of this process, by thread name (summed per name).
-fn cpu_by_thread() -> HashMap<String, u64> {
-    let mut by_name = HashMap::new();
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return by_name };
+/// CPU nanoseconds of this process's threads: (the main thread, the store's writer, every
+/// other thread — the store's checkpoint threads).
+fn cpu_by_role() -> (u64, u64, u64) {
+    let (mut main, mut writer, mut other) = (0, 0, 0);
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return (0, 0, 0) };
+    let pid = std::process::id().to_string();
     for task in tasks.flatten() {
         let path = task.path();
-        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default().trim().to_owned();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
         let ns = std::fs::read_to_string(path.join("schedstat"))
             .ok()
             .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
             .unwrap_or(0);
-        *by_name.entry(name).or_insert(0) += ns;
+        if task.file_name().to_str() == Some(pid.as_str()) {
+            main += ns;
+        } else if name.trim() == WRITER {
+            writer += ns;
+        } else {
+            other += ns;
+        }
     }
-    by_name
+    (main, writer, other)
 }
 
 /// The database's used bytes (its pages less the free ones), the WAL checkpointed into it.
-/// Opened after the store is dropped; the writer's last batch may still be draining, so the
-/// checkpoint waits for its lock.
+/// Opened after the store is dropped (everything flushed); the store's checkpoint thread may
+/// still be finishing a pass, so the checkpoint here waits for its lock.
 fn stored_bytes(path: &std::path::Path) -> anyhow::Result<u64> {
     let conn = rusqlite::Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(30))?;
@@ -97,7 +105,7 @@ fn main() -> anyhow::Result<()> {
         let sealer = Arc::new(Sealer::new(MasterKey::from_bytes(&[7; 32]), None));
         let store = Store::open(&dir.path().join("wasmhook.db"), sealer)?;
         let (team_id, block_id, doc_id) = (TeamId::new_v4(), BlockId::new_v4(), DocId::new_v4());
-        let before = cpu_by_thread();
+        let before = cpu_by_role();
         let started = Instant::now();
         runtime.block_on(async {
             for _ in 0..records {
@@ -125,31 +133,34 @@ fn main() -> anyhow::Result<()> {
             ExecutionRepo::flush(&store).await
         })?;
         let wall = started.elapsed();
-        let after = cpu_by_thread();
+        let after = cpu_by_role();
         drop(store);
         let bytes = stored_bytes(&dir.path().join("wasmhook.db"))? as f64 / records as f64;
-        let spent =
-            |name: &str| after.get(name).copied().unwrap_or(0).saturating_sub(before.get(name).copied().unwrap_or(0));
-        let total: u64 = after.values().sum::<u64>().saturating_sub(before.values().sum::<u64>());
-        let writer = spent(WRITER);
-        let per = |ns: u64| ns as f64 / 1e3 / records as f64;
-        let row = (per(writer), per(total.saturating_sub(writer)), wall.as_secs_f64() * 1e6 / records as f64);
+        let per = |after: u64, before: u64| after.saturating_sub(before) as f64 / 1e3 / records as f64;
+        let row = [
+            per(after.1, before.1),
+            per(after.0, before.0),
+            per(after.2, before.2),
+            wall.as_secs_f64() * 1e6 / records as f64,
+        ];
         println!(
-            "  round {round}: writer {:.1} µs, callers {:.1} µs, wall {:.1} µs, {bytes:.0} B stored per record",
-            row.0, row.1, row.2
+            "  round {round}: writer {:.1} µs, caller {:.1} µs, checkpoints {:.1} µs, wall {:.1} µs, {bytes:.0} B stored \
+             per record",
+            row[0], row[1], row[2], row[3]
         );
         rows.push(row);
     }
-    let median = |pick: fn(&(f64, f64, f64)) -> f64| {
-        let mut values: Vec<f64> = rows.iter().map(pick).collect();
+    let median = |column: usize| {
+        let mut values: Vec<f64> = rows.iter().map(|row| row[column]).collect();
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
     println!(
-        "record_write median: writer {:.1} µs, callers {:.1} µs, wall {:.1} µs per record",
-        median(|r| r.0),
-        median(|r| r.1),
-        median(|r| r.2)
+        "record_write median: writer {:.1} µs, caller {:.1} µs, checkpoints {:.1} µs, wall {:.1} µs per record",
+        median(0),
+        median(1),
+        median(2),
+        median(3)
     );
     Ok(())
 }

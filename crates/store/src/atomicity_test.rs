@@ -1,5 +1,7 @@
-//! Jobs declared [`Atomicity::OneStatement`] run without a savepoint of their own, and a
-//! failing one still leaves nothing of itself and nothing less of its batch.
+//! Jobs declared [`Atomicity::OneStatement`] run without a savepoint of their own; one refused
+//! by a constraint still leaves nothing of itself and nothing less of its batch; and a failure
+//! after which SQLite rolled the whole transaction back loses only the jobs run before it in
+//! that transaction, the rest committing in a new one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,4 +67,32 @@ async fn a_failed_one_statement_job_leaves_nothing_and_keeps_its_batch() {
         .await
         .expect("read");
     assert_eq!(teams, ["a", "d"], "the failed statement left no row; the jobs around it committed");
+}
+
+#[tokio::test]
+async fn a_transaction_sqlite_rolled_back_loses_only_its_own_jobs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = lingering_store(&dir);
+    let insert = |sql: &'static str| move |conn: &rusqlite::Connection| Ok(conn.execute(sql, []).map(drop)?);
+    store.write_detached("before", Atomicity::Savepoint, insert("INSERT INTO teams VALUES ('a', 'A', 0, 0)")).await;
+    // What SQLite does on an I/O error or a full disk: the whole transaction rolled back, the
+    // statement's error returned.
+    store
+        .write_detached("failing", Atomicity::OneStatement, |conn| {
+            conn.execute_batch("ROLLBACK")?;
+            Err(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR), None).into())
+        })
+        .await;
+    store.write_detached("after", Atomicity::Savepoint, insert("INSERT INTO teams VALUES ('c', 'C', 0, 0)")).await;
+    // Without the new transaction the flush, last in the batch, would hear of a failed COMMIT.
+    store.flush().await.expect("the jobs after the rollback commit");
+    let teams: Vec<String> = store
+        .read(|conn| {
+            let mut stmt = conn.prepare("SELECT id FROM teams ORDER BY id")?;
+            let ids = stmt.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+            Ok(ids)
+        })
+        .await
+        .expect("read");
+    assert_eq!(teams, ["c"], "the job before the rollback was lost with it; the one after committed");
 }

@@ -49,8 +49,10 @@ pub(crate) enum Atomicity {
     /// The job may run several statements: it runs in a savepoint of its own, rolled back
     /// when it fails.
     Savepoint,
-    /// The job runs exactly one statement, which SQLite applies whole or not at all (a failed
-    /// statement is undone by SQLite itself, the transaction kept): no savepoint. Measured on
+    /// The job runs exactly one statement, which SQLite applies whole or not at all: a
+    /// statement refused by a constraint is undone by SQLite itself and the transaction goes
+    /// on; an I/O error, a full disk or running out of memory may roll the whole transaction
+    /// back, which [`run_batch`] detects either way. So no savepoint. Measured on
     /// the sync path's record (`cargo bench -p wasmhook-store --bench record_write`, one core):
     /// the savepoint cost the writer 2.1–2.9 µs of its 11.4–13.0 µs per record.
     OneStatement,
@@ -75,6 +77,11 @@ fn in_savepoint<R>(conn: &Connection, job: impl FnOnce(&Connection) -> Result<R,
     // Cached statements: parsing these per job was measurable at tens of thousands of jobs/s.
     conn.prepare_cached("SAVEPOINT job")?.execute([])?;
     let result = job(conn);
+    if conn.is_autocommit() {
+        // SQLite rolled the whole transaction back (and the savepoint with it): the job's own
+        // error says why; `run_batch` sees the lost transaction.
+        return result;
+    }
     if result.is_err() {
         conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
     }
@@ -175,19 +182,46 @@ pub(super) fn writer_loop(
     }
 }
 
+/// Runs `batch` in one transaction and commits it. If a job's failure made SQLite roll the
+/// whole transaction back (an I/O error, a full disk), the jobs run so far are lost and are
+/// answered with that failure; the rest run in a new transaction, rather than one by one in
+/// autocommit mode, each committed on its own while their callers would hear of a failed
+/// `COMMIT`.
 fn run_batch(conn: &Connection, batch: Vec<Job>) -> Result<(), CommitError> {
-    // If BEGIN fails the batch is dropped, which answers every waiting caller with `Closed`.
+    // If BEGIN fails the rest of the batch is dropped, which answers its waiting callers with
+    // `Closed`.
     let statement = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(drop).map_err(Arc::new);
-    statement("BEGIN IMMEDIATE")?;
-    let finishers: Vec<Finish> = batch.into_iter().map(|job| (job.run)(conn)).collect();
-    let commit = statement("COMMIT");
-    if commit.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
+    let mut jobs = batch.into_iter().peekable();
+    let mut outcome = Ok(());
+    while jobs.peek().is_some() {
+        statement("BEGIN IMMEDIATE")?;
+        let mut finishers: Vec<Finish> = Vec::new();
+        for job in jobs.by_ref() {
+            finishers.push((job.run)(conn));
+            if conn.is_autocommit() {
+                break;
+            }
+        }
+        let commit = if conn.is_autocommit() { Err(Arc::new(rolled_back())) } else { statement("COMMIT") };
+        if commit.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for finish in finishers {
+            finish(commit.clone());
+        }
+        if commit.is_err() {
+            outcome = commit;
+        }
     }
-    for finish in finishers {
-        finish(commit.clone());
-    }
-    commit
+    outcome
+}
+
+/// What the jobs of a transaction SQLite rolled back on its own are answered with.
+fn rolled_back() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+        Some("a failed write made SQLite roll back the whole batch".to_owned()),
+    )
 }
 
 #[cfg(test)]

@@ -214,17 +214,14 @@ fn accept(conn: &rusqlite::Connection, acceptance: &Acceptance, inputs: &[Packed
     Ok(KeyClaim::New)
 }
 
-/// What [`record`] needs to stay atomic: a finished run with nothing to follow is one
-/// `INSERT … ON CONFLICT` and needs no savepoint; a retry or callback messages add statements.
-fn record_atomicity(packed: &PackedFinished) -> Atomicity {
-    match &packed.follow_up {
-        PackedFollowUp::Complete(None) => Atomicity::OneStatement,
-        PackedFollowUp::Complete(Some(_)) | PackedFollowUp::Retry { .. } => Atomicity::Savepoint,
-    }
+/// The finished row alone: one `INSERT … ON CONFLICT` statement.
+fn finish(conn: &rusqlite::Connection, packed: &PackedFinished) -> Result<(), StoreError> {
+    sql::finish(conn, &packed.record, &packed.outcome, &packed.columns, packed.status, packed.now)
 }
 
+/// The finished row and what follows it (a scheduled retry, callback messages).
 fn record(conn: &rusqlite::Connection, packed: &PackedFinished) -> Result<(), StoreError> {
-    sql::finish(conn, &packed.record, &packed.outcome, &packed.columns, packed.status, packed.now)?;
+    finish(conn, packed)?;
     match &packed.follow_up {
         PackedFollowUp::Retry { next, not_before, input } => sql::insert_scheduled(conn, next, input, *not_before),
         PackedFollowUp::Complete(None) => Ok(()),
@@ -277,9 +274,14 @@ impl ExecutionRepo for Store {
 
     async fn record_detached(&self, finished: Finished) {
         match PackedFinished::new(finished) {
+            // Nothing to follow (the common sync run): the job is `finish` alone, one statement
+            // by construction, and needs no savepoint.
+            Ok(packed) if matches!(packed.follow_up, PackedFollowUp::Complete(None)) => {
+                self.write_detached("execution record", Atomicity::OneStatement, move |conn| finish(conn, &packed))
+                    .await
+            }
             Ok(packed) => {
-                let atomicity = record_atomicity(&packed);
-                self.write_detached("execution record", atomicity, move |conn| record(conn, &packed)).await
+                self.write_detached("execution record", Atomicity::Savepoint, move |conn| record(conn, &packed)).await
             }
             Err(e) => tracing::error!(error = %e, "an execution record could not be encoded; it is lost"),
         }
@@ -371,43 +373,5 @@ impl ExecutionRepo for Store {
             Ok((executions, keys))
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::executions::{ExecutionSpec, Trigger};
-    use wasmhook_domain::ids::BlockId;
-
-    fn packed(follow_up: FollowUp) -> PackedFinished {
-        let spec = ExecutionSpec::first_attempt(TeamId::new_v4(), BlockId::new_v4(), 1, Trigger::V4, true);
-        let record = NewExecution { spec, input: "{}".to_owned(), retry: None };
-        let outcome = Outcome {
-            result: Ok("{}".to_owned()),
-            logs: Default::default(),
-            fuel_consumed: 0,
-            duration: std::time::Duration::ZERO,
-            peak_memory_bytes: 0,
-            outbound: Vec::new(),
-        };
-        let finished = Finished { record, outcome, status: ExecutionStatus::Succeeded, now: 0, follow_up };
-        PackedFinished::new(finished).expect("packs")
-    }
-
-    /// The sync path's record skips the savepoint only while [`record`] is one statement.
-    #[test]
-    fn only_a_record_with_nothing_to_follow_skips_its_savepoint() {
-        assert_eq!(record_atomicity(&packed(FollowUp::Complete(None))), Atomicity::OneStatement);
-        let completion = Completion {
-            team_id: TeamId::new_v4(),
-            execution_id: ExecutionId::new_v4(),
-            targets: vec![Uuid::now_v7()],
-            event: CallbackEvent::Succeeded,
-            payload: "{}".to_owned(),
-        };
-        assert_eq!(record_atomicity(&packed(FollowUp::Complete(Some(completion)))), Atomicity::Savepoint);
-        let next = packed(FollowUp::Complete(None)).record;
-        assert_eq!(record_atomicity(&packed(FollowUp::Retry { next, not_before: 0 })), Atomicity::Savepoint);
     }
 }
