@@ -17,6 +17,23 @@ fn lingering_store(dir: &tempfile::TempDir) -> Store {
         .expect("store")
 }
 
+/// Queues a detached job that runs `sql`.
+async fn queue(store: &Store, atomicity: Atomicity, sql: &'static str) {
+    store.write_detached("test", atomicity, move |conn| Ok(conn.execute(sql, []).map(drop)?)).await;
+}
+
+/// The ids of the teams table, in order.
+async fn team_ids(store: &Store) -> Vec<String> {
+    store
+        .read(|conn| {
+            let mut stmt = conn.prepare("SELECT id FROM teams ORDER BY id")?;
+            let ids = stmt.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+            Ok(ids)
+        })
+        .await
+        .expect("read")
+}
+
 /// Whether a job is inside the writer's savepoint: `ROLLBACK TO job` names it (and undoes
 /// nothing here, the probe having changed nothing); outside one SQLite refuses it.
 fn in_savepoint(conn: &rusqlite::Connection) -> bool {
@@ -45,36 +62,20 @@ async fn only_a_one_statement_job_runs_without_a_savepoint() {
 async fn a_failed_one_statement_job_leaves_nothing_and_keeps_its_batch() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = lingering_store(&dir);
-    let insert = |sql: &'static str| move |conn: &rusqlite::Connection| Ok(conn.execute(sql, []).map(drop)?);
-    store.write_detached("before", Atomicity::Savepoint, insert("INSERT INTO teams VALUES ('a', 'A', 0, 0)")).await;
+    queue(&store, Atomicity::Savepoint, "INSERT INTO teams VALUES ('a', 'A', 0, 0)").await;
     // One statement, two rows, the second refused (NOT NULL) after the first was written:
     // SQLite undoes the first itself.
-    store
-        .write_detached(
-            "failing",
-            Atomicity::OneStatement,
-            insert("INSERT INTO teams VALUES ('b', 'B', 0, 0), ('c', NULL, 0, 0)"),
-        )
-        .await;
-    store.write_detached("after", Atomicity::OneStatement, insert("INSERT INTO teams VALUES ('d', 'D', 0, 0)")).await;
+    queue(&store, Atomicity::OneStatement, "INSERT INTO teams VALUES ('b', 'B', 0, 0), ('c', NULL, 0, 0)").await;
+    queue(&store, Atomicity::OneStatement, "INSERT INTO teams VALUES ('d', 'D', 0, 0)").await;
     store.flush().await.expect("the batch commits");
-    let teams: Vec<String> = store
-        .read(|conn| {
-            let mut stmt = conn.prepare("SELECT id FROM teams ORDER BY id")?;
-            let ids = stmt.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
-            Ok(ids)
-        })
-        .await
-        .expect("read");
-    assert_eq!(teams, ["a", "d"], "the failed statement left no row; the jobs around it committed");
+    assert_eq!(team_ids(&store).await, ["a", "d"], "the failed statement left no row; the jobs around it committed");
 }
 
 #[tokio::test]
 async fn a_transaction_sqlite_rolled_back_loses_only_its_own_jobs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = lingering_store(&dir);
-    let insert = |sql: &'static str| move |conn: &rusqlite::Connection| Ok(conn.execute(sql, []).map(drop)?);
-    store.write_detached("before", Atomicity::Savepoint, insert("INSERT INTO teams VALUES ('a', 'A', 0, 0)")).await;
+    queue(&store, Atomicity::Savepoint, "INSERT INTO teams VALUES ('a', 'A', 0, 0)").await;
     // What SQLite does on an I/O error or a full disk: the whole transaction rolled back, the
     // statement's error returned.
     store
@@ -83,16 +84,8 @@ async fn a_transaction_sqlite_rolled_back_loses_only_its_own_jobs() {
             Err(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR), None).into())
         })
         .await;
-    store.write_detached("after", Atomicity::Savepoint, insert("INSERT INTO teams VALUES ('c', 'C', 0, 0)")).await;
+    queue(&store, Atomicity::Savepoint, "INSERT INTO teams VALUES ('c', 'C', 0, 0)").await;
     // Without the new transaction the flush, last in the batch, would hear of a failed COMMIT.
     store.flush().await.expect("the jobs after the rollback commit");
-    let teams: Vec<String> = store
-        .read(|conn| {
-            let mut stmt = conn.prepare("SELECT id FROM teams ORDER BY id")?;
-            let ids = stmt.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
-            Ok(ids)
-        })
-        .await
-        .expect("read");
-    assert_eq!(teams, ["c"], "the job before the rollback was lost with it; the one after committed");
+    assert_eq!(team_ids(&store).await, ["c"], "the job before the rollback was lost with it; the one after committed");
 }
