@@ -52,9 +52,9 @@ pub(crate) enum Atomicity {
     /// The job runs exactly one statement, which SQLite applies whole or not at all: a
     /// statement refused by a constraint is undone by SQLite itself and the transaction goes
     /// on; an I/O error, a full disk or running out of memory may roll the whole transaction
-    /// back, which [`run_batch`] detects either way. So no savepoint. Measured on
-    /// the sync path's record (`cargo bench -p wasmhook-store --bench record_write`, one core):
-    /// the savepoint cost the writer 2.1–2.9 µs of its 11.4–13.0 µs per record.
+    /// back, which [`run_batch`] detects either way. So no savepoint. Measured on the sync
+    /// path's record (`cargo bench -p wasmhook-store --bench record_write`, one core): the
+    /// savepoint cost the writer 2.1–2.9 µs of its 11.4–13.0 µs per record.
     OneStatement,
 }
 
@@ -183,10 +183,10 @@ pub(super) fn writer_loop(
 }
 
 /// Runs `batch` in one transaction and commits it. If a job's failure made SQLite roll the
-/// whole transaction back (an I/O error, a full disk), the jobs run so far are lost and are
-/// answered with that failure; the rest run in a new transaction, rather than one by one in
-/// autocommit mode, each committed on its own while their callers would hear of a failed
-/// `COMMIT`.
+/// whole transaction back (an I/O error, a full disk), the jobs run so far are lost: the
+/// failing one is answered with its own error, the others with [`rolled_back`]. The rest run
+/// in a new transaction, rather than one by one in autocommit mode, each committed on its own
+/// while their callers would hear of a failed `COMMIT`.
 fn run_batch(conn: &Connection, batch: Vec<Job>) -> Result<(), CommitError> {
     // If BEGIN fails the rest of the batch is dropped, which answers its waiting callers with
     // `Closed`.
